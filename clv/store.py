@@ -1,0 +1,122 @@
+"""A shop's data in one DuckDB connection: load exports, ask for the customer table.
+
+One ``Shop`` per browser session, CLI run or notebook; nothing connects at import time.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from .errors import DataError
+from .ingest import LoadReport, Mapping, install_macros, load_interactions, load_orders
+
+__all__ = ["Shop", "SAMPLE_ORDERS", "SAMPLE_INTERACTIONS", "SAMPLE_TRUTH", "CUSTOMER_COLUMNS"]
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+SAMPLE_ORDERS = DATA_DIR / "sample_orders.csv"
+SAMPLE_INTERACTIONS = DATA_DIR / "sample_interactions.csv"
+SAMPLE_TRUTH = DATA_DIR / "sample_truth.json"
+
+CUSTOMER_COLUMNS = [
+    "customer_id", "email", "first_order", "last_order", "orders", "revenue", "aov", "frequency", "recency_days",
+    "T_days", "monetary_value", "discount_share", "refund_total", "channel", "views", "add_to_cart",
+    "carts_abandoned", "last_abandoned_cart", "email_opens", "email_clicks", "support_tickets",
+    "mean_satisfaction", "reviews", "mean_rating", "return_requests", "last_interaction", "last_email_engagement",
+]
+
+
+@lru_cache(maxsize=None)
+def sql(name: str) -> str:
+    """The text of clv/sql/<name>.sql (one query per file, values as $parameters)."""
+    return (Path(__file__).parent / "sql" / f"{name}.sql").read_text()
+
+
+def _as_date(value) -> dt.date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        raise DataError(f"{value!r} is not a date.", expected="a date written YYYY-MM-DD.") from None
+
+
+class Shop:
+    """Orders and interactions of one shop, held in a private DuckDB connection."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection | None = None, memory_limit: str | None = None):
+        self.con = con or duckdb.connect()
+        if memory_limit:
+            self.con.execute("SET memory_limit = ?", [memory_limit])
+        install_macros(self.con)
+        self.con.execute("""CREATE OR REPLACE TABLE interactions (customer_id VARCHAR, event_ts TIMESTAMP,
+                            event_type VARCHAR, known_type BOOLEAN, channel VARCHAR, value DOUBLE)""")
+        self.orders_report: LoadReport | None = None
+        self.interactions_report: LoadReport | None = None
+        self.version = 0  # bumped on every load, so callers can key derived results on it
+
+    @classmethod
+    def sample(cls) -> "Shop":
+        """The bundled sample shop (data/sample_*.csv)."""
+        shop = cls()
+        shop.load_orders(SAMPLE_ORDERS)
+        shop.load_interactions(SAMPLE_INTERACTIONS)
+        return shop
+
+    # -- loading ---------------------------------------------------------------------------------------
+    def load_orders(self, path, fmt: str | None = None, mapping: Mapping | None = None,
+                    currency: str | None = None) -> LoadReport:
+        self.orders_report = load_orders(self.con, path, fmt=fmt, mapping=mapping, currency=currency)
+        self.version += 1
+        return self.orders_report
+
+    def load_interactions(self, path, mapping: Mapping | None = None) -> LoadReport:
+        self.interactions_report = load_interactions(self.con, path, mapping=mapping)
+        self.version += 1
+        return self.interactions_report
+
+    @property
+    def has_orders(self) -> bool:
+        return self.orders_report is not None
+
+    def _require_orders(self) -> None:
+        if not self.has_orders:
+            raise DataError("No orders loaded yet.", expected="an orders file loaded first.")
+
+    # -- dates -----------------------------------------------------------------------------------------
+    def purchase_span(self) -> tuple[dt.date, dt.date]:
+        """First and last purchase day in the data."""
+        self._require_orders()
+        lo, hi = self.con.execute(
+            "SELECT min(order_ts)::DATE, max(order_ts)::DATE FROM orders WHERE is_purchase").fetchall()[0]
+        return lo, hi
+
+    def default_calibration_end(self, holdout_share: float = 0.25) -> dt.date:
+        """The date that leaves the last ``holdout_share`` of the purchase history as a holdout."""
+        lo, hi = self.purchase_span()
+        return lo + dt.timedelta(days=int((hi - lo).days * (1 - holdout_share)))
+
+    # -- customer table --------------------------------------------------------------------------------
+    def customers_relation(self, as_of=None, calibration_end=None) -> duckdb.DuckDBPyRelation:
+        """The customer table as a DuckDB relation (nothing leaves DuckDB until asked)."""
+        self._require_orders()
+        period_end = _as_date(calibration_end) or _as_date(as_of) or self.purchase_span()[1]
+        return self.con.sql(sql("customers"), params={"period_end": period_end})
+
+    def customers(self, as_of=None, calibration_end=None) -> pd.DataFrame:
+        """One row per customer (see clv/sql/customers.sql for every column's definition)."""
+        return self.customers_relation(as_of, calibration_end).df()
+
+    def holdout(self, calibration_end, holdout_end=None) -> pd.DataFrame:
+        """Per customer of the calibration period: repeat purchase days and revenue after calibration_end."""
+        self._require_orders()
+        end = _as_date(holdout_end) or self.purchase_span()[1]
+        return self.con.execute(sql("holdout"), {"calibration_end": _as_date(calibration_end),
+                                                 "holdout_end": end}).df()

@@ -1,0 +1,153 @@
+"""Your data: upload exports, check what was understood, fix the mapping, download the customer table."""
+import re
+
+import pandas as pd
+import streamlit as st
+
+from clv.errors import DataError
+from clv.ingest import FIELD_LABELS, FORMATS, ORDER_FIELDS, REQUIRED_ORDER_FIELDS, detect_format, sniff
+from ui.common import count, download_csv, load_shop, memo, page_setup, upload_dir
+
+settings = page_setup("Your data")
+st.title("Your data")
+st.write("Drop the orders export you already have — Shopify, WooCommerce, an invoice-line file like UCI "
+         "*Online Retail*, or any CSV with a customer, a date and an amount. Interactions (site events, email "
+         "opens, support tickets, reviews) are optional and sharpen the churn model.")
+
+NONE = "— none —"
+
+
+def _save(uploaded) -> str:
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", uploaded.name)[-80:] or "upload.csv"
+    target = upload_dir() / f"{uploaded.file_id}-{safe}"
+    for old in upload_dir().glob(f"*-{safe}"):
+        old.unlink()  # the previous upload of this slot is no longer needed
+    target.write_bytes(uploaded.getbuffer())
+    return str(target)
+
+
+def _set_mapping_widgets(columns, fmt) -> None:
+    mapping = detect_format(columns, None if fmt == "auto" else fmt)
+    st.session_state["detected_format"] = mapping.format
+    for f in ORDER_FIELDS:
+        st.session_state[f"map_{f}"] = mapping.columns.get(f) or NONE
+
+
+c1, c2 = st.columns(2)
+orders_up = c1.file_uploader("Orders export (.csv, .csv.gz, .parquet)", type=["csv", "gz", "txt", "tsv", "parquet"],
+                             key="orders")
+events_up = c2.file_uploader("Interactions export (optional)", type=["csv", "gz", "txt", "tsv", "parquet"],
+                             key="interactions")
+
+src = st.session_state["orders_src"]
+if orders_up is not None and src.get("file_id") != orders_up.file_id:
+    with st.status(f"Reading {orders_up.name}…", expanded=False) as status:
+        path = _save(orders_up)
+        st.session_state["orders_src"] = src = {"path": path, "name": orders_up.name, "file_id": orders_up.file_id}
+        if events_up is None:
+            st.session_state["events_src"] = None  # the sample's events do not belong to this shop
+        st.session_state["fmt_choice"] = "auto"
+        st.session_state.pop("mapping_columns", None)
+        status.update(label=f"Read {orders_up.name}", state="complete")
+if events_up is not None and (st.session_state.get("events_src") or {}).get("file_id") != events_up.file_id:
+    st.session_state["events_src"] = {"path": _save(events_up), "name": events_up.name, "file_id": events_up.file_id}
+
+try:
+    columns = memo("orders_columns", (src["path"],), lambda: sniff(src["path"]).columns)
+except DataError as exc:
+    st.error(str(exc), icon="⚠️")
+    st.stop()
+if st.session_state.get("mapping_columns") != columns:
+    st.session_state["mapping_columns"] = columns
+    _set_mapping_widgets(columns, st.session_state.get("fmt_choice", "auto"))
+
+st.subheader("How the orders file was understood")
+fc1, fc2 = st.columns([1, 2])
+fc1.selectbox("Format", ["auto", *FORMATS], key="fmt_choice",
+              format_func=lambda f: "detect automatically" if f == "auto" else FORMATS[f].label,
+              on_change=lambda: _set_mapping_widgets(st.session_state["mapping_columns"], st.session_state["fmt_choice"]))
+fc2.info(f"Detected: **{FORMATS[st.session_state['detected_format']].label}** in *{src['name']}*. "
+         "Check the column for each field below; change any that is wrong.")
+with st.expander("Column mapping", expanded=st.session_state.get("load_error") is not None):
+    cols = st.columns(4)
+    for i, f in enumerate(ORDER_FIELDS):
+        req = " (required)" if f in REQUIRED_ORDER_FIELDS else ""
+        cols[i % 4].selectbox(f"{FIELD_LABELS[f]}{req}", [NONE, *columns], key=f"map_{f}")
+
+base = detect_format(columns, st.session_state["detected_format"])
+mapping = base.with_columns(**{f: (None if st.session_state[f"map_{f}"] == NONE else st.session_state[f"map_{f}"])
+                               for f in ORDER_FIELDS})
+currency = st.session_state.get("currency_choice")
+load_key = (src["path"], mapping, currency, (st.session_state.get("events_src") or {}).get("path"))
+if st.session_state.get("loaded_key") != load_key:
+    with st.spinner("Building the customer table…"):
+        load_shop(mapping=mapping, currency=currency)
+if st.session_state.get("load_error"):
+    st.error(st.session_state["load_error"], icon="⚠️")
+    st.caption("The dashboard still shows the last data that loaded. Fix the mapping above or upload another file.")
+    st.stop()
+
+shop = st.session_state["shop"]
+rep = shop.orders_report
+m1, m2, m3, m4 = st.columns(4)
+m1.metric("Rows read", count(rep.rows_read))
+m2.metric("Orders kept", count(rep.kept))
+m3.metric("Customers", count(rep.customers))
+m4.metric("Excluded orders", count(sum(i["count"] for i in rep.excluded.values())))
+st.caption(f"{count(rep.rows_read)} rows became {count(rep.records_built)} orders"
+           f"{' (Shopify lists one row per line item)' if rep.format == 'shopify' else ''}; "
+           f"{count(rep.kept)} orders from {count(rep.customers)} customers are used, "
+           f"dated {rep.date_min:%d %b %Y} to {rep.date_max:%d %b %Y}.")
+for w in rep.warnings:
+    st.warning(w)
+if len(rep.currencies) > 1:
+    st.selectbox("Currency to analyse", list(rep.currencies), key="currency_choice",
+                 index=list(rep.currencies).index(rep.currency))
+
+
+def report_table(report) -> pd.DataFrame:
+    rows = [{"what": f"excluded: {reason}", "orders/events": info["count"],
+             "example rows": " | ".join(", ".join(f"{k}={v!r}" for k, v in ex.items()) for ex in info["examples"])}
+            for reason, info in report.excluded.items()]
+    rows += [{"what": f"kept, not counted as a purchase: {r}", "orders/events": n, "example rows": ""}
+             for r, n in report.not_purchases.items()]
+    if report.duplicates_removed:
+        rows.append({"what": "exact duplicate rows removed", "orders/events": report.duplicates_removed,
+                     "example rows": ""})
+    if report.unknown_event_types:
+        rows += [{"what": f"unrecognised event type (kept): {t}", "orders/events": n, "example rows": ""}
+                 for t, n in report.unknown_event_types.items()]
+    return pd.DataFrame(rows, columns=["what", "orders/events", "example rows"])
+
+
+st.subheader("Validation report")
+tab_o, tab_e = st.tabs(["Orders", "Interactions"])
+with tab_o:
+    table = report_table(rep)
+    if table.empty:
+        st.success("Every order was usable: nothing excluded.")
+    else:
+        st.dataframe(table, hide_index=True, width="stretch")
+with tab_e:
+    er = shop.interactions_report
+    if er is None:
+        st.info("No interactions file loaded. Segments and CLTV work without one; the churn model and cart "
+                "tactics need it.")
+    else:
+        st.caption(f"{count(er.rows_read)} rows read, {count(er.kept)} events kept from {count(er.customers)} "
+                   f"customers ({er.date_min:%d %b %Y} to {er.date_max:%d %b %Y}).")
+        st.dataframe(pd.DataFrame({"event type": list(er.event_types), "events": list(er.event_types.values())}),
+                     hide_index=True)
+        table = report_table(er)
+        if not table.empty:
+            st.dataframe(table, hide_index=True, width="stretch")
+
+st.subheader("Orders preview")
+st.dataframe(shop.con.sql("SELECT * FROM orders ORDER BY order_ts LIMIT 200").df(), hide_index=True, height=240)
+
+st.subheader("Customer table")
+customers = memo("customers", (), shop.customers)
+st.caption(f"One row per customer ({count(len(customers))}). *frequency* counts repeat purchase days, "
+           "*recency_days* is the time between first and last purchase, *T_days* the customer's age in days.")
+st.dataframe(customers, hide_index=True, height=320)
+download_csv(customers, "customers.csv", "Download the customer table (CSV)")

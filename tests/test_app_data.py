@@ -1,0 +1,65 @@
+"""Headless app tests (streamlit.testing.v1.AppTest) for the landing page and the Data page."""
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def metric(at, label):
+    return next(m.value for m in at.metric if m.label == label)
+
+
+@pytest.fixture
+def data_page():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("pages/1_Data.py").run()
+    assert not at.exception
+    return at
+
+
+def test_landing_page_opens_on_the_sample_shop():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not at.exception
+    assert metric(at, "Customers") == "4,989"
+    assert at.get("plotly_chart")
+
+
+def test_data_page_renders_sample_shop(data_page):
+    at = data_page
+    assert metric(at, "Customers") == "4,989"
+    assert metric(at, "Rows read") == "22,223"
+    assert "Shopify" in at.info[0].value
+    assert not at.error
+
+
+def test_data_page_upload(data_page):
+    at = data_page
+    csv = b"customer_id,order_date,amount\na,2024-01-01,10\na,2024-02-01,20\nb,2024-01-05,7\nc,bad date,3\n"
+    at.file_uploader(key="orders").set_value(("mine.csv", csv, "text/csv")).run()
+    assert not at.exception
+    assert metric(at, "Customers") == "2"
+    assert metric(at, "Excluded orders") == "1"
+    report = at.dataframe[0].value
+    assert "date could not be read (column 'order_date')" in report["what"].iloc[0]
+    assert "bad date" in report["example rows"].iloc[0]
+
+
+def test_bad_upload_shows_message_not_traceback(data_page):
+    at = data_page
+    at.file_uploader(key="orders").set_value(("junk.csv", b"\x00\x01\x02junk" * 100, "text/csv")).run()
+    assert not at.exception
+    assert "binary" in at.error[0].value
+
+
+def test_mapping_override_changes_customer_table(data_page):
+    at = data_page
+    before = at.dataframe[-1].value
+    assert before["discount_share"].max() > 0
+    at.selectbox(key="map_discount").set_value("— none —").run()
+    assert not at.exception
+    after = at.dataframe[-1].value
+    assert after["discount_share"].max() == 0
+    assert len(after) == len(before)

@@ -1,0 +1,246 @@
+"""Readers on hand-written tiny exports of each format, and every bad-file case."""
+import gzip
+
+import pandas as pd
+import pytest
+
+from clv.errors import DataError
+from clv.ingest import detect_format, sniff
+from clv.store import Shop
+
+SHOPIFY = """Name,Email,Financial Status,Paid at,Currency,Subtotal,Total,Discount Code,Discount Amount,Created at,Lineitem quantity,Lineitem name,Lineitem price,Cancelled at,Refunded Amount,Source
+#1001,Ann@Example.com ,paid,2024-01-05 10:00:00 -0500,USD,100.00,100.00,,0.00,2024-01-05 10:00:00 -0500,2,Tee,30.00,,,web
+#1001,,,,,,,,,2024-01-05 10:00:00 -0500,1,Hoodie,40.00,,,
+#1001,,,,,,,,,2024-01-05 10:00:00 -0500,1,Cap,0.00,,,
+#1002, ann@example.com,partially_refunded,2024-02-10 09:00:00 -0500,USD,50.00,50.00,SAVE10,5.00,2024-02-10 09:00:00 -0500,1,Tee,55.00,,20.00,web
+#1003,bob@example.com,voided,,USD,30.00,30.00,,0.00,2024-02-11 09:00:00 -0500,1,Tee,30.00,2024-02-11 10:00:00 -0500,,web
+#1004,bob@example.com,refunded,2024-02-12 09:00:00 -0500,USD,25.00,25.00,,0.00,2024-02-12 09:00:00 -0500,1,Cap,25.00,,25.00,web
+#1005,bob@example.com,paid,2024-03-01 23:30:00 -0500,USD,80.00,80.00,,0.00,2024-03-01 23:30:00 -0500,1,Coat,80.00,,,pos
+#1006,,paid,2024-03-02 12:00:00 -0500,USD,10.00,10.00,,0.00,2024-03-02 12:00:00 -0500,1,Cap,10.00,,,web
+"""
+
+WOO = """Order Number,Order Date,Order Status,Billing Email Address,Order Total Amount,Cart Discount Amount,Order Currency,Item Name,Quantity
+501,2024-01-03 12:00,wc-completed,Carl@shop.com,60.00,0,EUR,Mug,1
+501,2024-01-03 12:00,wc-completed,Carl@shop.com,60.00,0,EUR,Plate,2
+502,2024-01-20 08:00,wc-cancelled,carl@shop.com,20.00,0,EUR,Mug,1
+503,2024-02-01 18:00,wc-processing,dana@shop.com,35.50,3.50,EUR,Bowl,1
+504,2024-02-03 18:00,wc-failed,dana@shop.com,12.00,0,EUR,Bowl,1
+"""
+
+RETAIL = """InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country
+536365,85123A,HEART HOLDER,6,12/1/2010 8:26,2.55,17850.0,United Kingdom
+536365,71053,LANTERN,6,12/1/2010 8:26,3.39,17850.0,United Kingdom
+536366,22633,HAND WARMER,6,12/1/2010 8:28,1.85,,United Kingdom
+C536379,D,Discount,-1,12/1/2010 9:41,27.50,17850.0,United Kingdom
+536380,22728,ALARM CLOCK,4,12/3/2010 10:00,3.75,13047.0,United Kingdom
+536380,22728,ALARM CLOCK,4,12/3/2010 10:00,3.75,13047.0,United Kingdom
+536381,22727,ALARM CLOCK RED,-2,12/4/2010 10:00,3.75,13047.0,United Kingdom
+"""
+
+
+def orders_of(shop):
+    return shop.con.sql("SELECT * FROM orders ORDER BY order_id").df()
+
+
+def test_shopify_counts_orders_not_line_items(write):
+    shop = Shop()
+    rep = shop.load_orders(write("orders_export.csv", SHOPIFY))
+    assert rep.format == "shopify"
+    assert rep.rows_read == 8 and rep.records_built == 6
+    o = orders_of(shop).set_index("order_id")
+    assert len(o) == 5  # #1006 has no email
+    assert o.loc["#1001", "items"] == 4 and o.loc["#1001", "net"] == 100.0
+    assert o.loc["#1001", "customer_id"] == "ann@example.com"
+    # partial refund reduces net, discount recorded, gross before discount
+    assert o.loc["#1002", "net"] == 30.0 and o.loc["#1002", "discount"] == 5.0 and o.loc["#1002", "gross"] == 55.0
+    assert not o.loc["#1003", "is_purchase"] and o.loc["#1003", "not_purchase_reason"] == "cancelled"
+    assert not o.loc["#1004", "is_purchase"] and o.loc["#1004", "not_purchase_reason"] == "fully refunded"
+    # the UTC offset is applied: 23:30 -0500 is 04:30 UTC the next day
+    assert o.loc["#1005", "order_ts"] == pd.Timestamp("2024-03-02 04:30:00")
+    assert rep.excluded["no customer id (column 'Email')"]["count"] == 1
+    assert rep.excluded["no customer id (column 'Email')"]["examples"][0]["Name"] == "#1006"
+    assert rep.not_purchases == {"cancelled": 1, "fully refunded": 1}
+    c = shop.customers(as_of="2024-03-31").set_index("customer_id")
+    assert c.loc["ann@example.com", "orders"] == 2 and c.loc["ann@example.com", "frequency"] == 1
+    assert c.loc["ann@example.com", "revenue"] == 130.0 and c.loc["ann@example.com", "refund_total"] == 20.0
+    assert c.loc["ann@example.com", "discount_share"] == 0.5
+    assert c.loc["bob@example.com", "orders"] == 1 and c.loc["bob@example.com", "T_days"] == 29
+
+
+def test_woocommerce_per_item_rows(write):
+    shop = Shop()
+    rep = shop.load_orders(write("woo.csv", WOO))
+    assert rep.format == "woocommerce"
+    o = orders_of(shop).set_index("order_id")
+    assert o.loc["501", "net"] == 60.0 and o.loc["501", "items"] == 3 and o.loc["501", "customer_id"] == "carl@shop.com"
+    assert o.loc["502", "not_purchase_reason"] == "cancelled"
+    assert o.loc["504", "not_purchase_reason"] == "payment failed"
+    assert o.loc["503", "discount"] == 3.5 and o.loc["503", "currency"] == "EUR"
+    assert o["is_purchase"].sum() == 2
+
+
+def test_online_retail_returns_missing_customers_duplicates(write):
+    shop = Shop()
+    rep = shop.load_orders(write("Online Retail.csv", RETAIL))
+    assert rep.format == "online_retail"
+    o = orders_of(shop).set_index("order_id")
+    assert o.loc["536365", "net"] == pytest.approx(6 * 2.55 + 6 * 3.39)
+    assert o.loc["536365", "customer_id"] == "17850"  # "17850.0" is the same customer
+    assert o.loc["C536379", "not_purchase_reason"] == "return (credit note)"
+    assert o.loc["536381", "not_purchase_reason"] == "return (negative amount)"
+    assert o.loc["536380", "net"] == pytest.approx(15.0)  # the exact duplicate line is removed, not summed
+    assert rep.duplicates_removed == 1
+    assert rep.excluded["no customer id (column 'CustomerID')"]["count"] == 1
+    c = shop.customers().set_index("customer_id")
+    assert c.loc["17850", "refund_total"] == pytest.approx(27.5)
+    assert c.loc["17850", "revenue"] == pytest.approx(6 * 2.55 + 6 * 3.39 - 27.5)
+
+
+def test_generic_file_mapped_by_user(write):
+    text = "Client;Wann;Betrag\nA1;31.01.2024;12,50\nA1;15.02.2024;1.234,50\nB2;01.03.2024;7\n"
+    path = write("export.csv", text, encoding="cp1252")
+    cols = sniff(path).columns
+    mapping = detect_format(cols, "generic").with_columns(customer_id="Client", order_ts="Wann", amount="Betrag")
+    shop = Shop()
+    rep = shop.load_orders(path, mapping=mapping)
+    assert rep.kept == 3
+    o = orders_of(shop).sort_values("order_ts")
+    assert list(o["net"]) == [12.5, 1234.5, 7.0]
+    assert o["order_ts"].iloc[0] == pd.Timestamp("2024-01-31")  # day-first dates detected
+
+
+def test_generic_detected_by_column_names(write):
+    shop = Shop()
+    rep = shop.load_orders(write("o.csv", "customer_id,order_date,amount\nx,2024-01-01,10\nx,2024-01-09,20\n"))
+    assert rep.format == "generic" and rep.kept == 2
+
+
+@pytest.mark.parametrize("encoding,prefix", [("utf-8", b""), ("utf-8", b"\xef\xbb\xbf"), ("latin-1", b""),
+                                             ("cp1252", b"")])
+def test_encodings(write, encoding, prefix):
+    text = "customer_id,order_date,amount,product\nJosé,2024-01-01,10,Crème brûlée\nZoë,2024-01-02,5,Café\n"
+    path = write("enc.csv", prefix + text.encode(encoding))
+    shop = Shop()
+    shop.load_orders(path)
+    assert set(shop.con.sql("SELECT customer_id FROM orders").df()["customer_id"]) == {"josé", "zoë"}
+
+
+@pytest.mark.parametrize("delim", [";", "\t", "|"])
+def test_delimiters(write, delim):
+    text = f"customer_id{delim}order_date{delim}amount\na{delim}2024-01-01{delim}10\n"
+    shop = Shop()
+    assert shop.load_orders(write("d.csv", text)).kept == 1
+
+
+def test_gzip_and_parquet(write, tmp_path):
+    text = "customer_id,order_date,amount\na,2024-01-01,10\nb,2024-01-02,20\n"
+    shop = Shop()
+    assert shop.load_orders(write("o.csv.gz", gzip.compress(text.encode()))).kept == 2
+    pq = tmp_path / "o.parquet"
+    pd.DataFrame({"customer_id": ["a", "b"], "order_date": pd.to_datetime(["2024-01-01", "2024-01-02"]),
+                  "amount": [10.0, 20.0]}).to_parquet(pq)
+    assert Shop().load_orders(pq).kept == 2
+
+
+def test_several_currencies_warn_and_choose(write):
+    text = "customer_id,order_date,amount,currency\na,2024-01-01,10,USD\nb,2024-01-02,20,USD\nc,2024-01-03,30,EUR\n"
+    path = write("c.csv", text)
+    rep = Shop().load_orders(path)
+    assert rep.currencies == {"USD": 2, "EUR": 1} and rep.currency == "USD"
+    assert any("2 currencies" in w for w in rep.warnings)
+    assert rep.kept == 2 and rep.excluded["other currency than USD (column 'currency')"]["count"] == 1
+    assert Shop().load_orders(path, currency="eur").kept == 1
+
+
+def test_bad_dates_and_amounts_are_reported_not_dropped_silently(write):
+    text = "customer_id,order_date,amount\na,2024-01-01,10\nb,not a date,5\nc,2024-01-03,\nd,2024-01-04,abc\n"
+    rep = Shop().load_orders(write("o.csv", text))
+    assert rep.kept == 1
+    assert rep.excluded["date could not be read (column 'order_date')"]["examples"][0]["order_date"] == "not a date"
+    assert rep.excluded["amount missing or not a number (column 'amount')"]["count"] == 2
+
+
+@pytest.mark.parametrize("content,needle", [
+    (b"", "empty"),
+    (b"\x00\x01\x02\x03binary\x00\x00junk" * 50, "binary"),
+    (b"customer_id,order_date,amount\n", "no data rows"),
+    (b"customer_id order_date amount\na 2024-01-01 10\n", "Only one column"),
+    (b"ref,when,what\na,2024-01-01,10\n", "No customer id or email column"),
+    (b"customer_id,order_date,amount\na,yesterday,10\nb,soon,5\n", "order_date"),
+    (b"customer_id,order_date,amount\n,2024-01-01,10\n,2024-01-02,5\n", "customer_id"),
+    (b"customer_id;order_date;amount\na;2024-01-01;10\n", None),  # semicolons are fine
+])
+def test_bad_files_get_clear_messages(write, content, needle):
+    path = write("bad.csv", content)
+    if needle is None:
+        assert Shop().load_orders(path).kept == 1
+        return
+    with pytest.raises(DataError) as err:
+        Shop().load_orders(path)
+    assert needle in str(err.value)
+    assert "Traceback" not in str(err.value)
+
+
+def test_missing_date_column_names_the_columns(write):
+    with pytest.raises(DataError) as err:
+        Shop().load_orders(write("o.csv", "customer_id,amount\na,10\n"))
+    msg = str(err.value)
+    assert "order date/time" in msg and "customer_id, amount" in msg
+
+
+def test_interactions_recognised_unknown_and_abandoned_carts(write):
+    orders = write("o.csv", "customer_id,order_date,amount\na@x.com,2024-01-01 12:00,10\na@x.com,2024-01-10 12:00,10\n")
+    events = write("e.csv", "email,timestamp,event,channel,value\n"
+                            "A@x.com,2024-01-01T10:00:00Z,add_to_cart,web,\n"      # bought 2 h later
+                            "a@x.com,2024-01-05T10:00:00Z,Add To Cart,web,\n"      # abandoned
+                            "a@x.com,2024-01-06T10:00:00Z,PageView,web,\n"
+                            "a@x.com,2024-01-07T10:00:00Z,support_ticket,support,2\n"
+                            "a@x.com,2024-01-08T10:00:00Z,review,web,4\n"
+                            "a@x.com,2024-01-08T11:00:00Z,wishlist_add,web,\n"
+                            "a@x.com,2024-01-08T11:00:00Z,wishlist_add,web,\n"     # exact duplicate
+                            ",2024-01-08T11:00:00Z,email_open,email,\n")
+    shop = Shop()
+    shop.load_orders(orders)
+    rep = shop.load_interactions(events)
+    assert rep.unknown_event_types == {"wishlist_add": 1}
+    assert rep.duplicates_removed == 1 and rep.kept == 6
+    assert rep.excluded["no customer id (column 'email')"]["count"] == 1
+    c = shop.customers().set_index("customer_id").loc["a@x.com"]
+    assert c["add_to_cart"] == 2 and c["carts_abandoned"] == 1 and c["views"] == 1
+    assert c["support_tickets"] == 1 and c["mean_satisfaction"] == 2 and c["mean_rating"] == 4
+
+
+def test_calibration_end_uses_only_earlier_data(write):
+    shop = Shop()
+    shop.load_orders(write("o.csv", "customer_id,order_date,amount\na,2024-01-01,10\na,2024-02-01,20\n"
+                                    "a,2024-03-01,30\nb,2024-02-15,5\n"))
+    c = shop.customers(calibration_end="2024-02-10").set_index("customer_id")
+    assert list(c.index) == ["a"] and c.loc["a", "frequency"] == 1 and c.loc["a", "T_days"] == 40
+    assert c.loc["a", "monetary_value"] == 20
+    h = shop.holdout("2024-02-10", "2024-03-31").set_index("customer_id")
+    assert h.loc["a", "holdout_purchases"] == 1 and h.loc["a", "holdout_revenue"] == 30
+
+
+def test_customer_features_match_independent_pandas(sample_shop):
+    """frequency, recency, T and monetary_value agree with a pandas computation from the raw export."""
+    raw = pd.read_csv(sample_shop.orders_report and "data/sample_orders.csv", dtype=str, keep_default_na=False)
+    first = raw[raw["Email"].str.strip() != ""].copy()
+    first = first[first["Financial Status"].isin(["paid", "partially_refunded"]) & (first["Cancelled at"] == "")]
+    first["customer"] = first["Email"].str.strip().str.lower()
+    first["ts"] = pd.to_datetime(first["Created at"], format="%Y-%m-%d %H:%M:%S %z").dt.tz_convert("UTC")
+    first["net"] = first["Total"].astype(float) - pd.to_numeric(first["Refunded Amount"], errors="coerce").fillna(0)
+    first["day"] = first["ts"].dt.tz_localize(None).dt.normalize()
+    days = first.groupby(["customer", "day"], as_index=False)["net"].sum().sort_values(["customer", "day"])
+    end = days["day"].max()
+    g = days.groupby("customer")
+    expect = pd.DataFrame({
+        "frequency": g.size() - 1,
+        "recency_days": (g["day"].max() - g["day"].min()).dt.days,
+        "T_days": (end - g["day"].min()).dt.days,
+    })
+    repeat = days[days.groupby("customer").cumcount() > 0].groupby("customer")["net"].mean()
+    expect["monetary_value"] = repeat.reindex(expect.index).fillna(0)
+    got = sample_shop.customers().set_index("customer_id").loc[expect.index]
+    for col in expect.columns:
+        assert (got[col] - expect[col]).abs().max() < 1e-6, col
+    assert len(got) == len(expect) == sample_shop.orders_report.customers

@@ -1,0 +1,181 @@
+"""What every page shares: the session's shop, per-session memoisation, the sidebar controls, formatting.
+
+Per-user data lives only in ``st.session_state`` (one DuckDB connection per browser session); nothing here
+uses ``st.cache_resource`` or module-level state, which every user of the server would share.
+"""
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from clv.errors import DataError
+from clv.ingest import Mapping
+from clv.store import SAMPLE_INTERACTIONS, SAMPLE_ORDERS, Shop
+
+PAGE_TITLE = "clv — customer value & retention"
+
+
+def page_setup(title: str) -> "Settings":
+    """Call first on every page: page config, the shop, the shared sidebar. Returns the current settings."""
+    st.set_page_config(page_title=f"{title} · clv", page_icon="📈", layout="wide")
+    shop()
+    return sidebar()
+
+
+# --- the session's data ---------------------------------------------------------------------------------
+
+def shop() -> Shop:
+    """This browser session's Shop; the bundled sample shop until the user uploads their own export."""
+    if "shop" not in st.session_state:
+        st.session_state["orders_src"] = {"path": str(SAMPLE_ORDERS), "name": "sample shop orders"}
+        st.session_state["events_src"] = {"path": str(SAMPLE_INTERACTIONS), "name": "sample shop interactions"}
+        with st.spinner("Loading the sample shop…"):
+            load_shop()
+    return st.session_state["shop"]
+
+
+def load_shop(mapping: Mapping | None = None, currency: str | None = None,
+              events_mapping: Mapping | None = None) -> bool:
+    """(Re)build this session's Shop from the current sources; on bad input keep the old one and say why."""
+    orders, events = st.session_state["orders_src"], st.session_state.get("events_src")
+    new = Shop()
+    st.session_state["loaded_key"] = (orders["path"], mapping, currency, (events or {}).get("path"))
+    try:
+        report = new.load_orders(orders["path"], mapping=mapping, currency=currency)
+        st.session_state["loaded_key"] = (orders["path"], report.mapping, currency, (events or {}).get("path"))
+        if events:
+            new.load_interactions(events["path"], mapping=events_mapping)
+    except DataError as exc:
+        st.session_state["load_error"] = str(exc)
+        return False
+    st.session_state["shop"] = new
+    st.session_state["data_version"] = st.session_state.get("data_version", 0) + 1  # invalidates memo()
+    st.session_state["load_error"] = None
+    st.session_state["source"] = orders["name"] + (f" + {events['name']}" if events else "")
+    return True
+
+
+def upload_dir() -> Path:
+    """A temporary folder for this session's uploads, removed when the session's state is dropped."""
+    if "upload_dir" not in st.session_state:
+        st.session_state["upload_dir"] = tempfile.TemporaryDirectory(prefix="clv-upload-")
+    return Path(st.session_state["upload_dir"].name)
+
+
+def memo(name: str, key: tuple, compute):
+    """Per-session memo of one derived result: recomputed only when ``key`` changes (keeps the latest only)."""
+    store = st.session_state.setdefault("_memo", {})
+    full_key = (st.session_state.get("data_version", 0),) + tuple(key)
+    hit = store.get(name)
+    if hit is not None and hit[0] == full_key:
+        return hit[1]
+    value = compute()
+    store[name] = (full_key, value)
+    return value
+
+
+def show_data_error(exc: DataError) -> None:
+    st.error(str(exc), icon="⚠️")
+
+
+# --- shared sidebar controls ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Settings:
+    horizon_months: int
+    margin: float            # gross margin, 0..1
+    discount_rate: float     # yearly, 0..1
+    cac: float
+    churn_window_days: int
+    rfm_method: str          # "quantiles" or "thresholds"
+    recency_cuts: tuple
+    frequency_cuts: tuple
+    monetary_cuts: tuple
+    k: int | None            # None: choose by silhouette
+    cluster_features: str    # "rfm" or "rfm+behaviour"
+    first_time_days: int
+    big_spender_top_pct: float
+    high_aov_pct: float
+    discount_share_min: float
+    cart_days: int
+    vip_tenure_months: int
+
+
+DEFAULTS = dict(horizon_months=12, margin_pct=40, discount_rate_pct=10, cac=30.0, churn_window_days=90,
+                rfm_method="quantiles", recency_cuts="30, 60, 120, 240", frequency_cuts="1, 2, 3, 5",
+                monetary_cuts="50, 100, 250, 500", k_auto=True, k=4, cluster_features="R, F, M",
+                first_time_days=90, big_spender_top_pct=10, high_aov_pct=80, discount_share_min=50,
+                cart_days=30, vip_tenure_months=6)
+
+
+def _cuts(text: str, name: str) -> tuple:
+    try:
+        values = tuple(sorted(float(v) for v in str(text).replace(";", ",").split(",") if v.strip()))
+    except ValueError:
+        st.sidebar.error(f"{name}: write four numbers separated by commas, e.g. {DEFAULTS[name]}")
+        values = ()
+    if len(values) != 4:
+        values = tuple(float(v) for v in DEFAULTS[name].split(","))
+    return values
+
+
+def sidebar() -> Settings:
+    """The one set of controls every page shows; values persist across pages in session state."""
+    for k, v in DEFAULTS.items():
+        # re-assigning keeps a widget's value when the user moves to a page where it is rendered anew
+        st.session_state[k] = st.session_state.get(k, v)
+    sb = st.sidebar
+    sb.caption(f"Data: {st.session_state.get('source', 'the sample shop')}")
+    with sb.expander("Value & churn assumptions", expanded=True):
+        st.selectbox("Projection horizon (months)", [12, 24], key="horizon_months",
+                     help="How far ahead customer lifetime value (CLTV) is projected.")
+        st.slider("Gross margin %", 0, 100, key="margin_pct",
+                  help="Share of revenue you keep after product and fulfilment costs.")
+        st.slider("Yearly discount rate %", 0, 50, key="discount_rate_pct",
+                  help="Money next year is worth less than money today; future revenue is discounted monthly.")
+        st.number_input("Cost to acquire a customer (CAC)", min_value=0.0, step=5.0, key="cac")
+        st.slider("Churn window (days without a purchase)", 30, 365, step=15, key="churn_window_days")
+    with sb.expander("RFM & clusters"):
+        st.radio("RFM scoring", ["quantiles", "thresholds"], key="rfm_method", horizontal=True,
+                 help="Quintiles of your own customers, or fixed cut-offs you choose below.")
+        st.text_input("Recency cut-offs (days)", key="recency_cuts")
+        st.text_input("Frequency cut-offs (orders)", key="frequency_cuts")
+        st.text_input("Monetary cut-offs (revenue)", key="monetary_cuts")
+        st.checkbox("Choose number of clusters automatically", key="k_auto")
+        st.slider("Number of clusters (k)", 2, 8, key="k", disabled=st.session_state["k_auto"])
+        st.radio("Cluster on", ["R, F, M", "R, F, M + behaviour"], key="cluster_features")
+    with sb.expander("Behavioural segments"):
+        st.slider("First-time buyer: first order within (days)", 7, 365, key="first_time_days")
+        st.slider("Big spender: top % by revenue", 1, 50, key="big_spender_top_pct")
+        st.slider("High AOV: above percentile", 50, 99, key="high_aov_pct")
+        st.slider("Discount shopper: % of orders discounted ≥", 10, 100, step=5, key="discount_share_min")
+        st.slider("Cart abandoner: abandoned within (days)", 1, 180, key="cart_days")
+        st.slider("VIP: customer for at least (months)", 1, 36, key="vip_tenure_months")
+    s = st.session_state
+    return Settings(
+        horizon_months=int(s["horizon_months"]), margin=s["margin_pct"] / 100, discount_rate=s["discount_rate_pct"] / 100,
+        cac=float(s["cac"]), churn_window_days=int(s["churn_window_days"]), rfm_method=s["rfm_method"],
+        recency_cuts=_cuts(s["recency_cuts"], "recency_cuts"), frequency_cuts=_cuts(s["frequency_cuts"], "frequency_cuts"),
+        monetary_cuts=_cuts(s["monetary_cuts"], "monetary_cuts"), k=None if s["k_auto"] else int(s["k"]),
+        cluster_features="rfm" if s["cluster_features"] == "R, F, M" else "rfm+behaviour",
+        first_time_days=int(s["first_time_days"]), big_spender_top_pct=float(s["big_spender_top_pct"]),
+        high_aov_pct=float(s["high_aov_pct"]), discount_share_min=s["discount_share_min"] / 100,
+        cart_days=int(s["cart_days"]), vip_tenure_months=int(s["vip_tenure_months"]))
+
+
+# --- formatting -----------------------------------------------------------------------------------------
+
+def money(x: float) -> str:
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}"
+
+
+def count(x: float) -> str:
+    return f"{x:,.0f}"
+
+
+def download_csv(df, filename: str, label: str = "Download CSV", key: str | None = None) -> None:
+    from clv.export import to_safe_csv
+    st.download_button(label, to_safe_csv(df), file_name=filename, mime="text/csv", key=key or f"dl-{filename}")
