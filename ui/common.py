@@ -15,7 +15,13 @@ from clv.errors import DataError
 from clv.ingest import Mapping
 from clv.store import SAMPLE_INTERACTIONS, SAMPLE_ORDERS, Shop
 
-PAGE_TITLE = "clv — customer value & retention"
+ROOT = Path(__file__).resolve().parent.parent
+#: the sidebar navigation (Streamlit's own list is hidden in .streamlit/config.toml so the labels read well)
+NAV = [("app.py", "Overview", "🏠"), ("pages/1_Data.py", "Your data", "📂"),
+       ("pages/2_Segments.py", "Who are my customers?", "👥"),
+       ("pages/3_Customer_value.py", "What is each worth?", "💰"),
+       ("pages/4_Churn_risk.py", "Who is slipping away?", "⚠️"),
+       ("pages/5_Playbook.py", "What should I do first?", "✅")]
 
 
 def page_setup(title: str) -> "Settings":
@@ -128,6 +134,10 @@ def sidebar() -> Settings:
         # re-assigning keeps a widget's value when the user moves to a page where it is rendered anew
         st.session_state[k] = st.session_state.get(k, v)
     sb = st.sidebar
+    for path, label, icon in NAV:
+        if Path(ROOT / path).exists():
+            sb.page_link(path, label=label, icon=icon)
+    sb.divider()
     sb.caption(f"Data: {st.session_state.get('source', 'the sample shop')}")
     with sb.expander("Value & churn assumptions", expanded=True):
         st.selectbox("Projection horizon (months)", [12, 24], key="horizon_months",

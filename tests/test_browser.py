@@ -1,0 +1,122 @@
+"""Real-browser tests: Playwright driving Debian's Chromium against a live Streamlit server."""
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+
+if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
+    if os.environ.get("CLV_REQUIRE_BROWSER"):
+        raise RuntimeError("CLV_REQUIRE_BROWSER is set but /usr/bin/chromium is missing")
+    pytest.skip("Debian chromium is not installed (apt-get install -y chromium)", allow_module_level=True)
+
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+expect.set_options(timeout=45_000)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server():
+    port = _free_port()
+    log = open(ROOT / "tests" / "streamlit-server.log", "w")
+    env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+                             "--server.port", str(port), "--server.address", "127.0.0.1",
+                             "--server.fileWatcherType", "none"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                            env=env)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError("streamlit died:\n" + (ROOT / "tests" / "streamlit-server.log").read_text())
+        try:
+            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            pass
+        if time.time() > deadline:
+            proc.kill()
+            raise RuntimeError("streamlit did not start in 60 s")
+        time.sleep(0.3)
+    yield url
+    proc.terminate()
+    proc.wait(10)
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+def metric_value(page, label: str):
+    return (page.get_by_test_id("stMetric").filter(has=page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True))
+            .get_by_test_id("stMetricValue"))
+
+
+def shopify_csv(tmp_path: Path, customers: int, name: str) -> Path:
+    rows = ["Name,Email,Financial Status,Currency,Total,Discount Amount,Created at,Lineitem quantity,Lineitem name,"
+            "Cancelled at,Refunded Amount"]
+    for i in range(customers):
+        rows.append(f"#{1000 + 2 * i},user{i}@{name}.com,paid,USD,20.00,0,2024-01-0{1 + i % 9} 10:00:00 -0500,1,Tee,,")
+        rows.append(f"#{1000 + 2 * i},,,,,,2024-01-0{1 + i % 9} 10:00:00 -0500,1,Cap,,")
+    path = tmp_path / f"{name}.csv"
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def open_data_page(browser, server):
+    ctx = browser.new_context(viewport={"width": 1280, "height": 1400}, accept_downloads=True)
+    page = ctx.new_page()
+    page.goto(server + "/Data")
+    expect(metric_value(page, "Customers")).to_have_text("4,989")
+    return ctx, page
+
+
+def upload(page, path: Path) -> None:
+    page.get_by_test_id("stFileUploader").first.locator("input[type=file]").set_input_files(str(path))
+
+
+def test_upload_shopify_file_shows_customer_count(browser, server, tmp_path):
+    ctx, page = open_data_page(browser, server)
+    upload(page, shopify_csv(tmp_path, 7, "alpha"))
+    expect(metric_value(page, "Customers")).to_have_text("7")
+    expect(metric_value(page, "Rows read")).to_have_text("14")
+    page.screenshot(path=str(ROOT / "tests" / "screenshot-data-upload.png"))
+    ctx.close()
+
+
+def test_two_sessions_see_only_their_own_data(browser, server, tmp_path):
+    ctx_a, page_a = open_data_page(browser, server)
+    ctx_b, page_b = open_data_page(browser, server)
+    upload(page_a, shopify_csv(tmp_path, 3, "shop-a"))
+    upload(page_b, shopify_csv(tmp_path, 5, "shop-b"))
+    expect(metric_value(page_b, "Customers")).to_have_text("5")
+    expect(metric_value(page_a, "Customers")).to_have_text("3")
+    expect(page_a.get_by_text("shop-a.csv").first).to_be_visible()
+    upload(page_a, shopify_csv(tmp_path, 4, "shop-a2"))  # a new run in A after B's upload: still A's own data
+    expect(metric_value(page_a, "Customers")).to_have_text("4")
+    expect(metric_value(page_b, "Customers")).to_have_text("5")
+    # a third, new visitor still gets the sample shop
+    ctx_c, page_c = open_data_page(browser, server)
+    for ctx in (ctx_a, ctx_b, ctx_c):
+        ctx.close()
