@@ -2,14 +2,15 @@
 import plotly.express as px
 import streamlit as st
 
-from ui.common import count, memo, money, page_setup, shop
+from ui.common import count, money, page_setup, shop
+from ui.model import customers_table
 
 settings = page_setup("Overview")
 s = shop()
 st.title("Your customers at a glance")
 st.caption(f"Data: {st.session_state['source']}. Upload your own export on the **Data** page.")
 
-customers = memo("customers", (), s.customers)
+customers = customers_table()
 n = len(customers)
 orders = int(customers["orders"].sum())
 revenue = float(customers["revenue"].sum())

@@ -53,6 +53,18 @@ def cmd_summary(args) -> None:
     print(f"wrote {args.out}", file=sys.stderr)
 
 
+def _segment_table(shop: Shop, args):
+    from .segments import fit_clusters, segment_table
+    customers = shop.customers(as_of=args.as_of)
+    return customers, segment_table(customers, fit_clusters(customers, k=args.k))
+
+
+def cmd_segments(args) -> None:
+    _, table = _segment_table(_load(args), args)
+    table.to_csv(args.out, index=False)
+    print(f"wrote {args.out} ({len(table):,} customers)", file=sys.stderr)
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m clv", description="Customer lifetime value and retention, "
                                  "from an orders export (Shopify, WooCommerce, Online Retail or any CSV).")
@@ -65,6 +77,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="FILE", help="where to write customers.csv")
     p.add_argument("--memory-limit", default="1GB", help="DuckDB memory limit; larger work spills to disk")
     p.set_defaults(func=cmd_summary)
+
+    p = sub.add_parser("segments", help="write RFM scores and segments, clusters and behavioural segments",
+                       description="One row per customer: customer_id, r_score, f_score, m_score, rfm_segment, "
+                                   "cluster, cluster_name and a 0/1 column per behavioural segment (first_time, "
+                                   "repeat, big_spender, high_aov, full_price, discount_shopper, cart_abandoner, vip).")
+    _add_input_args(p)
+    p.add_argument("--k", type=int, help="number of clusters (default: chosen by silhouette among 2..8)")
+    p.add_argument("--out", required=True, metavar="FILE", help="where to write segments.csv")
+    p.set_defaults(func=cmd_segments)
     return ap
 
 

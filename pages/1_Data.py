@@ -7,6 +7,7 @@ import streamlit as st
 from clv.errors import DataError
 from clv.ingest import FIELD_LABELS, FORMATS, ORDER_FIELDS, REQUIRED_ORDER_FIELDS, detect_format, sniff
 from ui.common import count, download_csv, load_shop, memo, page_setup, upload_dir
+from ui.model import customers_table
 
 settings = page_setup("Your data")
 st.title("Your data")
@@ -146,7 +147,7 @@ st.subheader("Orders preview")
 st.dataframe(shop.con.sql("SELECT * FROM orders ORDER BY order_ts LIMIT 200").df(), hide_index=True, height=240)
 
 st.subheader("Customer table")
-customers = memo("customers", (), shop.customers)
+customers = customers_table()
 st.caption(f"One row per customer ({count(len(customers))}). *frequency* counts repeat purchase days, "
            "*recency_days* is the time between first and last purchase, *T_days* the customer's age in days.")
 st.dataframe(customers, hide_index=True, height=320)

@@ -17,16 +17,16 @@ from clv.store import SAMPLE_INTERACTIONS, SAMPLE_ORDERS, Shop
 
 ROOT = Path(__file__).resolve().parent.parent
 #: the sidebar navigation (Streamlit's own list is hidden in .streamlit/config.toml so the labels read well)
-NAV = [("app.py", "Overview", "🏠"), ("pages/1_Data.py", "Your data", "📂"),
-       ("pages/2_Segments.py", "Who are my customers?", "👥"),
-       ("pages/3_Customer_value.py", "What is each worth?", "💰"),
-       ("pages/4_Churn_risk.py", "Who is slipping away?", "⚠️"),
-       ("pages/5_Playbook.py", "What should I do first?", "✅")]
+NAV = [("app.py", "Overview", ":material/home:"), ("pages/1_Data.py", "Your data", ":material/upload_file:"),
+       ("pages/2_Segments.py", "Who are my customers?", ":material/groups:"),
+       ("pages/3_Customer_value.py", "What is each worth?", ":material/payments:"),
+       ("pages/4_Churn_risk.py", "Who is slipping away?", ":material/trending_down:"),
+       ("pages/5_Playbook.py", "What should I do first?", ":material/checklist:")]
 
 
 def page_setup(title: str) -> "Settings":
     """Call first on every page: page config, the shop, the shared sidebar. Returns the current settings."""
-    st.set_page_config(page_title=f"{title} · clv", page_icon="📈", layout="wide")
+    st.set_page_config(page_title=f"{title} · clv", page_icon=":material/insights:", layout="wide")
     shop()
     return sidebar()
 

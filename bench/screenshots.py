@@ -1,0 +1,32 @@
+"""Screenshot every page of a running app (python -m streamlit run app.py) into bench/out/, to look at them.
+
+    python bench/screenshots.py [--url http://127.0.0.1:8501]
+"""
+import argparse
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+PAGES = ["", "Data", "Segments", "Customer_value", "Churn_risk", "Playbook"]
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--url", default="http://127.0.0.1:8501")
+ap.add_argument("--pages", nargs="*", default=PAGES)
+ap.add_argument("--height", type=int, default=2400)
+a = ap.parse_args()
+out = Path(__file__).parent / "out"
+out.mkdir(exist_ok=True)
+with sync_playwright() as pw:
+    b = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=ARGS)
+    for name in a.pages:
+        page = b.new_page(viewport={"width": 1400, "height": a.height})
+        page.goto(f"{a.url}/{name}")
+        page.wait_for_timeout(3000)
+        page.get_by_test_id("stStatusWidget").wait_for(state="hidden", timeout=90_000)
+        page.wait_for_timeout(4000)
+        path = out / f"{name or 'Overview'}.png"
+        page.screenshot(path=str(path))
+        print(path)
+    b.close()

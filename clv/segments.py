@@ -1,0 +1,293 @@
+"""Who are my customers? RFM scores and named segments, KMeans clusters, behavioural segments.
+
+All functions take the customer table (clv/sql/customers.sql) and return new columns; nothing here reads data
+or draws. The cheap parts (scores, segments) are separate from the costly one (clusters) so a threshold change
+never refits a model.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+from sklearn.cluster import KMeans
+from sklearn.metrics import silhouette_score
+from sklearn.preprocessing import StandardScaler
+
+__all__ = [
+    "RFM_SEGMENT_RULES", "SegmentParams", "BEHAVIOURAL_SEGMENTS", "rfm_scores", "rfm_segments",
+    "check_segment_rules", "Clusters", "fit_clusters", "choose_k", "behavioural_segments", "segment_table",
+    "days_since_last",
+]
+
+# --- RFM ------------------------------------------------------------------------------------------------
+
+#: Named segments on the recency score (R) × the mean of frequency and monetary scores (FM), each 1–5.
+#: The rules partition the 5×5 grid, so every customer lands in exactly one. Callers may pass their own table.
+RFM_SEGMENT_RULES = pd.DataFrame([
+    # name,                r_min, r_max, fm_min, fm_max, what it means
+    ("Champions",            5, 5, 4, 5, "bought recently, buy often and spend the most"),
+    ("Loyal",                3, 4, 4, 5, "buy regularly and spend well"),
+    ("Potential loyalist",   4, 5, 2, 3, "recent customers with a few orders — could become loyal"),
+    ("New",                  5, 5, 1, 1, "bought for the first time very recently"),
+    ("Promising",            4, 4, 1, 1, "recent first-time buyers"),
+    ("Need attention",       3, 3, 3, 3, "above-average customers who have not bought lately"),
+    ("About to sleep",       3, 3, 1, 2, "below average and going quiet"),
+    ("At risk",              1, 2, 3, 4, "used to buy often and spend well, but not for a long time"),
+    ("Can't lose them",      1, 2, 5, 5, "your best customers of the past, silent for a long time"),
+    ("Hibernating",          2, 2, 1, 2, "few, small, long-ago orders"),
+    ("Lost",                 1, 1, 1, 2, "lowest scores on everything"),
+], columns=["segment", "r_min", "r_max", "fm_min", "fm_max", "meaning"])
+
+
+def check_segment_rules(rules: pd.DataFrame) -> None:
+    """Raise ValueError unless every (R, FM) cell from 1..5 is covered by exactly one rule."""
+    grid = np.zeros((5, 5), int)
+    for row in rules.itertuples(index=False):
+        grid[row.r_min - 1:row.r_max, row.fm_min - 1:row.fm_max] += 1
+    bad = np.argwhere(grid != 1)
+    if bad.size:
+        r, fm = bad[0] + 1
+        raise ValueError(f"RFM segment rules must cover every R×FM cell exactly once; R={r}, FM={fm} is covered "
+                         f"{grid[r - 1, fm - 1]} times.")
+
+
+def days_since_last(customers: pd.DataFrame) -> pd.Series:
+    """Days from the last purchase to the as-of date (the R of RFM; not BG/NBD's recency)."""
+    return customers["T_days"] - customers["recency_days"]
+
+
+def _quantile_score(values: np.ndarray) -> np.ndarray:
+    """1–5 by quintile edges; equal values get equal scores. When ties collapse edges (70 % one-time buyers),
+    the remaining bins are spread over 1–5, so one-time, two-time and frequent buyers still get 1, 3 and 5."""
+    values = np.asarray(values, float)
+    if values.size == 0:
+        return np.zeros(0, int)
+    edges = np.unique(np.quantile(values, [0.2, 0.4, 0.6, 0.8]))
+    bins = np.searchsorted(edges, values, side="left")
+    top = int(bins.max())
+    if top == 0:
+        return np.full(values.size, 3)
+    return (1 + np.rint(4 * bins / top)).astype(int)
+
+
+def _threshold_score(values: np.ndarray, cuts, higher_is_better: bool) -> np.ndarray:
+    """1–5 from four cut-offs: value ≤ cut[0] is the first band, and so on."""
+    band = np.searchsorted(np.sort(np.asarray(cuts, float)), np.asarray(values, float), side="left")
+    return (1 + band) if higher_is_better else (5 - band)
+
+
+def rfm_scores(customers: pd.DataFrame, method: str = "quantiles", recency_cuts=(30, 60, 120, 240),
+               frequency_cuts=(1, 2, 3, 5), monetary_cuts=(50, 100, 250, 500)) -> pd.DataFrame:
+    """r_score, f_score, m_score (1–5, 5 best) from days since last purchase, orders and revenue."""
+    rec = days_since_last(customers).to_numpy(float)
+    freq = customers["orders"].to_numpy(float)
+    mon = customers["revenue"].to_numpy(float)
+    if method == "quantiles":
+        r, f, m = _quantile_score(-rec), _quantile_score(freq), _quantile_score(mon)
+    elif method == "thresholds":
+        r = _threshold_score(rec, recency_cuts, higher_is_better=False)
+        f = _threshold_score(freq, frequency_cuts, higher_is_better=True)
+        m = _threshold_score(mon, monetary_cuts, higher_is_better=True)
+    else:
+        raise ValueError(f"method must be 'quantiles' or 'thresholds', not {method!r}")
+    return pd.DataFrame({"r_score": r, "f_score": f, "m_score": m}, index=customers.index)
+
+
+def rfm_segments(scores: pd.DataFrame, rules: pd.DataFrame = RFM_SEGMENT_RULES) -> pd.Series:
+    """The named segment of each customer: the rule whose R and FM ranges hold its scores."""
+    check_segment_rules(rules)
+    fm = np.floor((scores["f_score"] + scores["m_score"]) / 2 + 0.5).astype(int)
+    lookup = np.empty((6, 6), dtype=object)
+    for row in rules.itertuples(index=False):
+        lookup[row.r_min:row.r_max + 1, row.fm_min:row.fm_max + 1] = row.segment
+    return pd.Series(lookup[scores["r_score"].to_numpy(), fm.to_numpy()], index=scores.index, name="rfm_segment")
+
+
+# --- clusters -------------------------------------------------------------------------------------------
+
+BEHAVIOUR_FEATURES = ["aov", "discount_share", "views", "carts_abandoned", "support_tickets", "email_opens"]
+
+
+def _features(customers: pd.DataFrame, feature_set: str) -> pd.DataFrame:
+    X = pd.DataFrame({"recency": np.log1p(days_since_last(customers).clip(lower=0)),
+                      "frequency": np.log1p(customers["orders"].clip(lower=0)),
+                      "monetary": np.log1p(customers["revenue"].clip(lower=0))}, index=customers.index)
+    if feature_set == "rfm+behaviour":
+        for col in BEHAVIOUR_FEATURES:
+            if col in customers:
+                v = customers[col].fillna(0).clip(lower=0).astype(float)
+                X[col] = v if col == "discount_share" else np.log1p(v)
+    elif feature_set != "rfm":
+        raise ValueError(f"feature_set must be 'rfm' or 'rfm+behaviour', not {feature_set!r}")
+    return X
+
+
+def _stable_sample(ids: pd.Series, n: int) -> np.ndarray:
+    """Positions of up to n rows chosen by a hash of the customer id: the same customers whatever the row order."""
+    if len(ids) <= n:
+        return np.arange(len(ids))
+    h = pd.util.hash_pandas_object(ids.astype(str), index=False).to_numpy()
+    return np.sort(np.argpartition(h, n)[:n])
+
+
+def choose_k(X: np.ndarray, ks=range(2, 9), seed: int = 0) -> tuple[int, dict]:
+    """The k with the best silhouette (X already standardised and sampled); returns (k, {k: silhouette})."""
+    scores = {}
+    for k in ks:
+        if k >= len(X):
+            break
+        labels = KMeans(k, n_init=3, random_state=seed).fit_predict(X)
+        if len(set(labels)) > 1:
+            scores[k] = float(silhouette_score(X, labels))
+    if not scores:
+        return 1, {}
+    return max(scores, key=scores.get), scores
+
+
+@dataclass
+class Clusters:
+    """KMeans clusters ordered by value: cluster 0 holds the customers with the highest mean revenue."""
+    labels: pd.Series           # cluster number per customer
+    names: dict                 # cluster number -> plain-words name
+    profile: pd.DataFrame       # per cluster: size, revenue share, mean R/F/M, AOV
+    k: int
+    silhouettes: dict = field(default_factory=dict)
+    auto_k: bool = True
+
+
+def _name(centroid: pd.Series, mean_orders: float) -> str:
+    rec = "recent" if centroid["recency"] < -0.5 else "lapsed" if centroid["recency"] > 0.5 else "steady"
+    if mean_orders < 1.3:
+        freq = "one-timers"
+    elif centroid["frequency"] > 0.5:
+        freq = "regulars"
+    else:
+        freq = "repeat buyers"
+    spend = "high-spending " if centroid["monetary"] > 0.5 else "low-spending " if centroid["monetary"] < -0.5 else ""
+    return f"{rec} {spend}{freq}"
+
+
+def fit_clusters(customers: pd.DataFrame, k: int | None = None, feature_set: str = "rfm", seed: int = 0,
+                 sample_size: int = 20_000, silhouette_sample: int = 4_000) -> Clusters:
+    """KMeans on log-scaled, standardised R/F/M (optionally behaviour). k=None picks k in 2..8 by silhouette.
+
+    The model is fitted on a hash-chosen sample (so the result does not depend on row order) and then
+    assigns every customer; clusters are numbered and named by value.
+    """
+    order = np.argsort(customers["customer_id"].to_numpy(), kind="stable")
+    cust = customers.iloc[order]
+    X = StandardScaler().fit_transform(_features(cust, feature_set).to_numpy())
+    fit_rows = _stable_sample(cust["customer_id"], sample_size)
+    silhouettes = {}
+    if k is None:
+        sil_rows = fit_rows[_stable_sample(cust["customer_id"].iloc[fit_rows], silhouette_sample)]
+        k, silhouettes = choose_k(X[sil_rows], seed=seed)
+    k = max(1, min(k, len(cust)))
+    km = KMeans(k, n_init=4, random_state=seed).fit(X[fit_rows])
+    raw = km.predict(X)
+    # order clusters by mean revenue, highest first, so numbers, names and colours stay put
+    mean_rev = pd.Series(cust["revenue"].to_numpy()).groupby(raw).mean()
+    rank = {old: new for new, old in enumerate(mean_rev.sort_values(ascending=False).index)}
+    labels_sorted = np.vectorize(rank.get)(raw) if len(raw) else raw
+    centroids = pd.DataFrame(km.cluster_centers_[:, :3], columns=["recency", "frequency", "monetary"])
+    labels = pd.Series(np.empty(len(cust), int), index=customers.index, name="cluster")
+    labels.iloc[order] = labels_sorted
+    prof = _profile(customers, labels)
+    names = {}
+    for old, new in rank.items():
+        name = _name(centroids.loc[old], prof.loc[new, "mean_orders"])
+        while name in names.values():
+            name += "+"
+        names[new] = name
+    prof.insert(0, "name", [names[i] for i in prof.index])
+    return Clusters(labels, names, prof, k, silhouettes, auto_k=bool(silhouettes))
+
+
+def _profile(customers: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
+    g = customers.assign(cluster=labels.to_numpy(), days_since_last=days_since_last(customers)).groupby("cluster")
+    prof = pd.DataFrame({
+        "customers": g.size(),
+        "revenue_share": g["revenue"].sum() / max(customers["revenue"].sum(), 1e-9),
+        "mean_days_since_last": g["days_since_last"].mean(),
+        "mean_orders": g["orders"].mean(),
+        "mean_revenue": g["revenue"].mean(),
+        "aov": g["revenue"].sum() / g["orders"].sum(),
+    })
+    prof.index.name = "cluster"
+    return prof
+
+
+# --- behavioural segments -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SegmentParams:
+    """The thresholds of the behavioural segments (all exposed in the app's sidebar)."""
+    first_time_days: int = 90         # first-time buyer: one order, placed within this many days
+    big_spender_top_pct: float = 10   # big spender: top X % of customers by revenue
+    high_aov_pct: float = 80          # high-AOV: AOV above this percentile
+    discount_share_min: float = 0.5   # discount shopper: at least this share of orders discounted
+    cart_days: int = 30               # cart abandoner: abandoned a cart within this many days, no order since
+    vip_tenure_months: int = 6        # VIP/loyal: top RFM segment and a customer for at least this long
+
+
+@dataclass(frozen=True)
+class BehaviouralSegment:
+    label: str
+    rule: str                                           # the rule in words, with the thresholds filled in
+    test: Callable[[pd.DataFrame, SegmentParams], pd.Series]
+
+
+def _cart_abandoner(c: pd.DataFrame, p: SegmentParams) -> pd.Series:
+    last_cart = pd.to_datetime(c["last_abandoned_cart"])
+    as_of = pd.to_datetime(c["last_order"]) + pd.to_timedelta(days_since_last(c), unit="D")
+    return (last_cart >= as_of.dt.normalize() - pd.Timedelta(days=p.cart_days)) & (last_cart > pd.to_datetime(c["last_order"]))
+
+
+#: column -> segment. A table of rules, not an if-chain: add or override entries to change the segments.
+BEHAVIOURAL_SEGMENTS: dict[str, BehaviouralSegment] = {
+    "first_time": BehaviouralSegment(
+        "First-time buyers", "one order so far, placed in the last {first_time_days} days",
+        lambda c, p: (c["orders"] == 1) & (c["T_days"] <= p.first_time_days)),
+    "repeat": BehaviouralSegment("Repeat buyers", "two orders or more", lambda c, p: c["orders"] >= 2),
+    "big_spender": BehaviouralSegment(
+        "Big spenders", "top {big_spender_top_pct:g} % of customers by revenue",
+        lambda c, p: c["revenue"] >= c["revenue"].quantile(1 - p.big_spender_top_pct / 100)),
+    "high_aov": BehaviouralSegment(
+        "High-AOV buyers", "average order value above the {high_aov_pct:g}th percentile",
+        lambda c, p: c["aov"] > c["aov"].quantile(p.high_aov_pct / 100)),
+    "full_price": BehaviouralSegment("Full-price buyers", "never used a discount",
+                                     lambda c, p: c["discount_share"] == 0),
+    "discount_shopper": BehaviouralSegment(
+        "Discount shoppers", "at least {discount_share_min:.0%} of orders discounted",
+        lambda c, p: c["discount_share"] >= p.discount_share_min),
+    "cart_abandoner": BehaviouralSegment(
+        "Cart abandoners", "abandoned a cart in the last {cart_days} days and has not ordered since", _cart_abandoner),
+    "vip": BehaviouralSegment(
+        "VIP / loyal", "Champions or Loyal in RFM and a customer for at least {vip_tenure_months} months",
+        lambda c, p: c["rfm_segment"].isin(["Champions", "Loyal"]) & (c["T_days"] >= p.vip_tenure_months * 30.44)),
+}
+
+
+def behavioural_segments(customers: pd.DataFrame, params: SegmentParams = SegmentParams(),
+                         segments: dict[str, BehaviouralSegment] = BEHAVIOURAL_SEGMENTS) -> pd.DataFrame:
+    """One 0/1 column per behavioural segment (a customer may be in several). Needs ``rfm_segment``."""
+    return pd.DataFrame({name: seg.test(customers, params).fillna(False).astype(int)
+                         for name, seg in segments.items()}, index=customers.index)
+
+
+def describe_rules(params: SegmentParams) -> dict[str, str]:
+    return {name: f"{seg.label}: " + seg.rule.format(**params.__dict__) for name, seg in BEHAVIOURAL_SEGMENTS.items()}
+
+
+def segment_table(customers: pd.DataFrame, clusters: Clusters, params: SegmentParams = SegmentParams(),
+                  method: str = "quantiles", cuts: dict | None = None) -> pd.DataFrame:
+    """customer_id, r/f/m scores, rfm_segment, cluster, cluster_name and the behavioural 0/1 columns."""
+    scores = rfm_scores(customers, method, **(cuts or {}))
+    out = pd.concat([customers[["customer_id"]], scores], axis=1)
+    out["rfm_segment"] = rfm_segments(scores)
+    out["cluster"] = clusters.labels
+    out["cluster_name"] = clusters.labels.map(clusters.names)
+    beh = behavioural_segments(customers.assign(rfm_segment=out["rfm_segment"]), params)
+    return pd.concat([out, beh], axis=1)

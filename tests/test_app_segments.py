@@ -1,0 +1,57 @@
+"""Segments page: every control changes what the page shows; none re-reads data, thresholds never refit."""
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def page():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    at.run()
+    at.switch_page("pages/2_Segments.py").run()
+    assert not at.exception
+    return at
+
+
+def shown(at):
+    """Everything the page shows that a control could change: captions, tables and chart data."""
+    tables = [df.value.to_csv() if hasattr(df.value, "to_csv") else str(df.value) for df in at.dataframe]
+    charts = [c.proto.spec for c in at.get("plotly_chart")]
+    return [c.value for c in at.caption], tables, charts
+
+
+# (widget kind, key, new value, refits clusters?)
+CONTROLS = [
+    ("radio", "rfm_method", "thresholds", False),
+    ("text_input", "recency_cuts", "10, 20, 40, 80", False),
+    ("text_input", "frequency_cuts", "1, 3, 6, 10", False),
+    ("text_input", "monetary_cuts", "20, 60, 150, 300", False),
+    ("slider", "first_time_days", 300, False),
+    ("slider", "big_spender_top_pct", 30, False),
+    ("slider", "high_aov_pct", 60, False),
+    ("slider", "discount_share_min", 20, False),
+    ("slider", "cart_days", 150, False),
+    ("slider", "vip_tenure_months", 20, False),
+    ("radio", "grid_metric", "revenue", False),
+    ("selectbox", "segment_filter", "RFM: Champions", False),
+    ("checkbox", "k_auto", False, True),
+    ("slider", "k", 5, True),
+    ("radio", "cluster_features", "R, F, M + behaviour", True),
+]
+
+
+def test_every_control_changes_the_page_without_reloading_data(page):
+    at = page
+    loads = at.session_state["customer_table_runs"]
+    for kind, key, value, refits in CONTROLS:
+        before = shown(at)
+        fits = at.session_state["cluster_fit_runs"] if "cluster_fit_runs" in at.session_state else 0
+        getattr(at, kind)(key=key).set_value(value).run()
+        assert not at.exception, key
+        assert shown(at) != before, f"{key} changed nothing on the page"
+        assert at.session_state["customer_table_runs"] == loads, f"{key} re-read the data"
+        fits_after = at.session_state["cluster_fit_runs"]
+        assert (fits_after > fits) == refits, f"{key}: cluster refit {'expected' if refits else 'not expected'}"
