@@ -24,8 +24,11 @@ with sync_playwright() as pw:
         page = b.new_page(viewport={"width": 1400, "height": a.height})
         page.goto(f"{a.url}/{name}")
         page.wait_for_timeout(3000)
-        page.get_by_test_id("stStatusWidget").wait_for(state="hidden", timeout=90_000)
-        page.wait_for_timeout(4000)
+        for _ in range(180):  # until the script run is over: no spinner, no "running" widget
+            if page.get_by_test_id("stSpinner").count() == 0 and page.get_by_test_id("stStatusWidget").count() == 0:
+                break
+            page.wait_for_timeout(500)
+        page.wait_for_timeout(3000)
         path = out / f"{name or 'Overview'}.png"
         page.screenshot(path=str(path))
         print(path)

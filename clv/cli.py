@@ -5,9 +5,12 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
+
 from .errors import DataError
+from .models import ModelError
 from .ingest import FORMATS, ORDER_FIELDS, detect_format, sniff
 from .store import Shop
 
@@ -65,6 +68,48 @@ def cmd_segments(args) -> None:
     print(f"wrote {args.out} ({len(table):,} customers)", file=sys.stderr)
 
 
+def _json(obj) -> None:
+    print(json.dumps(obj, indent=2, default=str))
+
+
+def cmd_fit(args) -> None:
+    from .value import fit_value_model
+    shop = _load(args)
+    customers = shop.customers(as_of=args.as_of, calibration_end=args.calibration_end)
+    vm = fit_value_model(customers)
+    for w in vm.gamma_gamma.warnings_:
+        print(f"warning: {w}", file=sys.stderr)
+    _json({"customers": len(customers), "time_unit": "days",
+           "bgnbd": {k: float(v) for k, v in vm.bgnbd.params_.items()},
+           "bgnbd_std_errors": vm.bgnbd.summary["std_error"].to_dict(),
+           "gamma_gamma": {k: float(v) for k, v in vm.gamma_gamma.params_.items()},
+           "gamma_gamma_std_errors": vm.gamma_gamma.summary["std_error"].to_dict(),
+           "log_likelihood": vm.bgnbd.log_likelihood_,
+           "frequency_monetary_correlation": vm.gamma_gamma.frequency_monetary_correlation_})
+
+
+def cmd_backtest(args) -> None:
+    from .value import backtest
+    shop = _load(args)
+    end = args.holdout_end or shop.purchase_span()[1]
+    bt = backtest(shop.customers(calibration_end=args.calibration_end), shop.holdout(args.calibration_end, end),
+                  args.calibration_end, end)
+    print(bt.in_words(), file=sys.stderr)
+    _json({"calibration_end": str(bt.calibration_end), "holdout_end": str(bt.holdout_end),
+           "holdout_days": bt.holdout_days, **bt.totals,
+           "by_frequency": bt.by_frequency.reset_index().to_dict(orient="records")})
+
+
+def cmd_score(args) -> None:
+    shop = _load(args)
+    from .scoring import score_table
+    table = score_table(shop, args.as_of, args.horizon_months, args.discount_rate, args.margin,
+                        args.churn_model)
+    shop.con.register("scores_out", table)
+    shop.con.table("scores_out").write_csv(args.out)
+    print(f"wrote {args.out} ({len(table):,} customers)", file=sys.stderr)
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m clv", description="Customer lifetime value and retention, "
                                  "from an orders export (Shopify, WooCommerce, Online Retail or any CSV).")
@@ -86,6 +131,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, help="number of clusters (default: chosen by silhouette among 2..8)")
     p.add_argument("--out", required=True, metavar="FILE", help="where to write segments.csv")
     p.set_defaults(func=cmd_segments)
+
+    p = sub.add_parser("fit", help="fit BG/NBD and Gamma-Gamma; JSON parameters on stdout (time unit: days)")
+    _add_input_args(p)
+    p.add_argument("--calibration-end", metavar="YYYY-MM-DD", help="fit only on orders up to this date")
+    p.set_defaults(func=cmd_fit)
+
+    p = sub.add_parser("backtest", help="fit up to a date, predict the rest; JSON comparison on stdout")
+    _add_input_args(p)
+    p.add_argument("--calibration-end", required=True, metavar="YYYY-MM-DD")
+    p.add_argument("--holdout-end", metavar="YYYY-MM-DD", help="default: the last order's date")
+    p.set_defaults(func=cmd_backtest)
+
+    p = sub.add_parser("score", help="customer table + p_alive, churn_risk, expected_purchases, clv, segments")
+    _add_input_args(p)
+    p.add_argument("--horizon-months", type=int, default=12, choices=range(1, 25), metavar="1..24")
+    p.add_argument("--discount-rate", type=float, default=0.1, help="yearly, e.g. 0.1 for 10 %%")
+    p.add_argument("--margin", type=float, default=1.0, help="gross margin as a share of revenue, e.g. 0.4")
+    p.add_argument("--churn-model", choices=["auto", "palive", "model"], default="auto",
+                   help="churn_risk from 1 - P(alive), from the interaction-aware model when it scores better "
+                        "on the holdout, or auto (the model only when interactions are given)")
+    p.add_argument("--memory-limit", default="1GB", help="DuckDB memory limit; larger work spills to disk")
+    p.add_argument("--out", required=True, metavar="FILE")
+    p.set_defaults(func=cmd_score)
     return ap
 
 
@@ -93,7 +161,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
-    except DataError as exc:
+    except (DataError, ModelError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

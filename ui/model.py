@@ -41,3 +41,62 @@ def segments_table(s: Settings):
     key = (s.rfm_method, tuple(cuts.values()), segment_params(s), s.k, s.cluster_features)
     return memo("segments", key, lambda: segment_table(customers_table(), clusters(s), segment_params(s),
                                                        s.rfm_method, cuts))
+
+
+# --- value and churn ------------------------------------------------------------------------------------
+
+def value_model():
+    """BG/NBD + Gamma-Gamma on today's customer table; refitted only when the data change."""
+    from clv.value import fit_value_model
+
+    def compute():
+        _count("value_fit")
+        with st.spinner("Fitting the purchase and spend models…"):
+            return fit_value_model(customers_table())
+    return memo("value_model", (), compute)
+
+
+def priced(s: Settings):
+    """CLTV at the current horizon, margin and discount rate: pure arithmetic on the fitted model."""
+    from clv.value import price
+    return memo("priced", (s.horizon_months, s.margin, s.discount_rate),
+                lambda: price(value_model(), s.horizon_months, s.margin, s.discount_rate))
+
+
+def backtest_result(calibration_end):
+    from clv.value import backtest
+
+    def compute():
+        with st.spinner("Backtesting on your own history…"):
+            sh = shop()
+            end = sh.purchase_span()[1]
+            return backtest(sh.customers(calibration_end=calibration_end), sh.holdout(calibration_end, end),
+                            calibration_end, end)
+    return memo("backtest", (calibration_end,), compute)
+
+
+def churn_model(s: Settings):
+    from clv.churn import fit_churn
+
+    def compute():
+        _count("churn_fit")
+        with st.spinner("Training the churn model on your history…"):
+            return fit_churn(shop(), window_days=s.churn_window_days)
+    return memo("churn_model", (s.churn_window_days,), compute)
+
+
+def scored(s: Settings):
+    """Customer table + segments + value + churn risk, as every value/churn/playbook view needs it."""
+    from clv.models import ModelError
+    from clv.scoring import assemble
+
+    def compute():
+        try:
+            cm = churn_model(s)
+            st.session_state["churn_error"] = None
+        except ModelError as exc:
+            st.session_state["churn_error"] = str(exc)
+            cm = None
+        return assemble(customers_table(), segments_table(s), priced(s), value_model(), cm,
+                        shop().purchase_span()[1], s.churn_window_days)
+    return memo("scored", (s,), compute)

@@ -1,0 +1,54 @@
+"""One row per customer with everything the value, churn and playbook views need — the same in app and CLI."""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pandas as pd
+
+from .churn import ChurnModel, churn_features, fit_churn, reason_in_words
+from .segments import fit_clusters, segment_table
+from .store import Shop
+from .value import ValueModel, fit_value_model, price
+
+__all__ = ["assemble", "score_table", "VALUE_COLUMNS"]
+
+VALUE_COLUMNS = ["p_alive", "expected_purchases", "expected_order_value", "days_to_next_purchase", "clv"]
+
+
+def assemble(customers: pd.DataFrame, segments: pd.DataFrame, priced: pd.DataFrame, vm: ValueModel,
+             churn: ChurnModel | None = None, as_of=None, window_days: int = 90) -> pd.DataFrame:
+    """customers + segment columns + value columns + churn_risk (the better model's), value_at_stake, reason."""
+    out = customers.join(segments.drop(columns=["customer_id"]))
+    for col in VALUE_COLUMNS:
+        out[col] = priced[col].to_numpy()
+    out["churn_risk_p_alive"] = 1 - out["p_alive"]
+    out["churn_risk"] = out["churn_risk_p_alive"]
+    out["churn_source"] = "1 − P(alive)"
+    if churn is not None:
+        feats = churn_features(customers, as_of, window_days, vm.bgnbd)
+        out["churn_risk_model"] = churn.classifier.predict_proba(feats)[:, 1]
+        if churn.chosen == "model":
+            out["churn_risk"] = out["churn_risk_model"]
+            out["churn_source"] = "churn model"
+    out["value_at_stake"] = out["clv"] * out["churn_risk"]
+    out["reason"] = reason_in_words(out)
+    return out
+
+
+def score_table(shop: Shop, as_of=None, horizon_months: int = 12, discount_rate: float = 0.1, margin: float = 1.0,
+                churn: str = "auto", k: int | None = None, window_days: int = 90) -> pd.DataFrame:
+    """Fit everything on the shop's data and score every customer.
+
+    ``churn``: "palive" (1 − P(alive)), "model" (the interaction-aware model when it beats P(alive) on the holdout)
+    or "auto" (the model only when interactions are loaded; it costs three customer tables and a boosted-tree fit).
+    """
+    customers = shop.customers(as_of=as_of)
+    day = pd.Timestamp(as_of).date() if as_of else shop.purchase_span()[1]
+    vm = fit_value_model(customers)
+    cm = None
+    if churn == "model" or (churn == "auto" and shop.interactions_report is not None):
+        cm = fit_churn(shop, as_of=day, window_days=window_days)
+        print(cm.why, file=sys.stderr)
+    segments = segment_table(customers, fit_clusters(customers, k=k))
+    return assemble(customers, segments, price(vm, horizon_months, margin, discount_rate), vm, cm, day, window_days)

@@ -1,0 +1,122 @@
+"""What is each customer worth? Projected CLTV, value by segment, the backtest and the models behind it."""
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+import streamlit as st
+
+from clv.models import ModelError
+from clv.value import new_customer_value, payback_months
+from ui.common import count, download_csv, money, page_setup, shop
+from ui.model import backtest_result, customers_table, scored, value_model
+
+settings = page_setup("Customer value")
+st.title("What is each customer worth?")
+H = settings.horizon_months
+st.caption(f"Projected customer lifetime value (CLTV) = expected purchases in the next {H} months × expected "
+           f"order value × {settings.margin:.0%} gross margin, discounted at {settings.discount_rate:.0%} a year, "
+           "month by month. Change the assumptions in the sidebar.")
+try:
+    vm = value_model()
+    data = scored(settings)
+except ModelError as exc:
+    st.error(str(exc), icon="⚠️")
+    st.stop()
+
+cust = customers_table()
+avg_clv = data["clv"].mean()
+c = st.columns(4)
+c[0].metric(f"Projected value, next {H} months", money(data["clv"].sum()))
+c[1].metric("Average projected CLTV", money(avg_clv))
+c[2].metric("Average historic value", money(cust["revenue"].mean() * settings.margin))
+new_value = new_customer_value(vm, settings.margin, settings.discount_rate, H)[-1]
+ratio = new_value / settings.cac if settings.cac > 0 else float("inf")
+c[3].metric("CLV : CAC (new customer)", f"{ratio:.1f} : 1" if np.isfinite(ratio) else "—")
+pay = payback_months(vm, settings.margin, settings.cac, settings.discount_rate)
+st.caption(f"The average existing customer is expected to buy **{data['expected_purchases'].mean():.1f} more times** "
+           f"in the next {H} months, worth **{money(avg_clv)}** in margin today; historic value is the margin on what "
+           f"they already spent. A new customer brings {money(new_value)} of margin in their first {H} months "
+           f"(first order included) against a CAC of {money(settings.cac)}, and pays it back "
+           + (f"in about **{pay} months**." if pay is not None else "**not within five years** at this margin."))
+
+c1, c2 = st.columns(2)
+fig = px.histogram(data, x="clv", nbins=60, log_y=True, title=f"How projected {H}-month value is spread",
+                   labels={"clv": f"projected CLTV ({H} months)"})
+c1.plotly_chart(fig, width="stretch")
+top10 = data["clv"].nlargest(max(1, len(data) // 10)).sum() / max(data["clv"].sum(), 1e-9)
+c1.caption(f"The top 10 % of customers hold {top10:.0%} of projected value.")
+by_seg = data.groupby("rfm_segment").agg(customers=("customer_id", "size"), projected=("clv", "sum"),
+                                         average=("clv", "mean")).sort_values("projected", ascending=False)
+fig = px.bar(by_seg.reset_index(), x="rfm_segment", y="projected", hover_data=["customers", "average"],
+             title="Projected value by RFM segment", labels={"rfm_segment": "", "projected": "projected CLTV"})
+c2.plotly_chart(fig, width="stretch")
+c2.caption(f"**{by_seg.index[0]}** hold the most future value: {money(by_seg['projected'].iloc[0])} "
+           f"across {count(by_seg['customers'].iloc[0])} customers.")
+
+by_cl = data.groupby("cluster_name").agg(customers=("customer_id", "size"), projected=("clv", "sum"),
+                                         average=("clv", "mean"), expected_purchases=("expected_purchases", "mean"))
+st.dataframe(by_cl.sort_values("projected", ascending=False).style.format(
+    {"projected": "{:,.0f}", "average": "{:,.2f}", "expected_purchases": "{:.2f}"}), width="stretch")
+
+st.subheader("Most valuable customers")
+top = data.nlargest(50, "clv")
+first = top.iloc[0]
+st.caption(f"{first['customer_id']} is expected to buy **{first['expected_purchases']:.1f} more times** in the next "
+           f"{H} months (P(still active) {first['p_alive']:.0%}), worth about {money(first['clv'])}.")
+cols = ["customer_id", "orders", "revenue", "p_alive", "expected_purchases", "expected_order_value",
+        "days_to_next_purchase", "clv", "rfm_segment"]
+st.dataframe(top[cols].style.format({"revenue": "{:,.0f}", "p_alive": "{:.0%}", "expected_purchases": "{:.2f}",
+                                     "expected_order_value": "{:,.2f}", "days_to_next_purchase": "{:.0f}",
+                                     "clv": "{:,.2f}"}), hide_index=True, height=300, width="stretch")
+st.caption("*days_to_next_purchase*: if still active, the customer is more likely than not to order again within "
+           "this many days — a good moment for a message.")
+download_csv(data[cols + ["churn_risk"]], "customer_value.csv", "Download value for every customer (CSV)")
+
+st.subheader("Would the model have been right? A backtest on your own history")
+lo, hi = shop().purchase_span()
+default_cal = shop().default_calibration_end()
+cal = st.date_input("Fit on orders up to", value=st.session_state.get("calibration_end", default_cal),
+                    min_value=lo + dt.timedelta(days=60), max_value=hi - dt.timedelta(days=14), key="calibration_end")
+try:
+    bt = backtest_result(cal)
+except ModelError as exc:
+    st.error(str(exc), icon="⚠️")
+    st.stop()
+t = bt.totals
+st.success(bt.in_words() + f" Revenue: predicted {money(t['predicted_holdout_revenue'])}, actual "
+           f"{money(t['actual_holdout_revenue'])}.")
+c1, c2 = st.columns(2)
+bf = bt.by_frequency.reset_index()
+fig = go.Figure([go.Bar(x=bf.iloc[:, 0], y=bf["actual"], name="actual"),
+                 go.Scatter(x=bf.iloc[:, 0], y=bf["predicted"], name="predicted", mode="lines+markers")])
+fig.update_layout(title="Repeat orders per customer in the holdout, by repeat orders before it",
+                  xaxis_title="repeat purchase days before the cut-off", yaxis_title="average repeat orders")
+c1.plotly_chart(fig, width="stretch")
+c1.caption(f"Per customer the prediction is off by {t['mae']:.2f} orders on average (MAE; RMSE {t['rmse']:.2f}): "
+           "individual customers are noisy, groups are predictable.")
+daily = shop().con.sql("SELECT order_ts::DATE AS day, count(*) AS orders FROM orders WHERE is_purchase "
+                       "GROUP BY ALL ORDER BY day").df()
+daily["week"] = pd.to_datetime(daily["day"]).dt.to_period("W").dt.start_time
+weekly = daily.groupby("week", as_index=False)["orders"].sum()
+fig = px.line(weekly, x="week", y="orders", title="Orders per week, with the backtest cut-off")
+fig.add_vline(x=pd.Timestamp(cal).timestamp() * 1000, line_dash="dash", annotation_text="cut-off")
+c2.plotly_chart(fig, width="stretch")
+
+st.subheader("The models behind the numbers")
+bg, gg = vm.bgnbd.params_, vm.gamma_gamma.params_
+rate_days = bg["alpha"] / bg["r"]
+drop = bg["a"] / (bg["a"] + bg["b"])
+st.markdown(f"- **Purchases (BG/NBD)**: while active, a typical customer buys about every **{rate_days:.0f} days**; "
+            f"after each repeat purchase there is on average a **{drop:.0%}** chance they stop buying for good.\n"
+            f"- **Spend (Gamma-Gamma)**: a customer we know nothing about spends about "
+            f"**{money(vm.gamma_gamma.population_mean_value)}** per order; each customer's own history pulls this "
+            "toward their own average.")
+for w in vm.gamma_gamma.warnings_:
+    st.warning(w)
+c1, c2 = st.columns(2)
+c1.caption("BG/NBD (time in days), maximum likelihood with standard errors")
+c1.dataframe(vm.bgnbd.summary.style.format("{:.4g}"), width="stretch")
+c2.caption(f"Gamma-Gamma; spend-frequency correlation {vm.gamma_gamma.frequency_monetary_correlation_:+.2f}")
+c2.dataframe(vm.gamma_gamma.summary.style.format("{:.4g}"), width="stretch")

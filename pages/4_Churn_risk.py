@@ -1,0 +1,78 @@
+"""Who is slipping away? Churn risk per customer and the value at stake."""
+import numpy as np
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from clv.models import ModelError
+from ui.common import count, download_csv, money, page_setup
+from ui.model import churn_model, scored, value_model
+
+settings = page_setup("Churn risk")
+st.title("Who is slipping away?")
+W = settings.churn_window_days
+try:
+    data = scored(settings)
+    vm = value_model()
+except ModelError as exc:
+    st.error(str(exc), icon="⚠️")
+    st.stop()
+err = st.session_state.get("churn_error")
+cm = None
+if err is None:
+    cm = churn_model(settings)
+    st.info(cm.why)
+else:
+    st.info(f"Churn risk is 1 − P(alive) from the purchase model. The interaction-aware model was not used: {err}")
+
+high = data["churn_risk"] >= 0.5
+c = st.columns(4)
+c[0].metric(f"Likely not to buy in {W} days", count(high.sum()))
+c[1].metric("Value at stake", money(data["value_at_stake"].sum()))
+c[2].metric("Value at stake, high-risk", money(data.loc[high, "value_at_stake"].sum()))
+c[3].metric("Average churn risk", f"{data['churn_risk'].mean():.0%}")
+st.caption(f"Churn risk is the chance a customer makes **no purchase in the next {W} days**"
+           f"{' (from the churn model)' if data['churn_source'].iloc[0] == 'churn model' else ' (1 − P(alive))'}. "
+           f"Value at stake = projected {settings.horizon_months}-month value × churn risk: what slipping customers "
+           f"would take with them. Over the last {W} days {cm.eval_churn_rate if cm else 1 - data['p_alive'].mean():.0%} "
+           f"of customers did not buy — normal when customers buy a few times a year — so the list below ranks by "
+           "value at stake, not by risk alone.")
+
+c1, c2 = st.columns(2)
+fig = px.histogram(data, x="churn_risk", nbins=40, title="How churn risk is spread", labels={"churn_risk": "churn risk"})
+c1.plotly_chart(fig, width="stretch")
+by_seg = data.groupby("rfm_segment").agg(value_at_stake=("value_at_stake", "sum"), customers=("customer_id", "size"),
+                                         churn_risk=("churn_risk", "mean")).sort_values("value_at_stake", ascending=False)
+fig = px.bar(by_seg.reset_index(), x="rfm_segment", y="value_at_stake", color="churn_risk",
+             color_continuous_scale="Reds", hover_data=["customers"], title="Value at stake by RFM segment",
+             labels={"rfm_segment": "", "value_at_stake": "value at stake", "churn_risk": "mean risk"})
+c2.plotly_chart(fig, width="stretch")
+c2.caption(f"Most value at stake sits with **{by_seg.index[0]}** ({money(by_seg['value_at_stake'].iloc[0])}).")
+
+st.subheader("At-risk customers worth saving")
+ranked = data[data["churn_risk"] >= 0.3].sort_values("value_at_stake", ascending=False)
+cols = ["customer_id", "email", "churn_risk", "clv", "value_at_stake", "orders", "revenue", "last_order",
+        "rfm_segment", "reason"]
+if len(ranked):
+    r0 = ranked.iloc[0]
+    st.caption(f"Top of the list: {r0['customer_id']} — {r0['reason']}; {r0['churn_risk']:.0%} risk, "
+               f"{money(r0['value_at_stake'])} at stake.")
+st.dataframe(ranked[cols].head(500).style.format({"churn_risk": "{:.0%}", "clv": "{:,.2f}", "value_at_stake": "{:,.2f}",
+                                                  "revenue": "{:,.0f}"}), hide_index=True, height=360, width="stretch")
+download_csv(ranked[cols], "customers_at_risk.csv", f"Download all {count(len(ranked))} at-risk customers (CSV)")
+
+c1, c2 = st.columns(2)
+freq = np.arange(0, 21)
+rec = np.linspace(0, 365, 53)
+F, R = np.meshgrid(freq, rec, indexing="ij")
+P = vm.bgnbd.probability_alive(F, np.where(F > 0, R, 0), 365.0)
+fig = px.imshow(P, x=rec.round(), y=freq, origin="lower", color_continuous_scale="RdYlGn", zmin=0, zmax=1, aspect="auto",
+                labels={"x": "days between first and last purchase (recency)", "y": "repeat purchase days",
+                        "color": "P(alive)"}, title="P(still active) for a customer who first bought a year ago")
+c1.plotly_chart(fig, width="stretch")
+c1.caption("Frequent buyers who have been silent (top-left) are the most likely to be gone; a customer who bought "
+           "once is assumed active until a repeat purchase shows their rhythm.")
+if cm is not None:
+    c2.caption(f"What drives the churn model (drop in AUC when the feature is shuffled); trained at "
+               f"{cm.train_cutoff:%d %b %Y}, tested at {cm.eval_cutoff:%d %b %Y} on {count(cm.eval_customers)} customers.")
+    c2.dataframe(cm.drivers.head(10).style.format({"importance": "{:.3f}"}), hide_index=True, width="stretch")

@@ -1,0 +1,71 @@
+"""Customer value and churn pages: they render, and assumptions re-price without refitting any model."""
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def metric(at, label):
+    return next(m.value for m in at.metric if m.label.startswith(label))
+
+
+@pytest.fixture(scope="module")
+def value_page():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("pages/3_Customer_value.py").run()
+    assert not at.exception
+    return at
+
+
+def test_value_page_shows_value_backtest_and_models(value_page):
+    at = value_page
+    assert float(metric(at, "Projected value").replace(",", "")) > 0
+    assert any("repeat orders in the following" in s.value for s in at.success)
+    assert len(at.get("plotly_chart")) >= 4
+    assert any("buys about every" in m.value for m in at.markdown)
+
+
+@pytest.mark.parametrize("key,value", [("margin_pct", 80), ("discount_rate_pct", 40), ("horizon_months", 24)])
+def test_assumptions_reprice_without_refitting(value_page, key, value):
+    at = value_page
+    fits = at.session_state["value_fit_runs"], at.session_state["churn_fit_runs"], at.session_state["customer_table_runs"]
+    before = metric(at, "Projected value")
+    widget = at.selectbox(key=key) if key == "horizon_months" else at.slider(key=key)
+    widget.set_value(value).run()
+    assert not at.exception
+    assert metric(at, "Projected value") != before
+    assert (at.session_state["value_fit_runs"], at.session_state["churn_fit_runs"],
+            at.session_state["customer_table_runs"]) == fits
+
+
+def test_margin_zero_gives_zero_value(value_page):
+    at = value_page
+    at.slider(key="margin_pct").set_value(0).run()
+    assert metric(at, "Projected value") == "0.00"
+
+
+def test_calibration_end_moves_the_backtest(value_page):
+    import datetime as dt
+    at = value_page
+    before = [s.value for s in at.success]
+    at.date_input(key="calibration_end").set_value(dt.date(2026, 1, 31)).run()
+    assert not at.exception
+    assert [s.value for s in at.success] != before and "31 Jan 2026" in at.success[0].value
+
+
+def test_churn_page_ranks_customers_and_names_the_model():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("pages/4_Churn_risk.py").run()
+    assert not at.exception
+    assert "ROC AUC" in at.info[0].value
+    table = at.dataframe[0].value
+    assert list(table["value_at_stake"]) == sorted(table["value_at_stake"], reverse=True)
+    assert table["reason"].str.contains("silent for|bought once").all()
+    fits = at.session_state["value_fit_runs"]
+    before = metric(at, "Value at stake")
+    at.slider(key="margin_pct").set_value(90).run()
+    assert metric(at, "Value at stake") != before and at.session_state["value_fit_runs"] == fits

@@ -1,0 +1,170 @@
+"""BG/NBD and Gamma-Gamma checked against truth: parameter recovery, Monte Carlo and numerical integration."""
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import integrate, special, stats
+
+from clv.models import BGNBD, GammaGamma, ModelError
+from clv.simulate import simulate_bgnbd, simulate_future_purchases, simulate_gamma_gamma
+from clv.value import fit_value_model, price
+
+TRUE_BG = dict(r=0.6, alpha=120.0, a=0.8, b=2.5)
+TRUE_GG = dict(p=6.0, q=4.0, v=30.0)
+
+
+@pytest.fixture(scope="module")
+def sim():
+    T = np.random.default_rng(0).uniform(30, 730, 20_000)
+    return simulate_bgnbd(T, **TRUE_BG, seed=1, return_latent=True)
+
+
+@pytest.fixture(scope="module")
+def fitted(sim):
+    return BGNBD().fit(sim["frequency"], sim["recency"], sim["T"])
+
+
+def test_bgnbd_recovers_true_parameters_within_standard_errors(fitted):
+    s = fitted.summary
+    for name, truth in TRUE_BG.items():
+        est, se = s.loc[name, "estimate"], s.loc[name, "std_error"]
+        # 3.5 standard errors: four parameters, so a false alarm is rarer than 1 in 500
+        assert abs(est - truth) < 3.5 * se, (name, est, truth, se)
+        assert se < 0.25 * truth  # and the data pin them down
+
+
+def test_gamma_gamma_recovers_true_parameters(sim):
+    m = simulate_gamma_gamma(sim["frequency"], **TRUE_GG, seed=2)
+    gg = GammaGamma().fit(sim["frequency"], m)
+    for name, truth in TRUE_GG.items():
+        est, se = gg.summary.loc[name, "estimate"], gg.summary.loc[name, "std_error"]
+        assert abs(est - truth) < 3.5 * se, (name, est, truth, se)
+    assert abs(gg.frequency_monetary_correlation_) < 0.1 and not gg.warnings_
+
+
+def test_standard_errors_match_the_spread_of_refits():
+    """The Hessian's standard errors agree with the spread of estimates over independent samples."""
+    T = np.random.default_rng(5).uniform(30, 730, 4_000)
+    fits = [BGNBD().fit(*simulate_bgnbd(T, **TRUE_BG, seed=s)[["frequency", "recency", "T"]].T.to_numpy())
+            for s in range(12)]
+    spread = np.std([f.params_["r"] for f in fits], ddof=1)
+    se = np.mean([f.summary.loc["r", "std_error"] for f in fits])
+    assert 0.5 < spread / se < 1.6
+
+
+def test_p_alive_matches_monte_carlo(sim, fitted):
+    """Among simulated customers with the same history, the share truly alive matches P(alive) (true params)."""
+    true = BGNBD()
+    true.params_ = dict(TRUE_BG)
+    p = true.probability_alive(sim["frequency"], sim["recency"], sim["T"])
+    repeaters = sim["frequency"] > 0
+    bins = pd.qcut(p[repeaters], 5, duplicates="drop")
+    got = sim.loc[repeaters, "alive"].groupby(bins, observed=True).mean()
+    want = pd.Series(p[repeaters]).groupby(bins, observed=True).mean()
+    n = pd.Series(p[repeaters]).groupby(bins, observed=True).size()
+    assert np.all(np.abs(got.to_numpy() - want.to_numpy()) < 4 * np.sqrt(want * (1 - want) / n).to_numpy() + 0.01)
+
+
+def test_expected_purchases_match_monte_carlo(sim):
+    true = BGNBD()
+    true.params_ = dict(TRUE_BG)
+    t = 180.0
+    pred = true.expected_purchases(t, sim["frequency"], sim["recency"], sim["T"])
+    actual = simulate_future_purchases(sim, t, seed=3)
+    assert abs(pred.sum() / actual.sum() - 1) < 0.03
+    for lo, hi in [(0, 0), (1, 2), (3, 100)]:
+        sel = sim["frequency"].between(lo, hi).to_numpy()
+        assert abs(pred[sel].mean() / actual[sel].mean() - 1) < 0.08, (lo, hi)
+
+
+def test_p_alive_matches_numerical_integration():
+    """P(alive | x, t_x, T) from Bayes' rule, integrating over lambda and p numerically."""
+    m = BGNBD()
+    m.params_ = dict(r=0.9, alpha=40.0, a=1.3, b=2.2)
+    r, alpha, a, b = m.params_.values()
+    for x, tx, T in [(1, 30.0, 200.0), (4, 150.0, 160.0), (2, 20.0, 300.0)]:
+        lam_pdf = lambda lam: stats.gamma.pdf(lam, r, scale=1 / alpha)  # noqa: E731
+        p_pdf = lambda p: stats.beta.pdf(p, a, b)  # noqa: E731
+        alive = lambda lam, p: (1 - p) ** x * lam ** x * np.exp(-lam * T)  # noqa: E731
+        dead = lambda lam, p: p * (1 - p) ** (x - 1) * lam ** x * np.exp(-lam * tx)  # noqa: E731
+        A = integrate.dblquad(lambda p, lam: alive(lam, p) * lam_pdf(lam) * p_pdf(p), 0, 2, 0, 1, epsabs=1e-14)[0]
+        D = integrate.dblquad(lambda p, lam: dead(lam, p) * lam_pdf(lam) * p_pdf(p), 0, 2, 0, 1, epsabs=1e-14)[0]
+        assert m.probability_alive(x, tx, T) == pytest.approx(A / (A + D), rel=1e-4)
+        # and the likelihood (eq. 6) is the same integral
+        assert np.exp(m.log_likelihood(x, tx, T)) == pytest.approx(A + D, rel=1e-4)
+
+
+def test_expected_purchases_new_customer_matches_monte_carlo():
+    m = BGNBD()
+    m.params_ = dict(TRUE_BG)
+    sim = simulate_bgnbd(np.full(40_000, 365.0), **TRUE_BG, seed=9)
+    assert m.expected_purchases_new_customer(365.0) == pytest.approx(sim["frequency"].mean(), rel=0.03)
+
+
+def test_matches_published_cdnow_example():
+    """The classic CDNOW example (time in weeks, parameters r=0.243, alpha=4.414, a=0.793, b=2.426 from Fader,
+    Hardie & Lee 2005): customer 1 (x=2, t_x=30.43, T=38.86) is expected to make 1.226 purchases in 39 weeks."""
+    m = BGNBD()
+    m.params_ = dict(r=0.243, alpha=4.414, a=0.793, b=2.426)
+    x, tx, T = 2, 30.43, 38.86                      # customer 1 of CDNOW
+    assert m.probability_alive(x, tx, T) == pytest.approx(0.725, abs=0.01)
+    assert m.expected_purchases(39, x, tx, T) == pytest.approx(1.226, abs=0.01)  # the paper's eq. (10) example
+
+
+def test_fit_errors_are_plain_words():
+    with pytest.raises(ModelError, match="Nobody has bought twice"):
+        BGNBD().fit([0, 0], [0, 0], [10, 20])
+    with pytest.raises(ModelError, match="recency ≤ T"):
+        BGNBD().fit([1], [30], [10])
+    with pytest.raises(ModelError, match="not fitted"):
+        BGNBD().probability_alive(1, 1, 2)
+
+
+def test_penalizer_shrinks_parameters(sim):
+    plain = BGNBD().fit(sim["frequency"], sim["recency"], sim["T"])
+    pen = BGNBD(penalizer=0.01).fit(sim["frequency"], sim["recency"], sim["T"])
+    assert sum(v ** 2 for v in pen.params_.values()) < sum(v ** 2 for v in plain.params_.values())
+
+
+def test_weights_equal_repeated_rows():
+    d = simulate_bgnbd(np.full(500, 300.0), **TRUE_BG, seed=4)
+    a = BGNBD().fit(pd.concat([d, d])["frequency"], pd.concat([d, d])["recency"], pd.concat([d, d])["T"])
+    b = BGNBD().fit(d["frequency"], d["recency"], d["T"], weights=np.full(len(d), 2.0))
+    for k in a.params_:
+        assert a.params_[k] == pytest.approx(b.params_[k], rel=1e-5)
+
+
+def test_gradient_is_the_derivative(sim):
+    m = BGNBD()
+    x, tx, T = (sim[c].to_numpy()[:2000] for c in ("frequency", "recency", "T"))
+    w = np.ones(len(x))
+    lp = np.log([0.7, 100.0, 0.9, 2.0])
+    f, g = m._neg_ll_and_grad(lp, x, tx, T, w, len(x))
+    for i in range(4):
+        e = np.zeros(4)
+        e[i] = 1e-6
+        num = (m._neg_ll_and_grad(lp + e, x, tx, T, w, len(x))[0] - m._neg_ll_and_grad(lp - e, x, tx, T, w, len(x))[0]) / 2e-6
+        assert g[i] == pytest.approx(num, rel=1e-5, abs=1e-9)
+
+
+def customer_table(sim):
+    m = simulate_gamma_gamma(sim["frequency"], **TRUE_GG, seed=2)
+    return pd.DataFrame({"customer_id": np.arange(len(sim)).astype(str), "frequency": sim["frequency"],
+                         "recency_days": sim["recency"], "T_days": sim["T"], "monetary_value": m})
+
+
+def test_clv_zero_margin_is_zero_and_grows_with_horizon(sim):
+    vm = fit_value_model(customer_table(sim))
+    assert (price(vm, 12, margin=0.0)["clv"] == 0).all()
+    c6, c12, c24 = (price(vm, h, margin=0.5)["clv"] for h in (6, 12, 24))
+    assert (c12 >= c6).all() and (c24 >= c12).all() and c24.sum() > c12.sum() > c6.sum()
+    # discounting lowers value; margin scales it linearly
+    assert price(vm, 12, 0.5, 0.3)["clv"].sum() < price(vm, 12, 0.5, 0.0)["clv"].sum()
+    assert price(vm, 12, 1.0)["clv"].sum() == pytest.approx(2 * price(vm, 12, 0.5)["clv"].sum())
+    # customers without a repeat purchase still get a projection
+    assert (price(vm, 12, 0.5)["clv"][sim["frequency"] == 0] > 0).all()
+
+
+def test_clv_undiscounted_equals_expected_purchases_times_value(sim):
+    vm = fit_value_model(customer_table(sim))
+    p = price(vm, 12, margin=1.0, discount_rate=0.0)
+    np.testing.assert_allclose(p["clv"], p["expected_purchases"] * p["expected_order_value"], rtol=1e-9)
