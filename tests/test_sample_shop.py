@@ -1,0 +1,37 @@
+"""The models on the bundled sample shop, whose generator is known (data/sample_truth.json)."""
+import json
+
+from clv.churn import fit_churn
+from clv.store import SAMPLE_TRUTH
+from clv.value import backtest
+
+
+def test_backtest_aggregate_within_ten_percent(sample_shop):
+    cal = sample_shop.default_calibration_end()
+    end = sample_shop.purchase_span()[1]
+    bt = backtest(sample_shop.customers(calibration_end=cal), sample_shop.holdout(cal, end), cal, end)
+    t = bt.totals
+    assert abs(t["predicted_repeat_purchases"] / t["actual_repeat_purchases"] - 1) < 0.10
+    assert abs(t["predicted_holdout_revenue"] / t["actual_holdout_revenue"] - 1) < 0.15
+    assert bt.by_frequency["customers"].sum() == t["customers"]
+
+
+def test_interaction_aware_churn_model_beats_p_alive(sample_shop):
+    cm = fit_churn(sample_shop, window_days=90)
+    assert cm.auc_model > cm.auc_p_alive + 0.05
+    assert cm.chosen == "model"
+    top = set(cm.drivers["feature"].head(6))
+    # the generator makes support trouble and disengagement matter; the drivers should say so
+    assert top & {"days_since_interaction", "days_since_email", "mean_satisfaction", "support_tickets",
+                  "days_since_abandoned_cart", "carts_abandoned"}
+
+
+def test_fitted_parameters_near_the_generator(sample_shop):
+    """Support-driven churn is extra to BG/NBD, so only the purchase rate is compared: r/alpha within 25 %."""
+    from clv.value import fit_value_model
+    truth = json.loads(SAMPLE_TRUTH.read_text())
+    vm = fit_value_model(sample_shop.customers())
+    bg = vm.bgnbd.params_
+    assert abs((bg["r"] / bg["alpha"]) / (truth["bgnbd"]["r"] / truth["bgnbd"]["alpha"]) - 1) < 0.25
+    gg = truth["gamma_gamma"]
+    assert abs(vm.gamma_gamma.population_mean_value / (gg["p"] * gg["v"] / (gg["q"] - 1)) - 1) < 0.15
