@@ -1,29 +1,92 @@
-"""clv — the landing page: how the shop is doing, at a glance."""
-import plotly.express as px
+"""clv — the landing page: how the shop is doing, and the three things to do first."""
+import pandas as pd
 import streamlit as st
 
+from clv import charts
+from clv.models import ModelError
+from clv.value import new_customer_value
 from ui.common import count, money, page_setup, shop
-from ui.model import customers_table
+from ui.model import customers_table, scored, tactic_table, value_model
 
 settings = page_setup("Overview")
 s = shop()
 st.title("Your customers at a glance")
-st.caption(f"Data: {st.session_state['source']}. Upload your own export on the **Data** page.")
+st.caption(f"Data: {st.session_state['source']}. Upload your own export on **Your data**.")
 
 customers = customers_table()
 n = len(customers)
 orders = int(customers["orders"].sum())
 revenue = float(customers["revenue"].sum())
 repeaters = customers["orders"] >= 2
-c = st.columns(5)
+c = st.columns(6)
 c[0].metric("Customers", count(n))
 c[1].metric("Orders", count(orders))
 c[2].metric("Revenue", money(revenue))
 c[3].metric("Average order value", money(revenue / max(orders, 1)))
 c[4].metric("Repeat-customer rate", f"{repeaters.mean():.0%}")
+c[5].metric("Revenue from repeat customers", f"{customers.loc[repeaters, 'revenue'].sum() / max(revenue, 1e-9):.0%}")
 st.caption(f"{repeaters.mean():.0%} of your customers ordered more than once; they brought in "
            f"{customers.loc[repeaters, 'revenue'].sum() / max(revenue, 1e-9):.0%} of revenue.")
 
-monthly = s.con.sql("SELECT date_trunc('month', order_ts)::DATE AS month, sum(net) AS revenue, count(*) AS orders "
-                    "FROM orders WHERE is_purchase GROUP BY ALL ORDER BY month").df()
-st.plotly_chart(px.bar(monthly, x="month", y="revenue", title="Revenue by month"), width="stretch")
+try:
+    data = scored(settings)
+    vm = value_model()
+except ModelError as exc:
+    st.warning(f"Projected values are not available: {exc}")
+    data = vm = None
+
+if data is not None:
+    H = settings.horizon_months
+    new_value = new_customer_value(vm, settings.margin, settings.discount_rate, H)[-1]
+    c = st.columns(3)
+    c[0].metric("Average historic value (margin)", money(customers["revenue"].mean() * settings.margin))
+    c[1].metric(f"Average projected value, next {H} months", money(data["clv"].mean()))
+    c[2].metric("CLV : CAC (new customer)", f"{new_value / settings.cac:.1f} : 1" if settings.cac else "—")
+    st.caption(f"A new customer is worth about {money(new_value)} in margin over their first {H} months "
+               f"(first order included), against a cost to acquire of {money(settings.cac)}.")
+    if customers["channel"].nunique() > 1:
+        with st.expander("CLV : CAC by channel"):
+            by = data.groupby("channel").agg(customers=("customer_id", "size"), avg_projected=("clv", "mean"),
+                                             avg_historic=("revenue", "mean"))
+            by["avg_historic"] *= settings.margin
+            by["CAC"] = settings.cac
+            edited = st.data_editor(by.reset_index(), key="cac_by_channel", hide_index=True,
+                                    disabled=["channel", "customers", "avg_projected", "avg_historic"])
+            edited["CLV : CAC"] = (edited["avg_historic"] + edited["avg_projected"]) / edited["CAC"].where(edited["CAC"] > 0)
+            st.dataframe(edited[["channel", "CAC", "CLV : CAC"]].style.format({"CLV : CAC": "{:.1f}"}), hide_index=True)
+            st.caption("Per channel of the customer's usual orders: (historic + projected margin) ÷ CAC. "
+                       "Edit CAC per channel above.")
+
+st.subheader("Do these first")
+if data is not None:
+    _, ranked = tactic_table(settings)
+    top = ranked[ranked["expected_gain"] > 0].head(3)
+    cols = st.columns(3)
+    for col, (_, t) in zip(cols, top.iterrows()):
+        with col.container(border=True):
+            st.markdown(f"**{t['name']}**")
+            st.metric("Expected net gain", money(t["expected_gain"]))
+            st.caption(f"{count(t['customers'])} customers · {t['rationale']}")
+            st.page_link("pages/5_Playbook.py", label="Open the playbook", icon=":material/arrow_forward:")
+    if top.empty:
+        st.info("No tactic pays for itself under the current assumptions; see the playbook to adjust them.")
+
+c1, c2 = st.columns(2)
+c1.plotly_chart(charts.revenue_by_month(s.monthly()), width="stretch")
+c2.plotly_chart(charts.cohort_heatmap(s.cohorts()), width="stretch")
+c2.caption("Each row is the customers who first bought in that month; each cell, the share who bought again that "
+           "many months later. Lighter rows over time mean newer customers come back less.")
+
+st.subheader("Share it")
+if data is not None:
+    st.caption("A one-file report with every page's charts (still interactive) and tables, to email to a co-founder.")
+    if st.button("Prepare the HTML report", key="prepare_report"):
+        from clv.report import build_report
+        with st.spinner("Building the report…"):
+            _, ranked_now = tactic_table(settings)
+            st.session_state["report_html"] = build_report(
+                s, data, ranked_now, settings.horizon_months, settings.margin, settings.discount_rate,
+                source=st.session_state["source"]).encode("utf-8")
+    if st.session_state.get("report_html"):
+        st.download_button("Download report.html", st.session_state["report_html"], file_name="clv_report.html",
+                           mime="text/html", key="dl-report")

@@ -110,6 +110,48 @@ def cmd_score(args) -> None:
     print(f"wrote {args.out} ({len(table):,} customers)", file=sys.stderr)
 
 
+def cmd_tactics(args) -> None:
+    from pathlib import Path
+
+    from .export import to_safe_csv
+    from .scoring import score_table
+    from .tactics import CATALOGUE, rank_tactics, tactic_features, target_list
+    shop = _load(args)
+    features = tactic_features(score_table(shop, args.as_of, args.horizon_months, args.discount_rate, args.margin))
+    ranked = rank_tactics(features, args.margin)
+    cols = ["tactic", "customers", "value_at_stake", "expected_gain", "cost", "roi", "gross_gain", "name", "kind",
+            "channel", "uplift", "cost_per_customer"]
+    Path(args.out).write_bytes(to_safe_csv(ranked[cols]))
+    print(f"wrote {args.out}", file=sys.stderr)
+    if args.lists:
+        out = Path(args.lists)
+        out.mkdir(parents=True, exist_ok=True)
+        for tactic in CATALOGUE["tactic"]:
+            lst = target_list(features, tactic, args.margin, control_share=args.control_share, seed=args.seed)
+            (out / f"{tactic}.csv").write_bytes(to_safe_csv(lst))
+        print(f"wrote {len(CATALOGUE)} target lists to {out}/", file=sys.stderr)
+
+
+def cmd_report(args) -> None:
+    from pathlib import Path
+
+    from .report import build_report
+    from .scoring import score_table
+    from .tactics import rank_tactics, tactic_features
+    shop = _load(args)
+    scored = score_table(shop, args.as_of, args.horizon_months, args.discount_rate, args.margin)
+    ranked = rank_tactics(tactic_features(scored), args.margin)
+    Path(args.out).write_text(build_report(shop, scored, ranked, args.horizon_months, args.margin, args.discount_rate,
+                                           source=str(args.orders)), encoding="utf-8")
+    print(f"wrote {args.out}", file=sys.stderr)
+
+
+def _add_value_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--horizon-months", type=int, default=12, choices=range(1, 25), metavar="1..24")
+    p.add_argument("--discount-rate", type=float, default=0.1, help="yearly, e.g. 0.1 for 10 %%")
+    p.add_argument("--margin", type=float, default=1.0, help="gross margin as a share of revenue, e.g. 0.4")
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m clv", description="Customer lifetime value and retention, "
                                  "from an orders export (Shopify, WooCommerce, Online Retail or any CSV).")
@@ -145,15 +187,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("score", help="customer table + p_alive, churn_risk, expected_purchases, clv, segments")
     _add_input_args(p)
-    p.add_argument("--horizon-months", type=int, default=12, choices=range(1, 25), metavar="1..24")
-    p.add_argument("--discount-rate", type=float, default=0.1, help="yearly, e.g. 0.1 for 10 %%")
-    p.add_argument("--margin", type=float, default=1.0, help="gross margin as a share of revenue, e.g. 0.4")
+    _add_value_args(p)
     p.add_argument("--churn-model", choices=["auto", "palive", "model"], default="auto",
                    help="churn_risk from 1 - P(alive), from the interaction-aware model when it scores better "
                         "on the holdout, or auto (the model only when interactions are given)")
     p.add_argument("--memory-limit", default="1GB", help="DuckDB memory limit; larger work spills to disk")
     p.add_argument("--out", required=True, metavar="FILE")
     p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("tactics", help="rank retention tactics by expected gain; optional target lists per tactic",
+                       description="Writes the ranking (tactic, customers, value_at_stake, expected_gain, cost, roi) "
+                                   "and, with --lists, one CSV per tactic with a random control group.")
+    _add_input_args(p)
+    _add_value_args(p)
+    p.add_argument("--out", required=True, metavar="FILE", help="where to write tactics.csv")
+    p.add_argument("--lists", metavar="DIR", help="also write one target list per tactic into DIR")
+    p.add_argument("--control-share", type=float, default=0.10, help="share of each list held out as control")
+    p.add_argument("--seed", type=int, default=0, help="seed of the control-group draw")
+    p.set_defaults(func=cmd_tactics)
+
+    p = sub.add_parser("report", help="write the one-file HTML report (interactive charts)")
+    _add_input_args(p)
+    _add_value_args(p)
+    p.add_argument("--out", required=True, metavar="FILE", help="where to write report.html")
+    p.set_defaults(func=cmd_report)
     return ap
 
 

@@ -23,4 +23,5 @@ def to_safe_csv(df: pd.DataFrame) -> bytes:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
             out[col] = out[col].map(neutralise)
     out.columns = [neutralise(str(c)) for c in out.columns]
-    return out.to_csv(index=False).encode("utf-8")
+    # CRLF (RFC 4180) also makes the writer quote cells holding a lone carriage return
+    return out.to_csv(index=False, lineterminator="\r\n").encode("utf-8")

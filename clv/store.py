@@ -114,6 +114,16 @@ class Shop:
         """One row per customer (see clv/sql/customers.sql for every column's definition)."""
         return self.customers_relation(as_of, calibration_end).df()
 
+    def cohorts(self) -> pd.DataFrame:
+        """Monthly cohort retention (clv/sql/cohorts.sql)."""
+        self._require_orders()
+        return self.con.execute(sql("cohorts")).df()
+
+    def monthly(self) -> pd.DataFrame:
+        """Revenue, orders, customers and new customers per month (clv/sql/monthly_revenue.sql)."""
+        self._require_orders()
+        return self.con.execute(sql("monthly_revenue")).df()
+
     def holdout(self, calibration_end, holdout_end=None) -> pd.DataFrame:
         """Per customer of the calibration period: repeat purchase days and revenue after calibration_end."""
         self._require_orders()

@@ -1,4 +1,5 @@
 """Real-browser tests: Playwright driving Debian's Chromium against a live Streamlit server."""
+import functools
 import os
 import shutil
 import socket
@@ -84,11 +85,17 @@ def shopify_csv(tmp_path: Path, customers: int, name: str) -> Path:
     return path
 
 
+@functools.cache
+def sample_customers() -> str:
+    from clv.store import Shop
+    return f"{Shop.sample().orders_report.customers:,}"
+
+
 def open_data_page(browser, server):
     ctx = browser.new_context(viewport={"width": 1280, "height": 1400}, accept_downloads=True)
     page = ctx.new_page()
     page.goto(server + "/Data")
-    expect(metric_value(page, "Customers")).to_have_text("4,989")
+    expect(metric_value(page, "Customers")).to_have_text(sample_customers())
     return ctx, page
 
 
@@ -120,3 +127,24 @@ def test_two_sessions_see_only_their_own_data(browser, server, tmp_path):
     ctx_c, page_c = open_data_page(browser, server)
     for ctx in (ctx_a, ctx_b, ctx_c):
         ctx.close()
+
+
+def test_download_a_target_list_and_open_it_as_csv(browser, server, tmp_path):
+    import csv
+
+    ctx = browser.new_context(viewport={"width": 1280, "height": 1400}, accept_downloads=True)
+    page = ctx.new_page()
+    page.goto(server + "/Playbook")
+    button = page.get_by_test_id("stDownloadButton").filter(has_text="Download this list")
+    expect(button).to_be_visible(timeout=120_000)
+    with page.expect_download() as info:
+        button.get_by_role("button").click()
+    path = tmp_path / info.value.suggested_filename
+    info.value.save_as(path)
+    assert path.name.startswith("targets_") and path.suffix == ".csv"
+    rows = list(csv.DictReader(path.open(newline="", encoding="utf-8")))
+    assert rows and set(rows[0]) >= {"email", "customer_id", "segment", "clv", "churn_risk", "reason", "group"}
+    groups = {r["group"] for r in rows}
+    assert groups <= {"treatment", "control"} and "treatment" in groups
+    page.screenshot(path=str(ROOT / "tests" / "screenshot-playbook.png"))
+    ctx.close()

@@ -100,3 +100,33 @@ def scored(s: Settings):
         return assemble(customers_table(), segments_table(s), priced(s), value_model(), cm,
                         shop().purchase_span()[1], s.churn_window_days)
     return memo("scored", (s,), compute)
+
+
+# --- tactics --------------------------------------------------------------------------------------------
+
+def catalogue():
+    """The tactic catalogue with this session's edited uplifts and costs (defaults until edited)."""
+    from clv.tactics import CATALOGUE
+    if "catalogue" not in st.session_state:
+        st.session_state["catalogue"] = CATALOGUE.copy()
+    return st.session_state["catalogue"]
+
+
+def apply_assumption_edits(editor_key: str = "assumptions") -> None:
+    """Copy the assumptions editor's edited uplift/cost cells into the session's catalogue (idempotent)."""
+    edits = st.session_state.get(editor_key, {}).get("edited_rows", {})
+    cat = catalogue().copy()
+    for row, changes in edits.items():
+        for col, value in changes.items():
+            if col in ("uplift", "cost_per_customer") and value is not None:
+                cat.loc[cat.index[int(row)], col] = float(value)
+    st.session_state["catalogue"] = cat
+
+
+def tactic_table(s: Settings):
+    """(features, ranking) for the current data, assumptions and settings."""
+    from clv.tactics import rank_tactics, tactic_features
+    cat = catalogue()
+    features = memo("tactic_features", (s,), lambda: tactic_features(scored(s)))
+    key = (s, tuple(cat["uplift"]), tuple(cat["cost_per_customer"]))
+    return features, memo("tactic_ranking", key, lambda: rank_tactics(features, s.margin, cat))

@@ -1,0 +1,77 @@
+"""What should I do first? Retention tactics ranked by expected value, with target lists and control groups."""
+import streamlit as st
+
+from clv import charts
+from clv.models import ModelError
+from clv.tactics import GAIN_FORMULAS, combined_plan, lists_zip, target_list
+from ui.common import count, download_csv, money, page_setup
+from ui.model import apply_assumption_edits, catalogue, tactic_table
+
+settings = page_setup("Playbook")
+st.title("What should I do first?")
+st.caption("Each tactic targets the customers it suits, and is ranked by the money it is expected to move after "
+           "contact costs, for your customers. The uplifts and costs are **assumptions**: conservative defaults "
+           "you can change in the table below.")
+apply_assumption_edits()  # the assumptions table below edits the session's catalogue (idempotent)
+try:
+    features, ranked = tactic_table(settings)
+except ModelError as exc:
+    st.error(str(exc), icon="⚠️")
+    st.stop()
+
+best = ranked.iloc[0]
+c = st.columns(3)
+c[0].metric("Best tactic", best["name"])
+c[1].metric("Its expected net gain", money(best["expected_gain"]))
+c[2].metric("Customers it reaches", count(best["customers"]))
+st.caption(f"**{best['name']}**: {best['rationale']} Reaching {count(best['customers'])} customers is expected to "
+           f"bring {money(best['gross_gain'])} of margin for {money(best['cost'])} of contact costs.")
+
+c1, c2 = st.columns([3, 2])
+c1.plotly_chart(charts.tactic_gains(ranked), width="stretch")
+c2.markdown("**How the gain is computed**, per targeted customer:\n"
+            f"- *save* tactics: {GAIN_FORMULAS['save']}\n"
+            f"- *grow*, *convert*, *recover* tactics: {GAIN_FORMULAS['grow']} (one extra order's margin, "
+            f"margin {settings.margin:.0%})\n\n"
+            "Expected net gain = Σ gain − customers × cost per contact; ROI = net gain ÷ cost. "
+            "Value at stake: Σ churn risk × CLTV (save) or Σ one order's margin (others).")
+show = ["name", "kind", "channel", "customers", "value_at_stake", "gross_gain", "cost", "expected_gain", "roi"]
+st.dataframe(ranked[show].style.format({"value_at_stake": "{:,.0f}", "gross_gain": "{:,.0f}", "cost": "{:,.0f}",
+                                        "expected_gain": "{:,.0f}", "roi": "{:.0%}"}),
+             hide_index=True, width="stretch")
+download_csv(ranked.drop(columns=["rationale"]), "tactics.csv", "Download the ranking (CSV)")
+
+st.subheader("Assumptions")
+st.caption("Uplift: for *save* tactics, the share of at-risk value a contact keeps; for the others, the chance a "
+           "contact brings one extra order. Cost: what one contact costs you (discount, message, ad).")
+st.data_editor(catalogue()[["name", "kind", "channel", "target", "uplift", "cost_per_customer"]], key="assumptions",
+               hide_index=True, width="stretch",
+               disabled=["name", "kind", "channel", "target"],
+               column_config={"uplift": st.column_config.NumberColumn(min_value=0.0, max_value=1.0, step=0.01,
+                                                                      format="%.2f"),
+                              "cost_per_customer": st.column_config.NumberColumn(min_value=0.0, step=0.05,
+                                                                                 format="%.2f")})
+
+st.subheader("Do these together")
+plan = combined_plan(features, settings.margin, catalogue())
+by = plan.groupby("tactic").agg(customers=("customer_id", "size"), net_gain=("net_gain", "sum"))
+by = by.join(ranked.set_index("tactic")["name"]).sort_values("net_gain", ascending=False)
+st.caption(f"One primary tactic per customer — the one with their highest expected net gain: "
+           f"{count(len(plan))} customers, {money(plan['net_gain'].sum())} expected in total, nobody contacted twice.")
+st.dataframe(by[["name", "customers", "net_gain"]].style.format({"net_gain": "{:,.0f}"}), width="stretch")
+download_csv(plan, "combined_plan.csv", "Download the combined plan (CSV)")
+
+st.subheader("Target lists")
+share = st.slider("Control group (kept out of the campaign to measure its real effect), %", 0, 50, 10,
+                  key="control_pct") / 100
+st.caption("Each list holds the customers a tactic targets, with a random, reproducible control group: send "
+           "only to *treatment*, then compare the two groups' orders to see what the campaign really did.")
+pick = st.selectbox("Tactic", list(ranked["tactic"]), format_func=lambda t: ranked.set_index("tactic").loc[t, "name"],
+                    key="list_tactic")
+lst = target_list(features, pick, settings.margin, catalogue(), share)
+st.dataframe(lst.head(300), hide_index=True, height=300, width="stretch")
+c1, c2 = st.columns(2)
+with c1:
+    download_csv(lst, f"targets_{pick}.csv", f"Download this list ({count(len(lst))} customers)", key="dl-list")
+c2.download_button("Download all lists (zip)", lists_zip(features, settings.margin, catalogue(), share),
+                   file_name="target_lists.zip", mime="application/zip", key="dl-zip")

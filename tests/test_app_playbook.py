@@ -1,0 +1,69 @@
+"""Overview and Playbook pages: the top three tactics, and editing an assumption re-ranks the tactics."""
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def app():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def test_overview_shows_kpis_cohorts_and_top_three_tactics(app):
+    at = app
+    labels = [m.label for m in at.metric]
+    for label in ("Customers", "Orders", "Revenue", "Average order value", "Repeat-customer rate",
+                  "Revenue from repeat customers", "Average historic value (margin)", "CLV : CAC (new customer)"):
+        assert label in labels
+    gains = [m.value for m in at.metric if m.label == "Expected net gain"]
+    assert len(gains) == 3
+    values = [float(g.replace(",", "")) for g in gains]
+    assert values == sorted(values, reverse=True) and values[0] > 0
+    assert len(at.get("plotly_chart")) == 2          # revenue by month, cohort heatmap
+    assert len(at.get("page_link")) >= 3 + 6          # a link per tactic card, plus the navigation
+
+
+def test_editing_an_assumption_reranks_the_tactics(app):
+    at = app
+    at.switch_page("pages/5_Playbook.py").run()
+    assert not at.exception
+    ranking = at.dataframe[0].value
+    first, last = ranking["name"].iloc[0], ranking["name"].iloc[-1]
+    cat = at.session_state["catalogue"]
+    row = int(cat.index[cat["name"] == last][0])
+    # the founder raises the uplift of the last tactic and makes it free to run
+    at.session_state["assumptions"] = {"edited_rows": {row: {"uplift": 0.9, "cost_per_customer": 0.0}},
+                                       "added_rows": [], "deleted_rows": []}
+    at.run()
+    assert not at.exception
+    reranked = at.dataframe[0].value
+    assert reranked["name"].iloc[0] == last != first
+    assert at.metric[0].value == last
+    # the overview's top three follow the edited assumptions
+    at.switch_page("app.py").run()
+    cards = [b for b in at.markdown if b.value.startswith("**")]
+    assert cards[0].value == f"**{last}**"
+
+
+def test_control_share_changes_the_list(app):
+    at = app
+    at.switch_page("pages/5_Playbook.py").run()
+    lst = at.dataframe[-1].value
+    at.slider(key="control_pct").set_value(50).run()
+    lst50 = at.dataframe[-1].value
+    assert (lst50["group"] == "control").mean() > (lst["group"] == "control").mean() + 0.2
+
+
+def test_report_is_built_with_interactive_charts(app):
+    at = app
+    at.switch_page("app.py").run()
+    at.button(key="prepare_report").click().run()
+    assert not at.exception
+    html = at.session_state["report_html"].decode()
+    assert html.count("Plotly.newPlot") == 6 and "What should I do first?" in html and "<table" in html

@@ -1,0 +1,139 @@
+"""Tactics: eligibility, the value formulas by hand, the combined plan, control groups, safe exports."""
+import csv
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from clv.export import FORMULA_PREFIXES, to_safe_csv
+from clv.tactics import (CATALOGUE, assign_control, combined_plan, eligibility, rank_tactics, tactic_features,
+                         target_list)
+
+AS_OF = pd.Timestamp("2024-06-30")
+
+
+def scored(**cols) -> pd.DataFrame:
+    n = len(next(iter(cols.values())))
+    base = dict(customer_id=[f"c{i}" for i in range(n)], email=[f"c{i}@x.com" for i in range(n)],
+                orders=[1] * n, frequency=[0] * n, recency_days=[0] * n, T_days=[100] * n, revenue=[50.0] * n,
+                clv=[10.0] * n, churn_risk=[0.2] * n, expected_order_value=[50.0] * n,
+                support_tickets=[0] * n, mean_satisfaction=[np.nan] * n, rfm_segment=["Loyal"] * n,
+                first_time=[0] * n, repeat=[0] * n, vip=[0] * n, cart_abandoner=[0] * n, discount_shopper=[0] * n,
+                reason=["bought once"] * n)
+    base.update(cols)
+    f = pd.DataFrame(base)
+    since = f["T_days"] - f["recency_days"]
+    f["last_order"] = AS_OF - pd.to_timedelta(since, unit="D")
+    f["last_interaction"] = cols.get("last_interaction", [pd.NaT] * n)
+    f["last_email_engagement"] = cols.get("last_email_engagement", [pd.NaT] * n)
+    return f
+
+
+def test_each_tactic_targets_the_right_customers():
+    f = tactic_features(scored(
+        clv=[100, 1, 2, 3, 4, 5, 6, 7, 0.5],
+        churn_risk=[0.9, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.9],
+        vip=[0, 1, 0, 0, 0, 0, 0, 0, 0],
+        repeat=[0, 1, 1, 0, 0, 1, 0, 0, 0],
+        first_time=[0, 0, 0, 1, 0, 0, 0, 0, 0],
+        cart_abandoner=[0, 0, 0, 0, 1, 0, 0, 0, 0],
+        discount_shopper=[0, 0, 1, 0, 0, 0, 0, 0, 0],
+        support_tickets=[0, 0, 0, 0, 0, 0, 1, 0, 0], mean_satisfaction=[np.nan] * 6 + [2, np.nan, np.nan],
+        frequency=[0, 0, 0, 0, 0, 6, 0, 0, 0], recency_days=[0, 0, 0, 0, 0, 300, 0, 0, 0],
+        T_days=[400, 400, 400, 20, 400, 320, 400, 400, 400],
+        last_interaction=[pd.NaT] * 7 + [AS_OF - pd.Timedelta(days=3), pd.NaT],
+        last_email_engagement=[pd.NaT] * 7 + [AS_OF - pd.Timedelta(days=200), pd.NaT]))
+    e = eligibility(f)
+    assert list(e.index[e["winback"] == 1]) == [0]              # high value and at risk
+    assert set(e.index[e["loyalty_tiers"] == 1]) == {1, 2, 5}   # VIP, or active repeat buyer
+    assert list(e.index[e["vip_early_access"] == 1]) == [1]
+    assert list(e.index[e["second_purchase"] == 1]) == [3]
+    assert list(e.index[e["post_purchase_updates"] == 1]) == [3]  # first order within 30 days
+    assert list(e.index[e["abandoned_cart"] == 1]) == [4]
+    assert set(e.index[e["recommendations"] == 1]) == {1, 2, 5}
+    assert list(e.index[e["full_price_nudge"] == 1]) == [2]
+    assert list(e.index[e["subscription_offer"] == 1]) == [5]   # six repeat days every 50 days, last 20 days ago
+    assert list(e.index[e["support_followup"] == 1]) == [6]
+    assert list(e.index[e["omnichannel"] == 1]) == [7]          # no email for 200 days, visited 3 days ago
+    assert set(e.index[e["review_request"] == 1]) == {3, 5}     # bought in the last 30 days
+
+
+def test_value_formulas_on_three_customers_by_hand():
+    f = tactic_features(scored(clv=[100.0, 40.0, 10.0], churn_risk=[0.5, 0.25, 0.9],
+                               expected_order_value=[60.0, 30.0, 20.0], cart_abandoner=[1, 1, 0],
+                               first_time=[0, 0, 0]))
+    cat = CATALOGUE.copy()
+    cat["target"] = "customer_id != ''"   # everyone, so the sums are easy to check
+    cat.loc[cat["tactic"] == "winback", ["uplift", "cost_per_customer"]] = [0.10, 1.0]
+    cat.loc[cat["tactic"] == "abandoned_cart", ["uplift", "cost_per_customer", "target"]] = [0.20, 0.5, "cart_abandoner == 1"]
+    r = rank_tactics(f, margin=0.5, catalogue=cat).set_index("tactic")
+    # save: Σ uplift × churn_risk × clv = 0.1 × (0.5×100 + 0.25×40 + 0.9×10) = 6.9; cost 3 × 1.0
+    assert r.loc["winback", "gross_gain"] == pytest.approx(6.9)
+    assert r.loc["winback", "cost"] == pytest.approx(3.0)
+    assert r.loc["winback", "expected_gain"] == pytest.approx(3.9)
+    assert r.loc["winback", "roi"] == pytest.approx(1.3)
+    assert r.loc["winback", "value_at_stake"] == pytest.approx(69.0)
+    # recover: Σ uplift × expected order value × margin over the two cart abandoners = 0.2 × (60 + 30) × 0.5 = 9
+    assert r.loc["abandoned_cart", "customers"] == 2
+    assert r.loc["abandoned_cart", "gross_gain"] == pytest.approx(9.0)
+    assert r.loc["abandoned_cart", "expected_gain"] == pytest.approx(8.0)
+    assert list(r.index[:1]) == ["abandoned_cart"]  # ranked by expected gain
+
+
+def test_combined_plan_never_assigns_a_customer_twice(sample_shop):
+    from clv.scoring import score_table
+    f = tactic_features(score_table(sample_shop, margin=0.4, churn="palive"))
+    plan = combined_plan(f, 0.4)
+    assert plan["customer_id"].is_unique and len(plan) > 100
+    assert (plan["net_gain"] > 0).all()
+    # each customer's tactic is their best one
+    elig = eligibility(f)
+    some = plan.sample(20, random_state=0)
+    for _, row in some.iterrows():
+        i = f.index[f["customer_id"] == row["customer_id"]][0]
+        for t in CATALOGUE.itertuples():
+            if elig.loc[i, t.tactic]:
+                sub = f.loc[[i]]
+                gain = (t.uplift * (sub["churn_risk"] * sub["clv"] if t.kind == "save"
+                                    else sub["expected_order_value"] * 0.4) - t.cost_per_customer).iloc[0]
+                assert gain <= row["net_gain"] + 1e-9
+
+
+def test_control_groups_share_seed_and_independence():
+    ids = pd.Series([f"c{i}" for i in range(1000)])
+    g = assign_control(ids, 0.1, seed=3, salt="winback")
+    assert (g == "control").sum() == 100
+    pd.testing.assert_series_equal(g, assign_control(ids, 0.1, seed=3, salt="winback"))
+    assert not g.equals(assign_control(ids, 0.1, seed=4, salt="winback"))
+    # the draw ignores row order and value: shuffled ids get the same groups
+    shuffled = ids.sample(frac=1, random_state=1)
+    assert (assign_control(shuffled, 0.1, seed=3, salt="winback").sort_index() == g).all()
+    f = tactic_features(scored(clv=list(np.linspace(1, 1000, 1000)), churn_risk=[0.9] * 1000,
+                               customer_id=list(ids)))
+    lst = target_list(f, "winback", 0.5, control_share=0.2, seed=5)
+    assert (lst["group"] == "control").mean() == pytest.approx(0.2, abs=0.002)
+    # control and treatment have similar value: the draw does not look at CLV
+    means = lst.groupby("group")["clv"].mean()
+    assert abs(means["control"] / means["treatment"] - 1) < 0.15
+    f2 = f.assign(clv=f["clv"][::-1].to_numpy())
+    lst2 = target_list(f2, "winback", 0.5, control_share=0.2, seed=5)
+    assert (lst.set_index("customer_id")["group"].sort_index() == lst2.set_index("customer_id")["group"].sort_index()).all()
+
+
+def test_exported_cells_never_start_with_a_formula_character():
+    nasty = ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx", "ok", "a=b"]
+    df = pd.DataFrame({"email": nasty, "customer_id": nasty, "reason": nasty, "clv": np.arange(8.0)})
+    rows = list(csv.DictReader(io.StringIO(to_safe_csv(df).decode(), newline="")))
+    assert len(rows) == 8
+    for col in ("email", "customer_id", "reason"):
+        assert not any(r[col].startswith(FORMULA_PREFIXES) for r in rows), col
+    assert rows[6]["email"] == "ok" and rows[7]["email"] == "a=b" and rows[0]["email"] == "'=HYPERLINK(\"http://x\")"
+    f = tactic_features(scored(customer_id=["=cmd()", "+x"], email=["@evil", "-a@x.com"], cart_abandoner=[1, 1],
+                               reason=["=1", "fine"]))
+    rows = list(csv.DictReader(io.StringIO(to_safe_csv(target_list(f, "abandoned_cart", 0.5)).decode(), newline="")))
+    assert len(rows) == 2
+    for r in rows:
+        for col, value in r.items():
+            if col not in ("clv", "churn_risk", "expected_gain"):
+                assert not value.startswith(FORMULA_PREFIXES), (col, value)
