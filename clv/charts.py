@@ -22,7 +22,7 @@ def cohort_heatmap(cohorts: pd.DataFrame, max_months: int = 12) -> go.Figure:
     grid = c.pivot_table(index="cohort_month", columns="months_since", values="retention").sort_index()
     grid.index = [f"{pd.Timestamp(m):%b %Y} ({n:,})" for m, n in
                   zip(grid.index, cohorts.groupby("cohort_month")["cohort_size"].first().reindex(grid.index))]
-    fig = px.imshow(grid, color_continuous_scale="Blues", aspect="auto", text_auto=".0%",
+    fig = px.imshow(grid, color_continuous_scale="Blues", aspect="auto", text_auto=".0%" if len(grid) <= 12 else False,
                     labels={"x": "months after first purchase", "y": "first purchase in (customers)",
                             "color": "bought again"},
                     title="Monthly cohorts: share who bought again N months later")
@@ -59,4 +59,5 @@ def tactic_gains(ranked: pd.DataFrame) -> go.Figure:
                  hover_data=["customers", "cost", "roi"], title="Expected net gain by tactic",
                  labels={"expected_gain": "expected net gain (after contact costs)", "name": ""})
     fig.update_layout(height=120 + 34 * len(r))
+    fig.update_yaxes(categoryorder="array", categoryarray=list(r["name"]))  # best at the top, whatever the colour
     return fig

@@ -344,22 +344,29 @@ def _check_mapping(mapping: Mapping, columns: tuple[str, ...], required: list[st
 def install_macros(con: duckdb.DuckDBPyConnection) -> None:
     """Parsing rules shared by every load, as DuckDB macros (so the rules live in one place)."""
     con.execute("SET TimeZone = 'UTC'")
-    con.execute(r"""
+    # ids: trimmed, lower-cased; "17850.0" (a numeric id read as a float somewhere upstream) becomes "17850"
+    con.execute("""
         CREATE OR REPLACE TEMP MACRO clv_id(x) AS (
-            CASE WHEN regexp_full_match(trim(x), '[0-9]+\.0+') THEN split_part(trim(x), '.', 1)
+            CASE WHEN suffix(x, '.0') AND try_cast(trim(x) AS DOUBLE) IS NOT NULL
+                 THEN CAST(CAST(trim(x) AS DOUBLE) AS HUGEINT)::VARCHAR
                  ELSE nullif(lower(trim(x)), '') END)""")
     con.execute(r"""
         CREATE OR REPLACE TEMP MACRO clv_amount(x) AS coalesce(
-            try_cast(trim(x) AS DOUBLE),
+            try_cast(x AS DOUBLE), try_cast(trim(x) AS DOUBLE),
             try_cast(CASE
                 WHEN regexp_full_match(regexp_replace(x, '[^0-9.,\-]', '', 'g'), '-?[0-9]{1,3}(\.[0-9]{3})+,[0-9]+')
                     THEN replace(replace(regexp_replace(x, '[^0-9.,\-]', '', 'g'), '.', ''), ',', '.')
                 WHEN regexp_full_match(regexp_replace(x, '[^0-9.,\-]', '', 'g'), '-?[0-9]+,[0-9]{1,2}')
                     THEN replace(regexp_replace(x, '[^0-9.,\-]', '', 'g'), ',', '.')
                 ELSE replace(regexp_replace(x, '[^0-9.,\-]', '', 'g'), ',', '') END AS DOUBLE))""")
+    # times: plain ISO first (fast; only at the lengths of YYYY-MM-DD, YYYY-MM-DD HH:MM and YYYY-MM-DD HH:MM:SS,
+    # which leave no room for a UTC offset that a TIMESTAMP cast would silently drop), then ISO with an offset
+    # or Z (converted to UTC), then the detected strptime patterns
     con.execute("""
         CREATE OR REPLACE TEMP MACRO clv_ts(x, fmts) AS coalesce(
-            try_cast(trim(x) AS TIMESTAMPTZ), try_strptime(trim(x), fmts)::TIMESTAMPTZ)::TIMESTAMP""")
+            CASE WHEN length(x) IN (10, 16, 19) THEN try_cast(x AS TIMESTAMP) END,
+            try_cast(trim(x) AS TIMESTAMPTZ)::TIMESTAMP,
+            try_strptime(trim(x), fmts)::TIMESTAMPTZ::TIMESTAMP)""")
 
 
 def _date_formats(con, view: str, column: str) -> list[str]:
@@ -368,6 +375,26 @@ def _date_formats(con, view: str, column: str) -> list[str]:
     mdy, dmy = con.execute(f"SELECT count(try_strptime(trim(x), ?)), count(try_strptime(trim(x), ?)) FROM {sample}",
                            [_DATE_MDY, _DATE_DMY]).fetchall()[0]
     return _DATE_BASE + (_DATE_DMY + _DATE_MDY if dmy > mdy else _DATE_MDY + _DATE_DMY)
+
+
+def _deduplicated(con, view: str, columns, key: str | None = None) -> tuple[str, int, int, bool]:
+    """(relation to read, rows read, exact duplicate rows, whether ``key`` is unique per row).
+
+    One cheap pass of hash counts decides the path. When the order key is unique, every row is its own order and
+    no row can be an exact copy of another, so neither grouping nor de-duplication is needed (the common case for
+    large one-row-per-order exports). Otherwise exact duplicates are counted and dropped by grouping on every
+    column. Hash collisions can only send a file down the slower, exact path.
+    """
+    if key:
+        rows, distinct_keys = con.execute(f"SELECT count(*), count(DISTINCT hash({_q(key)})) FROM {view}").fetchall()[0]
+        if rows == distinct_keys:
+            return f"(SELECT *, 1 AS _copies FROM {view})", int(rows), 0, True
+    row_hash = "hash(" + ", ".join(_q(c) for c in columns) + ")"
+    rows, distinct = con.execute(f"SELECT count(*), count(DISTINCT {row_hash}) FROM {view}").fetchall()[0]
+    if rows == distinct:
+        return f"(SELECT *, 1 AS _copies FROM {view})", int(rows), 0, False
+    uniq = con.execute(f"SELECT count(*) FROM (SELECT DISTINCT * FROM {view})").fetchall()[0][0]
+    return f"(SELECT *, count(*) AS _copies FROM {view} GROUP BY ALL)", int(rows), int(rows - uniq), False
 
 
 def _col(mapping: Mapping, f: str) -> str:
@@ -458,52 +485,62 @@ def load_orders(con: duckdb.DuckDBPyConnection, path: str | Path, fmt: str | Non
     if mapping is None:
         mapping = detect_format(sn.columns, fmt)
     _check_mapping(mapping, sn.columns, REQUIRED_ORDER_FIELDS, "orders")
-    _source(con, sn, "_src_orders")
-    fmts = _date_formats(con, "_src_orders", mapping.columns["order_ts"])
     m = mapping.columns
     amount = "clv_amount(amount_raw)"
     if mapping.amount_times_quantity and m.get("quantity"):
         amount = "clv_amount(amount_raw) * coalesce(clv_amount(qty_raw), 1)"
-    amount_agg = f"sum({amount})" if mapping.amount_per == "line" else f"max({amount})"
-    order_key = _col(mapping, "order_id") if m.get("order_id") else "CAST(row_number() OVER () AS VARCHAR)"
-    try:
+    try:  # a malformed file surfaces as a DuckDB error somewhere in here: say so in words
+        _source(con, sn, "_src_orders")
+        fmts = _date_formats(con, "_src_orders", mapping.columns["order_ts"])
+        source, rows_read, duplicates, one_row_per_order = _deduplicated(con, "_src_orders", sn.columns,
+                                                                          m.get("order_id"))
+        raw = {"order_key": _col(mapping, "order_id"), "cust_raw": _col(mapping, "customer_id"),
+               "ts_raw": _col(mapping, "order_ts"), "amount_raw": _col(mapping, "amount"),
+               "discount_raw": _col(mapping, "discount"), "refund_raw": _col(mapping, "refund"),
+               "status_raw": _col(mapping, "status"), "cancelled_raw": _col(mapping, "cancelled_at"),
+               "currency_raw": _col(mapping, "currency"), "channel_raw": _col(mapping, "channel"),
+               "qty_raw": _col(mapping, "quantity")}
+        lines = ", ".join(f"{expr} AS {name}" for name, expr in raw.items())
+        if m.get("order_id") and not one_row_per_order:
+            # one order from its rows: order-level fields may sit on the first row only (Shopify), so take any
+            # non-null value; line amounts are summed when the format has one row per item
+            grouped = ", ".join(f"any_value({name}) AS {name}" for name in raw if name != "order_key")
+            amount_expr = f"sum({amount})" if mapping.amount_per == "line" else "clv_amount(any_value(amount_raw))"
+            per_order = (f"SELECT trim(order_key) AS order_id, {grouped}, {amount_expr} AS amount_value, "
+                         f"sum(clv_amount(qty_raw)) AS items, sum(_copies) AS n_rows FROM lines GROUP BY order_key")
+        else:  # every row is an order
+            order_id = "trim(order_key)" if m.get("order_id") else "CAST(row_number() OVER () AS VARCHAR)"
+            per_order = (f"SELECT {order_id} AS order_id, * EXCLUDE (order_key, _copies), "
+                         f"{amount} AS amount_value, clv_amount(qty_raw) AS items, _copies AS n_rows FROM lines")
         con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE _orders_stage AS
-            WITH dedup AS (
-                SELECT *, count(*) AS _copies FROM _src_orders GROUP BY ALL
-            ), lines AS (
-                SELECT {order_key} AS order_key, {_col(mapping, 'customer_id')} AS cust_raw,
-                       {_col(mapping, 'order_ts')} AS ts_raw, {_col(mapping, 'amount')} AS amount_raw,
-                       {_col(mapping, 'discount')} AS discount_raw, {_col(mapping, 'refund')} AS refund_raw,
-                       {_col(mapping, 'status')} AS status_raw, {_col(mapping, 'cancelled_at')} AS cancelled_raw,
-                       {_col(mapping, 'currency')} AS currency_raw, {_col(mapping, 'channel')} AS channel_raw,
-                       {_col(mapping, 'quantity')} AS qty_raw, _copies
-                FROM dedup
-            ), per_order AS (
-                SELECT trim(order_key) AS order_id,
-                       max(clv_id(cust_raw)) AS customer_id, max(cust_raw) AS cust_raw,
-                       min(clv_ts(ts_raw, $fmts)) AS order_ts, max(ts_raw) AS ts_raw,
-                       {amount_agg} AS amount, max(amount_raw) AS amount_raw,
-                       max(clv_amount(discount_raw)) AS discount, max(clv_amount(refund_raw)) AS refund,
-                       max(nullif(regexp_replace(lower(status_raw), '^wc-|[^a-z]', '', 'g'), '')) AS status,
-                       max(nullif(trim(cancelled_raw), '')) AS cancelled_at,
-                       max(nullif(upper(trim(currency_raw)), '')) AS currency,
-                       max(nullif(trim(channel_raw), '')) AS channel,
-                       sum(clv_amount(qty_raw)) AS items,
-                       sum(_copies) AS n_rows, sum(_copies - 1) AS duplicates
-                FROM lines GROUP BY order_key
-            )
-            SELECT *,
+            CREATE OR REPLACE TABLE orders_all AS
+            WITH lines AS (SELECT {lines}, _copies FROM {source}),
+            per_order AS ({per_order}),
+            parsed AS (
+                SELECT order_id, clv_id(cust_raw) AS customer_id, cust_raw, clv_ts(ts_raw, $fmts) AS order_ts, ts_raw,
+                       amount_value AS amount, amount_raw, clv_amount(discount_raw) AS discount,
+                       clv_amount(refund_raw) AS refund,
+                       nullif(replace(replace(replace(replace(lower(trim(status_raw)), 'wc-', ''), '-', ''), '_', ''),
+                                      ' ', ''), '') AS status,
+                       nullif(trim(cancelled_raw), '') AS cancelled_at,
+                       nullif(upper(trim(currency_raw)), '') AS currency, nullif(trim(channel_raw), '') AS channel,
+                       items, n_rows
+                FROM per_order)
+            SELECT * EXCLUDE (cust_raw, ts_raw, amount_raw),
                 CASE WHEN customer_id IS NULL THEN 'no customer id'
                      WHEN order_ts IS NULL THEN 'date could not be read'
                      WHEN amount IS NULL THEN 'amount missing or not a number' END AS excluded_reason,
+                -- the file's own text, kept only for excluded orders (examples in the report)
+                CASE WHEN excluded_reason IS NOT NULL THEN cust_raw END AS cust_raw,
+                CASE WHEN excluded_reason IS NOT NULL THEN ts_raw END AS ts_raw,
+                CASE WHEN excluded_reason IS NOT NULL THEN amount_raw END AS amount_raw,
                 CASE WHEN cancelled_at IS NOT NULL THEN 'cancelled'
                      WHEN list_contains($np_status, status) THEN $np_reason[list_position($np_status, status)]
                      WHEN $returns_by_prefix AND upper(order_id) LIKE 'C%' THEN 'return (credit note)'
                      WHEN amount < 0 THEN 'return (negative amount)'
                      WHEN amount > 0 AND refund >= amount THEN 'fully refunded'
                      WHEN amount = 0 THEN 'zero amount' END AS not_purchase_reason
-            FROM per_order
+            FROM parsed
         """, {"fmts": fmts, "np_status": list(NON_PURCHASE_STATUSES), "np_reason": list(NON_PURCHASE_STATUSES.values()),
               "returns_by_prefix": mapping.format == "online_retail"})
     except duckdb.Error as exc:
@@ -511,12 +548,11 @@ def load_orders(con: duckdb.DuckDBPyConnection, path: str | Path, fmt: str | Non
                         expected="a rectangular CSV whose rows all have the header's number of columns.") from None
 
     report = LoadReport("orders", sn.description, mapping.format, FORMATS[mapping.format].label, mapping)
-    n_rows, dups, n_orders = con.execute(
-        "SELECT coalesce(sum(n_rows), 0), coalesce(sum(duplicates), 0), count(*) FROM _orders_stage").fetchall()[0]
-    report.rows_read, report.duplicates_removed, report.records_built = int(n_rows), int(dups), int(n_orders)
+    n_orders = con.execute("SELECT count(*) FROM orders_all").fetchall()[0][0]
+    report.rows_read, report.duplicates_removed, report.records_built = rows_read, duplicates, int(n_orders)
     reason_labels = {"no customer id": m["customer_id"], "date could not be read": m["order_ts"],
                      "amount missing or not a number": m["amount"]}
-    report.excluded = _examples(con, "_orders_stage", "excluded_reason",
+    report.excluded = _examples(con, "orders_all", "excluded_reason",
                                 {"order_id": m.get("order_id") or "order", "cust_raw": m["customer_id"],
                                  "ts_raw": m["order_ts"], "amount_raw": m["amount"]})
     for reason, info in list(report.excluded.items()):
@@ -526,7 +562,7 @@ def load_orders(con: duckdb.DuckDBPyConnection, path: str | Path, fmt: str | Non
         _raise_nothing_valid(report, m)
 
     report.currencies = dict(con.execute(
-        "SELECT currency, count(*) FROM _orders_stage WHERE excluded_reason IS NULL AND currency IS NOT NULL "
+        "SELECT currency, count(*) FROM orders_all WHERE excluded_reason IS NULL AND currency IS NOT NULL "
         "GROUP BY ALL ORDER BY 2 DESC").fetchall())
     if currency and currency.upper() not in report.currencies:
         raise DataError(f"No orders in currency {currency!r}.", column=m.get("currency"),
@@ -536,23 +572,23 @@ def load_orders(con: duckdb.DuckDBPyConnection, path: str | Path, fmt: str | Non
         report.warnings.append(
             f"Orders are in {len(report.currencies)} currencies ({', '.join(report.currencies)}); amounts are not "
             f"converted, so only {report.currency} orders are used. Choose another currency to analyse those.")
-        con.execute("UPDATE _orders_stage SET excluded_reason = 'other currency' "
+        con.execute("UPDATE orders_all SET excluded_reason = 'other currency' "
                     "WHERE excluded_reason IS NULL AND currency IS DISTINCT FROM ?", [report.currency])
-        other = _examples(con, "(SELECT * FROM _orders_stage WHERE excluded_reason = 'other currency')",
-                          "excluded_reason", {"order_id": m.get("order_id") or "order", "cust_raw": m["customer_id"],
-                                              "currency": m["currency"], "amount_raw": m["amount"]})
+        other = _examples(con, "(SELECT * FROM orders_all WHERE excluded_reason = 'other currency')",
+                          "excluded_reason", {"order_id": m.get("order_id") or "order", "customer_id": m["customer_id"],
+                                              "currency": m["currency"], "amount": m["amount"]})
         for info in other.values():
             report.excluded[f"other currency than {report.currency} (column '{m['currency']}')"] = info
 
+    # orders_all keeps every order built from the file (excluded ones with their reason); orders is the usable part
     con.execute("""
-        CREATE OR REPLACE TABLE orders AS
+        CREATE OR REPLACE VIEW orders AS
         SELECT order_id, customer_id, order_ts,
                amount + coalesce(discount, 0) AS gross, discount, refund,
                CASE WHEN not_purchase_reason IS NULL THEN amount - coalesce(refund, 0) ELSE amount END AS net,
                status, currency, channel, items,
                not_purchase_reason IS NULL AS is_purchase, not_purchase_reason
-        FROM _orders_stage WHERE excluded_reason IS NULL""")
-    con.execute("DROP TABLE _orders_stage")
+        FROM orders_all WHERE excluded_reason IS NULL""")
     con.execute("DROP VIEW _src_orders")
     report.kept, report.customers, report.date_min, report.date_max = con.execute(
         "SELECT count(*), count(DISTINCT customer_id), min(order_ts), max(order_ts) FROM orders").fetchall()[0]
@@ -587,18 +623,18 @@ def load_interactions(con: duckdb.DuckDBPyConnection, path: str | Path, mapping:
     if mapping is None:
         mapping = detect_interaction_mapping(sn.columns)
     _check_mapping(mapping, sn.columns, REQUIRED_INTERACTION_FIELDS, "interactions")
-    _source(con, sn, "_src_events")
-    fmts = _date_formats(con, "_src_events", mapping.columns["event_ts"])
     aliases = {a: canon for canon, names in EVENT_ALIASES.items() for a in names}
     try:
+        _source(con, sn, "_src_events")
+        fmts = _date_formats(con, "_src_events", mapping.columns["event_ts"])
+        source, rows_read, duplicates, _ = _deduplicated(con, "_src_events", sn.columns)
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _events_stage AS
-            WITH dedup AS (SELECT *, count(*) AS _copies FROM _src_events GROUP BY ALL),
-            ev AS (
+            WITH ev AS (
                 SELECT {_col(mapping, 'customer_id')} AS cust_raw, {_col(mapping, 'event_ts')} AS ts_raw,
                        {_col(mapping, 'event_type')} AS type_raw, {_col(mapping, 'channel')} AS channel_raw,
                        {_col(mapping, 'value')} AS value_raw, _copies
-                FROM dedup)
+                FROM {source})
             SELECT clv_id(cust_raw) AS customer_id, clv_ts(ts_raw, $fmts) AS event_ts,
                    regexp_replace(lower(trim(type_raw)), '[^a-z0-9]', '', 'g') AS type_key,
                    lower(trim(type_raw)) AS type_raw,
@@ -613,8 +649,7 @@ def load_interactions(con: duckdb.DuckDBPyConnection, path: str | Path, mapping:
                         expected="a rectangular CSV whose rows all have the header's number of columns.") from None
     m = mapping.columns
     report = LoadReport("interactions", sn.description, "events", "Interaction events", mapping)
-    n, dups = con.execute("SELECT coalesce(sum(_copies), 0), coalesce(sum(_copies - 1), 0) FROM _events_stage").fetchall()[0]
-    report.rows_read, report.duplicates_removed = int(n), int(dups)
+    report.rows_read, report.duplicates_removed = rows_read, duplicates
     report.excluded = _examples(con, "_events_stage", "excluded_reason",
                                 {"cust_raw": m["customer_id"], "ts_raw": m["event_ts"], "type_raw": m["event_type"]})
     labels = {"no customer id": m["customer_id"], "time could not be read": m["event_ts"], "no event type": m["event_type"]}

@@ -27,7 +27,7 @@ PRESETS = {
     # the sample shop: a typical small e-commerce shop, ~2 purchases a year while active
     "sample": dict(r=0.6, alpha=120.0, a=0.8, b=2.5, p=6.0, q=4.0, v=30.0),
     # benchmark shops: ~10 orders per customer over two years
-    "bench": dict(r=1.2, alpha=60.0, a=0.4, b=6.0, p=6.0, q=4.0, v=30.0),
+    "bench": dict(r=1.2, alpha=38.0, a=0.4, b=6.0, p=6.0, q=4.0, v=30.0),
 }
 DAYS = 730
 END = pd.Timestamp("2026-10-31 23:59:59")

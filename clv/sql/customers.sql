@@ -3,6 +3,7 @@
 -- Time is in days between purchase dates (UTC), the BG/NBD convention:
 --   frequency = distinct purchase days - 1, recency_days = last - first purchase day,
 --   T_days = $period_end - first purchase day, monetary_value = mean net value of the repeat purchase days.
+-- channel is the channel of the customer's first order (where they were acquired).
 WITH purchases AS (
     SELECT customer_id, order_ts, net, discount, refund, channel
     FROM orders
@@ -13,19 +14,18 @@ WITH purchases AS (
     WHERE NOT is_purchase AND net < 0 AND order_ts < $period_end::DATE + 1
     GROUP BY ALL
 ), days AS (
-    SELECT customer_id, order_ts::DATE AS day, sum(net) AS day_net
+    -- one row per customer and purchase day; everything per customer is aggregated from these rows
+    SELECT customer_id, order_ts::DATE AS day, sum(net) AS day_net, count(*) AS n_orders,
+           count(*) FILTER (WHERE discount > 0) AS n_discounted, sum(coalesce(refund, 0)) AS refunds,
+           min(order_ts) AS first_ts, max(order_ts) AS last_ts, arg_min(channel, order_ts) AS first_channel
     FROM purchases GROUP BY ALL
 ), day_stats AS (
     SELECT customer_id, min(day) AS first_day, max(day) AS last_day, count(*) - 1 AS frequency,
-           sum(day_net) AS day_net_total, arg_min(day_net, day) AS first_day_net
+           sum(day_net) AS day_net_total, arg_min(day_net, day) AS first_day_net,
+           min(first_ts) AS first_order, max(last_ts) AS last_order, sum(n_orders) AS orders,
+           sum(n_discounted) / sum(n_orders) AS discount_share, sum(refunds) AS refunds,
+           arg_min(first_channel, day) AS first_channel
     FROM days GROUP BY ALL
-), order_stats AS (
-    SELECT customer_id, min(order_ts) AS first_order, max(order_ts) AS last_order, count(*) AS orders,
-           sum(net) AS order_revenue,
-           avg(CASE WHEN coalesce(discount, 0) > 0 THEN 1.0 ELSE 0.0 END) AS discount_share,
-           sum(coalesce(refund, 0)) AS refunds,
-           mode(channel) AS main_channel
-    FROM purchases GROUP BY ALL
 ), events AS (
     SELECT * FROM interactions WHERE event_ts < $period_end::DATE + 1
 ), event_stats AS (
@@ -42,28 +42,32 @@ WITH purchases AS (
            max(event_ts) AS last_interaction,
            max(event_ts) FILTER (WHERE event_type = 'email_open' OR event_type = 'email_click') AS last_email_engagement
     FROM events GROUP BY ALL
+), carts_added AS (
+    SELECT customer_id, event_ts FROM events WHERE event_type = 'add_to_cart'
 ), carts AS (
     -- an add-to-cart is abandoned when no purchase follows within 24 hours
     SELECT a.customer_id,
            count(*) FILTER (WHERE p.order_ts IS NULL OR p.order_ts > a.event_ts + INTERVAL 24 HOUR) AS carts_abandoned,
            max(a.event_ts) FILTER (WHERE p.order_ts IS NULL OR p.order_ts > a.event_ts + INTERVAL 24 HOUR)
                AS last_abandoned_cart
-    FROM (SELECT customer_id, event_ts FROM events WHERE event_type = 'add_to_cart') a
-    ASOF LEFT JOIN purchases p ON a.customer_id = p.customer_id AND p.order_ts >= a.event_ts
+    FROM carts_added a
+    ASOF LEFT JOIN (SELECT customer_id, order_ts FROM purchases
+                    WHERE customer_id IN (SELECT customer_id FROM carts_added)) p  -- only customers with carts
+        ON a.customer_id = p.customer_id AND p.order_ts >= a.event_ts
     GROUP BY ALL
 )
 SELECT d.customer_id,
        CASE WHEN d.customer_id LIKE '%@%' THEN d.customer_id END AS email,
-       o.first_order, o.last_order, o.orders,
-       o.order_revenue - coalesce(r.returned, 0) AS revenue,
-       o.order_revenue / o.orders AS aov,
+       d.first_order, d.last_order, d.orders,
+       d.day_net_total - coalesce(r.returned, 0) AS revenue,
+       d.day_net_total / d.orders AS aov,
        d.frequency,
        date_diff('day', d.first_day, d.last_day) AS recency_days,
        date_diff('day', d.first_day, $period_end::DATE) AS T_days,
        CASE WHEN d.frequency > 0 THEN (d.day_net_total - d.first_day_net) / d.frequency ELSE 0 END AS monetary_value,
-       o.discount_share,
-       o.refunds + coalesce(r.returned, 0) AS refund_total,
-       o.main_channel AS channel,
+       d.discount_share,
+       d.refunds + coalesce(r.returned, 0) AS refund_total,
+       d.first_channel AS channel,
        coalesce(e.views, 0) AS views,
        coalesce(e.add_to_cart, 0) AS add_to_cart,
        coalesce(c.carts_abandoned, 0) AS carts_abandoned,
@@ -78,7 +82,6 @@ SELECT d.customer_id,
        e.last_interaction,
        e.last_email_engagement
 FROM day_stats d
-JOIN order_stats o USING (customer_id)
 LEFT JOIN returns r USING (customer_id)
 LEFT JOIN event_stats e USING (customer_id)
 LEFT JOIN carts c USING (customer_id)

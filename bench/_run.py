@@ -1,0 +1,52 @@
+"""Shared by the benchmarks: make big exports, and time a command in a fresh process with its peak memory."""
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIG = Path("/tmp/clv-bench")
+ORDERS_PER_CUSTOMER = 8.7  # the generator's "bench" preset
+
+
+def export(orders: int) -> Path:
+    """A generic one-row-per-order CSV with about ``orders`` orders (made once, kept in /tmp/clv-bench)."""
+    prefix = f"orders_{orders}"
+    path = BIG / f"{prefix}_orders.csv"
+    if not path.exists():
+        BIG.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, str(ROOT / "data" / "generate.py"), "--customers",
+                        str(int(orders / ORDERS_PER_CUSTOMER)), "--preset", "bench", "--format", "generic",
+                        "--no-interactions", "--out-dir", str(BIG), "--prefix", prefix],
+                       check=True, stdout=subprocess.DEVNULL)
+    return path
+
+
+_MEASURE = ("import resource, subprocess, sys, time, json\n"
+            "t = time.perf_counter()\n"
+            "r = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+            "s = time.perf_counter() - t\n"
+            "print(json.dumps({'seconds': s, 'peak_mb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,"
+            " 'rc': r.returncode, 'stderr': r.stderr[-2000:], 'stdout': r.stdout[-2000:]}))")
+
+
+def measure(cmd: list[str]) -> dict:
+    """Wall time and peak resident memory of ``cmd`` run in a fresh process (measured by a parent of its own)."""
+    out = subprocess.run([sys.executable, "-c", _MEASURE, *cmd], capture_output=True, text=True, cwd=ROOT)
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    if res["rc"]:
+        raise RuntimeError(f"{cmd} failed:\n{res['stderr']}")
+    return res
+
+
+BARE_LOAD = ("import duckdb, sys; con = duckdb.connect(); "
+             "con.execute('CREATE TABLE t AS SELECT * FROM read_csv(?)', [sys.argv[1]]); "
+             "print(con.execute('SELECT count(*) FROM t').fetchall())")
+
+BARE_AGGREGATE = ("import duckdb, sys; con = duckdb.connect(); "
+                  "print(len(con.execute(\"SELECT customer_id, count(DISTINCT order_date::DATE) - 1 AS frequency, "
+                  "date_diff('day', min(order_date::DATE), max(order_date::DATE)) AS recency, "
+                  "date_diff('day', min(order_date::DATE), (SELECT max(order_date::DATE) FROM read_csv($p))) AS T, "
+                  "sum(amount) AS revenue FROM read_csv($p) GROUP BY ALL\", {'p': sys.argv[1]}).fetchall()))")

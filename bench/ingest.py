@@ -1,0 +1,36 @@
+"""`python -m clv summary` on generated 1M- and 10M-order exports, next to DuckDB's bare load of the same CSV.
+
+    python bench/ingest.py [--orders 1000000 10000000]
+
+Prints rows/s and peak memory of each, in the same run. Target: summary (the whole process: sniffing, parsing,
+de-duplication, validation report, customer table written to CSV) within 2x the bare load, under 2 GB at 10M.
+"""
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _run import BARE_LOAD, export, measure  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--orders", type=int, nargs="*", default=[1_000_000, 10_000_000])
+    a = ap.parse_args()
+    for n in a.orders:
+        path = export(n)
+        rows = sum(1 for _ in open(path, "rb")) - 1
+        size = path.stat().st_size / 1e6
+        bare = measure([sys.executable, "-c", BARE_LOAD, str(path)])
+        out = Path("/tmp/clv-bench") / f"customers_{n}.csv"
+        summ = measure([sys.executable, "-m", "clv", "summary", "--orders", str(path), "--out", str(out)])
+        customers = sum(1 for _ in open(out, "rb")) - 1
+        print(f"{rows:>11,} orders ({size:,.0f} MB CSV, {customers:,} customers)")
+        print(f"    DuckDB bare load        {bare['seconds']:6.2f} s  {rows / bare['seconds']:>12,.0f} rows/s  "
+              f"peak {bare['peak_mb']:6.0f} MB")
+        print(f"    python -m clv summary   {summ['seconds']:6.2f} s  {rows / summ['seconds']:>12,.0f} rows/s  "
+              f"peak {summ['peak_mb']:6.0f} MB   = {summ['seconds'] / bare['seconds']:.2f}x the bare load", flush=True)
+
+
+if __name__ == "__main__":
+    main()
