@@ -59,6 +59,32 @@ def _hessian(grad, x: np.ndarray, rel: float = 1e-6) -> np.ndarray:
     return (H + H.T) / 2
 
 
+WARM_START_ROWS = 50_000
+
+
+def _minimise(fun, start_log, tol: float, maxiter: int, warm=None):
+    """Minimise a mean negative log-likelihood over log-parameters.
+
+    ``warm`` = a model of the same kind fitted on a WARM_START_ROWS-row subsample: BFGS then starts at its
+    estimate with its curvature (inverse Hessian of the mean objective in log-parameters), takes Newton-like
+    steps and converges on the full data in a handful of evaluations.
+    """
+    if warm is not None and warm.covariance_ is not None:
+        p0 = np.array(list(warm.params_.values()))
+        h = WARM_START_ROWS * warm.covariance_ / np.outer(p0, p0)
+        try:
+            return optimize.minimize(fun, np.log(p0), jac=True, method="BFGS",
+                                     options={"maxiter": maxiter, "gtol": 1e-8, "hess_inv0": (h + h.T) / 2})
+        except ValueError:  # curvature not positive definite: start plainly from the warm estimate
+            start_log = np.log(p0)
+    return optimize.minimize(fun, start_log, jac=True, method="L-BFGS-B",
+                             options={"maxiter": maxiter, "ftol": tol, "gtol": 1e-10})
+
+
+def _subsample(n: int, weights: np.ndarray) -> np.ndarray:
+    return np.random.default_rng(0).choice(n, WARM_START_ROWS, replace=False, p=weights / weights.sum())
+
+
 def _check_fitted(model, name: str) -> None:
     if not hasattr(model, "params_"):
         raise ModelError(f"{name} is not fitted yet: call fit() first.")
@@ -164,23 +190,13 @@ class BGNBD:
         by_x = (xv, xi, np.bincount(xi, weights=w, minlength=len(xv)))
         fun = lambda lp: self._neg_ll_and_grad(lp, ux, utx, uT, w, n_total, by_x)  # noqa: E731
         warm = None
-        if initial_params is None and len(ux) > 100_000:
-            # Warm start from a 50k-customer subsample, with its curvature: BFGS starting from the subsample's
-            # inverse Hessian takes Newton-like steps and converges on the full data in a handful of evaluations.
-            pick = np.random.default_rng(0).choice(len(x), 50_000, replace=False, p=w_in / w_in.sum())
+        if initial_params is None and len(ux) > 2 * WARM_START_ROWS:
+            pick = _subsample(len(x), w_in)
             if x[pick].sum() > 0:
                 warm = BGNBD(self.penalizer, tol=1e-9).fit(x[pick], tx[pick], T_[pick])
-        if warm is not None and warm.covariance_ is not None:
-            p0 = np.array(list(warm.params_.values()))
-            hess_inv0 = 50_000 * warm.covariance_ / np.outer(p0, p0)  # mean objective, log-parameters
-            hess_inv0 = (hess_inv0 + hess_inv0.T) / 2
-            res = optimize.minimize(fun, np.log(p0), jac=True, method="BFGS",
-                                    options={"maxiter": self.maxiter, "gtol": 1e-9, "hess_inv0": hess_inv0})
-        else:
-            if initial_params is None:
-                initial_params = (1.0, max(1.0, float(np.average(T_, weights=w_in)) / max(1.0, x.mean() + 1)), 1.0, 1.0)
-            res = optimize.minimize(fun, np.log(np.asarray(initial_params, float)), jac=True, method="L-BFGS-B",
-                                    options={"maxiter": self.maxiter, "ftol": self.tol, "gtol": 1e-10})
+        if initial_params is None:
+            initial_params = (1.0, max(1.0, float(np.average(T_, weights=w_in)) / max(1.0, x.mean() + 1)), 1.0, 1.0)
+        res = _minimise(fun, np.log(np.asarray(initial_params, float)), self.tol, self.maxiter, warm)
         if not np.all(np.isfinite(res.x)) or (not res.success and np.max(np.abs(res.jac)) > 1e-5):
             raise ModelError(f"The BG/NBD fit did not converge ({res.message}). This happens with very few repeat "
                              "buyers or a very short history; try a longer period or a small penalizer.")
@@ -314,8 +330,11 @@ class GammaGamma:
         mean_m = float(np.average(m, weights=w_in))
         start = np.log([2.0, 3.0, max(mean_m, 1e-3)])
         fun = lambda lp: self._neg_ll_and_grad(lp, ux, um, w, n_total)  # noqa: E731
-        res = optimize.minimize(fun, start, jac=True, method="L-BFGS-B",
-                                options={"maxiter": self.maxiter, "ftol": self.tol, "gtol": 1e-10})
+        warm = None
+        if len(ux) > 2 * WARM_START_ROWS:
+            pick = _subsample(len(x), w_in)
+            warm = GammaGamma(self.penalizer, tol=1e-9).fit(x[pick], m[pick])
+        res = _minimise(fun, start, self.tol, self.maxiter, warm)
         if not np.all(np.isfinite(res.x)) or (not res.success and np.max(np.abs(res.jac)) > 1e-5):
             raise ModelError(f"The Gamma-Gamma spend model did not converge ({res.message}).")
         params = np.exp(res.x)

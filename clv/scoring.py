@@ -45,7 +45,7 @@ def score_table(shop: Shop, as_of=None, horizon_months: int = 12, discount_rate:
     """
     customers = shop.customers(as_of=as_of)
     day = pd.Timestamp(as_of).date() if as_of else shop.purchase_span()[1]
-    vm = fit_value_model(customers)
+    vm = fit_value_model(customers, months=horizon_months)
     cm = None
     if churn == "model" or (churn == "auto" and shop.interactions_report is not None):
         cm = fit_churn(shop, as_of=day, window_days=window_days)

@@ -41,15 +41,17 @@ def _expected_by_month(bg: BGNBD, x, tx, T, months: int = MAX_MONTHS) -> np.ndar
     return cum[inverse]
 
 
-def fit_value_model(customers: pd.DataFrame, penalizer: float = 0.0) -> ValueModel:
-    """Fit BG/NBD on (frequency, recency_days, T_days) and Gamma-Gamma on repeat customers' monetary_value."""
+def fit_value_model(customers: pd.DataFrame, penalizer: float = 0.0, months: int = MAX_MONTHS) -> ValueModel:
+    """Fit BG/NBD on (frequency, recency_days, T_days) and Gamma-Gamma on repeat customers' monetary_value.
+
+    Expected purchases are tabulated for ``months`` months ahead (24 lets the app switch horizons freely)."""
     x, tx, T = (customers[c].to_numpy(float) for c in ("frequency", "recency_days", "T_days"))
     bg = BGNBD(penalizer=penalizer).fit(x, tx, T)
     gg = GammaGamma(penalizer=penalizer).fit(x, customers["monetary_value"].to_numpy(float))
     return ValueModel(
         bgnbd=bg, gamma_gamma=gg, customer_id=customers["customer_id"].reset_index(drop=True),
         p_alive=bg.probability_alive(x, tx, T),
-        cumulative_purchases=_expected_by_month(bg, x, tx, T),
+        cumulative_purchases=_expected_by_month(bg, x, tx, T, months),
         expected_average_value=gg.expected_average_value(x, customers["monetary_value"].to_numpy(float)),
         days_to_next_purchase=bg.days_to_next_purchase(x, tx, T))
 
@@ -62,8 +64,8 @@ def monthly_discount_factors(months: int, yearly_rate: float) -> np.ndarray:
 
 def price(vm: ValueModel, horizon_months: int = 12, margin: float = 1.0, discount_rate: float = 0.1) -> pd.DataFrame:
     """Per customer: p_alive, expected purchases and CLTV over the horizon (margin × spend, discounted monthly)."""
-    if not 1 <= horizon_months <= MAX_MONTHS:
-        raise ValueError(f"horizon_months must be between 1 and {MAX_MONTHS}")
+    if not 1 <= horizon_months <= vm.cumulative_purchases.shape[1]:
+        raise ValueError(f"horizon_months must be between 1 and {vm.cumulative_purchases.shape[1]}")
     cum = vm.cumulative_purchases[:, :horizon_months]
     per_month = np.diff(cum, axis=1, prepend=0.0)
     discounted = per_month @ monthly_discount_factors(horizon_months, discount_rate)
