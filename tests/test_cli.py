@@ -1,0 +1,88 @@
+"""The analyst CLI: same code path as the app, JSON/CSV out, clear errors with a non-zero exit."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ORDERS = str(ROOT / "data" / "sample_orders.csv")
+EVENTS = str(ROOT / "data" / "sample_interactions.csv")
+
+
+def clv(*args):
+    return subprocess.run([sys.executable, "-m", "clv", *args], capture_output=True, text=True, cwd=ROOT, timeout=300)
+
+
+def test_help_documents_every_command():
+    out = clv("--help").stdout
+    for cmd in ("summary", "segments", "fit", "backtest", "score", "tactics", "report"):
+        assert cmd in out
+    assert "--as-of" in clv("summary", "--help").stdout
+
+
+def test_summary_matches_the_library(tmp_path, sample_shop):
+    out = tmp_path / "customers.csv"
+    r = clv("summary", "--orders", ORDERS, "--interactions", EVENTS, "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "rows read" in r.stderr and "excluded" in r.stderr   # the validation report on stderr
+    got = pd.read_csv(out).set_index("customer_id")
+    want = sample_shop.customers().set_index("customer_id")
+    assert list(got.columns[:12]) == ["email", "first_order", "last_order", "orders", "revenue", "aov", "frequency",
+                                      "recency_days", "T_days", "monetary_value", "discount_share", "refund_total"]
+    assert len(got) == len(want)
+    for col in ("frequency", "recency_days", "T_days", "carts_abandoned", "support_tickets"):
+        assert (got[col] == want.loc[got.index, col]).all(), col
+    assert (got["monetary_value"] - want.loc[got.index, "monetary_value"]).abs().max() < 1e-6
+
+
+def test_bad_input_exits_non_zero_with_the_apps_message(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("customer_id,amount\na,10\n")
+    r = clv("summary", "--orders", str(bad), "--out", str(tmp_path / "x.csv"))
+    assert r.returncode == 2
+    assert r.stderr.startswith("error: No order date/time column found") and "Traceback" not in r.stderr
+
+
+def test_map_override(tmp_path):
+    f = tmp_path / "o.csv"
+    f.write_text("Client;Wann;Betrag\nA;2024-01-01;10\nA;2024-02-01;20\n")
+    r = clv("summary", "--orders", str(f), "--map", "customer_id=Client", "--map", "order_ts=Wann",
+            "--map", "amount=Betrag", "--out", str(tmp_path / "c.csv"))
+    assert r.returncode == 0, r.stderr
+    c = pd.read_csv(tmp_path / "c.csv")
+    assert c.loc[0, "orders"] == 2 and c.loc[0, "frequency"] == 1
+
+
+def test_fit_and_backtest_json():
+    fit = json.loads(clv("fit", "--orders", ORDERS).stdout)
+    assert set(fit["bgnbd"]) == {"r", "alpha", "a", "b"} and set(fit["gamma_gamma"]) == {"p", "q", "v"}
+    assert fit["customers"] > 4000 and fit["log_likelihood"] < 0
+    bt = json.loads(clv("backtest", "--orders", ORDERS, "--calibration-end", "2026-05-01").stdout)
+    for k in ("customers", "predicted_repeat_purchases", "actual_repeat_purchases", "mae", "rmse",
+              "predicted_holdout_revenue", "actual_holdout_revenue"):
+        assert k in bt
+    assert abs(bt["predicted_repeat_purchases"] / bt["actual_repeat_purchases"] - 1) < 0.15
+
+
+def test_score_and_tactics(tmp_path):
+    out = tmp_path / "scores.csv"
+    r = clv("score", "--orders", ORDERS, "--interactions", EVENTS, "--margin", "0.4", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    s = pd.read_csv(out)
+    for col in ("customer_id", "p_alive", "churn_risk", "expected_purchases", "clv", "rfm_segment", "cluster_name",
+                "vip", "cart_abandoner"):
+        assert col in s.columns
+    assert s["churn_risk"].between(0, 1).all() and (s["clv"] >= 0).all()
+    r = clv("tactics", "--orders", ORDERS, "--margin", "0.4", "--out", str(tmp_path / "t.csv"),
+            "--lists", str(tmp_path / "lists"))
+    assert r.returncode == 0, r.stderr
+    t = pd.read_csv(tmp_path / "t.csv")
+    assert list(t.columns[:6]) == ["tactic", "customers", "value_at_stake", "expected_gain", "cost", "roi"]
+    assert t["expected_gain"].is_monotonic_decreasing
+    lists = sorted((tmp_path / "lists").glob("*.csv"))
+    assert len(lists) == len(t)
+    one = pd.read_csv(lists[0])
+    assert set(one["group"]) <= {"treatment", "control"}
