@@ -96,7 +96,44 @@ def _summary(names, values, cov) -> pd.DataFrame:
                          "upper_95": values + 1.96 * se}, index=pd.Index(names, name="parameter"))
 
 
-class BGNBD:
+class _MaximumLikelihood:
+    """What both models share once the optimiser has finished: parameters, log-likelihood, standard errors."""
+
+    param_names: tuple = ()
+    label = ""
+
+    def _store_fit(self, res, n_total: float, total_neg_ll_and_grad, advice: str = "") -> None:
+        """``total_neg_ll_and_grad(log_params)``: the un-averaged objective, for the Hessian."""
+        if not np.all(np.isfinite(res.x)) or (not res.success and np.max(np.abs(res.jac)) > 1e-5):
+            raise ModelError(f"The {self.label} fit did not converge ({res.message}). {advice}".strip())
+        self._opt = res
+        params = np.exp(res.x)
+        self.params_ = dict(zip(self.param_names, params))
+        self.log_likelihood_ = float(-res.fun * n_total + self.penalizer * np.sum(params ** 2) * n_total)
+        self.n_customers_ = int(n_total)
+
+        def total_grad(p):  # gradient of the total log-likelihood in natural parameters
+            if np.any(p <= 0):
+                return np.full(len(p), np.nan)
+            return -total_neg_ll_and_grad(np.log(p))[1] / p
+
+        try:
+            self.covariance_ = np.linalg.inv(-_hessian(total_grad, params))
+        except np.linalg.LinAlgError:
+            self.covariance_ = None
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """Estimate, standard error and 95 % interval per parameter."""
+        _check_fitted(self, self.label)
+        return _summary(self.param_names, np.array(list(self.params_.values())), self.covariance_)
+
+    def _p(self):
+        _check_fitted(self, self.label)
+        return (self.params_[k] for k in self.param_names)
+
+
+class BGNBD(_MaximumLikelihood):
     """Beta-geometric/negative-binomial model of repeat purchasing (time unit: days).
 
     A customer buys at rate lambda ~ Gamma(r, alpha) while alive and, after each repeat purchase, drops out with
@@ -110,6 +147,7 @@ class BGNBD:
     """
 
     param_names = ("r", "alpha", "a", "b")
+    label = "BG/NBD"
 
     def __init__(self, penalizer: float = 0.0, tol: float = 1e-12, maxiter: int = 500):
         self.penalizer = penalizer
@@ -197,36 +235,11 @@ class BGNBD:
         if initial_params is None:
             initial_params = (1.0, max(1.0, float(np.average(T_, weights=w_in)) / max(1.0, x.mean() + 1)), 1.0, 1.0)
         res = _minimise(fun, np.log(np.asarray(initial_params, float)), self.tol, self.maxiter, warm)
-        if not np.all(np.isfinite(res.x)) or (not res.success and np.max(np.abs(res.jac)) > 1e-5):
-            raise ModelError(f"The BG/NBD fit did not converge ({res.message}). This happens with very few repeat "
-                             "buyers or a very short history; try a longer period or a small penalizer.")
-        self._opt = res
-        params = np.exp(res.x)
-        self.params_ = dict(zip(self.param_names, params))
-        self.log_likelihood_ = float(-res.fun * n_total + self.penalizer * np.sum(params ** 2) * n_total)
-        self.n_customers_ = int(n_total)
+        self._store_fit(res, n_total, lambda lp: self._neg_ll_and_grad(lp, ux, utx, uT, w, 1.0, by_x),
+                        "This happens with very few repeat buyers or a very short history; try a longer period "
+                        "or a small penalizer.")
         self.n_unique_ = len(ux)
-
-        def total_grad(p):  # gradient of the total log-likelihood in natural parameters
-            if np.any(p <= 0):
-                return np.full(4, np.nan)
-            _, g = self._neg_ll_and_grad(np.log(p), ux, utx, uT, w, 1.0, by_x)
-            return -g / p
-
-        try:
-            self.covariance_ = np.linalg.inv(-_hessian(total_grad, params))
-        except np.linalg.LinAlgError:
-            self.covariance_ = None
         return self
-
-    @property
-    def summary(self) -> pd.DataFrame:
-        _check_fitted(self, "BG/NBD")
-        return _summary(self.param_names, np.array(list(self.params_.values())), self.covariance_)
-
-    def _p(self):
-        _check_fitted(self, "BG/NBD")
-        return (self.params_[k] for k in self.param_names)
 
     def log_likelihood(self, frequency, recency, T) -> np.ndarray:
         """Per-customer log-likelihood at the fitted parameters (eq. 6)."""
@@ -277,7 +290,7 @@ class BGNBD:
         return (alpha + T_) * ((1 - prob) ** (-1 / (r + x)) - 1)
 
 
-class GammaGamma:
+class GammaGamma(_MaximumLikelihood):
     """Gamma-Gamma model of the value of a customer's repeat purchases (Fader, Hardie & Lee 2005b).
 
     Each customer's purchase values are Gamma(p, nu) with nu ~ Gamma(q, v). Fitted on customers with at least
@@ -286,6 +299,7 @@ class GammaGamma:
     """
 
     param_names = ("p", "q", "v")
+    label = "Gamma-Gamma"
 
     def __init__(self, penalizer: float = 0.0, tol: float = 1e-12, maxiter: int = 500,
                  correlation_warning: float = 0.3):
@@ -335,29 +349,8 @@ class GammaGamma:
             pick = _subsample(len(x), w_in)
             warm = GammaGamma(self.penalizer, tol=1e-9).fit(x[pick], m[pick])
         res = _minimise(fun, start, self.tol, self.maxiter, warm)
-        if not np.all(np.isfinite(res.x)) or (not res.success and np.max(np.abs(res.jac)) > 1e-5):
-            raise ModelError(f"The Gamma-Gamma spend model did not converge ({res.message}).")
-        params = np.exp(res.x)
-        self.params_ = dict(zip(self.param_names, params))
-        self.log_likelihood_ = float(-res.fun * n_total + self.penalizer * np.sum(params ** 2) * n_total)
-        self.n_customers_ = int(n_total)
-
-        def total_grad(pr):
-            if np.any(pr <= 0):
-                return np.full(3, np.nan)
-            _, g = self._neg_ll_and_grad(np.log(pr), ux, um, w, 1.0)
-            return -g / pr
-
-        try:
-            self.covariance_ = np.linalg.inv(-_hessian(total_grad, params))
-        except np.linalg.LinAlgError:
-            self.covariance_ = None
+        self._store_fit(res, n_total, lambda lp: self._neg_ll_and_grad(lp, ux, um, w, 1.0))
         return self
-
-    @property
-    def summary(self) -> pd.DataFrame:
-        _check_fitted(self, "Gamma-Gamma")
-        return _summary(self.param_names, np.array(list(self.params_.values())), self.covariance_)
 
     @property
     def population_mean_value(self) -> float:

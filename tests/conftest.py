@@ -24,3 +24,19 @@ def write(tmp_path):
 def sample_shop():
     from clv.store import Shop
     return Shop.sample()
+
+
+def open_app(page: str | None = None, timeout: int = 120):
+    """An AppTest session that ran the landing page and, if given, switched to ``page`` (e.g. pages/2_Segments.py)."""
+    from streamlit.testing.v1 import AppTest
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def metric(at, label: str) -> str:
+    """The value of the first metric whose label starts with ``label``."""
+    return next(m.value for m in at.metric if m.label.startswith(label))

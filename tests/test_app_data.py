@@ -1,10 +1,6 @@
 """Headless app tests (streamlit.testing.v1.AppTest) for the landing page and the Data page."""
-from pathlib import Path
-
 import pytest
-from streamlit.testing.v1 import AppTest
-
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import metric, open_app
 
 
 def sample_counts():
@@ -13,22 +9,13 @@ def sample_counts():
     return f"{rep.customers:,}", f"{rep.rows_read:,}"
 
 
-def metric(at, label):
-    return next(m.value for m in at.metric if m.label == label)
-
-
 @pytest.fixture
 def data_page():
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
-    at.switch_page("pages/1_Data.py").run()
-    assert not at.exception
-    return at
+    return open_app("pages/1_Data.py")
 
 
 def test_landing_page_opens_on_the_sample_shop():
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
-    assert not at.exception
+    at = open_app()
     assert metric(at, "Customers") == sample_counts()[0]
     assert at.get("plotly_chart")
 

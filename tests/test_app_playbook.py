@@ -1,18 +1,11 @@
 """Overview and Playbook pages: the top three tactics, and editing an assumption re-ranks the tactics."""
-from pathlib import Path
-
 import pytest
-from streamlit.testing.v1 import AppTest
-
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import open_app
 
 
 @pytest.fixture(scope="module")
 def app():
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.run()
-    assert not at.exception
-    return at
+    return open_app()
 
 
 def test_overview_shows_kpis_cohorts_and_top_three_tactics(app):

@@ -1,19 +1,11 @@
 """Segments page: every control changes what the page shows; none re-reads data, thresholds never refit."""
-from pathlib import Path
-
 import pytest
-from streamlit.testing.v1 import AppTest
-
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import open_app
 
 
 @pytest.fixture(scope="module")
 def page():
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
-    at.run()
-    at.switch_page("pages/2_Segments.py").run()
-    assert not at.exception
-    return at
+    return open_app("pages/2_Segments.py")
 
 
 def shown(at):

@@ -1,23 +1,11 @@
 """Customer value and churn pages: they render, and assumptions re-price without refitting any model."""
-from pathlib import Path
-
 import pytest
-from streamlit.testing.v1 import AppTest
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def metric(at, label):
-    return next(m.value for m in at.metric if m.label.startswith(label))
+from conftest import metric, open_app
 
 
 @pytest.fixture(scope="module")
 def value_page():
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.run()
-    at.switch_page("pages/3_Customer_value.py").run()
-    assert not at.exception
-    return at
+    return open_app("pages/3_Customer_value.py")
 
 
 def test_value_page_shows_value_backtest_and_models(value_page):
@@ -57,10 +45,7 @@ def test_calibration_end_moves_the_backtest(value_page):
 
 
 def test_churn_page_ranks_customers_and_names_the_model():
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.run()
-    at.switch_page("pages/4_Churn_risk.py").run()
-    assert not at.exception
+    at = open_app("pages/4_Churn_risk.py")
     assert "ROC AUC" in at.info[0].value
     table = at.dataframe[0].value
     assert list(table["value_at_stake"]) == sorted(table["value_at_stake"], reverse=True)
