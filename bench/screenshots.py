@@ -28,7 +28,13 @@ with sync_playwright() as pw:
             if page.get_by_test_id("stSpinner").count() == 0 and page.get_by_test_id("stStatusWidget").count() == 0:
                 break
             page.wait_for_timeout(500)
-        page.wait_for_timeout(3000)
+        for _ in range(40):  # plotly draws after the script run; wait until every chart has its SVG
+            charts = page.locator("[data-testid=stPlotlyChart]")
+            if charts.count() == page.locator("[data-testid=stPlotlyChart] .main-svg").count() // 2 or \
+                    charts.count() <= page.locator("[data-testid=stPlotlyChart] .main-svg").count():
+                break
+            page.wait_for_timeout(500)
+        page.wait_for_timeout(2000)
         path = out / f"{name or 'Overview'}.png"
         page.screenshot(path=str(path))
         print(path)

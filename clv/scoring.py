@@ -22,6 +22,9 @@ def assemble(customers: pd.DataFrame, segments: pd.DataFrame, priced: pd.DataFra
     out = customers.join(segments.drop(columns=["customer_id"]))
     for col in VALUE_COLUMNS:
         out[col] = priced[col].to_numpy()
+    # the date by which a still-active customer has more likely than not ordered again: when to send a message
+    out["next_order_date"] = (pd.Timestamp(as_of) + pd.to_timedelta(out["days_to_next_purchase"].clip(upper=3650),
+                                                                     unit="D")).dt.date
     out["churn_risk_p_alive"] = 1 - out["p_alive"]
     out["churn_risk"] = out["churn_risk_p_alive"]
     out["churn_source"] = "1 − P(alive)"

@@ -66,12 +66,12 @@ first = top.iloc[0]
 st.caption(f"{first['customer_id']} is expected to buy **{first['expected_purchases']:.1f} more times** in the next "
            f"{H} months (P(still active) {first['p_alive']:.0%}), worth about {money(first['clv'])}.")
 cols = ["customer_id", "orders", "revenue", "p_alive", "expected_purchases", "expected_order_value",
-        "days_to_next_purchase", "clv", "rfm_segment"]
+        "next_order_date", "clv", "rfm_segment"]
 st.dataframe(top[cols].style.format({"revenue": "{:,.0f}", "p_alive": "{:.0%}", "expected_purchases": "{:.2f}",
-                                     "expected_order_value": "{:,.2f}", "days_to_next_purchase": "{:.0f}",
+                                     "expected_order_value": "{:,.2f}",
                                      "clv": "{:,.2f}"}), hide_index=True, height=300, width="stretch")
-st.caption("*days_to_next_purchase*: if still active, the customer is more likely than not to order again within "
-           "this many days — a good moment for a message.")
+st.caption("*next_order_date*: if still active, the customer is more likely than not to have ordered again by "
+           "this date — time your message just before it.")
 download_csv(data[cols + ["churn_risk"]], "customer_value.csv", "Download value for every customer (CSV)")
 
 st.subheader("Would the model have been right? A backtest on your own history")
