@@ -136,11 +136,17 @@ EVENT_ALIASES = {
     "return": ("return", "returnrequest", "refundrequest", "returned", "refundrequested"),
 }
 
-#: order statuses that do not count as purchases, and why (status lower-cased, "wc-" prefix removed)
+#: order statuses that do not count as purchases, and why
 NON_PURCHASE_STATUSES = {
     "cancelled": "cancelled", "canceled": "cancelled", "voided": "voided", "refunded": "fully refunded",
-    "failed": "payment failed", "pending": "not paid (pending)", "onhold": "not paid (on hold)",
-    "trash": "deleted", "draft": "draft", "checkoutdraft": "draft", "expired": "not paid (expired)",
+    "failed": "payment failed", "pending": "not paid (pending)", "on-hold": "not paid (on hold)",
+    "trash": "deleted", "draft": "draft", "checkout-draft": "draft", "expired": "not paid (expired)",
+}
+# every spelling seen in exports (WooCommerce's "wc-" prefix, -, _ or space), lower case, so that matching is a
+# plain list look-up per order instead of string surgery on millions of rows
+_STATUS_SPELLINGS = {
+    f"{prefix}{key.replace('-', sep)}": reason
+    for key, reason in NON_PURCHASE_STATUSES.items() for prefix in ("", "wc-") for sep in ("-", "_", " ", "")
 }
 
 # Date patterns tried after ISO-8601 (which DuckDB reads natively, offsets included).
@@ -519,9 +525,7 @@ def load_orders(con: duckdb.DuckDBPyConnection, path: str | Path, fmt: str | Non
             parsed AS (
                 SELECT order_id, clv_id(cust_raw) AS customer_id, cust_raw, clv_ts(ts_raw, $fmts) AS order_ts, ts_raw,
                        amount_value AS amount, amount_raw, clv_amount(discount_raw) AS discount,
-                       clv_amount(refund_raw) AS refund,
-                       nullif(replace(replace(replace(replace(lower(trim(status_raw)), 'wc-', ''), '-', ''), '_', ''),
-                                      ' ', ''), '') AS status,
+                       clv_amount(refund_raw) AS refund, nullif(lower(trim(status_raw)), '') AS status,
                        nullif(trim(cancelled_raw), '') AS cancelled_at,
                        nullif(upper(trim(currency_raw)), '') AS currency, nullif(trim(channel_raw), '') AS channel,
                        items, n_rows
@@ -541,7 +545,7 @@ def load_orders(con: duckdb.DuckDBPyConnection, path: str | Path, fmt: str | Non
                      WHEN amount > 0 AND refund >= amount THEN 'fully refunded'
                      WHEN amount = 0 THEN 'zero amount' END AS not_purchase_reason
             FROM parsed
-        """, {"fmts": fmts, "np_status": list(NON_PURCHASE_STATUSES), "np_reason": list(NON_PURCHASE_STATUSES.values()),
+        """, {"fmts": fmts, "np_status": list(_STATUS_SPELLINGS), "np_reason": list(_STATUS_SPELLINGS.values()),
               "returns_by_prefix": mapping.format == "online_retail"})
     except duckdb.Error as exc:
         raise DataError(f"The orders file could not be read: {_first_line(exc)}",
