@@ -5,6 +5,7 @@ One ``Shop`` per browser session, CLI run or notebook; nothing connects at impor
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -53,6 +54,8 @@ class Shop:
 
     def __init__(self, con: duckdb.DuckDBPyConnection | None = None, memory_limit: str | None = None):
         self.con = con or duckdb.connect()
+        # work that does not fit in memory spills to the system's temp folder, not to ./.tmp
+        self.con.execute("SET temp_directory = ?", [str(Path(tempfile.gettempdir()) / "clv-duckdb")])
         if memory_limit:
             self.con.execute("SET memory_limit = ?", [memory_limit])
         install_macros(self.con)
