@@ -57,3 +57,22 @@ def test_mapping_override_changes_customer_table(data_page):
     after = at.dataframe[-1].value
     assert after["discount_share"].max() == 0
     assert len(after) == len(before)
+
+
+PAGES = ["app.py", "pages/1_Data.py", "pages/2_Segments.py", "pages/3_Customer_value.py", "pages/4_Churn_risk.py",
+         "pages/5_Playbook.py"]
+
+
+@pytest.mark.parametrize("csv", [
+    b"customer_id,order_date,amount\na,2024-01-01,10\nb,2024-01-05,7\n",                       # nobody bought twice
+    b"customer_id,order_date,amount\na,2024-01-01,10\na,2024-03-01,12\nb,2024-01-05,7\nc,2024-02-01,9\n",
+])
+def test_every_page_survives_a_tiny_shop(data_page, csv):
+    """A shop too small for the models gets messages in words on every page, never a traceback."""
+    at = data_page
+    at.file_uploader(key="orders").set_value(("tiny.csv", csv, "text/csv")).run()
+    assert not at.exception
+    for page in PAGES:
+        at.switch_page(page).run()
+        assert not at.exception, (page, at.exception)
+        assert at.title or at.error
