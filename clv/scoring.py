@@ -24,16 +24,16 @@ def assemble(customers: pd.DataFrame, segments: pd.DataFrame, priced: pd.DataFra
         out[col] = priced[col].to_numpy()
     # the date by which a still-active customer has more likely than not ordered again: when to send a message
     out["next_order_date"] = (pd.Timestamp(as_of) + pd.to_timedelta(out["days_to_next_purchase"].clip(upper=3650),
-                                                                     unit="D")).dt.date
+                                                                     unit="D")).dt.normalize()
     out["churn_risk_p_alive"] = 1 - out["p_alive"]
     out["churn_risk"] = out["churn_risk_p_alive"]
-    out["churn_source"] = "1 − P(alive)"
+    out["churn_source"] = pd.Categorical(["1 − P(alive)"] * len(out), categories=["1 − P(alive)", "churn model"])
     if churn is not None:
         feats = churn_features(customers, as_of, window_days, vm.bgnbd)
         out["churn_risk_model"] = churn.classifier.predict_proba(feats)[:, 1]
         if churn.chosen == "model":
             out["churn_risk"] = out["churn_risk_model"]
-            out["churn_source"] = "churn model"
+            out["churn_source"] = pd.Categorical(["churn model"] * len(out), categories=["1 − P(alive)", "churn model"])
     out["value_at_stake"] = out["clv"] * out["churn_risk"]
     out["reason"] = reason_in_words(out)
     return out
