@@ -5,7 +5,8 @@ import pandas as pd
 import streamlit as st
 
 from clv.errors import DataError
-from clv.ingest import FIELD_LABELS, FORMATS, ORDER_FIELDS, REQUIRED_ORDER_FIELDS, detect_format, sniff
+from clv.ingest import (FIELD_LABELS, FORMATS, INTERACTION_FIELDS, ORDER_FIELDS, REQUIRED_INTERACTION_FIELDS,
+                        REQUIRED_ORDER_FIELDS, detect_format, detect_interaction_mapping, sniff)
 from ui.common import count, download_csv, load_shop, memo, page_setup, upload_dir
 from ui.model import customers_table
 
@@ -78,11 +79,33 @@ with st.expander("Column mapping", expanded=st.session_state.get("load_error") i
 base = detect_format(columns, st.session_state["detected_format"])
 mapping = base.with_columns(**{f: (None if st.session_state[f"map_{f}"] == NONE else st.session_state[f"map_{f}"])
                                for f in ORDER_FIELDS})
+
+events = st.session_state.get("events_src")
+events_mapping = None
+if events:
+    try:
+        ev_columns = memo("events_columns", (events["path"],), lambda: sniff(events["path"]).columns)
+    except DataError as exc:
+        st.error(str(exc), icon="⚠️")
+        st.stop()
+    if st.session_state.get("events_mapping_columns") != ev_columns:
+        st.session_state["events_mapping_columns"] = ev_columns
+        for f, c in detect_interaction_mapping(ev_columns).columns.items():
+            st.session_state[f"evmap_{f}"] = c or NONE
+    with st.expander(f"Interactions column mapping ({events['name']})"):
+        cols = st.columns(len(INTERACTION_FIELDS))
+        for col, f in zip(cols, INTERACTION_FIELDS):
+            req = " (required)" if f in REQUIRED_INTERACTION_FIELDS else ""
+            col.selectbox(f"{FIELD_LABELS[f]}{req}", [NONE, *ev_columns], key=f"evmap_{f}")
+    events_mapping = detect_interaction_mapping(ev_columns).with_columns(
+        **{f: (None if st.session_state[f"evmap_{f}"] == NONE else st.session_state[f"evmap_{f}"])
+           for f in INTERACTION_FIELDS})
+
 currency = st.session_state.get("currency_choice")
-load_key = (src["path"], mapping, currency, (st.session_state.get("events_src") or {}).get("path"))
+load_key = (src["path"], mapping, currency, (events or {}).get("path"), events_mapping)
 if st.session_state.get("loaded_key") != load_key:
     with st.spinner("Building the customer table…"):
-        load_shop(mapping=mapping, currency=currency)
+        load_shop(mapping=mapping, currency=currency, events_mapping=events_mapping)
 if st.session_state.get("load_error"):
     st.error(st.session_state["load_error"], icon="⚠️")
     st.caption("The dashboard still shows the last data that loaded. Fix the mapping above or upload another file.")

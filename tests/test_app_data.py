@@ -76,3 +76,11 @@ def test_every_page_survives_a_tiny_shop(data_page, csv):
         at.switch_page(page).run()
         assert not at.exception, (page, at.exception)
         assert at.title or at.error
+
+
+def test_interactions_mapping_override(data_page):
+    at = data_page
+    assert at.dataframe[-1].value["mean_satisfaction"].notna().any()
+    at.selectbox(key="evmap_value").set_value("— none —").run()
+    assert not at.exception
+    assert at.dataframe[-1].value["mean_satisfaction"].isna().all()

@@ -48,12 +48,13 @@ def load_shop(mapping: Mapping | None = None, currency: str | None = None,
     """(Re)build this session's Shop from the current sources; on bad input keep the old one and say why."""
     orders, events = st.session_state["orders_src"], st.session_state.get("events_src")
     new = Shop()
-    st.session_state["loaded_key"] = (orders["path"], mapping, currency, (events or {}).get("path"))
+    # what this shop was built from; the Data page rebuilds it when any of this changes
+    st.session_state["loaded_key"] = (orders["path"], mapping, currency, (events or {}).get("path"), events_mapping)
     try:
         report = new.load_orders(orders["path"], mapping=mapping, currency=currency)
-        st.session_state["loaded_key"] = (orders["path"], report.mapping, currency, (events or {}).get("path"))
-        if events:
-            new.load_interactions(events["path"], mapping=events_mapping)
+        ev_mapping = new.load_interactions(events["path"], mapping=events_mapping).mapping if events else None
+        st.session_state["loaded_key"] = (orders["path"], report.mapping, currency, (events or {}).get("path"),
+                                          ev_mapping)
     except DataError as exc:
         st.session_state["load_error"] = str(exc)
         return False
