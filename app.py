@@ -1,5 +1,4 @@
 """clv — the landing page: how the shop is doing, and the three things to do first."""
-import pandas as pd
 import streamlit as st
 
 from clv import charts

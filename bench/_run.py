@@ -1,9 +1,7 @@
 """Shared by the benchmarks: make big exports, and time a command in a fresh process with its peak memory."""
 import json
-import resource
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -559,8 +559,7 @@ def load_orders(con: duckdb.DuckDBPyConnection, path: str | Path, fmt: str | Non
     report.excluded = _examples(con, "orders_all", "excluded_reason",
                                 {"order_id": m.get("order_id") or "order", "cust_raw": m["customer_id"],
                                  "ts_raw": m["order_ts"], "amount_raw": m["amount"]})
-    for reason, info in list(report.excluded.items()):
-        report.excluded[f"{reason} (column '{reason_labels[reason]}')"] = report.excluded.pop(reason)
+    report.excluded = {f"{reason} (column '{reason_labels[reason]}')": info for reason, info in report.excluded.items()}
     valid = n_orders - sum(i["count"] for i in report.excluded.values())
     if valid == 0:
         _raise_nothing_valid(report, m)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import sys
 
-import numpy as np
 import pandas as pd
 
 from .churn import ChurnModel, churn_features, fit_churn, reason_in_words

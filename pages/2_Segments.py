@@ -1,5 +1,4 @@
 """Who are my customers? RFM segments, clusters and behavioural segments."""
-import numpy as np
 import pandas as pd
 import plotly.express as px
 import streamlit as st

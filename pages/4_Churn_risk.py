@@ -1,6 +1,5 @@
 """Who is slipping away? Churn risk per customer and the value at stake."""
 import numpy as np
-import pandas as pd
 import plotly.express as px
 import streamlit as st
 

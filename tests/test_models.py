@@ -2,7 +2,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import integrate, special, stats
+from scipy import integrate, stats
 
 from clv.models import BGNBD, GammaGamma, ModelError
 from clv.simulate import simulate_bgnbd, simulate_future_purchases, simulate_gamma_gamma

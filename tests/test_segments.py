@@ -72,7 +72,7 @@ def blobs(n_per=300, seed=0):
     rng = np.random.default_rng(seed)
     centres = [(5, 0.2, 3), (200, 0.2, 3), (5, 2.5, 7), (300, 2.0, 8)]  # (days since last, log orders, log revenue)
     frames = []
-    for i, (d, lo, lr) in enumerate(centres):
+    for d, lo, lr in centres:
         since = np.exp(np.log(d) + rng.normal(0, 0.08, n_per))
         frames.append(pd.DataFrame({"T_days": 1000.0, "recency_days": 1000 - since,
                                     "orders": np.round(np.exp(lo + rng.normal(0, 0.05, n_per))).clip(1),
