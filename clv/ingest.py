@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import codecs
 import gzip
+import os
 import re
+import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -229,7 +232,9 @@ def sniff(path: str | Path, con: duckdb.DuckDBPyConnection | None = None) -> Sni
         try:
             text = cut.decode("utf-8")
         except UnicodeDecodeError:
-            encoding, text = "latin-1", cut.decode("latin-1")  # also reads cp1252 exports
+            # Windows exports: cp1252 puts €, smart quotes and dashes in 0x80-0x9F, where Latin-1 has controls
+            encoding = "cp1252" if re.search(rb"[\x80-\x9f]", cut) else "latin-1"
+            text = cut.decode(encoding, errors="replace")
     lines = [ln for ln in text.splitlines() if ln.strip()]
     header = lines[0]
     counts = {d: _count_outside_quotes(header, d) for d in _DELIMITERS}
@@ -241,13 +246,22 @@ def sniff(path: str | Path, con: duckdb.DuckDBPyConnection | None = None) -> Sni
     if len(lines) < 2:
         raise DataError("The file has a header but no data rows.", expected="at least one order row.")
     con = con or duckdb.connect()
+    describe_path, describe_encoding = path, encoding
+    if encoding == "cp1252":  # DuckDB cannot read cp1252: name the columns from a UTF-8 copy of the sample
+        fd, describe_path = tempfile.mkstemp(prefix="clv-head-", suffix=".csv")
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        describe_encoding = "utf-8"
     try:
         cols = [r[0] for r in con.execute(
             "DESCRIBE SELECT * FROM read_csv(?, delim=?, header=true, all_varchar=true, encoding=?, "
-            "quote='\"', escape='\"', null_padding=true)", [path, delimiter, encoding]).fetchall()]
+            "quote='\"', escape='\"', null_padding=true)", [describe_path, delimiter, describe_encoding]).fetchall()]
     except duckdb.Error as exc:
         raise DataError(f"The file could not be read as CSV: {_first_line(exc)}",
                         expected="a rectangular CSV with one header row.") from None
+    finally:
+        if describe_path != path:
+            os.unlink(describe_path)
     return Sniff(path, "csv", encoding, delimiter, tuple(cols), compressed)
 
 
@@ -255,16 +269,52 @@ def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0][:300]
 
 
-def _source(con: duckdb.DuckDBPyConnection, sn: Sniff, view: str) -> None:
-    """A view over the file (nothing is read yet); every column as text."""
-    if sn.kind == "parquet":
-        rel = con.read_parquet(sn.path)
-        rel = rel.project(", ".join(f"CAST({_q(c)} AS VARCHAR) AS {_q(c)}" for c in rel.columns))
-    else:
-        rel = con.sql("SELECT * FROM read_csv($path, delim=$delim, header=true, all_varchar=true, encoding=$enc, "
-                      "quote='\"', escape='\"', null_padding=true)",
-                      params={"path": sn.path, "delim": sn.delimiter, "enc": sn.encoding})
-    rel.create_view(view, replace=True)
+@contextmanager
+def _source(con: duckdb.DuckDBPyConnection, sn: Sniff, view: str):
+    """A view over the file, every column as text, for the duration of the block.
+
+    DuckDB reads UTF-8, UTF-16 and Latin-1 itself; a cp1252 file is first copied to a temporary UTF-8 file,
+    removed when the block ends."""
+    transcoded = None
+    try:
+        if sn.kind == "parquet":
+            rel = con.read_parquet(sn.path)
+            rel = rel.project(", ".join(f"CAST({_q(c)} AS VARCHAR) AS {_q(c)}" for c in rel.columns))
+        else:
+            path, encoding = sn.path, sn.encoding
+            if encoding == "cp1252":
+                transcoded = _to_utf8(sn.path, sn.compressed)
+                path, encoding = transcoded, "utf-8"
+            rel = con.sql("SELECT * FROM read_csv($path, delim=$delim, header=true, all_varchar=true, "
+                          "encoding=$enc, quote='\"', escape='\"', null_padding=true)",
+                          params={"path": path, "delim": sn.delimiter, "enc": encoding})
+        rel.create_view(view, replace=True)
+        yield
+    finally:
+        con.execute(f"DROP VIEW IF EXISTS {view}")
+        if transcoded:
+            os.unlink(transcoded)
+
+
+@contextmanager
+def _readable(what: str):
+    """DuckDB errors while opening a file become a DataError in words."""
+    try:
+        yield
+    except duckdb.Error as exc:
+        raise DataError(f"The {what} file could not be read: {_first_line(exc)}",
+                        expected="a rectangular CSV whose rows all have the header's number of columns.") from None
+
+
+def _to_utf8(path: str, compressed: bool) -> str:
+    """Stream a cp1252 file into a temporary UTF-8 copy and return its path."""
+    fd, out = tempfile.mkstemp(prefix="clv-utf8-", suffix=".csv")
+    opener = gzip.open if compressed else open
+    with opener(path, "rb") as src, os.fdopen(fd, "w", encoding="utf-8", newline="") as dst:
+        reader = codecs.getreader("cp1252")(src, errors="replace")
+        while chunk := reader.read(1 << 22):
+            dst.write(chunk)
+    return out
 
 
 def _q(identifier: str) -> str:
@@ -491,12 +541,16 @@ def load_orders(con: duckdb.DuckDBPyConnection, path: str | Path, fmt: str | Non
     if mapping is None:
         mapping = detect_format(sn.columns, fmt)
     _check_mapping(mapping, sn.columns, REQUIRED_ORDER_FIELDS, "orders")
+    with _readable("orders"), _source(con, sn, "_src_orders"):
+        return _load_orders(con, sn, mapping, currency)
+
+
+def _load_orders(con, sn: Sniff, mapping: Mapping, currency: str | None) -> LoadReport:
     m = mapping.columns
     amount = "clv_amount(amount_raw)"
     if mapping.amount_times_quantity and m.get("quantity"):
         amount = "clv_amount(amount_raw) * coalesce(clv_amount(qty_raw), 1)"
     try:  # a malformed file surfaces as a DuckDB error somewhere in here: say so in words
-        _source(con, sn, "_src_orders")
         fmts = _date_formats(con, "_src_orders", mapping.columns["order_ts"])
         source, rows_read, duplicates, one_row_per_order = _deduplicated(con, "_src_orders", sn.columns,
                                                                           m.get("order_id"))
@@ -592,7 +646,6 @@ def load_orders(con: duckdb.DuckDBPyConnection, path: str | Path, fmt: str | Non
                status, currency, channel, items,
                not_purchase_reason IS NULL AS is_purchase, not_purchase_reason
         FROM orders_all WHERE excluded_reason IS NULL""")
-    con.execute("DROP VIEW _src_orders")
     report.kept, report.customers, report.date_min, report.date_max = con.execute(
         "SELECT count(*), count(DISTINCT customer_id), min(order_ts), max(order_ts) FROM orders").fetchall()[0]
     report.not_purchases = dict(con.execute(
@@ -626,9 +679,13 @@ def load_interactions(con: duckdb.DuckDBPyConnection, path: str | Path, mapping:
     if mapping is None:
         mapping = detect_interaction_mapping(sn.columns)
     _check_mapping(mapping, sn.columns, REQUIRED_INTERACTION_FIELDS, "interactions")
+    with _readable("interactions"), _source(con, sn, "_src_events"):
+        return _load_interactions(con, sn, mapping)
+
+
+def _load_interactions(con, sn: Sniff, mapping: Mapping) -> LoadReport:
     aliases = {a: canon for canon, names in EVENT_ALIASES.items() for a in names}
     try:
-        _source(con, sn, "_src_events")
         fmts = _date_formats(con, "_src_events", mapping.columns["event_ts"])
         source, rows_read, duplicates, _ = _deduplicated(con, "_src_events", sn.columns)
         con.execute(f"""
@@ -665,7 +722,6 @@ def load_interactions(con: duckdb.DuckDBPyConnection, path: str | Path, mapping:
                list_contains($alias, type_key) AS known_type, channel, value
         FROM _events_stage WHERE excluded_reason IS NULL""", {"alias": list(aliases), "canon": list(aliases.values())})
     con.execute("DROP TABLE _events_stage")
-    con.execute("DROP VIEW _src_events")
     report.records_built = report.kept = con.execute("SELECT count(*) FROM interactions").fetchall()[0][0]
     if report.kept == 0:
         reason, info = max(report.excluded.items(), key=lambda kv: kv[1]["count"])

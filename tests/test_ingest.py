@@ -244,3 +244,11 @@ def test_customer_features_match_independent_pandas(sample_shop):
     for col in expect.columns:
         assert (got[col] - expect[col]).abs().max() < 1e-6, col
     assert len(got) == len(expect) == sample_shop.orders_report.customers
+
+
+def test_cp1252_characters_survive(write):
+    text = "customer_id,order_date,amount,channel\na,2024-01-01,10,Caf\u00e9 \u20ac \u2013 \u201cweb\u201d\n"
+    shop = Shop()
+    rep = shop.load_orders(write("win.csv", text, encoding="cp1252"))
+    assert "cp1252" in rep.source
+    assert shop.con.sql("SELECT channel FROM orders").fetchall()[0][0] == "Caf\u00e9 \u20ac \u2013 \u201cweb\u201d"
