@@ -1,6 +1,7 @@
 """The analyst's command line: the same code path as the app, results as CSV/JSON, the report on stderr.
 
     python -m clv summary --orders orders.csv [--interactions events.csv] --out customers.csv
+    python -m clv --help                      # every command: summary, segments, fit, backtest, score, tactics, report
 """
 from __future__ import annotations
 
@@ -8,10 +9,9 @@ import argparse
 import json
 import sys
 
-
 from .errors import DataError
-from .models import ModelError
 from .ingest import FORMATS, ORDER_FIELDS, detect_format, sniff
+from .models import ModelError
 from .store import Shop
 
 __all__ = ["main"]
@@ -19,7 +19,7 @@ __all__ = ["main"]
 
 def _add_input_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--orders", required=True, metavar="FILE",
-                   help="orders export: CSV (any common delimiter; UTF-8, UTF-8 with BOM or Latin-1/cp1252), "
+                   help="orders export: CSV (any common delimiter; UTF-8, UTF-8 with BOM, UTF-16, Latin-1 or cp1252), "
                         ".csv.gz or Parquet")
     p.add_argument("--interactions", metavar="FILE",
                    help="optional events export: customer id or email, timestamp, event type, [channel], [value]")
@@ -56,14 +56,10 @@ def cmd_summary(args) -> None:
     print(f"wrote {args.out}", file=sys.stderr)
 
 
-def _segment_table(shop: Shop, args):
-    from .segments import fit_clusters, segment_table
-    customers = shop.customers(as_of=args.as_of)
-    return customers, segment_table(customers, fit_clusters(customers, k=args.k))
-
-
 def cmd_segments(args) -> None:
-    _, table = _segment_table(_load(args), args)
+    from .segments import fit_clusters, segment_table
+    customers = _load(args).customers(as_of=args.as_of)
+    table = segment_table(customers, fit_clusters(customers, k=args.k))
     table.to_csv(args.out, index=False)
     print(f"wrote {args.out} ({len(table):,} customers)", file=sys.stderr)
 

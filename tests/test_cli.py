@@ -85,3 +85,15 @@ def test_score_and_tactics(tmp_path):
     assert len(lists) == len(t)
     one = pd.read_csv(lists[0])
     assert set(one["group"]) <= {"treatment", "control"}
+
+
+def test_segments_csv_columns(tmp_path):
+    out = tmp_path / "segments.csv"
+    r = clv("segments", "--orders", ORDERS, "--interactions", EVENTS, "--k", "4", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    s = pd.read_csv(out)
+    assert list(s.columns) == ["customer_id", "r_score", "f_score", "m_score", "rfm_segment", "cluster", "cluster_name",
+                               "first_time", "repeat", "big_spender", "high_aov", "full_price", "discount_shopper",
+                               "cart_abandoner", "vip"]
+    assert s["cluster"].nunique() == 4 and s["rfm_segment"].notna().all()
+    assert s[["r_score", "f_score", "m_score"]].isin([1, 2, 3, 4, 5]).all().all()
