@@ -54,11 +54,16 @@ if orders_up is not None and src.get("file_id") != orders_up.file_id:
 if events_up is not None and (st.session_state.get("events_src") or {}).get("file_id") != events_up.file_id:
     st.session_state["events_src"] = {"path": _save(events_up), "name": events_up.name, "file_id": events_up.file_id}
 
-try:
-    columns = memo("orders_columns", (src["path"],), lambda: sniff(src["path"]).columns)
-except DataError as exc:
-    st.error(str(exc), icon="⚠️")
-    st.stop()
+def columns_of(source: dict, what: str) -> tuple:
+    """The file's column names (sniffed once per file); a file that cannot be read stops the page with why."""
+    try:
+        return memo(f"{what}_columns", (source["path"],), lambda: sniff(source["path"]).columns)
+    except DataError as exc:
+        st.error(str(exc), icon="⚠️")
+        st.stop()
+
+
+columns = columns_of(src, "orders")
 if st.session_state.get("mapping_columns") != columns:
     st.session_state["mapping_columns"] = columns
     _set_mapping_widgets(columns, st.session_state.get("fmt_choice", "auto"))
@@ -83,11 +88,7 @@ mapping = base.with_columns(**{f: (None if st.session_state[f"map_{f}"] == NONE 
 events = st.session_state.get("events_src")
 events_mapping = None
 if events:
-    try:
-        ev_columns = memo("events_columns", (events["path"],), lambda: sniff(events["path"]).columns)
-    except DataError as exc:
-        st.error(str(exc), icon="⚠️")
-        st.stop()
+    ev_columns = columns_of(events, "events")
     if st.session_state.get("events_mapping_columns") != ev_columns:
         st.session_state["events_mapping_columns"] = ev_columns
         for f, c in detect_interaction_mapping(ev_columns).columns.items():
