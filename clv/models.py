@@ -258,18 +258,20 @@ class BGNBD(_MaximumLikelihood):
         return np.where(has, special.expit(-log_ratio), 1.0)
 
     def expected_purchases(self, t, frequency, recency, T) -> np.ndarray:
-        """Expected number of purchases in the next ``t`` days, given the history (eq. 10)."""
-        r, alpha, a, b = self._p()
+        """Expected number of purchases in the next ``t`` days, given the history (eq. 10).
+
+        Eq. 10 factors into P(alive | x, t_x, T) × E[purchases in t | alive, x, T]; the second factor does not
+        depend on recency, which lets callers tabulate it once per distinct (x, T).
+        """
         x, tx, T_ = (np.asarray(v, float) for v in (frequency, recency, T))
-        t = np.asarray(t, float)
-        z = t / (alpha + T_ + t)
-        hyp = special.hyp2f1(r + x, b + x, a + b + x - 1, z)
-        first = (a + b + x - 1) / (a - 1)
-        second = 1 - np.exp((r + x) * (np.log(alpha + T_) - np.log(alpha + T_ + t))) * hyp
-        has = x > 0
-        denom = 1 + np.where(has, a / np.where(has, b + x - 1, 1.0) *
-                             np.exp((r + x) * (np.log(alpha + T_) - np.log(alpha + tx))), 0.0)
-        return first * second / denom
+        return self.expected_purchases_if_alive(t, x, T_) * self.probability_alive(x, tx, T_)
+
+    def expected_purchases_if_alive(self, t, frequency, T) -> np.ndarray:
+        """Expected purchases in the next ``t`` days for a customer who is still active (the numerator of eq. 10)."""
+        r, alpha, a, b = self._p()
+        x, T_, t = np.asarray(frequency, float), np.asarray(T, float), np.asarray(t, float)
+        hyp = special.hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + T_ + t))
+        return (a + b + x - 1) / (a - 1) * (1 - np.exp((r + x) * (np.log(alpha + T_) - np.log(alpha + T_ + t))) * hyp)
 
     def expected_purchases_new_customer(self, t) -> np.ndarray:
         """E[X(t)]: purchases a newly acquired customer makes in their first ``t`` days after the first (eq. 9)."""

@@ -33,12 +33,15 @@ class ValueModel:
 
 
 def _expected_by_month(bg: BGNBD, x, tx, T, months: int = MAX_MONTHS) -> np.ndarray:
-    """Cumulative expected purchases at the end of months 1..months, computed once per distinct (x, t_x, T)."""
-    uniq, _, inverse = _compress(x, tx, T)
-    ux, utx, uT = uniq.T
+    """Cumulative expected purchases at the end of months 1..months.
+
+    The costly hypergeometric part depends only on (x, T), so it is computed once per distinct pair and then
+    scaled by each customer's P(alive)."""
+    uniq, _, inverse = _compress(x, T)
+    ux, uT = uniq.T
     t = np.arange(1, months + 1) * MONTH_DAYS
-    cum = bg.expected_purchases(t[None, :], ux[:, None], utx[:, None], uT[:, None])
-    return cum[inverse]
+    if_alive = bg.expected_purchases_if_alive(t[None, :], ux[:, None], uT[:, None])
+    return if_alive[inverse] * bg.probability_alive(x, tx, T)[:, None]
 
 
 def fit_value_model(customers: pd.DataFrame, penalizer: float = 0.0, months: int = MAX_MONTHS) -> ValueModel:

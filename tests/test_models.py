@@ -168,3 +168,14 @@ def test_clv_undiscounted_equals_expected_purchases_times_value(sim):
     vm = fit_value_model(customer_table(sim))
     p = price(vm, 12, margin=1.0, discount_rate=0.0)
     np.testing.assert_allclose(p["clv"], p["expected_purchases"] * p["expected_order_value"], rtol=1e-9)
+
+
+def test_monthly_tabulation_equals_eq10_per_customer(sim):
+    from clv.value import MONTH_DAYS, _expected_by_month
+    m = BGNBD()
+    m.params_ = dict(TRUE_BG)
+    d = sim.iloc[:3000]
+    x, tx, T = (d[c].to_numpy() for c in ("frequency", "recency", "T"))
+    table = _expected_by_month(m, x, np.round(tx), np.round(T), months=6)
+    direct = np.column_stack([m.expected_purchases(k * MONTH_DAYS, x, np.round(tx), np.round(T)) for k in range(1, 7)])
+    np.testing.assert_allclose(table, direct, rtol=1e-12)
