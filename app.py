@@ -5,7 +5,7 @@ from clv import charts
 from clv.models import ModelError
 from clv.value import new_customer_value
 from ui.common import count, money, page_setup, shop
-from ui.model import customers_table, scored, tactic_table, value_model
+from ui.model import customers_table, scored, shop_table, tactic_table, value_model
 
 settings = page_setup("Overview")
 s = shop()
@@ -71,8 +71,8 @@ if data is not None:
         st.info("No tactic pays for itself under the current assumptions; see the playbook to adjust them.")
 
 c1, c2 = st.columns(2)
-c1.plotly_chart(charts.revenue_by_month(s.monthly()), width="stretch")
-c2.plotly_chart(charts.cohort_heatmap(s.cohorts()), width="stretch")
+c1.plotly_chart(charts.revenue_by_month(shop_table("monthly")), width="stretch")
+c2.plotly_chart(charts.cohort_heatmap(shop_table("cohorts")), width="stretch")
 c2.caption("Each row is the customers who first bought in that month; each cell, the share who bought again that "
            "many months later. Lighter rows over time mean newer customers come back less.")
 

@@ -22,6 +22,12 @@ def export(orders: int) -> Path:
     return path
 
 
+def rows_in(path: Path) -> int:
+    """Data rows of a CSV with a header line."""
+    with open(path, "rb") as fh:
+        return sum(1 for _ in fh) - 1
+
+
 _MEASURE = ("import resource, subprocess, sys, time, json\n"
             "t = time.perf_counter()\n"
             "r = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"

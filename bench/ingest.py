@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _run import BARE_LOAD, export, measure  # noqa: E402
+from _run import BARE_LOAD, export, measure, rows_in  # noqa: E402
 
 
 def main():
@@ -19,12 +19,12 @@ def main():
     a = ap.parse_args()
     for n in a.orders:
         path = export(n)
-        rows = sum(1 for _ in open(path, "rb")) - 1
+        rows = rows_in(path)
         size = path.stat().st_size / 1e6
         bare = measure([sys.executable, "-c", BARE_LOAD, str(path)])
         out = Path("/tmp/clv-bench") / f"customers_{n}.csv"
         summ = measure([sys.executable, "-m", "clv", "summary", "--orders", str(path), "--out", str(out)])
-        customers = sum(1 for _ in open(out, "rb")) - 1
+        customers = rows_in(out)
         print(f"{rows:>11,} orders ({size:,.0f} MB CSV, {customers:,} customers)")
         print(f"    DuckDB bare load        {bare['seconds']:6.2f} s  {rows / bare['seconds']:>12,.0f} rows/s  "
               f"peak {bare['peak_mb']:6.0f} MB")

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _run import BARE_AGGREGATE, export, measure  # noqa: E402
+from _run import BARE_AGGREGATE, export, measure, rows_in  # noqa: E402
 
 
 def main():
@@ -25,7 +25,7 @@ def main():
         out = Path("/tmp/clv-bench") / f"scores_{n}.csv"
         score = measure([sys.executable, "-m", "clv", "score", "--orders", str(path), "--margin", "0.4",
                          "--out", str(out)])
-        customers = sum(1 for _ in open(out, "rb")) - 1
+        customers = rows_in(out)
         print(f"{n:>11,} orders, {customers:,} customers scored")
         print(f"    DuckDB bare per-customer aggregate  {bare['seconds']:6.2f} s  peak {bare['peak_mb']:6.0f} MB")
         print(f"    python -m clv score                 {score['seconds']:6.2f} s  peak {score['peak_mb']:6.0f} MB"

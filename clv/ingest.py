@@ -291,7 +291,7 @@ def _source(con: duckdb.DuckDBPyConnection, sn: Sniff, view: str):
         rel.create_view(view, replace=True)
         yield
     finally:
-        con.execute(f"DROP VIEW IF EXISTS {view}")
+        con.execute(f"DROP VIEW IF EXISTS {_q(view)}")
         if transcoded:
             os.unlink(transcoded)
 
@@ -427,7 +427,7 @@ def install_macros(con: duckdb.DuckDBPyConnection) -> None:
 
 def _date_formats(con, view: str, column: str) -> list[str]:
     """ISO first; then day-first or month-first, whichever reads more of a sample of the column."""
-    sample = f"(SELECT {_q(column)} AS x FROM {view} WHERE {_q(column)} IS NOT NULL LIMIT 5000)"
+    sample = f"(SELECT {_q(column)} AS x FROM {_q(view)} WHERE {_q(column)} IS NOT NULL LIMIT 5000)"
     mdy, dmy = con.execute(f"SELECT count(try_strptime(trim(x), ?)), count(try_strptime(trim(x), ?)) FROM {sample}",
                            [_DATE_MDY, _DATE_DMY]).fetchall()[0]
     return _DATE_BASE + (_DATE_DMY + _DATE_MDY if dmy > mdy else _DATE_MDY + _DATE_DMY)
@@ -441,6 +441,7 @@ def _deduplicated(con, view: str, columns, key: str | None = None) -> tuple[str,
     large one-row-per-order exports). Otherwise exact duplicates are counted and dropped by grouping on every
     column. Hash collisions can only send a file down the slower, exact path.
     """
+    view = _q(view)
     if key:
         rows, distinct_keys = con.execute(f"SELECT count(*), count(DISTINCT hash({_q(key)})) FROM {view}").fetchall()[0]
         if rows == distinct_keys:

@@ -127,6 +127,11 @@ class Shop:
         self._require_orders()
         return self.con.execute(sql("monthly_revenue")).df()
 
+    def weekly_orders(self) -> pd.DataFrame:
+        """Purchases per week (clv/sql/weekly_orders.sql)."""
+        self._require_orders()
+        return self.con.execute(sql("weekly_orders")).df()
+
     def holdout(self, calibration_end, holdout_end=None) -> pd.DataFrame:
         """Per customer of the calibration period: repeat purchase days and revenue after calibration_end."""
         self._require_orders()

@@ -168,7 +168,8 @@ with tab_e:
             st.dataframe(table, hide_index=True, width="stretch")
 
 st.subheader("Orders preview")
-st.dataframe(shop.con.sql("SELECT * FROM orders ORDER BY order_ts LIMIT 200").df(), hide_index=True, height=240)
+preview = memo("orders_preview", (), lambda: shop.con.sql("SELECT * FROM orders ORDER BY order_ts LIMIT 200").df())
+st.dataframe(preview, hide_index=True, height=240)
 
 st.subheader("Customer table")
 customers = customers_table()

@@ -10,7 +10,7 @@ import streamlit as st
 from clv.models import ModelError
 from clv.value import new_customer_value, payback_months
 from ui.common import count, download_csv, money, page_setup, shop
-from ui.model import backtest_result, customers_table, scored, value_model
+from ui.model import backtest_result, customers_table, scored, shop_table, value_model
 
 settings = page_setup("Customer value")
 st.title("What is each customer worth?")
@@ -96,10 +96,7 @@ fig.update_layout(title="Repeat orders per customer in the holdout, by repeat or
 c1.plotly_chart(fig, width="stretch")
 c1.caption(f"Per customer the prediction is off by {t['mae']:.2f} orders on average (MAE; RMSE {t['rmse']:.2f}): "
            "individual customers are noisy, groups are predictable.")
-daily = shop().con.sql("SELECT order_ts::DATE AS day, count(*) AS orders FROM orders WHERE is_purchase "
-                       "GROUP BY ALL ORDER BY day").df()
-daily["week"] = pd.to_datetime(daily["day"]).dt.to_period("W").dt.start_time
-weekly = daily.groupby("week", as_index=False)["orders"].sum()
+weekly = shop_table("weekly_orders")
 fig = px.line(weekly, x="week", y="orders", title="Orders per week, with the backtest cut-off")
 fig.add_vline(x=pd.Timestamp(cal).timestamp() * 1000, line_dash="dash", annotation_text="cut-off")
 c2.plotly_chart(fig, width="stretch")

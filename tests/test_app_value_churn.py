@@ -21,12 +21,14 @@ def test_assumptions_reprice_without_refitting(value_page, key, value):
     at = value_page
     fits = at.session_state["value_fit_runs"], at.session_state["churn_fit_runs"], at.session_state["customer_table_runs"]
     before = metric(at, "Projected value")
+    weekly = at.session_state["_memo"]["table:weekly_orders"][1]
     widget = at.selectbox(key=key) if key == "horizon_months" else at.slider(key=key)
     widget.set_value(value).run()
     assert not at.exception
     assert metric(at, "Projected value") != before
     assert (at.session_state["value_fit_runs"], at.session_state["churn_fit_runs"],
             at.session_state["customer_table_runs"]) == fits
+    assert at.session_state["_memo"]["table:weekly_orders"][1] is weekly  # no re-query on a slider change
 
 
 def test_margin_zero_gives_zero_value(value_page):

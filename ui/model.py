@@ -22,6 +22,11 @@ def customers_table():
     return memo("customers", (), compute)
 
 
+def shop_table(name: str):
+    """A per-shop summary from clv/sql (monthly, cohorts, weekly_orders), queried once per data set, not per rerun."""
+    return memo(f"table:{name}", (), lambda: getattr(shop(), name)())
+
+
 def segment_params(s: Settings) -> SegmentParams:
     return SegmentParams(first_time_days=s.first_time_days, big_spender_top_pct=s.big_spender_top_pct,
                          high_aov_pct=s.high_aov_pct, discount_share_min=s.discount_share_min,
