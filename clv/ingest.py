@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import duckdb
+import numpy as np
 
 from .errors import DataError
 
@@ -152,6 +153,9 @@ _STATUS_SPELLINGS = {
     for key, reason in NON_PURCHASE_STATUSES.items() for prefix in ("", "wc-") for sep in ("-", "_", " ", "")
 }
 
+#: exports with one row per line item, order-level fields on one of them: always grouped by order id
+_LINE_ITEM_FORMATS = ("shopify", "online_retail")
+
 # Date patterns tried after ISO-8601 (which DuckDB reads natively, offsets included).
 _DATE_BASE = ["%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M %z", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M",
               "%Y-%m-%d", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d"]
@@ -265,13 +269,50 @@ def sniff(path: str | Path, con: duckdb.DuckDBPyConnection | None = None) -> Sni
     return Sniff(path, "csv", encoding, delimiter, tuple(cols), compressed)
 
 
+#: time patterns the CSV reader parses strictly (a value in any other shape is an error, never cut short)
+_PLAIN_TIMES = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S %z")
+
+
+class _NotPlain(Exception):
+    """A value the CSV reader could not parse as the type asked for: read the file as text instead."""
+
+
+@dataclass(frozen=True)
+class _Typing:
+    """Types for DuckDB's CSV reader (column -> type) and the pattern of its TIMESTAMP columns."""
+    types: dict
+    timestamp_format: str = _PLAIN_TIMES[0]
+
+
+def _typed_columns(con: duckdb.DuckDBPyConnection, view: str, sn: Sniff, numbers, time: str) -> _Typing | None:
+    """How DuckDB's CSV reader can parse the ``numbers`` columns and the ``time`` column itself.
+
+    The reader parses numbers and times two to three times faster than SQL parses text, and it stops at the first
+    value that does not fit instead of dropping it; the caller then reads the file as text (``_NotPlain``) and
+    reports every bad value. Times: one of ``_PLAIN_TIMES`` when the file's first rows all have it (TIMESTAMP with
+    that strict pattern; %z offsets are converted to UTC), else ISO with optional offsets (TIMESTAMPTZ; the
+    connection's time zone is UTC, so times without an offset are UTC). Every other column stays text.
+    None for files that are read as text anyway (Parquet, cp1252).
+    """
+    if sn.kind != "csv" or sn.encoding == "cp1252":
+        return None
+    counts = con.execute(
+        f"SELECT count(x), {', '.join(f'count(try_strptime(x, ${i}))' for i in range(1, len(_PLAIN_TIMES) + 1))} "
+        f"FROM (SELECT {_q(time)} AS x FROM {_q(view)} LIMIT 5000)", list(_PLAIN_TIMES)).fetchall()[0]
+    types = {c: "VARCHAR" for c in sn.columns}
+    types.update({c: "DOUBLE" for c in numbers})
+    pattern = next((f for f, n in zip(_PLAIN_TIMES, counts[1:]) if counts[0] and n == counts[0]), None)
+    types[time] = "TIMESTAMP" if pattern else "TIMESTAMPTZ"
+    return _Typing(types, pattern or _PLAIN_TIMES[0])
+
+
 def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0][:300]
 
 
 @contextmanager
-def _source(con: duckdb.DuckDBPyConnection, sn: Sniff, view: str):
-    """A view over the file, every column as text, for the duration of the block.
+def _source(con: duckdb.DuckDBPyConnection, sn: Sniff, view: str, typing: _Typing | None = None):
+    """A view over the file for the duration of the block: every column as text, or typed as ``typing`` says.
 
     DuckDB reads UTF-8, UTF-16 and Latin-1 itself; a cp1252 file is first copied to a temporary UTF-8 file,
     removed when the block ends."""
@@ -285,9 +326,13 @@ def _source(con: duckdb.DuckDBPyConnection, sn: Sniff, view: str):
             if encoding == "cp1252":
                 transcoded = _to_utf8(sn.path, sn.compressed)
                 path, encoding = transcoded, "utf-8"
-            rel = con.sql("SELECT * FROM read_csv($path, delim=$delim, header=true, all_varchar=true, "
-                          "encoding=$enc, quote='\"', escape='\"', null_padding=true)",
-                          params={"path": path, "delim": sn.delimiter, "enc": encoding})
+            params = {"path": path, "delim": sn.delimiter, "enc": encoding}
+            types = "all_varchar=true"
+            if typing:  # see _typed_columns; the pattern applies to TIMESTAMP columns only, not TIMESTAMPTZ
+                types = "types=$types, timestampformat=$tsformat"
+                params.update(types=typing.types, tsformat=typing.timestamp_format)
+            rel = con.sql(f"SELECT * FROM read_csv($path, delim=$delim, header=true, {types}, "
+                          "encoding=$enc, quote='\"', escape='\"', null_padding=true)", params=params)
         rel.create_view(view, replace=True)
         yield
     finally:
@@ -402,10 +447,9 @@ def install_macros(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("SET TimeZone = 'UTC'")
     # ids: trimmed, lower-cased; "17850.0" (a numeric id read as a float somewhere upstream) becomes "17850"
     con.execute("""
-        CREATE OR REPLACE TEMP MACRO clv_id(x) AS (
-            CASE WHEN suffix(x, '.0') AND try_cast(trim(x) AS DOUBLE) IS NOT NULL
-                 THEN CAST(CAST(trim(x) AS DOUBLE) AS HUGEINT)::VARCHAR
-                 ELSE nullif(lower(trim(x)), '') END)""")
+        CREATE OR REPLACE TEMP MACRO clv_id(x) AS coalesce(
+            CASE WHEN suffix(x, '.0') THEN try_cast(try_cast(trim(x) AS DOUBLE) AS HUGEINT)::VARCHAR END,
+            nullif(lower(trim(x)), ''))""")
     con.execute(r"""
         CREATE OR REPLACE TEMP MACRO clv_amount(x) AS coalesce(
             try_cast(x AS DOUBLE), try_cast(trim(x) AS DOUBLE),
@@ -415,12 +459,14 @@ def install_macros(con: duckdb.DuckDBPyConnection) -> None:
                 WHEN regexp_full_match(regexp_replace(x, '[^0-9.,\-]', '', 'g'), '-?[0-9]+,[0-9]{1,2}')
                     THEN replace(regexp_replace(x, '[^0-9.,\-]', '', 'g'), ',', '.')
                 ELSE replace(regexp_replace(x, '[^0-9.,\-]', '', 'g'), ',', '') END AS DOUBLE))""")
-    # times: plain ISO first (fast; only at the lengths of YYYY-MM-DD, YYYY-MM-DD HH:MM and YYYY-MM-DD HH:MM:SS,
-    # which leave no room for a UTC offset that a TIMESTAMP cast would silently drop), then ISO with an offset
-    # or Z (converted to UTC), then the detected strptime patterns
+    # times: plain ISO first (fast; only in the shapes YYYY-MM-DD, YYYY-MM-DD HH:MM and YYYY-MM-DD HH:MM:SS, which
+    # leave no room for a UTC offset that a TIMESTAMP cast would silently drop: "2024-01-31 14:05+01" is 19
+    # characters too, hence the colon checks), then ISO with an offset or Z (converted to UTC), then the detected
+    # strptime patterns
     con.execute("""
         CREATE OR REPLACE TEMP MACRO clv_ts(x, fmts) AS coalesce(
-            CASE WHEN length(x) IN (10, 16, 19) THEN try_cast(x AS TIMESTAMP) END,
+            CASE WHEN length(x) = 10 OR (length(x) = 16 AND x[14] = ':') OR (length(x) = 19 AND x[17] = ':')
+                 THEN try_cast(x AS TIMESTAMP) END,
             try_cast(trim(x) AS TIMESTAMPTZ)::TIMESTAMP,
             try_strptime(trim(x), fmts)::TIMESTAMPTZ::TIMESTAMP)""")
 
@@ -483,6 +529,7 @@ class LoadReport:
     unknown_event_types: dict = field(default_factory=dict)
     customers: int = 0
     warnings: list = field(default_factory=list)
+    typed_read: bool = False          # numbers and times parsed by the CSV reader (see _typed_columns)
 
     def lines(self) -> list[str]:
         unit = "orders" if self.what == "orders" else "events"
@@ -511,15 +558,20 @@ class LoadReport:
         return "\n".join(self.lines())
 
 
-def _examples(con, table: str, reason_col: str, cols: dict) -> dict:
-    """reason -> {count, up to 3 example rows shown with the file's own column names}."""
+def _examples(con, table: str, reason_col: str, cols: dict, source: "_Parsed | None" = None) -> dict:
+    """reason -> {count, up to 3 example rows shown with the file's own column names}.
+
+    Counts come from ``table``; examples from ``source`` when given (a query with columns ``table`` lacks)."""
     shown = [(k, v) for k, v in cols.items() if v]
     select = ", ".join(f"{k}" for k, _ in shown)
-    rows = con.execute(
-        f"SELECT {reason_col}, {select} FROM {table} WHERE {reason_col} IS NOT NULL "
-        f"QUALIFY row_number() OVER (PARTITION BY {reason_col}) <= 3").fetchall()
     counts = dict(con.execute(f"SELECT {reason_col}, count(*) FROM {table} WHERE {reason_col} IS NOT NULL "
                               f"GROUP BY ALL ORDER BY 2 DESC").fetchall())
+    rows = []
+    if counts:
+        rows = con.execute(
+            f"SELECT {reason_col}, {select} FROM {f'({source.sql})' if source else table} "
+            f"WHERE {reason_col} IS NOT NULL QUALIFY row_number() OVER (PARTITION BY {reason_col}) <= 3",
+            source.params if source else None).fetchall()
     out = {r: {"count": n, "examples": []} for r, n in counts.items()}
     for row in rows:
         out[row[0]]["examples"].append({label: val for (_, label), val in zip(shown, row[1:])})
@@ -542,78 +594,63 @@ def load_orders(con: duckdb.DuckDBPyConnection, path: str | Path, fmt: str | Non
     if mapping is None:
         mapping = detect_format(sn.columns, fmt)
     _check_mapping(mapping, sn.columns, REQUIRED_ORDER_FIELDS, "orders")
-    with _readable("orders"), _source(con, sn, "_src_orders"):
-        return _load_orders(con, sn, mapping, currency)
-
-
-def _load_orders(con, sn: Sniff, mapping: Mapping, currency: str | None) -> LoadReport:
     m = mapping.columns
-    amount = "clv_amount(amount_raw)"
+    with _readable("orders"), _source(con, sn, "_src_orders"):
+        fmts = _date_formats(con, "_src_orders", m["order_ts"])
+        numbers = [m[f] for f in ("amount", "discount", "refund", "quantity") if m.get(f)]
+        typing = _typed_columns(con, "_src_orders", sn, numbers, m["order_ts"])
+        if typing:
+            try:
+                with _source(con, sn, "_src_orders_typed", typing):
+                    return _load_orders(con, sn, mapping, currency, "_src_orders_typed", fmts, typed=True)
+            except _NotPlain:
+                pass
+        return _load_orders(con, sn, mapping, currency, "_src_orders", fmts)
+
+
+def _load_orders(con, sn: Sniff, mapping: Mapping, currency: str | None, view: str, fmts: list[str],
+                 typed: bool = False) -> LoadReport:
+    """The load itself; ``typed``: numbers and times were parsed by the CSV reader (see ``_typed_columns``)."""
+    m = mapping.columns
+    if typed:
+        num = lambda e: f"CAST({e} AS DOUBLE)"  # noqa: E731 - a no-op on the typed columns; types unmapped NULLs
+        when = lambda e: f"CAST({e} AS TIMESTAMP)"  # noqa: E731 - TIMESTAMPTZ in UTC: the UTC wall time
+    else:
+        num = lambda e: f"clv_amount({e})"  # noqa: E731
+        when = lambda e: f"clv_ts({e}, $fmts)"  # noqa: E731
+    amount = num("amount_raw")
     if mapping.amount_times_quantity and m.get("quantity"):
-        amount = "clv_amount(amount_raw) * coalesce(clv_amount(qty_raw), 1)"
+        amount = f"{num('amount_raw')} * coalesce({num('qty_raw')}, 1)"
     try:  # a malformed file surfaces as a DuckDB error somewhere in here: say so in words
-        fmts = _date_formats(con, "_src_orders", mapping.columns["order_ts"])
-        source, rows_read, duplicates, one_row_per_order = _deduplicated(con, "_src_orders", sn.columns,
-                                                                          m.get("order_id"))
-        raw = {"order_key": _col(mapping, "order_id"), "cust_raw": _col(mapping, "customer_id"),
-               "ts_raw": _col(mapping, "order_ts"), "amount_raw": _col(mapping, "amount"),
-               "discount_raw": _col(mapping, "discount"), "refund_raw": _col(mapping, "refund"),
-               "status_raw": _col(mapping, "status"), "cancelled_raw": _col(mapping, "cancelled_at"),
-               "currency_raw": _col(mapping, "currency"), "channel_raw": _col(mapping, "channel"),
-               "qty_raw": _col(mapping, "quantity")}
-        lines = ", ".join(f"{expr} AS {name}" for name, expr in raw.items())
-        if m.get("order_id") and not one_row_per_order:
-            # one order from its rows: order-level fields may sit on the first row only (Shopify), so take any
-            # non-null value; line amounts are summed when the format has one row per item
-            grouped = ", ".join(f"any_value({name}) AS {name}" for name in raw if name != "order_key")
-            amount_expr = f"sum({amount})" if mapping.amount_per == "line" else "clv_amount(any_value(amount_raw))"
-            per_order = (f"SELECT trim(order_key) AS order_id, {grouped}, {amount_expr} AS amount_value, "
-                         f"sum(clv_amount(qty_raw)) AS items, sum(_copies) AS n_rows FROM lines GROUP BY order_key")
-        else:  # every row is an order
-            order_id = "trim(order_key)" if m.get("order_id") else "CAST(row_number() OVER () AS VARCHAR)"
-            per_order = (f"SELECT {order_id} AS order_id, * EXCLUDE (order_key, _copies), "
-                         f"{amount} AS amount_value, clv_amount(qty_raw) AS items, _copies AS n_rows FROM lines")
-        con.execute(f"""
-            CREATE OR REPLACE TABLE orders_all AS
-            WITH lines AS (SELECT {lines}, _copies FROM {source}),
-            per_order AS ({per_order}),
-            parsed AS (
-                SELECT order_id, clv_id(cust_raw) AS customer_id, cust_raw, clv_ts(ts_raw, $fmts) AS order_ts, ts_raw,
-                       amount_value AS amount, amount_raw, clv_amount(discount_raw) AS discount,
-                       clv_amount(refund_raw) AS refund, nullif(lower(trim(status_raw)), '') AS status,
-                       nullif(trim(cancelled_raw), '') AS cancelled_at,
-                       nullif(upper(trim(currency_raw)), '') AS currency, nullif(trim(channel_raw), '') AS channel,
-                       items, n_rows
-                FROM per_order)
-            SELECT * EXCLUDE (cust_raw, ts_raw, amount_raw),
-                CASE WHEN customer_id IS NULL THEN 'no customer id'
-                     WHEN order_ts IS NULL THEN 'date could not be read'
-                     WHEN amount IS NULL THEN 'amount missing or not a number' END AS excluded_reason,
-                -- the file's own text, kept only for excluded orders (examples in the report)
-                CASE WHEN excluded_reason IS NOT NULL THEN cust_raw END AS cust_raw,
-                CASE WHEN excluded_reason IS NOT NULL THEN ts_raw END AS ts_raw,
-                CASE WHEN excluded_reason IS NOT NULL THEN amount_raw END AS amount_raw,
-                CASE WHEN cancelled_at IS NOT NULL THEN 'cancelled'
-                     WHEN list_contains($np_status, status) THEN $np_reason[list_position($np_status, status)]
-                     WHEN $returns_by_prefix AND upper(order_id) LIKE 'C%' THEN 'return (credit note)'
-                     WHEN amount < 0 THEN 'return (negative amount)'
-                     WHEN amount > 0 AND refund >= amount THEN 'fully refunded'
-                     WHEN amount = 0 THEN 'zero amount' END AS not_purchase_reason
-            FROM parsed
-        """, {"fmts": fmts, "np_status": list(_STATUS_SPELLINGS), "np_reason": list(_STATUS_SPELLINGS.values()),
-              "returns_by_prefix": mapping.format == "online_retail"})
+        build = lambda source, one_row_per_order: _build_orders(  # noqa: E731
+            con, mapping, source, one_row_per_order, num, when, amount, {} if typed else {"fmts": fmts})
+        # a file with an order id whose format is not one row per line item is built as one row per order first,
+        # then checked; only when ids repeat is it rebuilt with de-duplication and grouping (and read again)
+        built = bool(m.get("order_id")) and mapping.format not in _LINE_ITEM_FORMATS
+        if built:
+            parsed = build(f"(SELECT *, 1 AS _copies FROM {_q(view)})", True)
+            built = _unique_ids(con, "orders_all", "order_id")
+            rows_read = duplicates = None
+        if not built:
+            source, rows_read, duplicates, one_row_per_order = _deduplicated(con, view, sn.columns, m.get("order_id"))
+            parsed = build(source, one_row_per_order)
     except duckdb.Error as exc:
+        if typed:
+            raise _NotPlain from exc
         raise DataError(f"The orders file could not be read: {_first_line(exc)}",
                         expected="a rectangular CSV whose rows all have the header's number of columns.") from None
 
-    report = LoadReport("orders", sn.description, mapping.format, FORMATS[mapping.format].label, mapping)
-    n_orders = con.execute("SELECT count(*) FROM orders_all").fetchall()[0][0]
-    report.rows_read, report.duplicates_removed, report.records_built = rows_read, duplicates, int(n_orders)
+    report = LoadReport("orders", sn.description, mapping.format, FORMATS[mapping.format].label, mapping,
+                        typed_read=typed)
+    n_orders = int(con.execute("SELECT count(*) FROM orders_all").fetchall()[0][0])
+    if rows_read is None:  # built one row per order: every row read is an order
+        rows_read, duplicates = n_orders, 0
+    report.rows_read, report.duplicates_removed, report.records_built = rows_read, duplicates, n_orders
     reason_labels = {"no customer id": m["customer_id"], "date could not be read": m["order_ts"],
                      "amount missing or not a number": m["amount"]}
     report.excluded = _examples(con, "orders_all", "excluded_reason",
                                 {"order_id": m.get("order_id") or "order", "cust_raw": m["customer_id"],
-                                 "ts_raw": m["order_ts"], "amount_raw": m["amount"]})
+                                 "ts_raw": m["order_ts"], "amount_raw": m["amount"]}, parsed)
     report.excluded = {f"{reason} (column '{reason_labels[reason]}')": info for reason, info in report.excluded.items()}
     valid = n_orders - sum(i["count"] for i in report.excluded.values())
     if valid == 0:
@@ -656,6 +693,95 @@ def _load_orders(con, sn: Sniff, mapping: Mapping, currency: str | None) -> Load
         raise DataError("None of the orders counts as a purchase: all are cancelled, unpaid, refunded or returns.",
                         column=m.get("status"), expected="at least one paid order.")
     return report
+
+
+_ORDER_COLUMNS = ("order_id", "customer_id", "order_ts", "amount", "discount", "refund", "status", "currency",
+                  "channel", "items", "excluded_reason", "not_purchase_reason")
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    """The query that parses and classifies every order of a file, with its parameters."""
+    sql: str
+    params: dict
+
+
+def _build_orders(con, mapping: Mapping, source: str, one_row_per_order: bool, num, when, amount: str,
+                  params: dict) -> _Parsed:
+    """Table ``orders_all`` from the file's rows in ``source``: one row per order, parsed and classified."""
+    m = mapping.columns
+    raw = {"order_key": _col(mapping, "order_id"), "cust_raw": _col(mapping, "customer_id"),
+           "ts_raw": _col(mapping, "order_ts"), "amount_raw": _col(mapping, "amount"),
+           "discount_raw": _col(mapping, "discount"), "refund_raw": _col(mapping, "refund"),
+           "status_raw": _col(mapping, "status"), "cancelled_raw": _col(mapping, "cancelled_at"),
+           "currency_raw": _col(mapping, "currency"), "channel_raw": _col(mapping, "channel"),
+           "qty_raw": _col(mapping, "quantity")}
+    lines = ", ".join(f"{expr} AS {name}" for name, expr in raw.items())
+    if m.get("order_id") and not one_row_per_order:
+        # one order from its rows: order-level fields may sit on the first row only (Shopify), so take any
+        # non-null value; line amounts are summed when the format has one row per item
+        grouped = ", ".join(f"any_value({name}) AS {name}" for name in raw if name != "order_key")
+        amount_expr = f"sum({amount})" if mapping.amount_per == "line" else num("any_value(amount_raw)")
+        per_order = (f"SELECT trim(order_key) AS order_id, {grouped}, {amount_expr} AS amount_value, "
+                     f"sum({num('qty_raw')}) AS items, sum(_copies) AS n_rows FROM lines GROUP BY order_key")
+    else:  # every row is an order
+        order_id = "trim(order_key)" if m.get("order_id") else "CAST(row_number() OVER () AS VARCHAR)"
+        per_order = (f"SELECT {order_id} AS order_id, * EXCLUDE (order_key, _copies), "
+                     f"{amount} AS amount_value, {num('qty_raw')} AS items, _copies AS n_rows FROM lines")
+    parsed = f"""
+        WITH lines AS (SELECT {lines}, _copies FROM {source}),
+        per_order AS ({per_order}),
+        parsed AS (
+            SELECT order_id, clv_id(cust_raw) AS customer_id, cust_raw, {when('ts_raw')} AS order_ts, ts_raw,
+                   amount_value AS amount, amount_raw, {num('discount_raw')} AS discount,
+                   {num('refund_raw')} AS refund, nullif(lower(trim(status_raw)), '') AS status,
+                   nullif(trim(cancelled_raw), '') AS cancelled_at,
+                   nullif(upper(trim(currency_raw)), '') AS currency, nullif(trim(channel_raw), '') AS channel,
+                   items, n_rows
+            FROM per_order)
+        SELECT * EXCLUDE (cust_raw, ts_raw, amount_raw),
+            CASE WHEN customer_id IS NULL THEN 'no customer id'
+                 WHEN order_ts IS NULL THEN 'date could not be read'
+                 WHEN amount IS NULL THEN 'amount missing or not a number' END AS excluded_reason,
+            -- the file's own text, kept only for excluded orders (examples in the report)
+            cust_raw, CAST(ts_raw AS VARCHAR) AS ts_raw, CAST(amount_raw AS VARCHAR) AS amount_raw,
+            CASE WHEN cancelled_at IS NOT NULL THEN 'cancelled'
+                 WHEN list_contains($np_status, status) THEN $np_reason[list_position($np_status, status)]
+                 WHEN $returns_by_prefix AND upper(order_id) LIKE 'C%' THEN 'return (credit note)'
+                 WHEN amount < 0 THEN 'return (negative amount)'
+                 WHEN amount > 0 AND refund >= amount THEN 'fully refunded'
+                 WHEN amount = 0 THEN 'zero amount' END AS not_purchase_reason
+        FROM parsed"""
+    params = {"np_status": list(_STATUS_SPELLINGS), "np_reason": list(_STATUS_SPELLINGS.values()),
+              "returns_by_prefix": mapping.format == "online_retail", **params}
+    # the table keeps what later steps use; the file's own text of excluded orders (examples in the report) is
+    # read again from ``parsed`` when there are any, instead of costing 10M-order files a column each
+    con.execute(f"CREATE OR REPLACE TABLE orders_all AS SELECT {', '.join(_ORDER_COLUMNS)} FROM ({parsed})", params)
+    return _Parsed(parsed, params)
+
+
+def _unique_ids(con, table: str, column: str) -> bool:
+    """Whether every row of ``table`` has its own, non-null ``column``.
+
+    Integer ids (the usual export) are checked in numpy: in file order they are mostly increasing already, else a
+    bitmap over their range; other ids by DuckDB's distinct count. Different integers are different texts, so a
+    True from the integer check is exact; a False ("7" and "07") falls through to the exact count.
+    """
+    ids = con.execute(f"SELECT try_cast({_q(column)} AS BIGINT) AS i FROM {_q(table)}").fetchnumpy()["i"]
+    if len(ids) < 2:
+        return len(ids) == 0 or not np.ma.is_masked(ids)
+    if not np.ma.is_masked(ids):
+        ids = np.asarray(ids)
+        if (ids[1:] > ids[:-1]).all() or (ids[1:] < ids[:-1]).all():
+            return True
+        lo, hi = int(ids.min()), int(ids.max())
+        if hi - lo < 8 * len(ids) + (1 << 20):
+            seen = np.zeros(hi - lo + 1, dtype=bool)
+            seen[ids - lo] = True
+            if seen.sum() == len(ids):
+                return True
+    n, distinct = con.execute(f"SELECT count(*), count(DISTINCT {_q(column)}) FROM {_q(table)}").fetchall()[0]
+    return n == distinct
 
 
 def _raise_nothing_valid(report: LoadReport, m: dict) -> None:

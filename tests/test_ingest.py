@@ -252,3 +252,69 @@ def test_cp1252_characters_survive(write):
     rep = shop.load_orders(write("win.csv", text, encoding="cp1252"))
     assert "cp1252" in rep.source
     assert shop.con.sql("SELECT channel FROM orders").fetchall()[0][0] == "Caf\u00e9 \u20ac \u2013 \u201cweb\u201d"
+
+
+# --- the CSV reader's own parsing (fast path) and the text path give the same orders -----------------------
+
+PLAIN = "order_id,customer_id,order_date,amount,discount\n1,A,2024-01-01 10:00:00,10.5,0\n2,b,2024-01-02 11:00:00,20,2\n"
+
+
+def _both_paths(monkeypatch, path, **kw):
+    """(orders, report) loaded with the CSV reader parsing numbers and times, then with SQL parsing text."""
+    import clv.ingest
+    fast = Shop()
+    fast_report = fast.load_orders(path, **kw)
+    with monkeypatch.context() as m:
+        m.setattr(clv.ingest, "_typed_columns", lambda *a: None)
+        slow = Shop()
+        slow_report = slow.load_orders(path, **kw)
+    assert not slow_report.typed_read
+    pd.testing.assert_frame_equal(orders_of(fast), orders_of(slow))
+    pd.testing.assert_frame_equal(fast.customers(), slow.customers())
+    assert {k: v["count"] for k, v in fast_report.excluded.items()} == \
+           {k: v["count"] for k, v in slow_report.excluded.items()}
+    assert (fast_report.kept, fast_report.customers, fast_report.not_purchases) == \
+           (slow_report.kept, slow_report.customers, slow_report.not_purchases)
+    return orders_of(fast), fast_report
+
+
+@pytest.mark.parametrize("name,text,typed", [
+    ("plain", PLAIN, True),
+    ("empty amount and id", PLAIN + "3,,2024-01-03 09:00:00,5\n4,c,2024-01-04 09:00:00,\n", True),
+    ("offsets with a space (Shopify)", "customer_id,order_date,amount\na,2024-01-05 23:30:00 -0500,10\n"
+                                       "b,2024-01-06 01:00:00 +0100,5\n", True),
+    ("ISO with T and Z", "customer_id,order_date,amount\na,2024-01-05T23:30:00Z,10\nb,2024-01-06T01:00:00+01:00,5\n", True),
+    ("a later offset after plain times", "customer_id,order_date,amount\n"
+     + "".join(f"c{i},2024-01-01 10:00:00,{i}\n" for i in range(6000)) + "z,2024-02-01 10:00+01,7\n", False),
+    ("a later amount with a thousands separator", PLAIN + '5,d,2024-01-05 10:00:00,"1,234.50",0\n', False),
+    ("a later unreadable date", PLAIN + "6,e,someday,3,0\n", False),
+    ("day-first dates", "customer_id,order_date,amount\na,31/01/2024,10\nb,01/02/2024,5\n", False),
+])
+def test_typed_read_equals_text_read(write, monkeypatch, name, text, typed):
+    orders, report = _both_paths(monkeypatch, write("o.csv", text))
+    assert report.typed_read is typed  # False: a value the reader could not parse sent the file down the text path
+    if name == "a later offset after plain times":
+        assert orders.loc[orders.customer_id == "z", "order_ts"].iloc[0] == pd.Timestamp("2024-02-01 09:00")
+    if name == "offsets with a space (Shopify)":
+        assert list(orders.order_ts) == [pd.Timestamp("2024-01-06 04:30"), pd.Timestamp("2024-01-06 00:00")]
+
+
+def test_typed_read_on_every_format(write, monkeypatch):
+    for name, text in [("s.csv", SHOPIFY), ("w.csv", WOO), ("r.csv", RETAIL)]:
+        _both_paths(monkeypatch, write(name, text))
+
+
+def test_sample_shop_is_read_by_the_csv_reader(sample_shop):
+    assert sample_shop.orders_report.typed_read
+
+
+def test_iso_time_with_short_offset_is_converted(write):
+    """19 characters like a plain 'YYYY-MM-DD HH:MM:SS' but ending in an offset: converted, not cut."""
+    orders = orders_of(_loaded(write("o.csv", "customer_id,order_date,amount\na,2024-01-31 14:05+01,10\n")))
+    assert orders.order_ts.iloc[0] == pd.Timestamp("2024-01-31 13:05")
+
+
+def _loaded(path):
+    shop = Shop()
+    shop.load_orders(path)
+    return shop

@@ -4,7 +4,7 @@
 --   frequency = distinct purchase days - 1, recency_days = last - first purchase day,
 --   T_days = $period_end - first purchase day, monetary_value = mean net value of the repeat purchase days.
 -- channel is the channel of the customer's first order (where they were acquired).
-WITH purchases AS NOT MATERIALIZED (  -- read twice: cheaper to re-scan than to copy 10M rows
+WITH purchases AS NOT MATERIALIZED (  -- read three times: cheaper to re-scan than to copy 10M rows
     SELECT customer_id, order_ts, net, discount, refund, channel
     FROM orders
     WHERE is_purchase AND order_ts < $period_end::DATE + 1
@@ -13,18 +13,18 @@ WITH purchases AS NOT MATERIALIZED (  -- read twice: cheaper to re-scan than to 
     FROM orders
     WHERE NOT is_purchase AND net < 0 AND order_ts < $period_end::DATE + 1
     GROUP BY ALL
-), days AS (
-    -- one row per customer and purchase day; everything per customer is aggregated from these rows
-    SELECT customer_id, order_ts::DATE AS day, sum(net) AS day_net, count(*) AS n_orders,
-           count(*) FILTER (WHERE discount > 0) AS n_discounted, sum(coalesce(refund, 0)) AS refunds,
-           min(order_ts) AS first_ts, max(order_ts) AS last_ts, arg_min(channel, order_ts) AS first_channel
+), per_customer AS (
+    -- everything counted per order comes straight from the orders (one group per customer: cheap) ...
+    SELECT customer_id, count(*) AS orders, count(*) FILTER (WHERE discount > 0) / count(*) AS discount_share,
+           sum(coalesce(refund, 0)) AS refunds, min(order_ts) AS first_order, max(order_ts) AS last_order,
+           arg_min(channel, order_ts) AS first_channel
     FROM purchases GROUP BY ALL
+), days AS (
+    -- ... and what is counted per purchase day (the BG/NBD time unit) from one narrow row per customer and day
+    SELECT customer_id, order_ts::DATE AS day, sum(net) AS day_net FROM purchases GROUP BY ALL
 ), day_stats AS (
     SELECT customer_id, min(day) AS first_day, max(day) AS last_day, count(*) - 1 AS frequency,
-           sum(day_net) AS day_net_total, arg_min(day_net, day) AS first_day_net,
-           min(first_ts) AS first_order, max(last_ts) AS last_order, sum(n_orders) AS orders,
-           sum(n_discounted) / sum(n_orders) AS discount_share, sum(refunds) AS refunds,
-           arg_min(first_channel, day) AS first_channel
+           sum(day_net) AS day_net_total, arg_min(day_net, day) AS first_day_net
     FROM days GROUP BY ALL
 ), events AS (
     SELECT * FROM interactions WHERE event_ts < $period_end::DATE + 1
@@ -58,16 +58,16 @@ WITH purchases AS NOT MATERIALIZED (  -- read twice: cheaper to re-scan than to 
 )
 SELECT d.customer_id,
        CASE WHEN d.customer_id LIKE '%@%' THEN d.customer_id END AS email,
-       d.first_order, d.last_order, d.orders,
+       first_order, last_order, orders,
        d.day_net_total - coalesce(r.returned, 0) AS revenue,
-       d.day_net_total / d.orders AS aov,
+       d.day_net_total / orders AS aov,
        d.frequency,
        date_diff('day', d.first_day, d.last_day) AS recency_days,
        date_diff('day', d.first_day, $period_end::DATE) AS T_days,
        CASE WHEN d.frequency > 0 THEN (d.day_net_total - d.first_day_net) / d.frequency ELSE 0 END AS monetary_value,
-       d.discount_share,
-       d.refunds + coalesce(r.returned, 0) AS refund_total,
-       d.first_channel AS channel,
+       discount_share,
+       refunds + coalesce(r.returned, 0) AS refund_total,
+       first_channel AS channel,
        coalesce(e.views, 0) AS views,
        coalesce(e.add_to_cart, 0) AS add_to_cart,
        coalesce(c.carts_abandoned, 0) AS carts_abandoned,
@@ -82,6 +82,7 @@ SELECT d.customer_id,
        e.last_interaction,
        e.last_email_engagement
 FROM day_stats d
+JOIN per_customer USING (customer_id)
 LEFT JOIN returns r USING (customer_id)
 LEFT JOIN event_stats e USING (customer_id)
 LEFT JOIN carts c USING (customer_id)
