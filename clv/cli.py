@@ -100,7 +100,7 @@ def cmd_score(args) -> None:
     shop = _load(args)
     from .scoring import score_table
     table = score_table(shop, args.as_of, args.horizon_months, args.discount_rate, args.margin,
-                        args.churn_model)
+                        args.churn_model, offload=True)
     shop.con.register("scores_out", table)
     shop.con.table("scores_out").write_csv(args.out)
     print(f"wrote {args.out} ({len(table):,} customers)", file=sys.stderr)

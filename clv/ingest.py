@@ -658,7 +658,7 @@ def _load_orders(con, sn: Sniff, mapping: Mapping, currency: str | None, view: s
 
     report.currencies = dict(con.execute(
         "SELECT currency, count(*) FROM orders_all WHERE excluded_reason IS NULL AND currency IS NOT NULL "
-        "GROUP BY ALL ORDER BY 2 DESC").fetchall())
+        "GROUP BY ALL ORDER BY 2 DESC").fetchall()) if _stored(mapping, "currency") else {}
     if currency and currency.upper() not in report.currencies:
         raise DataError(f"No orders in currency {currency!r}.", column=m.get("currency"),
                         expected=f"one of {', '.join(report.currencies) or 'the currencies in the file'}.")
@@ -676,14 +676,16 @@ def _load_orders(con, sn: Sniff, mapping: Mapping, currency: str | None, view: s
             report.excluded[f"other currency than {report.currency} (column '{m['currency']}')"] = info
 
     # orders_all keeps every order built from the file (excluded ones with their reason); orders is the usable part
-    con.execute("""
+    optional = {c: _stored_or_null(mapping, c) for c in _OPTIONAL_COLUMNS}
+    con.execute(f"""
         CREATE OR REPLACE VIEW orders AS
         SELECT order_id, customer_id, order_ts,
                amount + coalesce(discount, 0) AS gross, discount, refund,
                CASE WHEN not_purchase_reason IS NULL THEN amount - coalesce(refund, 0) ELSE amount END AS net,
                status, currency, channel, items,
                not_purchase_reason IS NULL AS is_purchase, not_purchase_reason
-        FROM orders_all WHERE excluded_reason IS NULL""")
+        FROM (SELECT order_id, customer_id, order_ts, amount, {', '.join(optional.values())}, not_purchase_reason
+              FROM orders_all WHERE excluded_reason IS NULL)""")
     report.kept, report.customers, report.date_min, report.date_max = con.execute(
         "SELECT count(*), count(DISTINCT customer_id), min(order_ts), max(order_ts) FROM orders").fetchall()[0]
     report.not_purchases = dict(con.execute(
@@ -697,6 +699,20 @@ def _load_orders(con, sn: Sniff, mapping: Mapping, currency: str | None, view: s
 
 _ORDER_COLUMNS = ("order_id", "customer_id", "order_ts", "amount", "discount", "refund", "status", "currency",
                   "channel", "items", "excluded_reason", "not_purchase_reason")
+#: columns of orders_all that exist only when the file has the field (else the ``orders`` view says NULL, instead
+#: of 10M-order files storing 10M NULLs): column -> (mapped field, type)
+_OPTIONAL_COLUMNS = {"discount": ("discount", "DOUBLE"), "refund": ("refund", "DOUBLE"), "status": ("status", "VARCHAR"),
+                     "currency": ("currency", "VARCHAR"), "channel": ("channel", "VARCHAR"),
+                     "items": ("quantity", "DOUBLE")}
+
+
+def _stored(mapping: Mapping, column: str) -> bool:
+    return column not in _OPTIONAL_COLUMNS or bool(mapping.columns.get(_OPTIONAL_COLUMNS[column][0]))
+
+
+def _stored_or_null(mapping: Mapping, column: str) -> str:
+    """``column`` of orders_all, or a NULL of its type when the file has no such field."""
+    return column if _stored(mapping, column) else f"NULL::{_OPTIONAL_COLUMNS[column][1]} AS {column}"
 
 
 @dataclass(frozen=True)
@@ -756,7 +772,8 @@ def _build_orders(con, mapping: Mapping, source: str, one_row_per_order: bool, n
               "returns_by_prefix": mapping.format == "online_retail", **params}
     # the table keeps what later steps use; the file's own text of excluded orders (examples in the report) is
     # read again from ``parsed`` when there are any, instead of costing 10M-order files a column each
-    con.execute(f"CREATE OR REPLACE TABLE orders_all AS SELECT {', '.join(_ORDER_COLUMNS)} FROM ({parsed})", params)
+    stored = ", ".join(c for c in _ORDER_COLUMNS if _stored(mapping, c))
+    con.execute(f"CREATE OR REPLACE TABLE orders_all AS SELECT {stored} FROM ({parsed})", params)
     return _Parsed(parsed, params)
 
 

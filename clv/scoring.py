@@ -39,18 +39,23 @@ def assemble(customers: pd.DataFrame, segments: pd.DataFrame, priced: pd.DataFra
 
 
 def score_table(shop: Shop, as_of=None, horizon_months: int = 12, discount_rate: float = 0.1, margin: float = 1.0,
-                churn: str = "auto", k: int | None = None, window_days: int = 90) -> pd.DataFrame:
+                churn: str = "auto", k: int | None = None, window_days: int = 90,
+                offload: bool = False) -> pd.DataFrame:
     """Fit everything on the shop's data and score every customer.
 
     ``churn``: "palive" (1 − P(alive)), "model" (the interaction-aware model when it beats P(alive) on the holdout)
     or "auto" (the model only when interactions are loaded; it costs three customer tables and a boosted-tree fit).
+    ``offload``: once nothing reads the orders any more, move DuckDB's copy of them to the temp folder while the
+    models run in pandas (one-shot runs of big files; see ``Shop.offload``).
     """
     customers = shop.customers(as_of=as_of)
     day = pd.Timestamp(as_of).date() if as_of else shop.purchase_span()[1]
-    vm = fit_value_model(customers, months=horizon_months)
     cm = None
     if churn == "model" or (churn == "auto" and shop.interactions_report is not None):
         cm = fit_churn(shop, as_of=day, window_days=window_days)
         print(cm.why, file=sys.stderr)
+    if offload:
+        shop.offload()
+    vm = fit_value_model(customers, months=horizon_months)
     segments = segment_table(customers, fit_clusters(customers, k=k))
     return assemble(customers, segments, price(vm, horizon_months, margin, discount_rate), vm, cm, day, window_days)

@@ -54,16 +54,34 @@ class Shop:
 
     def __init__(self, con: duckdb.DuckDBPyConnection | None = None, memory_limit: str | None = None):
         self.con = con or duckdb.connect()
+        self.memory_limit: str | None = None  # DuckDB's default (80 % of RAM) unless set
         # work that does not fit in memory spills to the system's temp folder, not to ./.tmp
         self.con.execute("SET temp_directory = ?", [str(Path(tempfile.gettempdir()) / "clv-duckdb")])
         if memory_limit:
-            self.con.execute("SET memory_limit = ?", [memory_limit])
+            self.limit_memory(memory_limit)
         install_macros(self.con)
         self.con.execute("""CREATE OR REPLACE TABLE interactions (customer_id VARCHAR, event_ts TIMESTAMP,
                             event_type VARCHAR, known_type BOOLEAN, channel VARCHAR, value DOUBLE)""")
         self.orders_report: LoadReport | None = None
         self.interactions_report: LoadReport | None = None
         self.version = 0  # bumped on every load, so callers can key derived results on it
+
+    def limit_memory(self, limit: str) -> None:
+        """Cap DuckDB's memory (e.g. "1GB"); tables beyond the cap move to the temp folder, work beyond it spills."""
+        self.con.execute("SET memory_limit = ?", [limit])
+        self.memory_limit = limit
+
+    def offload(self) -> None:
+        """Move DuckDB's tables to the temp folder now (they come back when read), keeping the memory cap.
+
+        For one-shot runs of big files once the customer table is in pandas: the orders need not stay in memory
+        while the models run."""
+        limit = self.memory_limit
+        self.con.execute("SET memory_limit = '256MB'")
+        if limit:
+            self.limit_memory(limit)
+        else:
+            self.con.execute("RESET memory_limit")
 
     @classmethod
     def sample(cls) -> "Shop":

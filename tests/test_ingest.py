@@ -318,3 +318,37 @@ def _loaded(path):
     shop = Shop()
     shop.load_orders(path)
     return shop
+
+
+@pytest.mark.parametrize("ids,unique", [
+    ([3, 1, 2], True), ([1, 2, 3], True), ([3, 2, 1], True), ([1, 2, 1], False), ([5, 10**12, 7], True),
+    (["7", "07"], True), (["a", "b"], True), (["a", "a"], False), ([None, "x"], False), (["1", None], False),
+])
+def test_unique_ids(ids, unique):
+    """The uniqueness check that decides whether a file is one row per order: exact, whatever the id type."""
+    import duckdb
+
+    from clv.ingest import _unique_ids
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (order_id VARCHAR)")
+    con.executemany("INSERT INTO t VALUES (?)", [[None if i is None else str(i)] for i in ids])
+    assert _unique_ids(con, "t", "order_id") is unique
+
+
+def test_repeated_order_ids_are_grouped_after_the_first_pass(write):
+    text = "order_id,customer_id,order_date,amount\n1,a,2024-01-01,10\n2,a,2024-01-02,5\n1,a,2024-01-01,7\n"
+    shop = _loaded(write("o.csv", text))
+    assert shop.orders_report.rows_read == 3 and shop.orders_report.records_built == 2
+    assert orders_of(shop).set_index("order_id")["net"].to_dict() == {"1": 17.0, "2": 5.0}
+
+
+@pytest.mark.parametrize("limit", ["512MB", None])
+def test_offload_keeps_data_and_memory_cap(limit):
+    from clv.store import SAMPLE_ORDERS
+    shop = Shop(memory_limit=limit)
+    shop.load_orders(SAMPLE_ORDERS)
+    before = shop.customers()
+    cap = shop.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    shop.offload()
+    assert shop.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0] == cap
+    pd.testing.assert_frame_equal(shop.customers(), before)
