@@ -9,9 +9,8 @@ import argparse
 import json
 import sys
 
-from .errors import DataError
+from .errors import DataError, ModelError
 from .ingest import FORMATS, ORDER_FIELDS, detect_format, sniff
-from .models import ModelError
 from .store import Shop
 
 __all__ = ["main"]

@@ -1,7 +1,7 @@
-"""The one error type a user sees: a plain-words message about their data, never a traceback."""
+"""The error types a user sees: plain-words messages about their data or the models, never a traceback."""
 from __future__ import annotations
 
-__all__ = ["DataError"]
+__all__ = ["DataError", "ModelError"]
 
 
 class DataError(ValueError):
@@ -21,3 +21,7 @@ class DataError(ValueError):
         if expected:
             parts.append(f"Expected: {expected}")
         super().__init__(" ".join(parts))
+
+
+class ModelError(ValueError):
+    """A model could not be fitted on this data; the message says why in plain words."""

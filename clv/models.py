@@ -17,11 +17,9 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special
 
+from .errors import ModelError
+
 __all__ = ["BGNBD", "GammaGamma", "ModelError"]
-
-
-class ModelError(ValueError):
-    """A model could not be fitted on this data; the message says why in plain words."""
 
 
 def _compress(*cols) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

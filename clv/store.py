@@ -8,12 +8,15 @@ import datetime as dt
 import tempfile
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 
 from .errors import DataError
 from .ingest import LoadReport, Mapping, install_macros, load_interactions, load_orders
+
+if TYPE_CHECKING:  # pandas is imported by DuckDB when a table is asked for as a DataFrame, not before
+    import pandas as pd
 
 __all__ = ["Shop", "SAMPLE_ORDERS", "SAMPLE_INTERACTIONS", "SAMPLE_TRUTH", "CUSTOMER_COLUMNS"]
 
