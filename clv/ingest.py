@@ -612,18 +612,9 @@ def _load_orders(con, sn: Sniff, mapping: Mapping, currency: str | None, view: s
                  typed: bool = False) -> LoadReport:
     """The load itself; ``typed``: numbers and times were parsed by the CSV reader (see ``_typed_columns``)."""
     m = mapping.columns
-    if typed:
-        num = lambda e: f"CAST({e} AS DOUBLE)"  # noqa: E731 - a no-op on the typed columns; types unmapped NULLs
-        when = lambda e: f"CAST({e} AS TIMESTAMP)"  # noqa: E731 - TIMESTAMPTZ in UTC: the UTC wall time
-    else:
-        num = lambda e: f"clv_amount({e})"  # noqa: E731
-        when = lambda e: f"clv_ts({e}, $fmts)"  # noqa: E731
-    amount = num("amount_raw")
-    if mapping.amount_times_quantity and m.get("quantity"):
-        amount = f"{num('amount_raw')} * coalesce({num('qty_raw')}, 1)"
     try:  # a malformed file surfaces as a DuckDB error somewhere in here: say so in words
-        build = lambda source, one_row_per_order: _build_orders(  # noqa: E731
-            con, mapping, source, one_row_per_order, num, when, amount, {} if typed else {"fmts": fmts})
+        def build(source: str, one_row_per_order: bool) -> _Parsed:
+            return _build_orders(con, mapping, source, one_row_per_order, typed, fmts)
         # a file with an order id whose format is not one row per line item is built as one row per order first,
         # then checked; only when ids repeat is it rebuilt with de-duplication and grouping (and read again)
         built = bool(m.get("order_id")) and mapping.format not in _LINE_ITEM_FORMATS
@@ -722,10 +713,25 @@ class _Parsed:
     params: dict
 
 
-def _build_orders(con, mapping: Mapping, source: str, one_row_per_order: bool, num, when, amount: str,
-                  params: dict) -> _Parsed:
-    """Table ``orders_all`` from the file's rows in ``source``: one row per order, parsed and classified."""
+def _build_orders(con, mapping: Mapping, source: str, one_row_per_order: bool, typed: bool,
+                  fmts: list[str]) -> _Parsed:
+    """Table ``orders_all`` from the file's rows in ``source``: one row per order, parsed and classified.
+
+    ``typed``: the CSV reader already parsed numbers and times (see ``_typed_columns``), else they are text."""
     m = mapping.columns
+    if typed:
+        def num(e): return f"CAST({e} AS DOUBLE)"  # a no-op on typed columns; gives unmapped NULLs their type
+        def when(e): return f"CAST({e} AS TIMESTAMP)"  # TIMESTAMPTZ in a UTC session: the UTC wall time
+        # examples show the time as read, in UTC (the file's own text is not kept by the typed reader)
+        shown_time = "strftime(CAST(ts_raw AS TIMESTAMP), '%Y-%m-%d %H:%M:%S') || ' UTC'"
+        params = {}
+    else:
+        def num(e): return f"clv_amount({e})"
+        def when(e): return f"clv_ts({e}, $fmts)"
+        shown_time, params = "ts_raw", {"fmts": fmts}
+    amount = num("amount_raw")
+    if mapping.amount_times_quantity and m.get("quantity"):
+        amount = f"{num('amount_raw')} * coalesce({num('qty_raw')}, 1)"
     raw = {"order_key": _col(mapping, "order_id"), "cust_raw": _col(mapping, "customer_id"),
            "ts_raw": _col(mapping, "order_ts"), "amount_raw": _col(mapping, "amount"),
            "discount_raw": _col(mapping, "discount"), "refund_raw": _col(mapping, "refund"),
@@ -760,7 +766,7 @@ def _build_orders(con, mapping: Mapping, source: str, one_row_per_order: bool, n
                  WHEN order_ts IS NULL THEN 'date could not be read'
                  WHEN amount IS NULL THEN 'amount missing or not a number' END AS excluded_reason,
             -- the file's own text, kept only for excluded orders (examples in the report)
-            cust_raw, CAST(ts_raw AS VARCHAR) AS ts_raw, CAST(amount_raw AS VARCHAR) AS amount_raw,
+            cust_raw, {shown_time} AS ts_raw, CAST(amount_raw AS VARCHAR) AS amount_raw,
             CASE WHEN cancelled_at IS NOT NULL THEN 'cancelled'
                  WHEN list_contains($np_status, status) THEN $np_reason[list_position($np_status, status)]
                  WHEN $returns_by_prefix AND upper(order_id) LIKE 'C%' THEN 'return (credit note)'
