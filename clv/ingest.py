@@ -745,11 +745,11 @@ def _build_orders(con, mapping: Mapping, source: str, one_row_per_order: bool, t
         grouped = ", ".join(f"any_value({name}) AS {name}" for name in raw if name != "order_key")
         amount_expr = f"sum({amount})" if mapping.amount_per == "line" else num("any_value(amount_raw)")
         per_order = (f"SELECT trim(order_key) AS order_id, {grouped}, {amount_expr} AS amount_value, "
-                     f"sum({num('qty_raw')}) AS items, sum(_copies) AS n_rows FROM lines GROUP BY order_key")
+                     f"sum({num('qty_raw')}) AS items FROM lines GROUP BY order_key")
     else:  # every row is an order
         order_id = "trim(order_key)" if m.get("order_id") else "CAST(row_number() OVER () AS VARCHAR)"
         per_order = (f"SELECT {order_id} AS order_id, * EXCLUDE (order_key, _copies), "
-                     f"{amount} AS amount_value, {num('qty_raw')} AS items, _copies AS n_rows FROM lines")
+                     f"{amount} AS amount_value, {num('qty_raw')} AS items FROM lines")
     parsed = f"""
         WITH lines AS (SELECT {lines}, _copies FROM {source}),
         per_order AS ({per_order}),
@@ -759,13 +759,13 @@ def _build_orders(con, mapping: Mapping, source: str, one_row_per_order: bool, t
                    {num('refund_raw')} AS refund, nullif(lower(trim(status_raw)), '') AS status,
                    nullif(trim(cancelled_raw), '') AS cancelled_at,
                    nullif(upper(trim(currency_raw)), '') AS currency, nullif(trim(channel_raw), '') AS channel,
-                   items, n_rows
+                   items
             FROM per_order)
         SELECT * EXCLUDE (cust_raw, ts_raw, amount_raw),
             CASE WHEN customer_id IS NULL THEN 'no customer id'
                  WHEN order_ts IS NULL THEN 'date could not be read'
                  WHEN amount IS NULL THEN 'amount missing or not a number' END AS excluded_reason,
-            -- the file's own text, kept only for excluded orders (examples in the report)
+            -- the file's own text, for the report's examples of excluded orders (not stored in orders_all)
             cust_raw, {shown_time} AS ts_raw, CAST(amount_raw AS VARCHAR) AS amount_raw,
             CASE WHEN cancelled_at IS NOT NULL THEN 'cancelled'
                  WHEN list_contains($np_status, status) THEN $np_reason[list_position($np_status, status)]
