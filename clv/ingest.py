@@ -732,7 +732,7 @@ def _build_orders(con, mapping: Mapping, source: str, one_row_per_order: bool, t
     amount = num("amount_raw")
     if mapping.amount_times_quantity and m.get("quantity"):
         amount = f"{num('amount_raw')} * coalesce({num('qty_raw')}, 1)"
-    raw = {"order_key": _col(mapping, "order_id"), "cust_raw": _col(mapping, "customer_id"),
+    raw = {"order_key": f"nullif(trim({_col(mapping, 'order_id')}), '')", "cust_raw": _col(mapping, "customer_id"),
            "ts_raw": _col(mapping, "order_ts"), "amount_raw": _col(mapping, "amount"),
            "discount_raw": _col(mapping, "discount"), "refund_raw": _col(mapping, "refund"),
            "status_raw": _col(mapping, "status"), "cancelled_raw": _col(mapping, "cancelled_at"),
@@ -741,13 +741,16 @@ def _build_orders(con, mapping: Mapping, source: str, one_row_per_order: bool, t
     lines = ", ".join(f"{expr} AS {name}" for name, expr in raw.items())
     if m.get("order_id") and not one_row_per_order:
         # one order from its rows: order-level fields may sit on the first row only (Shopify), so take any
-        # non-null value; line amounts are summed when the format has one row per item
+        # non-null value; line amounts are summed when the format has one row per item. A row without an order
+        # id is an order of its own (grouped by its line number), never merged with other such rows.
+        lines += ", row_number() OVER () AS _line"
         grouped = ", ".join(f"any_value({name}) AS {name}" for name in raw if name != "order_key")
         amount_expr = f"sum({amount})" if mapping.amount_per == "line" else num("any_value(amount_raw)")
-        per_order = (f"SELECT trim(order_key) AS order_id, {grouped}, {amount_expr} AS amount_value, "
-                     f"sum({num('qty_raw')}) AS items FROM lines GROUP BY order_key")
+        per_order = (f"SELECT order_key AS order_id, {grouped}, {amount_expr} AS amount_value, "
+                     f"sum({num('qty_raw')}) AS items FROM lines "
+                     f"GROUP BY order_key, CASE WHEN order_key IS NULL THEN _line END")
     else:  # every row is an order
-        order_id = "trim(order_key)" if m.get("order_id") else "CAST(row_number() OVER () AS VARCHAR)"
+        order_id = "order_key" if m.get("order_id") else "CAST(row_number() OVER () AS VARCHAR)"
         per_order = (f"SELECT {order_id} AS order_id, * EXCLUDE (order_key, _copies), "
                      f"{amount} AS amount_value, {num('qty_raw')} AS items FROM lines")
     parsed = f"""

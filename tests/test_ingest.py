@@ -352,3 +352,14 @@ def test_offload_keeps_data_and_memory_cap(limit):
     shop.offload()
     assert shop.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0] == cap
     pd.testing.assert_frame_equal(shop.customers(), before)
+
+
+def test_rows_without_an_order_id_stay_separate_orders(write):
+    """A repeated id groups lines into one order; rows with an empty id are each an order, never merged."""
+    text = ("order_id,customer_id,order_date,amount\n1,a,2024-01-01,10\n1,a,2024-01-01,7\n"
+            ",b,2024-01-02,5\n,c,2024-01-03,6\n ,d,2024-01-04,8\n")
+    shop = _loaded(write("o.csv", text))
+    orders = orders_of(shop)
+    assert shop.orders_report.records_built == 4
+    assert sorted(orders.net) == [5.0, 6.0, 8.0, 17.0]
+    assert set(orders.customer_id) == {"a", "b", "c", "d"}
