@@ -54,3 +54,17 @@ BARE_AGGREGATE = ("import duckdb, sys; con = duckdb.connect(); "
                   "date_diff('day', min(order_date::DATE), max(order_date::DATE)) AS recency, "
                   "date_diff('day', min(order_date::DATE), (SELECT max(order_date::DATE) FROM read_csv($p))) AS T, "
                   "sum(amount) AS revenue FROM read_csv($p) GROUP BY ALL\", {'p': sys.argv[1]}).fetchall()))")
+
+# The floor of any `summary`: only the purchase columns of the customer table (no validation, no de-duplication
+# check, no interactions, statuses by their plain names), in one DuckDB query straight from the CSV to a CSV.
+FUSED_CUSTOMERS = ("import duckdb, sys; con = duckdb.connect(); con.execute(\"SET memory_limit = '1GB'\"); "
+                   "con.execute(\"COPY (WITH p AS NOT MATERIALIZED (SELECT lower(trim(customer_id)) AS c, "
+                   "order_date AS ts, amount AS net, discount FROM read_csv($p, types={'customer_id': 'VARCHAR'}) "
+                   "WHERE status NOT IN ('voided', 'refunded', 'cancelled')), "
+                   "per_c AS (SELECT c, count(*) AS orders, count(*) FILTER (WHERE discount > 0) / count(*) AS ds, "
+                   "min(ts) AS first_order, max(ts) AS last_order FROM p GROUP BY c), "
+                   "days AS (SELECT c, ts::DATE AS d, sum(net) AS net FROM p GROUP BY ALL), "
+                   "per_d AS (SELECT c, count(*) - 1 AS frequency, min(d) AS first_day, max(d) AS last_day, "
+                   "sum(net) AS revenue, arg_min(net, d) AS first_net FROM days GROUP BY c) "
+                   "SELECT * FROM per_d JOIN per_c USING (c) ORDER BY c) TO '/tmp/clv-bench/fused.csv' (HEADER)\", "
+                   "{'p': sys.argv[1]})")

@@ -6,20 +6,76 @@ query on the same file, in the same run.
 score = read and validate the export, customer table, BG/NBD + Gamma-Gamma fit, 12-month CLTV, P(alive) churn
 risk (no interactions file here), RFM + KMeans (k by silhouette) + behavioural segments, CSV out.
 Target: <= 2.5x the bare query at 10M orders, peak memory < 2 GB.
+
+    python bench/pipeline.py --stages [--orders 10000000]
+
+times each step of `score` in one fresh process instead (where the time goes).
 """
 import argparse
+import resource
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _run import BARE_AGGREGATE, export, measure, rows_in  # noqa: E402
 
 
+def stages_of(path: str) -> None:
+    """The steps of `python -m clv score` (see clv/cli.py and clv/scoring.py), each timed, with the peak memory."""
+    t = time.perf_counter()
+
+    def lap(step: str) -> None:
+        nonlocal t
+        print(f"    {step:<38} {time.perf_counter() - t:6.2f} s  peak so far "
+              f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:6.0f} MB", flush=True)
+        t = time.perf_counter()
+
+    from clv.scoring import assemble
+    from clv.segments import fit_clusters, segment_table
+    from clv.store import Shop
+    from clv.value import fit_value_model, price
+    lap("imports")
+    shop = Shop(memory_limit="1GB")  # the CLI's default
+    shop.load_orders(path)
+    lap("load and validate the orders")
+    shop.customers_relation().to_table("_customers")
+    lap("customer table (SQL)")
+    customers = shop.con.table("_customers").df()
+    lap("customer table to pandas")
+    day = shop.purchase_span()[1]
+    shop.offload()
+    lap("as-of date; orders to the temp folder")
+    vm = fit_value_model(customers, months=12)
+    lap("BG/NBD + Gamma-Gamma fit")
+    priced = price(vm, 12, 0.4, 0.1)
+    lap("12-month CLTV")
+    clusters = fit_clusters(customers)
+    lap("KMeans, k by silhouette")
+    segments = segment_table(customers, clusters)
+    lap("RFM and behavioural segments")
+    table = assemble(customers, segments, priced, vm, None, day)
+    lap("one row per customer")
+    shop.con.register("scores_out", table)
+    shop.con.table("scores_out").write_csv("/tmp/clv-bench/stages.csv")
+    lap(f"CSV out ({table.shape[1]} columns)")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--orders", type=int, nargs="*", default=[1_000_000, 10_000_000])
+    ap.add_argument("--stages", action="store_true", help="time each step of score instead")
+    ap.add_argument("--stages-of", help=argparse.SUPPRESS)  # the fresh process --stages runs
     a = ap.parse_args()
+    if a.stages_of:
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+        return stages_of(a.stages_of)
     for n in a.orders:
+        if a.stages:
+            print(f"{n:>11,} orders: the steps of score", flush=True)
+            subprocess.run([sys.executable, __file__, "--stages-of", str(export(n))], check=True)
+            continue
         path = export(n)
         bare = measure([sys.executable, "-c", BARE_AGGREGATE, str(path)])
         out = Path("/tmp/clv-bench") / f"scores_{n}.csv"
