@@ -40,10 +40,8 @@ def stages_of(path: str) -> None:
     shop = Shop(memory_limit="1GB")  # the CLI's default
     shop.load_orders(path)
     lap("load and validate the orders")
-    shop.customers_relation().to_table("_customers")
-    lap("customer table (SQL)")
-    customers = shop.con.table("_customers").df()
-    lap("customer table to pandas")
+    customers = shop.customers()
+    lap("customer table (SQL, to pandas)")
     day = shop.purchase_span()[1]
     shop.offload()
     lap("as-of date; orders to the temp folder")
