@@ -68,3 +68,15 @@ FUSED_CUSTOMERS = ("import duckdb, sys; con = duckdb.connect(); con.execute(\"SE
                    "sum(net) AS revenue, arg_min(net, d) AS first_net FROM days GROUP BY c) "
                    "SELECT * FROM per_d JOIN per_c USING (c) ORDER BY c) TO '/tmp/clv-bench/fused.csv' (HEADER)\", "
                    "{'p': sys.argv[1]})")
+
+# The same floor computed from one scan: one GROUP BY customer and day, rolled up per customer.
+FUSED_CUSTOMERS_ONE_SCAN = (
+    "import duckdb, sys; con = duckdb.connect(); con.execute(\"SET memory_limit = '1GB'\"); "
+    "con.execute(\"COPY (WITH days AS (SELECT lower(trim(customer_id)) AS c, order_date::DATE AS d, "
+    "sum(amount) AS net, count(*) AS n, count(*) FILTER (WHERE discount > 0) AS nd, min(order_date) AS f, "
+    "max(order_date) AS l FROM read_csv($p, types={'customer_id': 'VARCHAR'}) "
+    "WHERE status NOT IN ('voided', 'refunded', 'cancelled') GROUP BY ALL) "
+    "SELECT c, count(*) - 1 AS frequency, min(d) AS first_day, max(d) AS last_day, sum(net) AS revenue, "
+    "arg_min(net, d) AS first_net, sum(n) AS orders, sum(nd) / sum(n) AS ds, min(f) AS first_order, "
+    "max(l) AS last_order FROM days GROUP BY c ORDER BY c) TO '/tmp/clv-bench/fused.csv' (HEADER)\", "
+    "{'p': sys.argv[1]})")
