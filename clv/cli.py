@@ -100,6 +100,8 @@ def cmd_score(args) -> None:
     from .scoring import score_table
     table = score_table(shop, args.as_of, args.horizon_months, args.discount_rate, args.margin,
                         args.churn_model, offload=True)
+    if "churn_model_why" in table.attrs:
+        print(table.attrs["churn_model_why"], file=sys.stderr)
     shop.con.register("scores_out", table)
     shop.con.table("scores_out").write_csv(args.out)
     print(f"wrote {args.out} ({len(table):,} customers)", file=sys.stderr)

@@ -1,8 +1,6 @@
 """One row per customer with everything the value, churn and playbook views need — the same in app and CLI."""
 from __future__ import annotations
 
-import sys
-
 import pandas as pd
 
 from .churn import ChurnModel, churn_features, fit_churn, reason_in_words
@@ -53,9 +51,11 @@ def score_table(shop: Shop, as_of=None, horizon_months: int = 12, discount_rate:
     cm = None
     if churn == "model" or (churn == "auto" and shop.interactions_report is not None):
         cm = fit_churn(shop, as_of=day, window_days=window_days)
-        print(cm.why, file=sys.stderr)
     if offload:
         shop.offload()
     vm = fit_value_model(customers, months=horizon_months)
     segments = segment_table(customers, fit_clusters(customers, k=k))
-    return assemble(customers, segments, price(vm, horizon_months, margin, discount_rate), vm, cm, day, window_days)
+    table = assemble(customers, segments, price(vm, horizon_months, margin, discount_rate), vm, cm, day, window_days)
+    if cm is not None:
+        table.attrs["churn_model_why"] = cm.why  # which churn risk is used and why, in words (the CLI prints it)
+    return table
