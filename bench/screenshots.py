@@ -24,8 +24,11 @@ with sync_playwright() as pw:
         page = b.new_page(viewport={"width": 1400, "height": a.height})
         page.goto(f"{a.url}/{name}")
         page.wait_for_timeout(3000)
-        for _ in range(180):  # until the script run is over: no spinner, no "running" widget
-            if page.get_by_test_id("stSpinner").count() == 0 and page.get_by_test_id("stStatusWidget").count() == 0:
+        quiet = 0  # the script run is over when there has been no spinner and no "running" widget for 2 s
+        for _ in range(240):  # (a spinner can appear a moment after the page first looks idle)
+            busy = page.get_by_test_id("stSpinner").count() or page.get_by_test_id("stStatusWidget").count()
+            quiet = 0 if busy else quiet + 1
+            if quiet >= 4:
                 break
             page.wait_for_timeout(500)
         for _ in range(40):  # plotly draws after the script run; wait until every chart has its SVG
