@@ -125,17 +125,16 @@ def fit_churn(shop: Shop, as_of=None, window_days: int = 90, seed: int = 0, max_
 
 def reason_in_words(customers: pd.DataFrame) -> pd.Series:
     """Why a customer looks at risk, in a founder's words ("usually buys every 40 days, silent for 130")."""
-    since = (customers["T_days"] - customers["recency_days"]).astype(int)
-    gap = customers["recency_days"] / customers["frequency"].where(customers["frequency"] > 0)
-    base = np.where(customers["frequency"] > 0,
-                    "usually buys every " + gap.round().fillna(0).astype(int).astype(str) + " days, silent for "
-                    + since.astype(str),
-                    "bought once, " + since.astype(str) + " days ago")
-    extra = pd.Series("", index=customers.index)
+    since = (customers["T_days"] - customers["recency_days"]).astype(int).astype(str)
+    repeat = customers["frequency"] > 0
+    gap = (customers["recency_days"] / customers["frequency"].where(repeat)).round().fillna(0).astype(int).astype(str)
+    reason = ("usually buys every " + gap + " days, silent for " + since).where(repeat,
+                                                                             "bought once, " + since + " days ago")
     if "support_tickets" in customers:
         unhappy = customers["mean_satisfaction"].fillna(5) <= 2
-        extra = extra.where(~unhappy, extra + "; unhappy support ticket")
-        carts = customers["carts_abandoned"] > 0
-        extra = extra.where(~(carts & (pd.to_datetime(customers["last_abandoned_cart"]) >
-                                       pd.to_datetime(customers["last_order"]))), extra + "; left a cart since")
-    return pd.Series(base, index=customers.index) + extra
+        left_cart = (customers["carts_abandoned"] > 0) & (pd.to_datetime(customers["last_abandoned_cart"])
+                                                          > pd.to_datetime(customers["last_order"]))
+        for flag, words in ((unhappy, "; unhappy support ticket"), (left_cart, "; left a cart since")):
+            if flag.any():
+                reason = reason.where(~flag, reason + words)
+    return reason

@@ -1,6 +1,7 @@
 """One row per customer with everything the value, churn and playbook views need — the same in app and CLI."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from .churn import ChurnModel, churn_features, fit_churn, reason_in_words
@@ -11,6 +12,11 @@ from .value import ValueModel, fit_value_model, price
 __all__ = ["assemble", "score_table", "VALUE_COLUMNS"]
 
 VALUE_COLUMNS = ["p_alive", "expected_purchases", "expected_order_value", "days_to_next_purchase", "clv"]
+
+
+def _source(codes: np.ndarray) -> pd.Categorical:
+    """Which churn risk a customer's ``churn_risk`` is: 0 = 1 − P(alive), 1 = the churn model."""
+    return pd.Categorical.from_codes(codes, categories=["1 − P(alive)", "churn model"])
 
 
 def assemble(customers: pd.DataFrame, segments: pd.DataFrame, priced: pd.DataFrame, vm: ValueModel,
@@ -24,13 +30,13 @@ def assemble(customers: pd.DataFrame, segments: pd.DataFrame, priced: pd.DataFra
                                                                      unit="D")).dt.normalize()
     out["churn_risk_p_alive"] = 1 - out["p_alive"]
     out["churn_risk"] = out["churn_risk_p_alive"]
-    out["churn_source"] = pd.Categorical(["1 − P(alive)"] * len(out), categories=["1 − P(alive)", "churn model"])
+    out["churn_source"] = _source(np.zeros(len(out), dtype=np.int8))
     if churn is not None:
         feats = churn_features(customers, as_of, window_days, vm.bgnbd)
         out["churn_risk_model"] = churn.classifier.predict_proba(feats)[:, 1]
         if churn.chosen == "model":
             out["churn_risk"] = out["churn_risk_model"]
-            out["churn_source"] = pd.Categorical(["churn model"] * len(out), categories=["1 − P(alive)", "churn model"])
+            out["churn_source"] = _source(np.ones(len(out), dtype=np.int8))
     out["value_at_stake"] = out["clv"] * out["churn_risk"]
     out["reason"] = reason_in_words(out)
     return out

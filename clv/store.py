@@ -136,7 +136,9 @@ class Shop:
 
     def customers(self, as_of=None, calibration_end=None) -> pd.DataFrame:
         """One row per customer (see clv/sql/customers.sql for every column's definition)."""
-        return self.customers_relation(as_of, calibration_end).df()
+        import pandas as pd
+        # the same frame as ``.df()`` (tested), built from numpy arrays: 0.4 s instead of 1.3 s at 1.15M customers
+        return pd.DataFrame(self.customers_relation(as_of, calibration_end).fetchnumpy())
 
     def cohorts(self) -> pd.DataFrame:
         """Monthly cohort retention (clv/sql/cohorts.sql)."""

@@ -246,6 +246,13 @@ def test_customer_features_match_independent_pandas(sample_shop):
     assert len(got) == len(expect) == sample_shop.orders_report.customers
 
 
+def test_customer_table_frame_equals_duckdbs_own(sample_shop):
+    """customers() builds its frame from numpy arrays (faster); it is the frame DuckDB's .df() gives, NULLs included."""
+    fast = sample_shop.customers()
+    assert fast["mean_rating"].isna().any() and fast["last_abandoned_cart"].isna().any()  # the cases that matter
+    pd.testing.assert_frame_equal(fast, sample_shop.customers_relation().df())
+
+
 def test_cp1252_characters_survive(write):
     text = "customer_id,order_date,amount,channel\na,2024-01-01,10,Caf\u00e9 \u20ac \u2013 \u201cweb\u201d\n"
     shop = Shop()

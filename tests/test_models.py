@@ -179,3 +179,22 @@ def test_monthly_tabulation_equals_eq10_per_customer(sim):
     table = _expected_by_month(m, x, np.round(tx), np.round(T), months=6)
     direct = np.column_stack([m.expected_purchases(k * MONTH_DAYS, x, np.round(tx), np.round(T)) for k in range(1, 7)])
     np.testing.assert_allclose(table, direct, rtol=1e-12)
+
+
+def test_churn_reason_in_words():
+    from clv.churn import reason_in_words
+    customers = pd.DataFrame({
+        "frequency": [0, 3, 2, 1], "recency_days": [0, 120, 80, 10], "T_days": [45, 250, 100, 40],
+        "support_tickets": [0, 1, 0, 0], "mean_satisfaction": [np.nan, 1.0, np.nan, np.nan],
+        "carts_abandoned": [0, 0, 2, 1],
+        "last_abandoned_cart": pd.to_datetime([None, None, "2024-05-03", "2024-01-01"]),
+        "last_order": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-05-01", "2024-03-01"]),
+    })
+    assert reason_in_words(customers).tolist() == [
+        "bought once, 45 days ago",
+        "usually buys every 40 days, silent for 130; unhappy support ticket",
+        "usually buys every 40 days, silent for 20; left a cart since",
+        "usually buys every 10 days, silent for 30",  # the abandoned cart was before the last order
+    ]
+    without_interactions = customers.drop(columns=["support_tickets"])
+    assert reason_in_words(without_interactions).iloc[1] == "usually buys every 40 days, silent for 130"
