@@ -76,6 +76,9 @@ def test_score_and_tactics(tmp_path):
                 "vip", "cart_abandoner"):
         assert col in s.columns
     assert s["churn_risk"].between(0, 1).all() and (s["clv"] >= 0).all()
+    # money to the cent, probabilities to 4 places (clv.export.DECIMALS), not 58.007999999999996
+    assert ((s["clv"] * 100).round(6) % 1 == 0).all() and ((s["p_alive"] * 1e4).round(6) % 1 == 0).all()
+    assert s["clv"].nunique() > 1000  # still the customers' own values (one-time buyers alike share theirs)
     r = clv("tactics", "--orders", ORDERS, "--margin", "0.4", "--out", str(tmp_path / "t.csv"),
             "--lists", str(tmp_path / "lists"))
     assert r.returncode == 0, r.stderr

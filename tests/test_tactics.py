@@ -121,6 +121,16 @@ def test_control_groups_share_seed_and_independence():
     assert (lst.set_index("customer_id")["group"].sort_index() == lst2.set_index("customer_id")["group"].sort_index()).all()
 
 
+def test_exports_round_known_columns_only():
+    from clv.export import rounded
+    df = pd.DataFrame({"clv": [58.007999999999996, 1 / 3], "p_alive": [0.123456, 0.99996], "other": [1 / 3, 2 / 3],
+                       "orders": [1, 2]})
+    out = rounded(df)
+    assert out["clv"].tolist() == [58.01, 0.33] and out["p_alive"].tolist() == [0.1235, 1.0]
+    assert out["other"].tolist() == df["other"].tolist() and out["orders"].tolist() == [1, 2]
+    assert df["clv"].iloc[0] == 58.007999999999996  # the caller's frame is left alone
+
+
 def test_exported_cells_never_start_with_a_formula_character():
     nasty = ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx", "ok", "a=b"]
     df = pd.DataFrame({"email": nasty, "customer_id": nasty, "reason": nasty, "clv": np.arange(8.0)})
