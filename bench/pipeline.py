@@ -5,7 +5,9 @@ query on the same file, in the same run.
 
 score = read and validate the export, customer table, BG/NBD + Gamma-Gamma fit, 12-month CLTV, P(alive) churn
 risk (no interactions file here), RFM + KMeans (k by silhouette) + behavioural segments, CSV out.
-Target: <= 2.5x the bare query at 10M orders, peak memory < 2 GB.
+Target: <= 2.5x the bare query at 10M orders, peak memory < 2 GB. Also timed: the floor of any score on these
+models (bench/_score_floor.py: the customer table from one fused query straight from the CSV, without reading the
+file safely, then the same models, segments and CSV).
 
     python bench/pipeline.py --stages [--orders 10000000]
 
@@ -32,6 +34,7 @@ def stages_of(path: str) -> None:
               f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:6.0f} MB", flush=True)
         t = time.perf_counter()
 
+    from clv.export import rounded
     from clv.scoring import assemble
     from clv.segments import fit_clusters, segment_table
     from clv.store import Shop
@@ -55,7 +58,7 @@ def stages_of(path: str) -> None:
     lap("RFM and behavioural segments")
     table = assemble(customers, segments, priced, vm, None, day)
     lap("one row per customer")
-    shop.con.register("scores_out", table)
+    shop.con.register("scores_out", rounded(table))  # as cmd_score in clv/cli.py
     shop.con.table("scores_out").write_csv("/tmp/clv-bench/stages.csv")
     lap(f"CSV out ({table.shape[1]} columns)")
 
@@ -79,11 +82,16 @@ def main():
         out = Path("/tmp/clv-bench") / f"scores_{n}.csv"
         score = measure([sys.executable, "-m", "clv", "score", "--orders", str(path), "--margin", "0.4",
                          "--out", str(out)])
+        floor = measure([sys.executable, str(Path(__file__).parent / "_score_floor.py"), str(path),
+                         str(Path("/tmp/clv-bench") / f"scores_floor_{n}.csv")])
         customers = rows_in(out)
         print(f"{n:>11,} orders, {customers:,} customers scored")
         print(f"    DuckDB bare per-customer aggregate  {bare['seconds']:6.2f} s  peak {bare['peak_mb']:6.0f} MB")
         print(f"    python -m clv score                 {score['seconds']:6.2f} s  peak {score['peak_mb']:6.0f} MB"
-              f"   = {score['seconds'] / bare['seconds']:.2f}x the bare query", flush=True)
+              f"   = {score['seconds'] / bare['seconds']:.2f}x the bare query")
+        print(f"    floor: fused customer query + the same models, segments and CSV (bench/_score_floor.py)\n"
+              f"                                        {floor['seconds']:6.2f} s  peak {floor['peak_mb']:6.0f} MB"
+              f"   = {floor['seconds'] / bare['seconds']:.2f}x the bare query", flush=True)
 
 
 if __name__ == "__main__":
