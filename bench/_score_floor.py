@@ -2,8 +2,9 @@
 
 What `python -m clv score` does, minus everything about reading the file safely: the customer table comes from one
 DuckDB query straight from the CSV (no validation, no report, no de-duplication check, no orders table, statuses
-by their plain names, no channel, no interactions: their columns are constants; the bench export's columns), then the same models, segments, rows and CSV
-as the score command. bench/pipeline.py times it next to score and the bare per-customer aggregate.
+by their plain names; the bench export has no channel and no interactions: their columns are constants), then the
+same models, segments, rows and CSV as the score command. bench/pipeline.py times it next to score and the bare
+per-customer aggregate.
 """
 import sys
 from pathlib import Path

@@ -9,8 +9,8 @@ __all__ = ["DECIMALS", "FORMULA_PREFIXES", "neutralise", "rounded", "to_safe_csv
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
-#: decimals kept in exported files: money to the cent, probabilities and shares to 4 places, counts to 3; the
-#: digits beyond are noise to a founder (58.007999999999996) and cost the CSV writer time on big files
+#: decimals kept in exported files: money to the cent, probabilities and shares to 4 places, expected purchases
+#: to 3; the digits beyond are noise to a founder (58.007999999999996) and cost the CSV writer time on big files
 DECIMALS = {
     **dict.fromkeys(["revenue", "aov", "monetary_value", "refund_total", "expected_order_value", "clv",
                      "value_at_stake", "mean_satisfaction", "mean_rating"], 2),

@@ -138,7 +138,7 @@ class Shop:
         """One row per customer (see clv/sql/customers.sql for every column's definition)."""
         import pandas as pd
         # the same frame as ``.df()`` (tested), built from numpy arrays without copying them: 0.4 s instead of
-        # 1.3 s at 1.15M customers, and ~50-100 MB less at the peak of `score` (measured with /usr/bin/time at 10M orders)
+        # 1.3 s at 1.15M customers, and 50-100 MB less at the peak of `score` (/usr/bin/time at 10M orders)
         return pd.DataFrame(self.customers_relation(as_of, calibration_end).fetchnumpy(), copy=False)
 
     def cohorts(self) -> pd.DataFrame:
