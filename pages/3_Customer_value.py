@@ -44,6 +44,7 @@ st.caption(f"The average existing customer is expected to buy **{data['expected_
 c1, c2 = st.columns(2)
 fig = px.histogram(data, x="clv", nbins=60, log_y=True, title=f"How projected {H}-month value is spread",
                    labels={"clv": f"projected CLTV ({H} months)"})
+fig.update_yaxes(dtick=1, title="customers (log scale)")  # ticks at 1, 10, 100, … only
 c1.plotly_chart(fig, width="stretch")
 top10 = data["clv"].nlargest(max(1, len(data) // 10)).sum() / max(data["clv"].sum(), 1e-9)
 c1.caption(f"The top 10 % of customers hold {top10:.0%} of projected value.")
@@ -68,7 +69,7 @@ st.caption(f"{first['customer_id']} is expected to buy **{first['expected_purcha
 cols = ["customer_id", "orders", "revenue", "p_alive", "expected_purchases", "expected_order_value",
         "next_order_date", "clv", "rfm_segment"]
 st.dataframe(top[cols].style.format({"revenue": "{:,.0f}", "p_alive": "{:.0%}", "expected_purchases": "{:.2f}",
-                                     "expected_order_value": "{:,.2f}",
+                                     "expected_order_value": "{:,.2f}", "next_order_date": "{:%Y-%m-%d}",
                                      "clv": "{:,.2f}"}), hide_index=True, height=300, width="stretch")
 st.caption("*next_order_date*: if still active, the customer is more likely than not to have ordered again by "
            "this date — time your message just before it.")
