@@ -70,7 +70,7 @@ def test_shopify_counts_orders_not_line_items(write):
 def test_woocommerce_per_item_rows(write):
     shop = Shop()
     rep = shop.load_orders(write("woo.csv", WOO))
-    assert rep.format == "woocommerce"
+    assert rep.format == "woocommerce_aoe"
     o = orders_of(shop).set_index("order_id")
     assert o.loc["501", "net"] == 60.0 and o.loc["501", "items"] == 3 and o.loc["501", "customer_id"] == "carl@shop.com"
     assert o.loc["502", "not_purchase_reason"] == "cancelled"
@@ -122,7 +122,7 @@ def test_encodings(write, encoding, prefix):
     path = write("enc.csv", prefix + text.encode(encoding))
     shop = Shop()
     shop.load_orders(path)
-    assert set(shop.con.sql("SELECT customer_id FROM orders").df()["customer_id"]) == {"josé", "zoë"}
+    assert set(shop.con.sql("SELECT customer_id FROM orders").df()["customer_id"]) == {"José", "Zoë"}
 
 
 @pytest.mark.parametrize("delim", [";", "\t", "|"])
@@ -164,7 +164,7 @@ def test_bad_dates_and_amounts_are_reported_not_dropped_silently(write):
     (b"", "empty"),
     (b"\x00\x01\x02\x03binary\x00\x00junk" * 50, "binary"),
     (b"customer_id,order_date,amount\n", "no data rows"),
-    (b"customer_id order_date amount\na 2024-01-01 10\n", "Only one column"),
+    (b"customer_id\na\n", "Only one column"),
     (b"ref,when,what\na,2024-01-01,10\n", "No customer id or email column"),
     (b"customer_id,order_date,amount\na,yesterday,10\nb,soon,5\n", "order_date"),
     (b"customer_id,order_date,amount\n,2024-01-01,10\n,2024-01-02,5\n", "customer_id"),
@@ -268,11 +268,11 @@ PLAIN = "order_id,customer_id,order_date,amount,discount\n1,A,2024-01-01 10:00:0
 
 def _both_paths(monkeypatch, path, **kw):
     """(orders, report) loaded with the CSV reader parsing numbers and times, then with SQL parsing text."""
-    import clv.ingest
+    import clv.ingest.orders
     fast = Shop()
     fast_report = fast.load_orders(path, **kw)
     with monkeypatch.context() as m:
-        m.setattr(clv.ingest, "_typed_columns", lambda *a: None)
+        m.setattr(clv.ingest.orders, "_typed_columns", lambda *a: None)
         slow = Shop()
         slow_report = slow.load_orders(path, **kw)
     assert not slow_report.typed_read
@@ -335,7 +335,7 @@ def test_unique_ids(ids, unique):
     """The uniqueness check that decides whether a file is one row per order: exact, whatever the id type."""
     import duckdb
 
-    from clv.ingest import _unique_ids
+    from clv.ingest.orders import _unique_ids
     con = duckdb.connect()
     con.execute("CREATE TABLE t (order_id VARCHAR)")
     con.executemany("INSERT INTO t VALUES (?)", [[None if i is None else str(i)] for i in ids])

@@ -1,0 +1,76 @@
+"""The canonical vocabulary of a load: fields a file column can be mapped to, and the mapping itself."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field, replace
+
+__all__ = ["ORDER_FIELDS", "REQUIRED_ORDER_FIELDS", "INTERACTION_FIELDS", "REQUIRED_INTERACTION_FIELDS",
+           "FIELD_LABELS", "DATE_ORDERS", "DECIMALS", "Mapping", "norm", "norm_words", "q"]
+
+#: canonical order fields a file column can be mapped to; the first three are required.
+ORDER_FIELDS = ["customer_id", "order_ts", "amount", "order_id", "customer_alt", "order_time", "timezone",
+                "discount", "refund", "status", "cancelled_at", "currency", "channel", "quantity"]
+REQUIRED_ORDER_FIELDS = ["customer_id", "order_ts", "amount"]
+INTERACTION_FIELDS = ["customer_id", "event_ts", "event_type", "channel", "value"]
+REQUIRED_INTERACTION_FIELDS = ["customer_id", "event_ts", "event_type"]
+
+FIELD_LABELS = {
+    "customer_id": "customer id or email", "order_ts": "order date/time", "amount": "order amount",
+    "order_id": "order id", "customer_alt": "second customer column (used where the first is empty or a guest)",
+    "order_time": "order time (when the date column holds only the date)", "timezone": "time zone",
+    "discount": "discount amount", "refund": "refunded amount",
+    "status": "order/payment status", "cancelled_at": "cancelled date", "currency": "currency",
+    "channel": "sales channel", "quantity": "quantity", "event_ts": "event date/time",
+    "event_type": "event type", "value": "value / rating / satisfaction score",
+}
+
+#: how a date like 03/04/2024 is read: month first, day first, or let the data (and the platform) decide
+DATE_ORDERS = {"auto": "decide from the data", "mdy": "month first (03/04/2024 = 4 March)",
+               "dmy": "day first (03/04/2024 = 3 April)"}
+#: the decimal mark of amounts: decided from the whole column unless the user says
+DECIMALS = {"auto": "decide from the data", "dot": "decimal point (1,234.50)", "comma": "decimal comma (1.234,50)"}
+
+
+def norm(name: str) -> str:
+    """A column name reduced to letters and digits, lower case, accents removed: how headers are matched."""
+    return re.sub(r"[^a-z0-9]", "", strip_accents(str(name)).lower())
+
+
+def norm_words(text: str) -> str:
+    """A status word as it is matched: lower case, no accents, words separated by single spaces."""
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", strip_accents(str(text)).lower()).split())
+
+
+def strip_accents(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def q(identifier: str) -> str:
+    """Quote an identifier taken from the file's own header (the only identifiers ever put in SQL)."""
+    return '"' + str(identifier).replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """Which column of the file holds each canonical field (``None`` where it has none), and how to read them.
+
+    ``flags``: (column, value that marks the row, reason) — e.g. Gumroad's "Fully Refunded?" = 1, Stripe's
+    "Captured" = false; a marked order is kept but not counted as a purchase."""
+    format: str
+    columns: dict = field(default_factory=dict)
+    amount_per: str = "order"              # "order": an order-level total, counted once; "line": summed per order
+    amount_times_quantity: bool = False    # the amount column is a unit price (invoice-line files)
+    line_items: bool = False               # the format writes one row per line item: always grouped by order id
+    date_order: str = "auto"               # see DATE_ORDERS
+    decimal: str = "auto"                  # see DECIMALS
+    flags: tuple = ()
+    guest_ids: tuple = ()                  # customer id values that mean "guest" (BigCommerce's 0)
+
+    def with_columns(self, **overrides) -> "Mapping":
+        cols = dict(self.columns)
+        cols.update({k: (v or None) for k, v in overrides.items()})
+        return replace(self, columns=cols)
+
+    def with_options(self, **options) -> "Mapping":
+        return replace(self, **options)

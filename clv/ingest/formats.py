@@ -1,0 +1,307 @@
+"""The format registry: each platform's order export as one declarative spec.
+
+A spec says how to recognise the export (``signature``: groups of accepted header names, all required), which
+column holds each canonical field (``columns``: accepted names per field, in preference), whether it writes one
+row per order or per line item and whether the amount is an order total or a line amount, the order its dates
+are written in, its own status words, values that mark a guest instead of a customer, and flag columns that
+mark an order as not a purchase. Header names are compared after ``norm`` (letters and digits, lower case, no
+accents), so "Created date (UTC)" is ``createddateutc``. Adding a platform is one entry here and one fixture in
+tests/fixtures/ — nothing else branches on a format's name.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import DataError
+from .fields import INTERACTION_FIELDS, ORDER_FIELDS, REQUIRED_ORDER_FIELDS, Mapping, norm
+
+__all__ = ["FormatSpec", "FORMATS", "REFUSED", "GENERIC_COLUMNS", "INTERACTION_COLUMNS", "detect_format",
+           "detect_interaction_mapping"]
+
+
+@dataclass(frozen=True)
+class FormatSpec:
+    name: str
+    label: str
+    signature: tuple = ()               # groups of accepted (normalised) header names; every group must be present
+    columns: dict = field(default_factory=dict)   # field -> accepted (normalised) names, in preference
+    amount_per: str = "order"           # "order": an order total (counted once per order); "line": summed
+    amount_times_quantity: bool = False  # the amount is a unit price
+    line_items: bool = False            # one row per line item: rows are always grouped by order id
+    date_order: str = "auto"            # "mdy" / "dmy" when the platform is known to write one order
+    statuses: dict = field(default_factory=dict)  # the platform's own status words -> reason (None: a purchase)
+    guest_ids: tuple = ()               # customer id values that mean "guest": the next customer column is used
+    flags: tuple = ()                   # (normalised column, value, reason): a marked order is not a purchase
+    returns_by_prefix: bool = False     # invoice ids starting with C are credit notes (UCI Online Retail)
+    note: str = ""                      # said in the validation report whenever this format is read
+
+    def mapping(self, columns: tuple[str, ...]) -> Mapping:
+        cols = _guess(columns, self.columns, ORDER_FIELDS)
+        if self.name != "generic":  # optional fields a known format lacks, by their generic names
+            rest = tuple(c for c in columns if c not in cols.values())
+            extra = _guess(rest, GENERIC_COLUMNS, [f for f in ORDER_FIELDS if cols.get(f) is None
+                                                   and f not in REQUIRED_ORDER_FIELDS and f not in _NO_GENERIC_FILL])
+            cols.update({k: v for k, v in extra.items() if v})
+        by_norm = {norm(c): c for c in columns}
+        flags = tuple((by_norm[col], value, reason) for col, value, reason in self.flags if col in by_norm)
+        return Mapping(self.name, cols, self.amount_per, self.amount_times_quantity, self.line_items,
+                       flags=flags, guest_ids=self.guest_ids)
+
+
+#: fields never filled from generic names for a known format (they change what a row means)
+_NO_GENERIC_FILL = ("customer_alt", "order_time", "timezone")
+
+GENERIC_COLUMNS = {
+    "customer_id": ("customerid", "customer", "customeremail", "email", "clientid", "userid", "buyerid",
+                    "billingemail", "billingemailaddress", "emailbilling", "user", "client", "buyer", "memberid",
+                    "customerno", "customernumber", "kundennummer", "kunde", "clientemail"),
+    "order_ts": ("orderdate", "orderts", "ordertime", "orderdatetime", "createdat", "purchasedate",
+                 "invoicedate", "transactiondate", "date", "datetime", "timestamp", "time", "created", "saledate",
+                 "datum", "fecha", "bestelldatum", "datedecommande"),
+    "amount": ("amount", "total", "ordertotal", "ordertotalamount", "net", "netamount", "revenue", "sales",
+               "value", "ordervalue", "totalprice", "gross", "price", "sale", "totalamount", "dollarvalue",
+               "betrag", "montant", "importe", "netsales"),
+    "order_id": ("orderid", "ordernumber", "order", "orderno", "invoiceno", "invoice", "transactionid",
+                 "receiptid", "name", "bestellnummer", "commande"),
+    "discount": ("discount", "discountamount", "discounttotal", "cartdiscount", "cartdiscountamount",
+                 "orderdiscount", "coupondiscount"),
+    "refund": ("refund", "refundamount", "refundedamount", "orderrefund", "orderrefundamount", "refunded",
+               "amountrefunded", "totalrefunded"),
+    "status": ("status", "orderstatus", "financialstatus", "paymentstatus"),
+    "cancelled_at": ("cancelledat", "canceledat", "cancelled", "cancellationdate"),
+    "currency": ("currency", "ordercurrency", "currencycode", "ordercurrencycode"),
+    "channel": ("channel", "saleschannel", "source", "orderchannel", "createdvia", "utmsource", "channelname"),
+    "quantity": ("quantity", "qty", "items", "itemquantity", "lineitemquantity", "itemcount", "numberofcds",
+                 "numberofitems", "totalquantity", "itemssold"),
+}
+
+_SHOPIFY_LIKE = {"customer_id": ("email",), "order_ts": ("createdat",), "amount": ("total",),
+                 "discount": ("discountamount",), "status": ("financialstatus",), "cancelled_at": ("cancelledat",),
+                 "currency": ("currency",), "quantity": ("lineitemquantity",)}
+
+FORMATS: dict[str, FormatSpec] = {spec.name: spec for spec in [
+    FormatSpec(
+        "shopify", "Shopify orders export",
+        signature=(("name",), ("email",), ("createdat",), ("total",), ("financialstatus",)),
+        columns={**_SHOPIFY_LIKE, "order_id": ("name",), "refund": ("refundedamount",), "channel": ("source",)},
+        line_items=True, note="one row per line item; the order's fields are read from its first row"),
+    FormatSpec(
+        "squarespace", "Squarespace orders export",
+        signature=(("orderid",), ("email",), ("financialstatus",), ("amountrefunded",), ("lineitemvariant",)),
+        columns={**_SHOPIFY_LIKE, "order_id": ("orderid",), "refund": ("amountrefunded",), "channel": ("channel",)},
+        line_items=True, statuses={"canceled": "cancelled"}),
+    FormatSpec(
+        "woocommerce", "WooCommerce order export (Customer/Order CSV Export)",
+        signature=(("orderid",), ("date",), ("status",), ("ordertotal",), ("billingemail",)),
+        columns={"customer_id": ("billingemail",), "customer_alt": ("customerid", "customeruser"),
+                 "order_ts": ("date",), "amount": ("ordertotal",), "order_id": ("orderid",),
+                 "discount": ("discounttotal", "cartdiscount"), "refund": ("refundedtotal",), "status": ("status",),
+                 "currency": ("ordercurrency",), "quantity": ("itemquantity",)},
+        line_items=True, guest_ids=("0",),
+        note="order totals repeat on every item row of per-item exports: counted once per order"),
+    FormatSpec(
+        "woocommerce_legacy", "WooCommerce order export (legacy columns)",
+        signature=(("orderid", "iddecommande"), ("orderstatus", "statutdecommande"),
+                   ("ordertotal", "totaldecommande"), ("billingemail", "facturationemail")),
+        columns={"customer_id": ("billingemail", "facturationemail"), "order_ts": ("date", "orderdate"),
+                 "amount": ("ordertotal", "totaldecommande"), "order_id": ("orderid", "iddecommande"),
+                 "discount": ("discounttotal",), "status": ("orderstatus", "statutdecommande"),
+                 "quantity": ("itemamount",)},
+        line_items=True),
+    FormatSpec(
+        "woocommerce_aoe", "WooCommerce order export (Advanced Order Export)",
+        signature=(("ordernumber", "orderid"), ("orderstatus",), ("orderdate", "datecreated"),
+                   ("emailbilling", "billingemail", "billingemailaddress", "customeremail"),
+                   ("ordertotalamount", "ordertotal")),
+        columns={"customer_id": ("emailbilling", "billingemailaddress", "billingemail", "customeremail"),
+                 "customer_alt": ("customeruserid",), "order_ts": ("orderdate", "datecreated"),
+                 "amount": ("ordertotalamount", "ordertotal"), "order_id": ("ordernumber", "orderid"),
+                 "discount": ("cartdiscountamount", "cartdiscount", "orderdiscount", "discountamount"),
+                 "refund": ("orderrefundamount", "orderrefund", "refundamount"), "status": ("orderstatus",),
+                 "currency": ("ordercurrency", "currency"), "channel": ("createdvia",),
+                 "quantity": ("quantity", "itemquantity", "qty")},
+        line_items=True, guest_ids=("0",)),
+    FormatSpec(
+        "woocommerce_analytics", "WooCommerce Analytics orders download",
+        signature=(("date",), ("order",), ("status",), ("customer",), ("customertype",), ("netsales", "nrevenue")),
+        columns={"customer_id": ("customer",), "order_ts": ("date",), "amount": ("netsales", "nrevenue"),
+                 "order_id": ("order",), "status": ("status",), "quantity": ("itemssold",)},
+        note="this download names customers only by their name (no email or id): two customers with one name "
+             "are counted as one"),
+    FormatSpec(
+        "bigcommerce", "BigCommerce orders export",
+        signature=(("orderid",), ("customerid",), ("customeremail",), ("orderdate",), ("orderstatus",),
+                   ("ordertotalinctax",)),
+        columns={"customer_id": ("customeremail", "billingemail"), "customer_alt": ("customerid",),
+                 "order_ts": ("orderdate",), "order_time": ("ordertime",), "amount": ("ordertotalinctax",),
+                 "order_id": ("orderid",), "refund": ("refundamount",), "status": ("orderstatus",),
+                 "currency": ("ordercurrencycode",), "channel": ("channelname",), "quantity": ("totalquantity",)},
+        guest_ids=("0",)),
+    FormatSpec(
+        "etsy_orders", "Etsy Sold Orders",
+        signature=(("saledate",), ("orderid",), ("buyeruserid",), ("ordertotal",), ("ordervalue",)),
+        columns={"customer_id": ("buyeruserid",), "customer_alt": ("buyer", "fullname"), "order_ts": ("saledate",),
+                 "amount": ("ordertotal",), "order_id": ("orderid",), "discount": ("discountamount",),
+                 "status": ("status",), "currency": ("currency",), "quantity": ("numberofitems",)},
+        date_order="mdy",
+        note="guest checkouts have no Buyer User ID: they are matched by the buyer's name instead"),
+    FormatSpec(
+        "etsy_items", "Etsy Sold Order Items",
+        signature=(("saledate",), ("itemname",), ("buyer",), ("itemtotal",), ("orderid",)),
+        columns={"customer_id": ("buyer",), "order_ts": ("saledate",), "amount": ("itemtotal",),
+                 "order_id": ("orderid",), "discount": ("discountamount",), "currency": ("currency",),
+                 "quantity": ("quantity",)},
+        amount_per="line", line_items=True, date_order="mdy"),
+    FormatSpec(
+        "wix", "Wix Stores orders export",
+        signature=(("order", "ordernumber"), ("paymentstatus",), ("fulfillmentstatus",),
+                   ("contactemail", "buyersemail", "email")),
+        columns={"customer_id": ("contactemail", "buyersemail", "email"), "order_ts": ("datecreated", "date"),
+                 "order_time": ("time",), "amount": ("total",), "order_id": ("order", "ordernumber"),
+                 "status": ("paymentstatus",), "currency": ("currency",), "quantity": ("qty", "quantity")},
+        line_items=True),
+    FormatSpec(
+        "magento", "Magento / Adobe Commerce order grid",
+        signature=(("id",), ("purchasedate",), ("grandtotalpurchased", "grandtotalbase"), ("status",)),
+        columns={"customer_id": ("customeremail", "customername", "billtoname"), "order_ts": ("purchasedate",),
+                 "amount": ("grandtotalpurchased", "grandtotalbase"), "order_id": ("id",),
+                 "refund": ("totalrefunded",), "status": ("status",)},
+        statuses={"closed": "fully refunded", "canceled": "cancelled", "holded": "not paid",
+                  "pending payment": "not paid", "payment review": "not paid"},
+        note="the order grid exports only the columns shown in the admin grid: show 'Customer Email' before "
+             "exporting, else customers are matched by name"),
+    FormatSpec(
+        "prestashop", "PrestaShop orders export",
+        signature=(("id",), ("reference", "referenz"), ("customer", "client", "kunde"), ("total", "gesamt"),
+                   ("status", "etat", "statut")),
+        columns={"customer_id": ("customer", "client", "kunde"), "order_ts": ("date", "datum"),
+                 "amount": ("total", "gesamt"), "order_id": ("reference", "referenz", "id"),
+                 "status": ("status", "etat", "statut")},
+        note="PrestaShop's order list names customers as 'J. Doe' (no email or id): namesakes are counted as one "
+             "customer"),
+    FormatSpec(
+        "stripe", "Stripe payments export",
+        signature=(("id",), ("createddateutc", "createdutc"), ("amount",), ("amountrefunded",), ("status",)),
+        columns={"customer_id": ("customeremail", "emailmetadata", "customeremailmetadata"),
+                 "customer_alt": ("customerid",), "order_ts": ("createddateutc", "createdutc"),
+                 "amount": ("amount",), "order_id": ("id",), "refund": ("amountrefunded",), "status": ("status",),
+                 "currency": ("currency",)},
+        flags=(("captured", "false", "not paid (not captured)"),)),
+    FormatSpec(
+        "square_items", "Square item sales",
+        signature=(("date",), ("time",), ("timezone",), ("item",), ("netsales",), ("transactionid",)),
+        columns={"customer_id": ("customerid",), "customer_alt": ("customerreferenceid",), "order_ts": ("date",),
+                 "order_time": ("time",), "timezone": ("timezone",), "amount": ("netsales",),
+                 "order_id": ("transactionid",), "discount": ("discounts",), "quantity": ("qty",),
+                 "channel": ("channel",)},
+        amount_per="line", line_items=True,
+        note="walk-in sales without a Customer ID cannot be attributed to a customer"),
+    FormatSpec(
+        "square", "Square transactions",
+        signature=(("date",), ("time",), ("timezone",), ("netsales",), ("transactionid",), ("totalcollected",)),
+        columns={"customer_id": ("customerid",), "customer_alt": ("customerreferenceid",), "order_ts": ("date",),
+                 "order_time": ("time",), "timezone": ("timezone",), "amount": ("netsales",),
+                 "order_id": ("transactionid",), "discount": ("discounts",), "refund": ("partialrefunds",),
+                 "status": ("transactionstatus",), "channel": ("source", "channel")},
+        amount_per="line",  # a refund is a row of its own with the payment's transaction id: netted per order
+        note="walk-in sales without a Customer ID cannot be attributed to a customer"),
+    FormatSpec(
+        "gumroad", "Gumroad sales export",
+        signature=(("purchaseid",), ("purchaseemail",), ("purchasedate",), ("saleprice",)),
+        columns={"customer_id": ("purchaseemail",), "customer_alt": ("buyeremail",),
+                 "order_ts": ("purchasetimeutctimezone", "purchasedate"), "amount": ("saleprice",),
+                 "order_id": ("ordernumber", "purchaseid"), "refund": ("partialrefund",),
+                 "quantity": ("quantity",), "channel": ("referrer",)},
+        amount_per="line", flags=(("fullyrefunded", "1", "fully refunded"),),
+        note="Gumroad writes a 'Totals' row at the end: it has no customer and is left out"),
+    FormatSpec(
+        "online_retail", "Invoice lines (UCI Online Retail style)",
+        signature=(("invoiceno", "invoice"), ("stockcode",), ("quantity",), ("invoicedate",),
+                   ("unitprice", "price"), ("customerid",)),
+        columns={"customer_id": ("customerid",), "order_ts": ("invoicedate",), "amount": ("unitprice", "price"),
+                 "order_id": ("invoiceno", "invoice"), "quantity": ("quantity",)},
+        amount_per="line", amount_times_quantity=True, line_items=True, date_order="mdy", returns_by_prefix=True),
+    FormatSpec("generic", "Generic orders file (mapped by column names)", columns=GENERIC_COLUMNS,
+               amount_per="line"),
+]}
+
+
+@dataclass(frozen=True)
+class _Refusal:
+    signature: tuple
+    message: str
+    expected: str
+
+
+#: exports that are not order logs, recognised so the user is told what they uploaded
+REFUSED = [
+    _Refusal((("totalspent",), ("totalorders",), ("email",)),
+             "This is a customer list (it has 'Total Spent' and 'Total Orders' per customer), not an orders export: "
+             "lifetime value needs every order with its date.",
+             "the orders export (in Shopify: Orders > Export > 'All orders', 'CSV for Excel…')."),
+    _Refusal((("eventtype", "event", "eventname", "metricname", "activity"),
+              ("timestamp", "eventts", "eventtime", "eventtimestamp", "datetime", "occurredat", "eventdate")),
+             "This looks like an interactions (events) file — it has an event column and no order amount.",
+             "an orders export in the orders slot; events go in the interactions slot."),
+]
+
+
+def _pick(columns: tuple[str, ...], candidates: tuple[str, ...], taken: set) -> str | None:
+    by_norm: dict = {}
+    for c in columns:
+        by_norm.setdefault(norm(c), c)
+    for cand in candidates:
+        c = by_norm.get(cand)
+        if c is not None and c not in taken:
+            return c
+    return None
+
+
+def _guess(columns: tuple[str, ...], spec_columns: dict, fields: list[str]) -> dict:
+    taken: set = set()
+    out = {}
+    for f in fields:
+        c = _pick(columns, spec_columns.get(f, ()), taken)
+        out[f] = c
+        if c:
+            taken.add(c)
+    return out
+
+
+def _has(norms: set, signature: tuple) -> bool:
+    return bool(signature) and all(any(a in norms for a in alts) for alts in signature)
+
+
+def detect_format(columns, fmt: str | None = None) -> Mapping:
+    """Match a header against the registry (the most specific signature wins); ``fmt`` forces one.
+
+    Raises DataError for exports that are not orders (a customer list, an events file)."""
+    columns = tuple(columns)
+    norms = {norm(c) for c in columns}
+    if fmt is None:
+        amount_like = any(a in norms for a in GENERIC_COLUMNS["amount"] if a != "value")
+        for refusal in REFUSED:
+            if _has(norms, refusal.signature) and not (refusal is REFUSED[1] and amount_like):
+                raise DataError(refusal.message, expected=refusal.expected)
+        matches = [spec for spec in FORMATS.values() if _has(norms, spec.signature)]
+        fmt = max(matches, key=lambda s: len(s.signature)).name if matches else "generic"
+    if fmt not in FORMATS:
+        raise DataError(f"Unknown format {fmt!r}.", expected=f"one of {', '.join(FORMATS)}.")
+    return FORMATS[fmt].mapping(columns)
+
+
+INTERACTION_COLUMNS = {
+    "customer_id": ("customerid", "customer", "email", "customeremail", "userid", "user", "clientid",
+                    "visitorid", "memberid", "profileemail", "emailaddress", "subscriberemail", "userpseudoid",
+                    "profileid", "personid"),
+    "event_ts": ("eventts", "eventtime", "timestamp", "eventtimestamp", "ts", "time", "datetime", "date",
+                 "createdat", "eventdate", "occurredat", "datetimeutc", "activitydate", "timestamputc"),
+    "event_type": ("eventtype", "event", "type", "eventname", "action", "activity", "interaction", "metric",
+                   "metricname"),
+    "channel": ("channel", "source", "medium", "platform", "trafficsourcemedium", "campaignname", "campaign"),
+    "value": ("value", "rating", "score", "satisfaction", "csat", "stars", "amount", "eventvalue"),
+}
+
+
+def detect_interaction_mapping(columns) -> Mapping:
+    return Mapping("events", _guess(tuple(columns), INTERACTION_COLUMNS, INTERACTION_FIELDS))

@@ -1,0 +1,464 @@
+"""Orders: one DuckDB query parses, groups, de-duplicates and classifies every row of an export into
+``orders_all`` (every order built, excluded ones with their reason) and the ``orders`` view (the usable part).
+
+Two readers give the same orders (tested on every format): DuckDB's CSV reader parses numbers and ISO times
+itself when the file's first rows allow (fast); the first value it cannot parse sends the file down the text
+path, where SQL parses every value with the file's one date convention and one decimal mark, and reports each
+value it cannot read.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+
+from ..errors import DataError
+from .dates import DATE_HELP, EARLIEST, DateChoice, choose_date_format, date_sql, latest_allowed
+from .dialect import diagnose, is_ragged, source
+from .fields import FIELD_LABELS, REQUIRED_ORDER_FIELDS, Mapping, q
+from .formats import FORMATS, GENERIC_COLUMNS, INTERACTION_COLUMNS, detect_format
+from .report import LoadReport, examples
+from .sniff import Sniff, open_inputs
+from .values import MAX_AMOUNT, Decimal, decimal_convention, install_macros
+from .vocabulary import RAILS_TIME_ZONES, status_table
+
+__all__ = ["load_orders", "check_mapping"]
+
+#: time patterns the CSV reader parses strictly (a value in any other shape is an error, never cut short)
+_PLAIN_TIMES = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S %z")
+
+
+class _NotPlain(Exception):
+    """A value the CSV reader could not parse as the type asked for: read the file as text instead."""
+
+
+class _Ragged(Exception):
+    """Rows with another number of fields than the header: read again with padding."""
+
+
+def check_mapping(mapping: Mapping, columns: tuple, required: list[str], what: str) -> None:
+    for f, c in mapping.columns.items():
+        if c is not None and c not in columns:
+            raise DataError(f"The {what} file has no column {c!r} (mapped to {FIELD_LABELS.get(f, f)}).",
+                            column=c, expected=f"one of the file's columns: {', '.join(columns)}.")
+    for f in required:
+        if not mapping.columns.get(f):
+            names = INTERACTION_COLUMNS.get(f, GENERIC_COLUMNS.get(f, ())) if what == "interactions" \
+                else GENERIC_COLUMNS.get(f, ())
+            raise DataError(f"No {FIELD_LABELS[f]} column found in the {what} file.",
+                            expected=f"a column such as {', '.join(names[:4])}"
+                                     f" — or map one of the file's columns ({', '.join(columns)}) to it.")
+
+
+def load_orders(con: duckdb.DuckDBPyConnection, paths, fmt: str | None = None, mapping: Mapping | None = None,
+                currency: str | None = None) -> LoadReport:
+    """Read an orders export (one path or several parts) into ``orders`` and report what happened.
+
+    ``orders`` columns: order_id, customer_id, order_ts (UTC), gross, discount, refund, net, status, currency,
+    channel, items, is_purchase, not_purchase_reason. Orders that cannot be attributed or dated, or whose amount
+    is missing or not a finite number, are excluded (and reported with examples); cancelled, voided, unpaid,
+    fully refunded and returned orders stay in the table with ``is_purchase = false``.
+    """
+    install_macros(con)
+    with open_inputs(paths, con) as sn:
+        if mapping is None:
+            mapping = detect_format(sn.columns, fmt)
+        check_mapping(mapping, sn.columns, REQUIRED_ORDER_FIELDS, "orders")
+        try:
+            try:
+                return _load(con, sn, mapping, currency, padded=False)
+            except _Ragged:
+                report = _load(con, sn, mapping, currency, padded=True)
+                report.warnings.append("some rows have fewer fields than the header: their missing fields were "
+                                       "read as empty")
+                return report
+        except (_Ragged, duckdb.Error) as exc:
+            raise diagnose(sn, exc.__cause__ or exc, "orders") from None
+
+
+def _load(con, sn: Sniff, mapping: Mapping, currency: str | None, padded: bool) -> LoadReport:
+    spec = FORMATS.get(mapping.format, FORMATS["generic"])
+    m = mapping.columns
+    try:
+        with source(con, sn, "_src_orders", padded=padded):
+            typing = _typed_columns(con, "_src_orders", sn, mapping)
+            if typing:
+                try:
+                    with source(con, sn, "_src_orders_typed", typing[0], typing[1], padded=padded):
+                        return _load_orders(con, sn, mapping, spec, currency, "_src_orders_typed",
+                                            DateChoice("iso", "ISO dates (2024-01-31…)"),
+                                            Decimal("dot", "decimal point (values like 12.50)"), typed=True)
+                except _NotPlain:
+                    pass
+            choice = choose_date_format(con, "_src_orders", _ts_text(mapping), user_order=mapping.date_order,
+                                        platform_order=spec.date_order,
+                                        dayfirst_hint=sn.delimiter == ";" or mapping.decimal == "comma")
+            dec = decimal_convention(con, "_src_orders", [m[f] for f in ("amount", "discount", "refund") if m.get(f)],
+                                     user=mapping.decimal, comma_hint=sn.delimiter == ";")
+            return _load_orders(con, sn, mapping, spec, currency, "_src_orders", choice, dec)
+    except duckdb.Error as exc:
+        if is_ragged(exc) and not padded:
+            raise _Ragged from exc
+        raise
+
+
+def _ts_text(mapping: Mapping) -> str:
+    """The order time as one text: the date column, with the time column appended when there is one."""
+    m = mapping.columns
+    if m.get("order_time"):
+        return f"(trim({q(m['order_ts'])}) || coalesce(' ' || nullif(trim({q(m['order_time'])}), ''), ''))"
+    return q(m["order_ts"])
+
+
+def _typed_columns(con, view: str, sn: Sniff, mapping: Mapping) -> tuple[dict, str] | None:
+    """Types for DuckDB's CSV reader (column -> type) and the pattern of its TIMESTAMP column, or None.
+
+    The reader parses numbers and times two to three times faster than SQL parses text, and it stops at the first
+    value that does not fit instead of dropping it (the caller then reads the file as text). Only for plain files:
+    ISO times (one of ``_PLAIN_TIMES`` in the first 5,000 rows, else ISO with offsets as TIMESTAMPTZ) and amounts
+    that are plain numbers with at most two decimals or more than three ("1.234" may be a thousands group).
+    """
+    m = mapping.columns
+    if sn.kind != "csv" or m.get("order_time") or m.get("timezone") or mapping.decimal == "comma" \
+            or mapping.date_order != "auto":
+        return None
+    numbers = [m[f] for f in ("amount", "discount", "refund", "quantity") if m.get(f)]
+    time = m["order_ts"]
+    head = f"(SELECT * FROM {q(view)} LIMIT 5000)"
+    plain_numbers = " AND ".join(
+        f"count(*) FILTER (WHERE {q(c)} IS NOT NULL AND (try_cast({q(c)} AS DOUBLE) IS NULL "
+        f"OR regexp_matches({q(c)}, '\\.[0-9]{{3}}$'))) = 0" for c in numbers) or "true"
+    counts = con.execute(
+        f"SELECT count({q(time)}), {', '.join(f'count(try_strptime({q(time)}, ${i}))' for i in range(1, len(_PLAIN_TIMES) + 1))}, "
+        f"count(try_cast({q(time)} AS TIMESTAMPTZ)), {plain_numbers} FROM {head}", list(_PLAIN_TIMES)).fetchall()[0]
+    n, iso, numbers_ok = counts[0], counts[-2], counts[-1]
+    pattern = next((f for f, k in zip(_PLAIN_TIMES, counts[1:-2]) if n and k == n), None)
+    if not numbers_ok or not n or (iso < n and not pattern):
+        return None
+    types = {c: "VARCHAR" for c in sn.columns}
+    types.update({c: "DOUBLE" for c in numbers})
+    types[time] = "TIMESTAMP" if pattern else "TIMESTAMPTZ"
+    return types, pattern or _PLAIN_TIMES[0]
+
+
+def _load_orders(con, sn: Sniff, mapping: Mapping, spec, currency: str | None, view: str, choice: DateChoice,
+                 dec: Decimal, typed: bool = False) -> LoadReport:
+    """The load itself; ``typed``: numbers and times were parsed by the CSV reader (see ``_typed_columns``)."""
+    m = mapping.columns
+    tz = _time_zones(con, view, m.get("timezone")) if m.get("timezone") else None
+    symbols = not typed and not m.get("currency") and dec.symbols > 0
+    try:
+        def build(source_sql: str, one_row_per_order: bool) -> _Parsed:
+            return _build_orders(con, mapping, spec, source_sql, one_row_per_order, typed, choice, dec, tz, symbols)
+        # a file with an order id whose format is not one row per line item is built as one row per order first,
+        # then checked; only when ids repeat is it rebuilt with de-duplication and grouping (and read again)
+        built = bool(m.get("order_id")) and not mapping.line_items
+        if built:
+            parsed = build(f"(SELECT *, 1 AS _copies FROM {q(view)})", True)
+            built = _unique_ids(con, "orders_all", "order_id")
+            dedup = None
+        if not built:
+            dedup = _deduplicated(con, view, sn.columns, m.get("order_id"))
+            parsed = build(dedup.source, dedup.one_row_per_order)
+    except duckdb.Error as exc:
+        if typed and not is_ragged(exc):
+            raise _NotPlain from exc
+        raise
+
+    report = LoadReport("orders", sn.description, mapping.format, spec.label, mapping, typed_read=typed,
+                        date_order=choice.order, date_why=choice.why, date_ambiguous=choice.ambiguous,
+                        decimal=dec.mark, decimal_why=dec.why)
+    if spec.note:
+        report.notes.append(spec.note)
+    if choice.ambiguous:
+        report.warnings.append(f"dates are ambiguous: {choice.why}")
+    if dec.warning:
+        report.warnings.append(dec.warning)
+    if tz and tz[2]:
+        report.warnings.append(f"time zones not recognised, read as UTC: {', '.join(tz[2][:5])}")
+    n_orders = int(con.execute("SELECT count(*) FROM orders_all").fetchall()[0][0])
+    if dedup is None:  # built one row per order: every row read is an order
+        report.rows_read = n_orders
+    else:
+        report.rows_read, report.duplicates_removed = dedup.rows, dedup.duplicates
+        report.identical_rows_kept = dedup.identical_kept
+        if dedup.note:
+            report.notes.append(dedup.note)
+    report.records_built = n_orders
+    date_label = m["order_ts"] + (f"' + '{m['order_time']}" if m.get("order_time") else "")
+    reason_labels = {"no customer id": m["customer_id"] + (f"' / '{m['customer_alt']}" if m.get("customer_alt") else ""),
+                     "date could not be read": date_label, _RANGE_REASON: date_label,
+                     "amount missing or not a number": m["amount"], _ABSURD_REASON: m["amount"]}
+    shown = {"order_id": m.get("order_id") or "order", "cust_raw": m["customer_id"], "ts_raw": date_label,
+             "amount_raw": m["amount"]}
+    report.excluded = examples(con, "orders_all", "excluded_reason", shown, parsed)
+    report.excluded = {f"{reason} (column '{reason_labels[reason]}')": info for reason, info in report.excluded.items()}
+    valid = n_orders - sum(i["count"] for i in report.excluded.values())
+    if valid == 0:
+        _raise_nothing_valid(report, m)
+
+    has_currency = _stored(mapping, "currency", symbols)
+    report.currencies = dict(con.execute(
+        "SELECT currency, count(*) FROM orders_all WHERE excluded_reason IS NULL AND currency IS NOT NULL "
+        "GROUP BY ALL ORDER BY 2 DESC").fetchall()) if has_currency else {}
+    if currency and currency.upper() not in report.currencies:
+        raise DataError(f"No orders in currency {currency!r}.", column=m.get("currency") or m["amount"],
+                        expected=f"one of {', '.join(report.currencies) or 'the currencies in the file'}.")
+    report.currency = currency.upper() if currency else next(iter(report.currencies), None)
+    if len(report.currencies) > 1:
+        where = m.get("currency") or f"{m['amount']} (symbols)"
+        report.warnings.append(
+            f"Orders are in {len(report.currencies)} currencies ({', '.join(report.currencies)}); amounts are not "
+            f"converted, so only {report.currency} orders are used. Choose another currency to analyse those.")
+        con.execute("UPDATE orders_all SET excluded_reason = 'other currency' "
+                    "WHERE excluded_reason IS NULL AND currency IS DISTINCT FROM ?", [report.currency])
+        other = examples(con, "(SELECT * FROM orders_all WHERE excluded_reason = 'other currency')",
+                         "excluded_reason", {"order_id": m.get("order_id") or "order", "customer_id": m["customer_id"],
+                                             "currency": where, "amount": m["amount"]})
+        for info in other.values():
+            report.excluded[f"other currency than {report.currency} (column '{where}')"] = info
+
+    optional = {c: _stored_or_null(mapping, c, symbols) for c in _OPTIONAL_COLUMNS}
+    con.execute(f"""
+        CREATE OR REPLACE VIEW orders AS
+        SELECT order_id, customer_id, order_ts,
+               amount + coalesce(discount, 0) AS gross, discount, refund,
+               CASE WHEN not_purchase_reason IS NULL THEN amount - coalesce(refund, 0) ELSE amount END AS net,
+               status, currency, channel, items,
+               not_purchase_reason IS NULL AS is_purchase, not_purchase_reason
+        FROM (SELECT order_id, customer_id, order_ts, amount, {', '.join(optional.values())}, not_purchase_reason
+              FROM orders_all WHERE excluded_reason IS NULL)""")
+    report.kept, report.customers, report.date_min, report.date_max = con.execute(
+        "SELECT count(*), count(DISTINCT customer_id), min(order_ts), max(order_ts) FROM orders").fetchall()[0]
+    report.not_purchases = dict(con.execute(
+        "SELECT not_purchase_reason, count(*) FROM orders WHERE NOT is_purchase GROUP BY ALL ORDER BY 2 DESC"
+    ).fetchall())
+    if _stored(mapping, "status"):
+        known = list(status_table(spec.statuses))
+        report.unrecognised_statuses = dict(con.execute(
+            "SELECT status, count(*) FROM orders WHERE is_purchase AND clv_status(status) IS NOT NULL "
+            "AND NOT list_contains($known, clv_status(status)) GROUP BY ALL ORDER BY 2 DESC LIMIT 20",
+            {"known": known}).fetchall())
+    if con.execute("SELECT count(*) FROM orders WHERE is_purchase").fetchall()[0][0] == 0:
+        raise DataError("None of the orders counts as a purchase: all are cancelled, unpaid, refunded or returns.",
+                        column=m.get("status"), expected="at least one paid order.")
+    return report
+
+
+_RANGE_REASON = "date before 1990 or after tomorrow"
+_ABSURD_REASON = "amount not a finite number or over 1e9"
+_ORDER_COLUMNS = ("order_id", "customer_id", "order_ts", "amount", "discount", "refund", "status", "currency",
+                  "channel", "items", "excluded_reason", "not_purchase_reason")
+#: columns of orders_all that exist only when the file has the field (else the ``orders`` view says NULL, instead
+#: of 10M-order files storing 10M NULLs): column -> (mapped field, type)
+_OPTIONAL_COLUMNS = {"discount": ("discount", "DOUBLE"), "refund": ("refund", "DOUBLE"), "status": ("status", "VARCHAR"),
+                     "currency": ("currency", "VARCHAR"), "channel": ("channel", "VARCHAR"),
+                     "items": ("quantity", "DOUBLE")}
+
+
+def _stored(mapping: Mapping, column: str, symbols: bool = False) -> bool:
+    if column == "currency" and symbols:
+        return True
+    return column not in _OPTIONAL_COLUMNS or bool(mapping.columns.get(_OPTIONAL_COLUMNS[column][0]))
+
+
+def _stored_or_null(mapping: Mapping, column: str, symbols: bool) -> str:
+    """``column`` of orders_all, or a NULL of its type when the file has no such field."""
+    return column if _stored(mapping, column, symbols) else f"NULL::{_OPTIONAL_COLUMNS[column][1]} AS {column}"
+
+
+def _time_zones(con, view: str, column: str) -> tuple[list, list, list]:
+    """(names in the file, IANA names, names not recognised) for a time-zone column (Square's "Time Zone")."""
+    from zoneinfo import available_timezones
+    known = available_timezones()
+    names = [r[0] for r in con.execute(f"SELECT DISTINCT trim({q(column)}) FROM {q(view)} "
+                                       f"WHERE nullif(trim({q(column)}), '') IS NOT NULL LIMIT 1000").fetchall()]
+    iana, unknown = [], []
+    for n in names:
+        z = RAILS_TIME_ZONES.get(n, n if n in known else None)
+        if z is None:
+            unknown.append(n)
+        iana.append(z or "UTC")
+    return names, iana, unknown
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    """The query that parses and classifies every order of a file, with its parameters."""
+    sql: str
+    params: dict
+
+
+def _col(mapping: Mapping, f: str) -> str:
+    c = mapping.columns.get(f)
+    return q(c) if c else "NULL::VARCHAR"
+
+
+def _build_orders(con, mapping: Mapping, spec, source_sql: str, one_row_per_order: bool, typed: bool,
+                  choice: DateChoice, dec: Decimal, tz, symbols: bool) -> _Parsed:
+    """Table ``orders_all`` from the file's rows in ``source_sql``: one row per order, parsed and classified."""
+    m = mapping.columns
+    params: dict = {}
+    if typed:
+        def num(e): return f"CAST({e} AS DOUBLE)"  # a no-op on typed columns; gives unmapped NULLs their type
+        def when(e): return f"CAST({e} AS TIMESTAMP)"  # TIMESTAMPTZ in a UTC session: the UTC wall time
+        # examples show the time as read, in UTC (the file's own text is not kept by the typed reader)
+        shown_time = "strftime(CAST(ts_raw AS TIMESTAMP), '%Y-%m-%d %H:%M:%S') || ' UTC'"
+    else:
+        params["dec"] = dec.mark
+        def num(e): return f"clv_amount({e}, $dec)"
+        def when(e):
+            sql_, p = date_sql(choice, e)
+            params.update(p)
+            return sql_
+        shown_time = "ts_raw"
+    amount = num("amount_raw")
+    if mapping.amount_times_quantity and m.get("quantity"):
+        amount = f"{num('amount_raw')} * coalesce({num('qty_raw')}, 1)"
+    raw = {"order_key": f"nullif(trim({_col(mapping, 'order_id')}), '')", "cust_raw": _col(mapping, "customer_id"),
+           "alt_raw": _col(mapping, "customer_alt"),
+           "ts_raw": _ts_text(mapping) if m.get("order_time") else _col(mapping, "order_ts"),
+           "tz_raw": _col(mapping, "timezone"), "amount_raw": _col(mapping, "amount"),
+           "discount_raw": _col(mapping, "discount"), "refund_raw": _col(mapping, "refund"),
+           "status_raw": _col(mapping, "status"), "cancelled_raw": _col(mapping, "cancelled_at"),
+           "currency_raw": _col(mapping, "currency"), "channel_raw": _col(mapping, "channel"),
+           "qty_raw": _col(mapping, "quantity")}
+    raw.update({f"flag{i}": q(col) for i, (col, _, _) in enumerate(mapping.flags)})
+    lines = ", ".join(f"{expr} AS {name}" for name, expr in raw.items())
+    if m.get("order_id") and not one_row_per_order:
+        # one order from its rows: order-level fields may sit on the first row only (Shopify), so take any
+        # non-null value; line amounts are summed when the format has one row per item. A row without an order
+        # id is an order of its own (grouped by its line number), never merged with other such rows.
+        lines += ", row_number() OVER () AS _line"
+        grouped = ", ".join(f"any_value({name}) AS {name}" for name in raw if name != "order_key")
+        amount_expr = f"sum({amount})" if mapping.amount_per == "line" else num("any_value(amount_raw)")
+        per_order = (f"SELECT order_key AS order_id, {grouped}, {amount_expr} AS amount_value, "
+                     f"sum({num('qty_raw')}) AS items FROM lines "
+                     f"GROUP BY order_key, CASE WHEN order_key IS NULL THEN _line END")
+    else:  # every row is an order
+        order_id = "order_key" if m.get("order_id") else "CAST(row_number() OVER () AS VARCHAR)"
+        per_order = (f"SELECT {order_id} AS order_id, * EXCLUDE (order_key, _copies), "
+                     f"{amount} AS amount_value, {num('qty_raw')} AS items FROM lines")
+    order_ts = when("ts_raw")
+    if m.get("timezone"):
+        params.update(tz_from=tz[0], tz_to=tz[1])
+        order_ts = (f"CASE WHEN list_contains($tz_from, trim(tz_raw)) "
+                    f"THEN timezone($tz_to[list_position($tz_from, trim(tz_raw))], {order_ts})::TIMESTAMP "
+                    f"ELSE {order_ts} END")
+    currency = "nullif(upper(trim(currency_raw)), '')"
+    if symbols:
+        currency = f"coalesce({currency}, clv_symbol(amount_raw))"
+    table = status_table(spec.statuses)
+    not_purchase = {k: v for k, v in table.items() if v}
+    flags = "".join(f" WHEN lower(trim(flag{i})) = $flag_value{i} THEN $flag_reason{i}"
+                    for i in range(len(mapping.flags)))
+    for i, (_, value, reason) in enumerate(mapping.flags):
+        params.update({f"flag_value{i}": value, f"flag_reason{i}": reason})
+    parsed = f"""
+        WITH lines AS (SELECT {lines}, _copies FROM {source_sql}),
+        per_order AS ({per_order}),
+        parsed AS (
+            SELECT *, CASE WHEN clv_id(cust_raw) IS NOT NULL AND NOT list_contains($guest_ids, clv_id(cust_raw))
+                           THEN clv_id(cust_raw) ELSE clv_id(alt_raw) END AS customer_id,
+                   {order_ts} AS order_ts, amount_value AS amount, {num('discount_raw')} AS discount,
+                   {num('refund_raw')} AS refund, nullif(lower(trim(status_raw)), '') AS status,
+                   nullif(trim(cancelled_raw), '') AS cancelled_at, {currency} AS currency,
+                   nullif(trim(channel_raw), '') AS channel
+            FROM per_order)
+        SELECT order_id, customer_id, order_ts, amount, discount, refund, status, currency, channel, items,
+            CASE WHEN customer_id IS NULL THEN 'no customer id'
+                 WHEN order_ts IS NULL THEN 'date could not be read'
+                 WHEN order_ts < $earliest OR order_ts >= $latest THEN '{_RANGE_REASON}'
+                 WHEN amount IS NULL THEN 'amount missing or not a number'
+                 WHEN NOT isfinite(amount) OR abs(amount) > $max_amount THEN '{_ABSURD_REASON}' END AS excluded_reason,
+            -- the file's own text, for the report's examples of excluded orders (not stored in orders_all)
+            cust_raw, {shown_time} AS ts_raw, CAST(amount_raw AS VARCHAR) AS amount_raw,
+            CASE WHEN cancelled_at IS NOT NULL THEN 'cancelled'{flags}
+                 WHEN list_contains($np_status, clv_status(status)) THEN $np_reason[list_position($np_status, clv_status(status))]
+                 WHEN $returns_by_prefix AND upper(order_id) LIKE 'C%' THEN 'return (credit note)'
+                 WHEN amount < 0 THEN 'return (negative amount)'
+                 WHEN amount > 0 AND refund >= amount THEN 'fully refunded'
+                 WHEN amount = 0 THEN 'zero amount' END AS not_purchase_reason
+        FROM parsed"""
+    params.update({"np_status": list(not_purchase), "np_reason": list(not_purchase.values()),
+                   "returns_by_prefix": spec.returns_by_prefix, "guest_ids": list(mapping.guest_ids) or [""],
+                   "earliest": EARLIEST, "latest": latest_allowed(), "max_amount": MAX_AMOUNT})
+    # the table keeps what later steps use; the file's own text of excluded orders (examples in the report) is
+    # read again from ``parsed`` when there are any, instead of costing 10M-order files a column each
+    stored = ", ".join(c for c in _ORDER_COLUMNS if _stored(mapping, c, symbols))
+    con.execute(f"CREATE OR REPLACE TABLE orders_all AS SELECT {stored} FROM ({parsed})", params)
+    return _Parsed(parsed, params)
+
+
+def _unique_ids(con, table: str, column: str) -> bool:
+    """Whether every row of ``table`` has its own, non-null ``column``.
+
+    Integer ids (the usual export) are checked in numpy: in file order they are mostly increasing already, else a
+    bitmap over their range; other ids by DuckDB's distinct count. Different integers are different texts, so a
+    True from the integer check is exact; a False ("7" and "07") falls through to the exact count.
+    """
+    ids = con.execute(f"SELECT try_cast({q(column)} AS BIGINT) AS i FROM {q(table)}").fetchnumpy()["i"]
+    if len(ids) < 2:
+        return len(ids) == 0 or not np.ma.is_masked(ids)
+    if not np.ma.is_masked(ids):
+        ids = np.asarray(ids)
+        if (ids[1:] > ids[:-1]).all() or (ids[1:] < ids[:-1]).all():
+            return True
+        lo, hi = int(ids.min()), int(ids.max())
+        if hi - lo < 8 * len(ids) + (1 << 20):
+            seen = np.zeros(hi - lo + 1, dtype=bool)
+            seen[ids - lo] = True
+            if seen.sum() == len(ids):
+                return True
+    n, distinct = con.execute(f"SELECT count(*), count(DISTINCT {q(column)}) FROM {q(table)}").fetchall()[0]
+    return n == distinct
+
+
+@dataclass(frozen=True)
+class _Dedup:
+    source: str
+    rows: int
+    duplicates: int
+    one_row_per_order: bool
+    identical_kept: int = 0
+    note: str | None = None
+
+
+def _deduplicated(con, view: str, columns, key: str | None) -> _Dedup:
+    """How rows become orders, decided by one cheap pass of hash counts.
+
+    With an order id: exact copies of a row are export artefacts and removed (counted). Without one, identical
+    rows are separate purchases (two identical coffees on one day) and kept — unless the whole file is the same
+    export pasted k times (every row exactly k times), which is de-duplicated with a note. Hash collisions can
+    only send a file down the slower, exact path.
+    """
+    v = q(view)
+    if key:
+        rows, distinct_keys = con.execute(f"SELECT count(*), count(DISTINCT hash({q(key)})) FROM {v}").fetchall()[0]
+        if rows == distinct_keys:
+            return _Dedup(f"(SELECT *, 1 AS _copies FROM {v})", int(rows), 0, True)
+    row_hash = "hash(" + ", ".join(q(c) for c in columns) + ")"
+    rows, distinct = con.execute(f"SELECT count(*), count(DISTINCT {row_hash}) FROM {v}").fetchall()[0]
+    plain = f"(SELECT *, 1 AS _copies FROM {v})"
+    if rows == distinct:
+        return _Dedup(plain, int(rows), 0, not key)
+    every = ", ".join(q(c) for c in columns)
+    lo, hi, uniq = con.execute(f"SELECT min(n), max(n), count(*) FROM (SELECT count(*) AS n FROM {v} GROUP BY {every})"
+                               ).fetchall()[0]
+    grouped = f"(SELECT *, count(*) AS _copies FROM {v} GROUP BY ALL)"
+    if key:
+        return _Dedup(grouped, int(rows), int(rows - uniq), False)
+    if lo == hi:
+        return _Dedup(grouped, int(rows), int(rows - uniq), True,
+                      note=f"every row appears exactly {lo} times: the file is the same export repeated, read once")
+    return _Dedup(plain, int(rows), 0, True, identical_kept=int(rows - uniq))
+
+
+def _raise_nothing_valid(report: LoadReport, m: dict) -> None:
+    reason, info = max(report.excluded.items(), key=lambda kv: kv[1]["count"])
+    column = next((c for c in (m["customer_id"], m["order_ts"], m["amount"]) if f"'{c}" in reason), None)
+    expected = {m["order_ts"]: DATE_HELP + ".", m["amount"]: "numbers like 12.50, 1,234.50 or 12,50.",
+                m["customer_id"]: "a customer id or email on every order."}.get(column)
+    raise DataError(f"No usable order in the file: every order was excluded, mostly for '{reason}'.",
+                    column=column, example=(info["examples"] or [None])[0], expected=expected)
