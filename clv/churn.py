@@ -89,7 +89,7 @@ def _sample(n: int, size: int, seed: int) -> np.ndarray:
 
 def fit_churn(shop: Shop, as_of=None, window_days: int = 90, seed: int = 0, max_rows: int = 60_000) -> ChurnModel:
     """Train at as-of − 2H, evaluate at as-of − H, compare with P(alive); refit at as-of − H for today's scores."""
-    as_of = pd.Timestamp(as_of).date() if as_of is not None else shop.purchase_span()[1]
+    as_of = pd.Timestamp(as_of).date() if as_of is not None else shop.last_date()
     lo = shop.purchase_span()[0]
     eval_cut = as_of - dt.timedelta(days=window_days)
     train_cut = eval_cut - dt.timedelta(days=window_days)

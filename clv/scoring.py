@@ -53,7 +53,7 @@ def score_table(shop: Shop, as_of=None, horizon_months: int = 12, discount_rate:
     models run in pandas (one-shot runs of big files; see ``Shop.offload``).
     """
     customers = shop.customers(as_of=as_of)
-    day = pd.Timestamp(as_of).date() if as_of else shop.purchase_span()[1]
+    day = pd.Timestamp(as_of).date() if as_of else shop.last_date()
     cm = None
     if churn == "model" or (churn == "auto" and shop.interactions_report is not None):
         cm = fit_churn(shop, as_of=day, window_days=window_days)

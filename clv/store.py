@@ -122,6 +122,12 @@ class Shop:
             "SELECT min(order_ts)::DATE, max(order_ts)::DATE FROM orders WHERE is_purchase").fetchall()[0]
         return lo, hi
 
+    def last_date(self) -> dt.date:
+        """The last day in the orders file, returns and refunds included: the default as-of date (a return dated
+        after the last purchase still counts)."""
+        self._require_orders()
+        return self.con.execute("SELECT max(order_ts)::DATE FROM orders").fetchall()[0][0]
+
     def default_calibration_end(self, holdout_share: float = 0.25) -> dt.date:
         """The date that leaves the last ``holdout_share`` of the purchase history as a holdout."""
         lo, hi = self.purchase_span()
@@ -131,7 +137,7 @@ class Shop:
     def customers_relation(self, as_of=None, calibration_end=None) -> duckdb.DuckDBPyRelation:
         """The customer table as a DuckDB relation (nothing leaves DuckDB until asked)."""
         self._require_orders()
-        period_end = _as_date(calibration_end) or _as_date(as_of) or self.purchase_span()[1]
+        period_end = _as_date(calibration_end) or _as_date(as_of) or self.last_date()
         return self.con.sql(sql("customers"), params={"period_end": period_end})
 
     def customers(self, as_of=None, calibration_end=None) -> pd.DataFrame:

@@ -103,7 +103,7 @@ def scored(s: Settings):
             st.session_state["churn_error"] = str(exc)
             cm = None
         return assemble(customers_table(), segments_table(s), priced(s), value_model(), cm,
-                        shop().purchase_span()[1], s.churn_window_days)
+                        shop().last_date(), s.churn_window_days)
     return memo("scored", (s,), compute)
 
 

@@ -60,10 +60,12 @@ class DateChoice:
 
 def _iso(x: str) -> str:
     # plain shapes first (fast TIMESTAMP cast; these lengths leave no room for an offset: "2024-01-31 14:05+01"
-    # is 19 characters too, hence the colon checks), then ISO with an offset, Z or UTC (converted to UTC)
-    return (f"coalesce(CASE WHEN length({x}) = 10 OR (length({x}) = 16 AND {x}[14] = ':') "
+    # is 19 characters too, hence the colon checks), then ISO with an offset, Z or UTC (converted to UTC). Only
+    # text that starts with a 4-digit year: DuckDB's cast reads Etsy's "01/05/24" as the year 1.
+    return (f"CASE WHEN regexp_matches({x}, '^\\s*[0-9]{{4}}-[0-9]') THEN coalesce("
+            f"CASE WHEN length({x}) = 10 OR (length({x}) = 16 AND {x}[14] = ':') "
             f"OR (length({x}) = 19 AND {x}[17] = ':') THEN try_cast({x} AS TIMESTAMP) END, "
-            f"try_cast(trim({x}) AS TIMESTAMPTZ)::TIMESTAMP)")
+            f"try_cast(trim({x}) AS TIMESTAMPTZ)::TIMESTAMP) END")
 
 
 def date_sql(choice: DateChoice, x: str) -> tuple[str, dict]:

@@ -131,7 +131,8 @@ def _typed_columns(con, view: str, sn: Sniff, mapping: Mapping) -> tuple[dict, s
         f"OR regexp_matches({q(c)}, '\\.[0-9]{{3}}$'))) = 0" for c in numbers) or "true"
     counts = con.execute(
         f"SELECT count({q(time)}), {', '.join(f'count(try_strptime({q(time)}, ${i}))' for i in range(1, len(_PLAIN_TIMES) + 1))}, "
-        f"count(try_cast({q(time)} AS TIMESTAMPTZ)), {plain_numbers} FROM {head}", list(_PLAIN_TIMES)).fetchall()[0]
+        f"count(*) FILTER (WHERE regexp_matches({q(time)}, '^\\s*[0-9]{{4}}-[0-9]') "
+        f"AND try_cast({q(time)} AS TIMESTAMPTZ) IS NOT NULL), {plain_numbers} FROM {head}", list(_PLAIN_TIMES)).fetchall()[0]
     n, iso, numbers_ok = counts[0], counts[-2], counts[-1]
     pattern = next((f for f, k in zip(_PLAIN_TIMES, counts[1:-2]) if n and k == n), None)
     if not numbers_ok or not n or (iso < n and not pattern):

@@ -1,0 +1,188 @@
+"""The ways real exports used to be read wrong without a word, or crash: each now reads right or is refused."""
+import gzip
+import io
+import zipfile
+
+import pandas as pd
+import pytest
+
+from clv.errors import DataError
+from clv.store import Shop
+
+HEAD = "customer_id,order_date,amount\n"
+
+
+def load(path, **kw):
+    shop = Shop()
+    report = shop.load_orders(path, **kw)
+    return shop, report
+
+
+def orders(shop):
+    return shop.con.sql("SELECT * FROM orders ORDER BY order_ts, customer_id").df()
+
+
+def test_two_digit_years_and_month_first_slashes(write):
+    shop, rep = load(write("o.csv", HEAD + "a,01/05/24,10\nb,12/31/23,5\n"))
+    assert list(orders(shop).order_ts) == [pd.Timestamp("2023-12-31"), pd.Timestamp("2024-01-05")]
+    assert rep.date_order == "mdy" and not rep.date_ambiguous
+
+
+def test_day_first_decided_by_a_day_after_the_12th(write):
+    shop, rep = load(write("o.csv", HEAD + "a,03/04/2024,10\nb,25/04/2024,5\n"))
+    assert rep.date_order == "dmy" and "25/04/2024" in rep.date_why
+    assert orders(shop).order_ts.iloc[0] == pd.Timestamp("2024-04-03")
+
+
+def test_ambiguous_dates_are_said_and_can_be_chosen(write):
+    path = write("o.csv", HEAD + "a,03/04/2024,10\nb,05/06/2024,5\n")
+    shop, rep = load(path)
+    assert rep.date_ambiguous and any("ambiguous" in w for w in rep.warnings)
+    from clv.ingest import detect_format, sniff
+    mapping = detect_format(sniff(path).columns).with_options(date_order="dmy")
+    shop2, rep2 = load(path, mapping=mapping)
+    assert orders(shop2).order_ts.iloc[0] == pd.Timestamp("2024-04-03") and rep2.date_order == "dmy"
+    assert orders(shop).order_ts.iloc[0] == pd.Timestamp("2024-03-04")
+
+
+@pytest.mark.parametrize("value,reason", [("2024-02-30", "date could not be read"),
+                                          ("1899-12-31", "before 1990"), ("12000-01-01", "date could not be read"),
+                                          ("2999-01-01", "after tomorrow")])
+def test_impossible_dates_are_excluded_and_named(write, value, reason):
+    shop, rep = load(write("o.csv", HEAD + f"a,2024-01-01,10\nb,{value},5\n"))
+    assert rep.kept == 1 and any(reason in k for k in rep.excluded), str(rep)
+
+
+@pytest.mark.parametrize("value", ["NaN", "inf", "-inf", "1e308"])
+def test_non_finite_or_absurd_amounts_are_excluded(write, value):
+    shop, rep = load(write("o.csv", HEAD + f"a,2024-01-01,10\nb,2024-01-02,{value}\n"))
+    assert rep.kept == 1 and any("finite" in k for k in rep.excluded), str(rep)
+
+
+def test_negatives_written_every_way(write):
+    text = HEAD + 'a,2024-01-01,100\na,2024-01-02,\u221212.50\na,2024-01-03,(7.50)\na,2024-01-04,5.00-\n'
+    shop, _ = load(write("o.csv", text))
+    assert sorted(orders(shop).net) == [-12.5, -7.5, -5.0, 100.0]
+
+
+def test_one_decimal_mark_per_file(write):
+    shop, rep = load(write("o.csv", HEAD + 'a,2024-01-01,"1.234,50"\nb,2024-01-02,"12,50"\nc,2024-01-03,7\n'))
+    assert rep.decimal == "comma" and sorted(orders(shop).net) == [7.0, 12.5, 1234.5]
+    shop, rep = load(write("p.csv", HEAD + 'a,2024-01-01,"1,234.50"\nb,2024-01-02,12.50\nc,2024-01-03,"12,50"\n'))
+    assert rep.decimal == "dot" and rep.kept == 2 and any("decimal mark" in w for w in rep.warnings)
+
+
+def test_currency_symbols_are_read_and_mixed_currencies_warned(write):
+    shop, rep = load(write("o.csv", HEAD + 'a,2024-01-01,$10.00\nb,2024-01-02,$5.00\nc,2024-01-03,€7.00\n'))
+    assert rep.currencies == {"$": 2, "EUR": 1} and rep.kept == 2
+    assert any("2 currencies" in w for w in rep.warnings)
+
+
+def test_ids_are_exact_unless_emails(write):
+    shop, rep = load(write("o.csv", HEAD + "AB1,2024-01-01,10\nab1,2024-01-02,5\nX@Y.com,2024-01-03,1\nx@y.com ,"
+                                           "2024-01-04,2\n"))
+    assert rep.customers == 3
+
+
+def test_mixed_encodings_are_refused(write):
+    raw = (HEAD + "José,2024-01-01,10\n").encode("utf-8") + "José,2024-01-02,5\n".encode("latin-1")
+    with pytest.raises(DataError, match="mixes two text encodings"):
+        load(write("o.csv", raw))
+
+
+def test_identical_rows_without_order_id_are_purchases(write):
+    shop, rep = load(write("o.csv", HEAD + "a,2024-01-01,10\na,2024-01-01,10\nb,2024-01-02,5\n"))
+    assert rep.kept == 3 and rep.identical_rows_kept == 1 and rep.duplicates_removed == 0
+
+
+def test_an_export_pasted_twice_is_read_once(write):
+    body = "a,2024-01-01,10\nb,2024-01-02,5\n"
+    shop, rep = load(write("o.csv", HEAD + body + body))
+    assert rep.kept == 2 and rep.duplicates_removed == 2 and any("repeated" in n for n in rep.notes)
+
+
+def test_short_rows_are_padded_and_said(write):
+    shop, rep = load(write("o.csv", "customer_id,order_date,amount,channel\na,2024-01-01,10,web\nb,2024-01-02,5\n"))
+    assert rep.kept == 2 and any("fewer fields" in w for w in rep.warnings)
+
+
+def test_a_long_row_names_its_line(write):
+    with pytest.raises(DataError, match="Line 3 .* 4 fields; the header has 3"):
+        load(write("o.csv", HEAD + "a,2024-01-01,10\nb,2024-01-02,5,oops\n"))
+
+
+@pytest.mark.parametrize("content,needle", [
+    (b"\xef\xbb\xbf", "no text"),
+    (gzip.compress((HEAD + "a,2024-01-01,10\n" * 2000).encode())[:300], "could not be read"),
+    (b"PAR1" + b"\x00" * 50, "Parquet"),
+    (b"PK\x03\x04garbage", "damaged zip"),
+])
+def test_broken_files_are_refused_in_words(write, content, needle):
+    with pytest.raises(DataError, match=needle):
+        load(write("bad.bin", content))
+
+
+def test_truncated_and_empty_parquet(write, tmp_path):
+    pq = tmp_path / "o.parquet"
+    pd.DataFrame({"customer_id": ["a"] * 1000, "order_date": ["2024-01-01"] * 1000, "amount": [1.0] * 1000}
+                 ).to_parquet(pq)
+    with pytest.raises(DataError, match="Parquet"):
+        load(write("cut.parquet", pq.read_bytes()[:-200]))
+    pd.DataFrame({"customer_id": [], "order_date": [], "amount": []}).to_parquet(tmp_path / "e.parquet")
+    with pytest.raises(DataError, match="no rows"):
+        load(tmp_path / "e.parquet")
+
+
+def _shape(shop):
+    return shop.customers()[["customer_id", "orders", "revenue", "frequency", "T_days"]]
+
+
+def test_same_rows_same_table_whatever_the_container(write, tmp_path):
+    """One CSV, the same rows split into two files, zipped, and as an Excel workbook: one customer table."""
+    rows = [f"c{i % 7},2024-0{1 + i % 6}-1{i % 9},{10 + i}.50\n" for i in range(40)]
+    whole = write("all.csv", HEAD + "".join(rows))
+    part1, part2 = write("orders_export_1.csv", HEAD + "".join(rows[:25])), write("orders_export_2.csv",
+                                                                                  HEAD + "".join(rows[25:]))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.write(part1, "orders_export_1.csv")
+        zf.write(part2, "orders_export_2.csv")
+    zipped = write("export.zip", buf.getvalue())
+    xlsx = tmp_path / "orders.xlsx"
+    df = pd.read_csv(whole)
+    df["order_date"] = pd.to_datetime(df["order_date"])
+    df.to_excel(xlsx, index=False)
+    want = _shape(load(whole)[0])
+    for inputs in ([part1, part2], zipped, xlsx):
+        shop, rep = load(inputs)
+        pd.testing.assert_frame_equal(_shape(shop), want, check_dtype=False)
+        assert rep.kept == 40
+
+
+@pytest.mark.parametrize("header,needle", [
+    ("Customer ID,First Name,Last Name,Email,Accepts Email Marketing,Total Spent,Total Orders,Note\n", "customer list"),
+    ("customer_email,timestamp,event,channel,value\n", "interactions"),
+])
+def test_wrong_kind_of_export_in_the_orders_slot(write, header, needle):
+    with pytest.raises(DataError, match=needle):
+        load(write("x.csv", header + "1,a,b,c,d,e,f,g\n"[: len(header)]))
+
+
+def test_orders_export_in_the_interactions_slot(write):
+    from clv.store import SAMPLE_ORDERS
+    shop = Shop()
+    shop.load_orders(SAMPLE_ORDERS)
+    with pytest.raises(DataError, match="orders export"):
+        shop.load_interactions(SAMPLE_ORDERS)
+
+
+def test_klaviyo_and_ga4_events(write):
+    shop = Shop()
+    shop.load_orders(write("o.csv", HEAD + "a@x.com,2024-01-01,10\n"))
+    rep = shop.load_interactions(write("k.csv", "Email,Timestamp,Metric Name\na@x.com,2024-01-02 10:00:00,Opened Email\n"
+                                                "a@x.com,2024-01-02 11:00:00,Clicked Email\n"
+                                                "a@x.com,2024-01-03 11:00:00,Viewed Product\n"))
+    assert rep.event_types == {"email_open": 1, "email_click": 1, "view": 1} and not rep.unknown_event_types
+    rep = shop.load_interactions(write("g.csv", "user_id,event_timestamp,event_name\n"
+                                                "a@x.com,1704103200000000,add_to_cart\n"))
+    assert rep.date_min == pd.Timestamp("2024-01-01 10:00:00") and rep.event_types == {"add_to_cart": 1}
