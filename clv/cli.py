@@ -10,42 +10,62 @@ import json
 import sys
 
 from .errors import DataError, ModelError
-from .ingest import FORMATS, ORDER_FIELDS, detect_format, sniff
+from .ingest import FORMATS, INTERACTION_FIELDS, ORDER_FIELDS, detect_format, detect_interaction_mapping, sniff
 from .store import Shop
 
 __all__ = ["main"]
 
 
 def _add_input_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--orders", required=True, metavar="FILE",
-                   help="orders export: CSV (any common delimiter; UTF-8, UTF-8 with BOM, UTF-16, Latin-1 or cp1252), "
-                        ".csv.gz or Parquet")
+    p.add_argument("--orders", required=True, nargs="+", metavar="FILE",
+                   help="orders export, or several parts of one (orders_export_1.csv orders_export_2.csv): CSV (any "
+                        "common delimiter or aligned columns; UTF-8, UTF-8 with BOM, UTF-16, Latin-1 or cp1252), "
+                        ".csv.gz, .zip, Excel (.xlsx/.xls) or Parquet")
     p.add_argument("--interactions", metavar="FILE",
                    help="optional events export: customer id or email, timestamp, event type, [channel], [value]")
     p.add_argument("--format", choices=list(FORMATS), help="force the orders format instead of detecting it")
     p.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
                    help=f"map a canonical field to a column of the orders file (repeatable); fields: "
                         f"{', '.join(ORDER_FIELDS)}; an empty COLUMN unmaps the field")
+    p.add_argument("--map-interactions", action="append", default=[], metavar="FIELD=COLUMN",
+                   help=f"map a field to a column of the interactions file (repeatable); fields: "
+                        f"{', '.join(INTERACTION_FIELDS)}")
+    p.add_argument("--date-format", choices=["auto", "mdy", "dmy"], default="auto",
+                   help="how dates like 03/04/2024 are read: mdy (month first), dmy (day first) or auto (from the "
+                        "data and the platform; the report says when it is ambiguous)")
+    p.add_argument("--decimal", choices=["auto", "dot", "comma"], default="auto",
+                   help="decimal mark of amounts: dot (1,234.50), comma (1.234,50) or auto (from the whole column)")
     p.add_argument("--currency", help="analyse orders in this currency when the file has several")
-    p.add_argument("--as-of", metavar="YYYY-MM-DD", help="observation date (default: the last order's date)")
+    p.add_argument("--as-of", metavar="YYYY-MM-DD",
+                   help="observation date (default: the last date in the file, returns included)")
+
+
+def _overrides(items: list[str], fields: list[str], flag: str) -> dict:
+    out = {}
+    for item in items:
+        field, sep, column = item.partition("=")
+        if not sep or field not in fields:
+            raise DataError(f"{flag} {item!r} is not FIELD=COLUMN.", expected=f"FIELD one of {', '.join(fields)}.")
+        out[field] = column
+    return out
 
 
 def _load(args) -> Shop:
     shop = Shop(memory_limit=getattr(args, "memory_limit", None))
+    orders = args.orders if len(args.orders) > 1 else args.orders[0]
     mapping = None
-    if args.map:
-        mapping = detect_format(sniff(args.orders, shop.con).columns, args.format)
-        overrides = {}
-        for item in args.map:
-            field, sep, column = item.partition("=")
-            if not sep or field not in ORDER_FIELDS:
-                raise DataError(f"--map {item!r} is not FIELD=COLUMN.", expected=f"FIELD one of {', '.join(ORDER_FIELDS)}.")
-            overrides[field] = column
-        mapping = mapping.with_columns(**overrides)
-    report = shop.load_orders(args.orders, fmt=args.format, mapping=mapping, currency=args.currency)
+    if args.map or args.date_format != "auto" or args.decimal != "auto":
+        mapping = detect_format(sniff(orders, shop.con).columns, args.format)
+        mapping = mapping.with_columns(**_overrides(args.map, ORDER_FIELDS, "--map"))
+        mapping = mapping.with_options(date_order=args.date_format, decimal=args.decimal)
+    report = shop.load_orders(orders, fmt=args.format, mapping=mapping, currency=args.currency)
     print(report, file=sys.stderr)
     if args.interactions:
-        print(shop.load_interactions(args.interactions), file=sys.stderr)
+        events_mapping = None
+        if args.map_interactions:
+            events_mapping = detect_interaction_mapping(sniff(args.interactions, shop.con).columns).with_columns(
+                **_overrides(args.map_interactions, INTERACTION_FIELDS, "--map-interactions"))
+        print(shop.load_interactions(args.interactions, mapping=events_mapping), file=sys.stderr)
     return shop
 
 
@@ -140,7 +160,7 @@ def cmd_report(args) -> None:
     scored = score_table(shop, args.as_of, args.horizon_months, args.discount_rate, args.margin)
     ranked = rank_tactics(tactic_features(scored), args.margin)
     Path(args.out).write_text(build_report(shop, scored, ranked, args.horizon_months, args.margin, args.discount_rate,
-                                           source=str(args.orders)), encoding="utf-8")
+                                           source=", ".join(args.orders)), encoding="utf-8")
     print(f"wrote {args.out}", file=sys.stderr)
 
 
@@ -152,7 +172,8 @@ def _add_value_args(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m clv", description="Customer lifetime value and retention, "
-                                 "from an orders export (Shopify, WooCommerce, Online Retail or any CSV).")
+                                 "from an orders export (Shopify, WooCommerce, BigCommerce, Squarespace, Etsy, Wix, Magento, PrestaShop, Stripe, "
+                                 "Square, Gumroad, UCI Online Retail or any table with a customer, a date and an amount).")
     sub = ap.add_subparsers(dest="command", required=True)
     p = sub.add_parser("summary", help="write the customer table (one row per customer) as CSV",
                        description="Write the customer table: customer_id, first_order, last_order, orders, revenue, "

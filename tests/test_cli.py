@@ -101,3 +101,21 @@ def test_segments_csv_columns(tmp_path):
                                "cart_abandoner", "vip"]
     assert s["cluster"].nunique() == 4 and s["rfm_segment"].notna().all()
     assert s[["r_score", "f_score", "m_score"]].isin([1, 2, 3, 4, 5]).all().all()
+
+
+def test_several_order_files_date_order_and_interaction_mapping(tmp_path):
+    head = "customer_id,order_date,amount\n"
+    a, b = tmp_path / "orders_export_1.csv", tmp_path / "orders_export_2.csv"
+    a.write_text(head + "x,03/04/2024,10\ny,05/06/2024,5\n")
+    b.write_text(head + "x,07/08/2024,20\n")
+    ev = tmp_path / "ev.csv"
+    ev.write_text("who,when,what\nx,2024-08-01 10:00:00,add_to_cart\n")
+    out = tmp_path / "c.csv"
+    r = clv("summary", "--orders", str(a), str(b), "--date-format", "dmy", "--interactions", str(ev),
+            "--map-interactions", "customer_id=who", "--map-interactions", "event_ts=when",
+            "--map-interactions", "event_type=what", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    got = pd.read_csv(out).set_index("customer_id")
+    assert got.loc["x", "orders"] == 2 and got.loc["x", "first_order"].startswith("2024-04-03")
+    assert got.loc["x", "add_to_cart"] == 1
+    assert "2 files" in r.stderr and "day first, as chosen" in r.stderr
