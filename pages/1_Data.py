@@ -5,24 +5,25 @@ import pandas as pd
 import streamlit as st
 
 from clv.errors import DataError
-from clv.ingest import (FIELD_LABELS, FORMATS, INTERACTION_FIELDS, ORDER_FIELDS, REQUIRED_INTERACTION_FIELDS,
+from clv.ingest import (DATE_ORDERS, DECIMALS, FIELD_LABELS, FORMATS, INTERACTION_FIELDS, ORDER_FIELDS, REQUIRED_INTERACTION_FIELDS,
                         REQUIRED_ORDER_FIELDS, detect_format, detect_interaction_mapping, sniff)
 from ui.common import count, download_csv, load_shop, memo, page_setup, upload_dir
 from ui.model import customers_table
 
 settings = page_setup("Your data")
 st.title("Your data")
-st.write("Drop the orders export you already have — Shopify, WooCommerce, an invoice-line file like UCI "
-         "*Online Retail*, or any CSV with a customer, a date and an amount. Interactions (site events, email "
-         "opens, support tickets, reviews) are optional and sharpen the churn model.")
+st.write("Drop the orders export you already have — Shopify, WooCommerce, BigCommerce, Squarespace, Etsy, Wix, "
+         "Magento, PrestaShop, Stripe, Square, Gumroad, an invoice-line file like UCI *Online Retail*, or any table "
+         "with a customer, a date and an amount (CSV, Excel, Parquet; an export in several parts as one .zip). "
+         "Interactions (site events, email opens, support tickets, reviews) are optional and sharpen the churn model.")
 
 NONE = "— none —"
 
 
-def _save(uploaded) -> str:
+def _save(uploaded, slot: str) -> str:
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", uploaded.name)[-80:] or "upload.csv"
-    target = upload_dir() / f"{uploaded.file_id}-{safe}"
-    for old in upload_dir().glob(f"*-{safe}"):
+    target = upload_dir() / f"{slot}-{uploaded.file_id}-{safe}"
+    for old in upload_dir().glob(f"{slot}-*"):
         old.unlink()  # the previous upload of this slot is no longer needed
     target.write_bytes(uploaded.getbuffer())
     return str(target)
@@ -36,23 +37,25 @@ def _set_mapping_widgets(columns, fmt) -> None:
 
 
 c1, c2 = st.columns(2)
-orders_up = c1.file_uploader("Orders export (.csv, .csv.gz, .parquet)", type=["csv", "gz", "txt", "tsv", "parquet"],
+FILE_TYPES = ["csv", "gz", "txt", "tsv", "parquet", "xlsx", "xls", "zip"]
+orders_up = c1.file_uploader("Orders export (CSV, Excel, Parquet, or a .zip of its parts)", type=FILE_TYPES,
                              key="orders")
-events_up = c2.file_uploader("Interactions export (optional)", type=["csv", "gz", "txt", "tsv", "parquet"],
-                             key="interactions")
+events_up = c2.file_uploader("Interactions export (optional)", type=FILE_TYPES, key="interactions")
 
 src = st.session_state["orders_src"]
 if orders_up is not None and src.get("file_id") != orders_up.file_id:
     with st.status(f"Reading {orders_up.name}…", expanded=False) as status:
-        path = _save(orders_up)
+        path = _save(orders_up, "orders")
         st.session_state["orders_src"] = src = {"path": path, "name": orders_up.name, "file_id": orders_up.file_id}
         if events_up is None:
             st.session_state["events_src"] = None  # the sample's events do not belong to this shop
         st.session_state["fmt_choice"] = "auto"
+        st.session_state["date_order"] = st.session_state["decimal"] = "auto"
         st.session_state.pop("mapping_columns", None)
         status.update(label=f"Read {orders_up.name}", state="complete")
 if events_up is not None and (st.session_state.get("events_src") or {}).get("file_id") != events_up.file_id:
-    st.session_state["events_src"] = {"path": _save(events_up), "name": events_up.name, "file_id": events_up.file_id}
+    st.session_state["events_src"] = {"path": _save(events_up, "events"), "name": events_up.name,
+                                      "file_id": events_up.file_id}
 
 def columns_of(source: dict, what: str) -> tuple:
     """The file's column names (sniffed once per file); a file that cannot be read stops the page with why."""
@@ -72,7 +75,13 @@ st.subheader("How the orders file was understood")
 fc1, fc2 = st.columns([1, 2])
 fc1.selectbox("Format", ["auto", *FORMATS], key="fmt_choice",
               format_func=lambda f: "detect automatically" if f == "auto" else FORMATS[f].label,
+              help="The platform the export comes from. Detected from the column names; pick another if it is wrong.",
               on_change=lambda: _set_mapping_widgets(st.session_state["mapping_columns"], st.session_state["fmt_choice"]))
+fc1.selectbox("Dates like 03/04/2024", list(DATE_ORDERS), key="date_order", format_func=DATE_ORDERS.get,
+              help="Month first (US) or day first (most of Europe). Decided from the data when a day is past the "
+                   "12th, or from the platform; the report below says which was used and why.")
+fc1.selectbox("Decimal mark of amounts", list(DECIMALS), key="decimal", format_func=DECIMALS.get,
+              help="1,234.50 or 1.234,50 — decided from every amount in the file unless you choose.")
 fc2.info(f"Detected: **{FORMATS[st.session_state['detected_format']].label}** in *{src['name']}*. "
          "Check the column for each field below; change any that is wrong.")
 with st.expander("Column mapping", expanded=st.session_state.get("load_error") is not None):
@@ -83,7 +92,8 @@ with st.expander("Column mapping", expanded=st.session_state.get("load_error") i
 
 base = detect_format(columns, st.session_state["detected_format"])
 mapping = base.with_columns(**{f: (None if st.session_state[f"map_{f}"] == NONE else st.session_state[f"map_{f}"])
-                               for f in ORDER_FIELDS})
+                               for f in ORDER_FIELDS}).with_options(date_order=st.session_state["date_order"],
+                                                                    decimal=st.session_state["decimal"])
 
 events = st.session_state.get("events_src")
 events_mapping = None
@@ -123,6 +133,9 @@ st.caption(f"{count(rep.rows_read)} rows became {count(rep.records_built)} order
            f"{' (Shopify lists one row per line item)' if rep.format == 'shopify' else ''}; "
            f"{count(rep.kept)} orders from {count(rep.customers)} customers are used, "
            f"dated {rep.date_min:%d %b %Y} to {rep.date_max:%d %b %Y}.")
+st.caption(f"Dates: {rep.date_why}. Amounts: {rep.decimal_why}." if rep.date_why else f"Amounts: {rep.decimal_why}.")
+for n in rep.notes:
+    st.caption(n[0].upper() + n[1:] + ".")
 for w in rep.warnings:
     st.warning(w)
 if len(rep.currencies) > 1:
@@ -136,6 +149,11 @@ def report_table(report) -> pd.DataFrame:
             for reason, info in report.excluded.items()]
     rows += [{"what": f"kept, not counted as a purchase: {r}", "orders/events": n, "example rows": ""}
              for r, n in report.not_purchases.items()]
+    rows += [{"what": f"status not recognised, counted as a purchase: {s}", "orders/events": n, "example rows": ""}
+             for s, n in report.unrecognised_statuses.items()]
+    if report.identical_rows_kept:
+        rows.append({"what": "identical rows kept as separate purchases (no order id)",
+                     "orders/events": report.identical_rows_kept, "example rows": ""})
     if report.duplicates_removed:
         rows.append({"what": "exact duplicate rows removed", "orders/events": report.duplicates_removed,
                      "example rows": ""})

@@ -84,3 +84,16 @@ def test_interactions_mapping_override(data_page):
     at.selectbox(key="evmap_value").set_value("— none —").run()
     assert not at.exception
     assert at.dataframe[-1].value["mean_satisfaction"].isna().all()
+
+
+def test_data_page_shows_and_lets_the_user_correct_the_date_order(data_page):
+    at = data_page
+    csv = b"customer_id,order_date,amount\na,03/04/2024,10\na,05/06/2024,20\nb,07/08/2024,7\n"
+    at.file_uploader(key="orders").set_value(("dates.csv", csv, "text/csv")).run()
+    assert not at.exception and not at.error
+    assert any("ambiguous" in w.value for w in at.warning)
+    assert any("month first" in c.value for c in at.caption)
+    at.selectbox(key="date_order").set_value("dmy").run()
+    assert not at.exception
+    assert any("day first, as chosen" in c.value for c in at.caption)
+    assert str(at.dataframe[-1].value["first_order"].min())[:10] == "2024-04-03"

@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import DataError
 from .dates import DATE_HELP, EARLIEST, DateChoice, choose_date_format, date_sql, latest_allowed
 from .dialect import diagnose, is_ragged, source
-from .fields import FIELD_LABELS, REQUIRED_ORDER_FIELDS, Mapping, q
+from .fields import FIELD_LABELS, REQUIRED_ORDER_FIELDS, Mapping, norm_words, q
 from .formats import FORMATS, GENERIC_COLUMNS, INTERACTION_COLUMNS, detect_format
 from .report import LoadReport, examples
 from .sniff import Sniff, open_inputs
@@ -236,11 +236,10 @@ def _load_orders(con, sn: Sniff, mapping: Mapping, spec, currency: str | None, v
         "SELECT not_purchase_reason, count(*) FROM orders WHERE NOT is_purchase GROUP BY ALL ORDER BY 2 DESC"
     ).fetchall())
     if _stored(mapping, "status"):
-        known = list(status_table(spec.statuses))
-        report.unrecognised_statuses = dict(con.execute(
-            "SELECT status, count(*) FROM orders WHERE is_purchase AND clv_status(status) IS NOT NULL "
-            "AND NOT list_contains($known, clv_status(status)) GROUP BY ALL ORDER BY 2 DESC LIMIT 20",
-            {"known": known}).fetchall())
+        table = status_table(spec.statuses)
+        statuses = con.execute("SELECT status, count(*) FROM orders WHERE is_purchase AND status IS NOT NULL "
+                               "GROUP BY ALL ORDER BY 2 DESC").fetchall()
+        report.unrecognised_statuses = {s: n for s, n in statuses if norm_words(s) not in table}
     if con.execute("SELECT count(*) FROM orders WHERE is_purchase").fetchall()[0][0] == 0:
         raise DataError("None of the orders counts as a purchase: all are cancelled, unpaid, refunded or returns.",
                         column=m.get("status"), expected="at least one paid order.")
@@ -350,8 +349,12 @@ def _build_orders(con, mapping: Mapping, spec, source_sql: str, one_row_per_orde
     currency = "nullif(upper(trim(currency_raw)), '')"
     if symbols:
         currency = f"coalesce({currency}, clv_symbol(amount_raw))"
+    # statuses are few: each distinct spelling is classified once here, not normalised on every row in SQL
     table = status_table(spec.statuses)
-    not_purchase = {k: v for k, v in table.items() if v}
+    spellings = [r[0] for r in con.execute(
+        f"SELECT DISTINCT nullif(lower(trim({_col(mapping, 'status')})), '') FROM {source_sql} LIMIT 100000"
+    ).fetchall() if r[0] is not None] if m.get("status") else []
+    not_purchase = {sp: table[norm_words(sp)] for sp in spellings if table.get(norm_words(sp))}
     flags = "".join(f" WHEN lower(trim(flag{i})) = $flag_value{i} THEN $flag_reason{i}"
                     for i in range(len(mapping.flags)))
     for i, (_, value, reason) in enumerate(mapping.flags):
@@ -376,7 +379,7 @@ def _build_orders(con, mapping: Mapping, spec, source_sql: str, one_row_per_orde
             -- the file's own text, for the report's examples of excluded orders (not stored in orders_all)
             cust_raw, {shown_time} AS ts_raw, CAST(amount_raw AS VARCHAR) AS amount_raw,
             CASE WHEN cancelled_at IS NOT NULL THEN 'cancelled'{flags}
-                 WHEN list_contains($np_status, clv_status(status)) THEN $np_reason[list_position($np_status, clv_status(status))]
+                 WHEN list_contains($np_status, status) THEN $np_reason[list_position($np_status, status)]
                  WHEN $returns_by_prefix AND upper(order_id) LIKE 'C%' THEN 'return (credit note)'
                  WHEN amount < 0 THEN 'return (negative amount)'
                  WHEN amount > 0 AND refund >= amount THEN 'fully refunded'

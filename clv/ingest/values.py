@@ -44,9 +44,6 @@ def install_macros(con) -> None:
         CREATE OR REPLACE TEMP MACRO clv_symbol(x) AS CASE regexp_extract(x, '[$€£¥₹]|[A-Z]{3}', 0)
             WHEN '' THEN NULL WHEN '€' THEN 'EUR' WHEN '£' THEN 'GBP' WHEN '¥' THEN 'JPY' WHEN '₹' THEN 'INR'
             ELSE regexp_extract(x, '[$€£¥₹]|[A-Z]{3}', 0) END""")
-    con.execute(r"""
-        CREATE OR REPLACE TEMP MACRO clv_status(x) AS
-            nullif(trim(regexp_replace(lower(strip_accents(x)), '[^a-z0-9]+', ' ', 'g')), '')""")
 
 
 @dataclass(frozen=True)
