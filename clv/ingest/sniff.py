@@ -18,7 +18,7 @@ import shutil
 import tempfile
 import zipfile
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -44,7 +44,6 @@ class Sniff:
     origin: str = ""          # what the user gave, in words (e.g. "Excel workbook, 2 sheets")
     names: tuple = ()         # the user's file names
     by_name: bool = False     # files share their columns in different orders: matched by name
-    temp: tuple = field(default=(), compare=False)
 
     @property
     def path(self) -> str:
@@ -189,7 +188,7 @@ def _excel(p: Path, workdir: Path) -> Sniff:
     origin = f"sheet{'s' if len(used) > 1 else ''} {', '.join(repr(n) for n, _ in used)}"
     if skipped:
         origin += f" (other columns, not read: {', '.join(repr(n) for n in skipped)})"
-    return Sniff(sn.paths, "csv", "utf-8", ",", sn.columns, False, origin, (p.name,), temp=(str(out),))
+    return Sniff(sn.paths, "csv", "utf-8", ",", sn.columns, False, origin, (p.name,))
 
 
 def _text(p: Path, workdir: Path, con) -> Sniff:
@@ -236,13 +235,12 @@ def _text(p: Path, workdir: Path, con) -> Sniff:
                                  "with at least a customer, a date and an amount.")
     if len(lines) < 2:
         raise DataError(f"The file {p.name} has a header but no data rows.", expected="at least one order row.")
-    read_path, read_encoding, temp, origin = str(p), encoding, (), ""
+    read_path, read_encoding, origin = str(p), encoding, ""
     if encoding == "cp1252":  # DuckDB cannot read cp1252: a UTF-8 copy
         read_path = str(_rewrite(p, workdir, "cp1252", compressed))
-        read_encoding, compressed, temp, origin = "utf-8", False, (read_path,), "Windows cp1252 text"
+        read_encoding, compressed, origin = "utf-8", False, "Windows cp1252 text"
     columns = _columns(con or duckdb.connect(), read_path, delimiter, read_encoding, p.name)
-    return Sniff((read_path,), "csv", read_encoding, delimiter, columns, compressed, origin, names=(p.name,),
-                 temp=temp)
+    return Sniff((read_path,), "csv", read_encoding, delimiter, columns, compressed, origin, names=(p.name,))
 
 
 def _count_outside_quotes(line: str, ch: str) -> int:
@@ -285,17 +283,9 @@ def _whitespace_columns(p: Path, workdir: Path, encoding: str, compressed: bool)
     out = workdir / f"{p.name}.csv"
     with _open_text(p, encoding, compressed) as src, open(out, "w", encoding="utf-8", newline="") as dst:
         w = csv.writer(dst)
-        header = None
-        for line in src:
-            fields = line.split()
-            if not fields:
-                continue
-            if header is None:
-                header = fields
-            w.writerow(fields)
+        w.writerows(fields for fields in (line.split() for line in src) if fields)
     sn = _text(out, workdir, None)
-    return Sniff(sn.paths, "csv", "utf-8", ",", sn.columns, False, "columns separated by spaces", (p.name,),
-                 temp=(str(out),))
+    return Sniff(sn.paths, "csv", "utf-8", ",", sn.columns, False, "columns separated by spaces", (p.name,))
 
 
 def _combine(parts: list[Sniff], origins: list[str], workdir: Path, con) -> Sniff:
