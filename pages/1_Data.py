@@ -129,8 +129,7 @@ m1.metric("Rows read", count(rep.rows_read))
 m2.metric("Orders kept", count(rep.kept))
 m3.metric("Customers", count(rep.customers))
 m4.metric("Excluded orders", count(sum(i["count"] for i in rep.excluded.values())))
-st.caption(f"{count(rep.rows_read)} rows became {count(rep.records_built)} orders"
-           f"{' (Shopify lists one row per line item)' if rep.format == 'shopify' else ''}; "
+st.caption(f"{count(rep.rows_read)} rows became {count(rep.records_built)} orders; "
            f"{count(rep.kept)} orders from {count(rep.customers)} customers are used, "
            f"dated {rep.date_min:%d %b %Y} to {rep.date_max:%d %b %Y}.")
 st.caption(f"Dates: {rep.date_why}. Amounts: {rep.decimal_why}." if rep.date_why else f"Amounts: {rep.decimal_why}.")
