@@ -79,6 +79,11 @@ _SHOPIFY_LIKE = {"customer_id": ("email",), "order_ts": ("createdat",), "amount"
                  "discount": ("discountamount",), "status": ("financialstatus",), "cancelled_at": ("cancelledat",),
                  "currency": ("currency",), "quantity": ("lineitemquantity",)}
 
+#: Square's transactions and item-sales exports share the customer, the split date/time/zone and the amount
+_SQUARE = {"customer_id": ("customerid",), "customer_alt": ("customerreferenceid",), "order_ts": ("date",),
+           "order_time": ("time",), "timezone": ("timezone",), "amount": ("netsales",), "order_id": ("transactionid",),
+           "discount": ("discounts",)}
+
 FORMATS: dict[str, FormatSpec] = {spec.name: spec for spec in [
     FormatSpec(
         "shopify", "Shopify orders export",
@@ -190,19 +195,14 @@ FORMATS: dict[str, FormatSpec] = {spec.name: spec for spec in [
     FormatSpec(
         "square_items", "Square item sales",
         signature=(("date",), ("time",), ("timezone",), ("item",), ("netsales",), ("transactionid",)),
-        columns={"customer_id": ("customerid",), "customer_alt": ("customerreferenceid",), "order_ts": ("date",),
-                 "order_time": ("time",), "timezone": ("timezone",), "amount": ("netsales",),
-                 "order_id": ("transactionid",), "discount": ("discounts",), "quantity": ("qty",),
-                 "channel": ("channel",)},
+        columns={**_SQUARE, "quantity": ("qty",), "channel": ("channel",)},
         amount_per="line", line_items=True,
         note="walk-in sales without a Customer ID cannot be attributed to a customer"),
     FormatSpec(
         "square", "Square transactions",
         signature=(("date",), ("time",), ("timezone",), ("netsales",), ("transactionid",), ("totalcollected",)),
-        columns={"customer_id": ("customerid",), "customer_alt": ("customerreferenceid",), "order_ts": ("date",),
-                 "order_time": ("time",), "timezone": ("timezone",), "amount": ("netsales",),
-                 "order_id": ("transactionid",), "discount": ("discounts",), "refund": ("partialrefunds",),
-                 "status": ("transactionstatus",), "channel": ("source", "channel")},
+        columns={**_SQUARE, "refund": ("partialrefunds",), "status": ("transactionstatus",),
+                 "channel": ("source", "channel")},
         amount_per="line",  # a refund is a row of its own with the payment's transaction id: netted per order
         note="walk-in sales without a Customer ID cannot be attributed to a customer"),
     FormatSpec(
