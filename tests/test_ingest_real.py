@@ -186,3 +186,18 @@ def test_klaviyo_and_ga4_events(write):
     rep = shop.load_interactions(write("g.csv", "user_id,event_timestamp,event_name\n"
                                                 "a@x.com,1704103200000000,add_to_cart\n"))
     assert rep.date_min == pd.Timestamp("2024-01-01 10:00:00") and rep.event_types == {"add_to_cart": 1}
+
+
+def test_day_first_decided_by_the_whole_column_not_its_head(write):
+    """25,000 ambiguous dates first, then one past the 12th: the whole file is read day first (no mixing)."""
+    head = "".join(f"c{i},0{1 + i % 9}/0{1 + i % 9}/2024,1\n" for i in range(25_000))
+    shop, rep = load(write("o.csv", HEAD + head + "z,02/03/2024,1\nz,25/03/2024,1\n"))
+    assert rep.date_order == "dmy" and not rep.date_ambiguous and rep.kept == 25_002
+    assert orders(shop).query("customer_id == 'z'").order_ts.dt.month.tolist() == [3, 3]
+
+
+def test_two_conventions_in_one_column_exclude_the_minority(write):
+    shop, rep = load(write("o.csv", HEAD + "a,25/01/2024,1\nb,26/01/2024,1\nc,01/27/2024,1\n"))
+    assert rep.date_order == "dmy" and rep.kept == 2
+    assert "1 dates read only the other way are excluded" in rep.date_why
+    assert any("date could not be read" in k for k in rep.excluded)
