@@ -98,7 +98,7 @@ def test_identical_rows_without_order_id_are_purchases(write):
 def test_an_export_pasted_twice_is_read_once(write):
     body = "a,2024-01-01,10\nb,2024-01-02,5\n"
     shop, rep = load(write("o.csv", HEAD + body + body))
-    assert rep.kept == 2 and rep.duplicates_removed == 2 and any("repeated" in n for n in rep.notes)
+    assert rep.kept == 2 and rep.duplicates_removed == 2 and any("pasted 2 times" in n for n in rep.notes)
 
 
 def test_short_rows_are_padded_and_said(write):
@@ -201,3 +201,8 @@ def test_two_conventions_in_one_column_exclude_the_minority(write):
     assert rep.date_order == "dmy" and rep.kept == 2
     assert "1 dates read only the other way are excluded" in rep.date_why
     assert any("date could not be read" in k for k in rep.excluded)
+
+
+def test_two_identical_purchases_are_not_taken_for_a_pasted_file(write):
+    shop, rep = load(write("o.csv", HEAD + "a,2024-01-01,10\na,2024-01-01,10\n"))
+    assert rep.kept == 2 and rep.identical_rows_kept == 1 and not rep.notes

@@ -453,10 +453,18 @@ def _deduplicated(con, view: str, columns, key: str | None) -> _Dedup:
     grouped = f"(SELECT *, count(*) AS _copies FROM {v} GROUP BY ALL)"
     if key:
         return _Dedup(grouped, int(rows), int(rows - uniq), False)
-    if lo == hi:
+    if lo == hi and uniq >= 2 and _repeated_block(con, v, row_hash, int(rows), int(lo)):
         return _Dedup(grouped, int(rows), int(rows - uniq), True,
-                      note=f"every row appears exactly {lo} times: the file is the same export repeated, read once")
+                      note=f"the file is the same {uniq:,} rows pasted {lo} times in a row: read once")
     return _Dedup(plain, int(rows), 0, True, identical_kept=int(rows - uniq))
+
+
+def _repeated_block(con, view: str, row_hash: str, rows: int, k: int) -> bool:
+    """Whether the rows are one block of rows // k rows repeated k times, in order (an export pasted k times)."""
+    block = rows // k
+    return con.execute(f"""
+        SELECT count(DISTINCT (rn % $block, h)) = $block
+        FROM (SELECT {row_hash} AS h, row_number() OVER () - 1 AS rn FROM {view})""", {"block": block}).fetchall()[0][0]
 
 
 def _raise_nothing_valid(report: LoadReport, m: dict) -> None:

@@ -1,0 +1,83 @@
+"""Property: for random generic order files, what the report says was kept reconciles with the customer table,
+and the table's totals equal an independent computation (Python, not clv) over the rows the rules keep.
+
+CLV_PROPERTY_EXAMPLES sets the number of random files (default 60; a nightly-style run can ask for thousands).
+"""
+import csv
+import io
+import math
+import os
+from collections import defaultdict
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from clv.store import Shop
+
+CUSTOMERS = ["a", "A", "b@x.com", "B@X.com ", "c-7", "", "  "]
+DATES = ["2024-01-05", "2024-02-29 10:00:00", "2024-03-31T23:30:00Z", "2024-02-30", "not a date", "", "1985-01-01"]
+AMOUNTS = ["10", "12.50", "-3.25", "0", "abc", "", "NaN", "1e308", "99.99"]
+STATUSES = ["paid", "refunded", "pending", "completed", "weird", ""]
+
+row = st.tuples(st.sampled_from(CUSTOMERS), st.sampled_from(DATES), st.sampled_from(AMOUNTS),
+                st.sampled_from(STATUSES))
+
+
+def pasted(rows):
+    """The documented rule: a file that is one block of 2+ distinct rows pasted k times in a row is read once."""
+    for k in range(len(rows), 1, -1):
+        n = len(rows) // k
+        if len(rows) % k == 0 and n >= 2 and len(set(rows[:n])) == n and rows == rows[:n] * k:
+            return rows[:n]
+    return rows
+
+
+def truth(rows):
+    """(customers with a purchase, purchases, revenue incl. returns, orders kept) by the documented rules."""
+    rows = pasted(rows)
+    kept, revenue, buyers, purchases = 0, defaultdict(float), set(), 0
+    for cust, date, amount, status in rows:
+        c = cust.strip().lower() if "@" in cust else cust.strip()
+        ok_date = date[:10] not in ("2024-02-30", "not a date", "", "1985-01-01")
+        try:
+            value = float(amount)
+        except ValueError:
+            value = None
+        if not c or not ok_date or value is None or not math.isfinite(value) or abs(value) > 1e9:
+            continue
+        kept += 1
+        if value < 0:
+            revenue[c] += value
+        elif status not in ("refunded", "pending") and value > 0:
+            buyers.add(c)
+            purchases += 1
+            revenue[c] += value
+    return len(buyers), purchases, round(sum(v for c, v in revenue.items() if c in buyers), 6), kept
+
+
+@settings(max_examples=int(os.environ.get("CLV_PROPERTY_EXAMPLES", "60")), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(row, min_size=1, max_size=40))
+def test_random_generic_files_reconcile(tmp_path, rows):
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["customer_id", "order_date", "amount", "status"])
+    w.writerows(rows)
+    path = tmp_path / "orders.csv"
+    path.write_text(buf.getvalue(), encoding="utf-8")
+    customers, purchases, revenue, kept = truth(rows)
+    shop = Shop()
+    try:
+        report = shop.load_orders(path)
+    except Exception as exc:  # a refusal is right only when nothing is usable
+        from clv.errors import DataError
+        assert isinstance(exc, DataError), exc
+        assert purchases == 0, str(exc)
+        return
+    assert report.rows_read == len(rows) and report.records_built == len(pasted(rows))
+    assert report.kept + sum(i["count"] for i in report.excluded.values()) == report.records_built
+    assert report.kept == kept, str(report)
+    table = shop.customers()
+    assert int(table["orders"].sum()) == report.kept - sum(report.not_purchases.values()) == purchases
+    assert len(table) == customers
+    assert round(float(table["revenue"].sum()), 6) == revenue
