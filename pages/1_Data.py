@@ -20,13 +20,17 @@ st.write("Drop the orders export you already have — Shopify, WooCommerce, BigC
 NONE = "— none —"
 
 
-def _save(uploaded, slot: str) -> str:
-    safe = re.sub(r"[^A-Za-z0-9._-]", "_", uploaded.name)[-80:] or "upload.csv"
-    target = upload_dir() / f"{slot}-{uploaded.file_id}-{safe}"
+def _save(uploads: list, slot: str) -> str | tuple:
+    """Store this slot's upload(s) under unique names, replacing the slot's previous upload; the path(s) to read."""
     for old in upload_dir().glob(f"{slot}-*"):
         old.unlink()  # the previous upload of this slot is no longer needed
-    target.write_bytes(uploaded.getbuffer())
-    return str(target)
+    paths = []
+    for up in uploads:
+        safe = re.sub(r"[^A-Za-z0-9._-]", "_", up.name)[-80:] or "upload.csv"
+        target = upload_dir() / f"{slot}-{up.file_id}-{safe}"
+        target.write_bytes(up.getbuffer())
+        paths.append(str(target))
+    return paths[0] if len(paths) == 1 else tuple(paths)
 
 
 def _set_mapping_widgets(columns, fmt) -> None:
@@ -38,23 +42,25 @@ def _set_mapping_widgets(columns, fmt) -> None:
 
 c1, c2 = st.columns(2)
 FILE_TYPES = ["csv", "gz", "txt", "tsv", "parquet", "xlsx", "xls", "zip"]
-orders_up = c1.file_uploader("Orders export (CSV, Excel, Parquet, or a .zip of its parts)", type=FILE_TYPES,
-                             key="orders")
+orders_up = c1.file_uploader("Orders export (CSV, Excel, Parquet; an export in several parts: all of them, or a .zip)",
+                             type=FILE_TYPES, key="orders", accept_multiple_files=True)
 events_up = c2.file_uploader("Interactions export (optional)", type=FILE_TYPES, key="interactions")
 
 src = st.session_state["orders_src"]
-if orders_up is not None and src.get("file_id") != orders_up.file_id:
-    with st.status(f"Reading {orders_up.name}…", expanded=False) as status:
+orders_ids = tuple(up.file_id for up in orders_up or [])
+if orders_ids and src.get("file_id") != orders_ids:
+    names = ", ".join(up.name for up in orders_up)
+    with st.status(f"Reading {names}…", expanded=False) as status:
         path = _save(orders_up, "orders")
-        st.session_state["orders_src"] = src = {"path": path, "name": orders_up.name, "file_id": orders_up.file_id}
+        st.session_state["orders_src"] = src = {"path": path, "name": names, "file_id": orders_ids}
         if events_up is None:
             st.session_state["events_src"] = None  # the sample's events do not belong to this shop
         st.session_state["fmt_choice"] = "auto"
         st.session_state["date_order"] = st.session_state["decimal"] = "auto"
         st.session_state.pop("mapping_columns", None)
-        status.update(label=f"Read {orders_up.name}", state="complete")
+        status.update(label=f"Read {names}", state="complete")
 if events_up is not None and (st.session_state.get("events_src") or {}).get("file_id") != events_up.file_id:
-    st.session_state["events_src"] = {"path": _save(events_up, "events"), "name": events_up.name,
+    st.session_state["events_src"] = {"path": _save([events_up], "events"), "name": events_up.name,
                                       "file_id": events_up.file_id}
 
 def columns_of(source: dict, what: str) -> tuple:

@@ -97,3 +97,14 @@ def test_data_page_shows_and_lets_the_user_correct_the_date_order(data_page):
     assert not at.exception
     assert any("day first, as chosen" in c.value for c in at.caption)
     assert str(at.dataframe[-1].value["first_order"].min())[:10] == "2024-04-03"
+
+
+def test_data_page_reads_an_export_in_two_parts(data_page):
+    at = data_page
+    head = b"customer_id,order_date,amount\n"
+    parts = [("orders_export_1.csv", head + b"a,2024-01-01,10\nb,2024-01-05,7\n", "text/csv"),
+             ("orders_export_2.csv", head + b"a,2024-02-01,20\nc,2024-02-03,5\n", "text/csv")]
+    at.file_uploader(key="orders").set_value(parts).run()
+    assert not at.exception and not at.error
+    assert metric(at, "Customers") == "3" and metric(at, "Orders kept") == "4"
+    assert "orders_export_1.csv, orders_export_2.csv" in at.info[0].value
