@@ -206,3 +206,14 @@ def test_two_conventions_in_one_column_exclude_the_minority(write):
 def test_two_identical_purchases_are_not_taken_for_a_pasted_file(write):
     shop, rep = load(write("o.csv", HEAD + "a,2024-01-01,10\na,2024-01-01,10\n"))
     assert rep.kept == 2 and rep.identical_rows_kept == 1 and not rep.notes
+
+
+def test_split_date_time_and_zone_columns_and_month_name_dates():
+    from pathlib import Path
+    fix = Path(__file__).parent / "fixtures"
+    shop, rep = load(fix / "square_item_sales.csv")
+    ts = shop.con.sql("SELECT order_id, order_ts FROM orders_all").df().set_index("order_id")["order_ts"]
+    assert ts["TX2"] == pd.Timestamp("2026-07-19 04:40:00")  # 23:40 Central daylight time is 04:40 UTC
+    shop, rep = load(fix / "magento_orders.csv")
+    ts = shop.con.sql("SELECT order_id, order_ts FROM orders_all").df().set_index("order_id")["order_ts"]
+    assert ts["000000101"] == pd.Timestamp("2024-01-05 14:15:30") and rep.date_why == "dates with month names"

@@ -44,6 +44,11 @@ RULES = {
         comma=True)),
     "stripe_unified_payments.csv": ("stripe", dict(order="id", customer=["Customer Email"], amount="Amount",
         status="Status", bad={"Refunded", "Failed"}, refund="Amount Refunded", flag=("Captured", "false"))),
+    # Wix's CSV header could not be confirmed from a public export: this fixture follows its documented fields
+    "wix_orders.csv": ("wix", dict(order="Order #", customer=["Contact email"], amount="Total",
+        status="Payment status", bad={"Not paid", "Refunded"})),
+    "square_item_sales.csv": ("square_items", dict(order="Transaction ID", customer=["Customer ID"],
+        amount="Net Sales", per_line=True)),
     "square_transactions.csv": ("square", dict(order="Transaction ID", customer=["Customer ID"], amount="Net Sales",
         per_line=True)),
     "gumroad_sales.csv": ("gumroad", dict(order="Order Number", customer=["Purchase Email"], amount="Sale Price ($)",
