@@ -72,6 +72,7 @@ class ChurnModel:
     chosen: str                    # "model" or "p_alive"
     why: str
     classifier: HistGradientBoostingClassifier
+    features: list                 # the FEATURES this shop has data for, in the classifier's order
     eval_customers: int
     eval_churn_rate: float
 
@@ -100,6 +101,10 @@ def fit_churn(shop: Shop, as_of=None, window_days: int = 90, seed: int = 0, max_
     X_ev, y_ev = _labelled(shop, eval_cut, window_days)
     if y_tr.nunique() < 2 or y_ev.nunique() < 2:
         raise ModelError("Everyone (or no one) bought again within the churn window, so churn cannot be learnt.")
+    # features with no data in this shop (no interactions file: no ratings, no e-mail dates) are left out, never
+    # passed empty: scikit-learn 1.9's gradient boosting fails on an all-missing column
+    features = [f for f in FEATURES if X_tr[f].notna().any() and X_ev[f].notna().any()]
+    X_tr, X_ev = X_tr[features], X_ev[features]
     tr = _sample(len(X_tr), max_rows, seed)
     clf = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, max_leaf_nodes=15, l2_regularization=1.0,
                                          random_state=seed)
@@ -110,7 +115,7 @@ def fit_churn(shop: Shop, as_of=None, window_days: int = 90, seed: int = 0, max_
     imp_rows = _sample(len(ev), 5_000, seed + 2)
     imp = permutation_importance(clf, X_ev.iloc[ev].iloc[imp_rows], y_ev.iloc[ev].iloc[imp_rows], scoring="roc_auc",
                                  n_repeats=3, random_state=seed)
-    drivers = pd.DataFrame({"feature": list(FEATURES), "meaning": list(FEATURES.values()),
+    drivers = pd.DataFrame({"feature": features, "meaning": [FEATURES[f] for f in features],
                             "importance": imp.importances_mean}).sort_values("importance", ascending=False)
     chosen = "model" if auc_model > auc_p else "p_alive"
     why = (f"On the last {window_days} days, which neither model saw, the interaction-aware model ranked "
@@ -120,7 +125,7 @@ def fit_churn(shop: Shop, as_of=None, window_days: int = 90, seed: int = 0, max_
     # today's scores: the same model refitted on the most recent complete window
     final = HistGradientBoostingClassifier(**clf.get_params()).fit(X_ev.iloc[ev], y_ev.iloc[ev])
     return ChurnModel(window_days, train_cut, eval_cut, auc_model, auc_p, drivers.reset_index(drop=True), chosen,
-                      why, final, int(len(ev)), float(y_ev.iloc[ev].mean()))
+                      why, final, features, int(len(ev)), float(y_ev.iloc[ev].mean()))
 
 
 def reason_in_words(customers: pd.DataFrame) -> pd.Series:

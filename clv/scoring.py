@@ -33,7 +33,7 @@ def assemble(customers: pd.DataFrame, segments: pd.DataFrame, priced: pd.DataFra
     out["churn_source"] = _source(np.zeros(len(out), dtype=np.int8))
     if churn is not None:
         feats = churn_features(customers, as_of, window_days, vm.bgnbd)
-        out["churn_risk_model"] = churn.classifier.predict_proba(feats)[:, 1]
+        out["churn_risk_model"] = churn.classifier.predict_proba(feats[churn.features])[:, 1]
         if churn.chosen == "model":
             out["churn_risk"] = out["churn_risk_model"]
             out["churn_source"] = _source(np.ones(len(out), dtype=np.int8))
