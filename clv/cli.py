@@ -92,15 +92,15 @@ def cmd_fit(args) -> None:
     shop = _load(args)
     customers = shop.customers(as_of=args.as_of, calibration_end=args.calibration_end)
     vm = fit_value_model(customers)
-    for w in vm.gamma_gamma.warnings_:
+    for w in vm.spend.warnings_:
         print(f"warning: {w}", file=sys.stderr)
     _json({"customers": len(customers), "time_unit": "days",
            "bgnbd": {k: float(v) for k, v in vm.bgnbd.params_.items()},
            "bgnbd_std_errors": vm.bgnbd.summary["std_error"].to_dict(),
-           "gamma_gamma": {k: float(v) for k, v in vm.gamma_gamma.params_.items()},
-           "gamma_gamma_std_errors": vm.gamma_gamma.summary["std_error"].to_dict(),
+           "spend_model": vm.spend.label, "spend": {k: float(v) for k, v in vm.spend.params_.items()},
+           "spend_std_errors": vm.spend.summary["std_error"].to_dict(),
            "log_likelihood": vm.bgnbd.log_likelihood_,
-           "frequency_monetary_correlation": vm.gamma_gamma.frequency_monetary_correlation_})
+           "frequency_monetary_correlation": vm.spend.frequency_monetary_correlation_})
 
 
 def cmd_backtest(args) -> None:

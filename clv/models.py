@@ -19,7 +19,7 @@ from scipy import optimize, special
 
 from .errors import ModelError
 
-__all__ = ["BGNBD", "GammaGamma", "ModelError"]
+__all__ = ["BGNBD", "GammaGamma", "ShrunkMeanSpend", "ModelError"]
 
 
 def _compress(*cols) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -367,3 +367,50 @@ class GammaGamma(_MaximumLikelihood):
         m = np.nan_to_num(np.asarray(monetary_value, float))
         m = np.where(x > 0, np.maximum(m, 0), 0)
         return p * (v + x * m) / (p * x + q - 1)
+
+
+class ShrunkMeanSpend:
+    """Spend per order when Gamma-Gamma cannot be fitted: each customer's own mean, shrunk towards the shop's.
+
+    Bühlmann credibility: E[M | x, m̄] = (k μ + x m̄) / (k + x), where μ is the mean order value of repeat purchases
+    and k = s² / τ² (within-customer variance of one order over the variance of customers' true means), both by
+    the method of moments from (m̄_i − μ)² = τ² + s² / x_i. It has the same shape as Gamma-Gamma's predictor
+    (Gamma-Gamma's k is (q − 1) / p) and makes no distributional assumption, so it cannot fail to converge.
+    """
+
+    param_names = ("population_mean", "k")
+    label = "average spend shrunk towards the shop's (Gamma-Gamma could not be fitted)"
+
+    def fit(self, frequency, monetary_value, weights=None) -> "ShrunkMeanSpend":
+        x, m = np.asarray(frequency, float), np.asarray(monetary_value, float)
+        keep = (x > 0) & (m > 0) & np.isfinite(m)
+        if keep.sum() < 1:
+            raise ModelError("No customer has a repeat purchase of positive value, so spend cannot be estimated.")
+        x, m = x[keep], m[keep]
+        mu = float(np.average(m, weights=x))
+        dev = (m - mu) ** 2
+        design = np.column_stack([np.ones_like(x), 1 / x])
+        tau2, s2 = np.linalg.lstsq(design * np.sqrt(x)[:, None], dev * np.sqrt(x), rcond=None)[0] \
+            if len(x) > 2 else (np.nan, np.nan)
+        k = float(np.clip(s2 / tau2, 0.0, 1e6)) if np.isfinite(tau2) and tau2 > 0 and s2 > 0 else 1.0
+        self.params_ = {"population_mean": mu, "k": k}
+        self.frequency_monetary_correlation_ = float(np.corrcoef(x, m)[0, 1]) if x.std() > 0 and m.std() > 0 else 0.0
+        self.warnings_ = []
+        return self
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        _check_fitted(self, "Spend model")
+        return _summary(self.param_names, np.array(list(self.params_.values())), None)
+
+    @property
+    def population_mean_value(self) -> float:
+        _check_fitted(self, "Spend model")
+        return self.params_["population_mean"]
+
+    def expected_average_value(self, frequency, monetary_value) -> np.ndarray:
+        _check_fitted(self, "Spend model")
+        x = np.asarray(frequency, float)
+        m = np.where(x > 0, np.maximum(np.nan_to_num(np.asarray(monetary_value, float)), 0), 0)
+        mu, k = self.params_["population_mean"], self.params_["k"]
+        return (k * mu + x * m) / (k + x)

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .models import BGNBD, GammaGamma, _compress
+from .errors import ModelError
+from .models import BGNBD, GammaGamma, ShrunkMeanSpend, _compress
 
-__all__ = ["MONTH_DAYS", "ValueModel", "fit_value_model", "price", "Backtest", "backtest", "monthly_discount_factors",
+__all__ = ["MONTH_DAYS", "ValueModel", "fit_value_model", "fit_spend", "price", "Backtest", "backtest", "monthly_discount_factors",
            "payback_months", "new_customer_value"]
 
 MONTH_DAYS = 365.25 / 12
@@ -24,7 +25,7 @@ MAX_MONTHS = 24
 @dataclass
 class ValueModel:
     bgnbd: BGNBD
-    gamma_gamma: GammaGamma
+    spend: GammaGamma | ShrunkMeanSpend  # Gamma-Gamma, or the simpler estimate when it cannot be fitted
     customer_id: pd.Series
     p_alive: np.ndarray
     cumulative_purchases: np.ndarray     # (customers × 24): expected purchases by the end of each month
@@ -50,13 +51,33 @@ def fit_value_model(customers: pd.DataFrame, penalizer: float = 0.0, months: int
     Expected purchases are tabulated for ``months`` months ahead (24 lets the app switch horizons freely)."""
     x, tx, T = (customers[c].to_numpy(float) for c in ("frequency", "recency_days", "T_days"))
     bg = BGNBD(penalizer=penalizer).fit(x, tx, T)
-    gg = GammaGamma(penalizer=penalizer).fit(x, customers["monetary_value"].to_numpy(float))
+    gg = fit_spend(x, customers["monetary_value"].to_numpy(float), penalizer)
     return ValueModel(
-        bgnbd=bg, gamma_gamma=gg, customer_id=customers["customer_id"].reset_index(drop=True),
+        bgnbd=bg, spend=gg, customer_id=customers["customer_id"].reset_index(drop=True),
         p_alive=bg.probability_alive(x, tx, T),
         cumulative_purchases=_expected_by_month(bg, x, tx, T, months),
         expected_average_value=gg.expected_average_value(x, customers["monetary_value"].to_numpy(float)),
         days_to_next_purchase=bg.days_to_next_purchase(x, tx, T))
+
+
+def fit_spend(frequency: np.ndarray, monetary_value: np.ndarray, penalizer: float = 0.0):
+    """Gamma-Gamma, or — when it does not converge or gives no finite prediction (q ≤ 1) — ShrunkMeanSpend, with
+    the reason in ``warnings_``: the pages then still show values, and say which estimate they rest on."""
+    try:
+        gg = GammaGamma(penalizer=penalizer).fit(frequency, monetary_value)
+        predicted = gg.expected_average_value(frequency, monetary_value)
+        if np.isfinite(gg.population_mean_value) and np.all(np.isfinite(predicted)):
+            return gg
+        reason = "its estimate has no finite average spend (q ≤ 1)"
+    except ModelError as exc:
+        reason = str(exc).rstrip(".")
+    fallback = ShrunkMeanSpend().fit(frequency, monetary_value)
+    fallback.warnings_.append(
+        f"The Gamma-Gamma spend model could not be used on this shop ({reason}). Spend per order is estimated "
+        f"instead as each customer's own average, pulled towards the shop's average of "
+        f"{fallback.population_mean_value:,.2f} (as much as {fallback.params_['k']:.1f} orders at the shop's average "
+        "would pull it).")
+    return fallback
 
 
 def monthly_discount_factors(months: int, yearly_rate: float) -> np.ndarray:
@@ -87,7 +108,7 @@ def new_customer_value(vm: ValueModel, margin: float, discount_rate: float = 0.0
     order at month 0, then the repeat purchases BG/NBD expects for a new customer (eq. 9)."""
     repeats = vm.bgnbd.expected_purchases_new_customer(np.arange(0, months + 1) * MONTH_DAYS)
     factors = np.concatenate([[1.0], monthly_discount_factors(months, discount_rate)])
-    return margin * vm.gamma_gamma.population_mean_value * (1 + np.cumsum(np.diff(repeats, prepend=0.0) * factors))
+    return margin * vm.spend.population_mean_value * (1 + np.cumsum(np.diff(repeats, prepend=0.0) * factors))
 
 
 def payback_months(vm: ValueModel, margin: float, cac: float, discount_rate: float = 0.0,

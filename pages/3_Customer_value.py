@@ -103,18 +103,19 @@ fig.add_vline(x=pd.Timestamp(cal).timestamp() * 1000, line_dash="dash", annotati
 c2.plotly_chart(fig, width="stretch")
 
 st.subheader("The models behind the numbers")
-bg, gg = vm.bgnbd.params_, vm.gamma_gamma.params_
+bg, gg = vm.bgnbd.params_, vm.spend.params_
 rate_days = bg["alpha"] / bg["r"]
 drop = bg["a"] / (bg["a"] + bg["b"])
 st.markdown(f"- **Purchases (BG/NBD)**: while active, a typical customer buys about every **{rate_days:.0f} days**; "
             f"after each repeat purchase there is on average a **{drop:.0%}** chance they stop buying for good.\n"
-            f"- **Spend (Gamma-Gamma)**: a customer we know nothing about spends about "
-            f"**{money(vm.gamma_gamma.population_mean_value)}** per order; each customer's own history pulls this "
+            f"- **Spend ({'Gamma-Gamma' if vm.spend.label == 'Gamma-Gamma' else 'own average, shrunk'})**: a customer "
+            "we know nothing about spends about "
+            f"**{money(vm.spend.population_mean_value)}** per order; each customer's own history pulls this "
             "toward their own average.")
-for w in vm.gamma_gamma.warnings_:
+for w in vm.spend.warnings_:
     st.warning(w)
 c1, c2 = st.columns(2)
 c1.caption("BG/NBD (time in days), maximum likelihood with standard errors")
 c1.dataframe(vm.bgnbd.summary.style.format("{:.4g}"), width="stretch")
-c2.caption(f"Gamma-Gamma; spend-frequency correlation {vm.gamma_gamma.frequency_monetary_correlation_:+.2f}")
-c2.dataframe(vm.gamma_gamma.summary.style.format("{:.4g}"), width="stretch")
+c2.caption(f"{vm.spend.label[:1].upper() + vm.spend.label[1:]}; spend-frequency correlation {vm.spend.frequency_monetary_correlation_:+.2f}")
+c2.dataframe(vm.spend.summary.style.format("{:.4g}"), width="stretch")

@@ -57,7 +57,7 @@ def test_map_override(tmp_path):
 
 def test_fit_and_backtest_json():
     fit = json.loads(clv("fit", "--orders", ORDERS).stdout)
-    assert set(fit["bgnbd"]) == {"r", "alpha", "a", "b"} and set(fit["gamma_gamma"]) == {"p", "q", "v"}
+    assert set(fit["bgnbd"]) == {"r", "alpha", "a", "b"} and set(fit["spend"]) == {"p", "q", "v"} and fit["spend_model"] == "Gamma-Gamma"
     assert fit["customers"] > 4000 and fit["log_likelihood"] < 0
     bt = json.loads(clv("backtest", "--orders", ORDERS, "--calibration-end", "2026-05-01").stdout)
     for k in ("customers", "predicted_repeat_purchases", "actual_repeat_purchases", "mae", "rmse",

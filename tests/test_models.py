@@ -198,3 +198,29 @@ def test_churn_reason_in_words():
     ]
     without_interactions = customers.drop(columns=["support_tickets"])
     assert reason_in_words(without_interactions).iloc[1] == "usually buys every 40 days, silent for 130"
+
+
+def test_spend_falls_back_to_shrunk_means_when_gamma_gamma_fails(sim, monkeypatch):
+    """A Gamma-Gamma that cannot be fitted gives a visible note and a credibility estimate, never a blank page."""
+    from clv.errors import ModelError
+    from clv.models import GammaGamma, ShrunkMeanSpend
+    from clv.value import fit_spend
+    m = simulate_gamma_gamma(sim["frequency"], **TRUE_GG, seed=2)
+
+    def fail(self, *a, **k):
+        raise ModelError("The Gamma-Gamma fit did not converge (ABNORMAL: ).")
+    monkeypatch.setattr(GammaGamma, "fit", fail)
+    spend = fit_spend(sim["frequency"], m)
+    assert isinstance(spend, ShrunkMeanSpend) and "did not converge" in spend.warnings_[0]
+    x = np.asarray(sim["frequency"], float)
+    own = np.where(x > 0, m, 0)
+    pred = spend.expected_average_value(x, m)
+    mu = spend.population_mean_value
+    repeat = x > 0
+    # between the customer's own mean and the shop's, closer to their own the more orders they have
+    assert np.all((pred[repeat] - own[repeat]) * (pred[repeat] - mu) <= 1e-9)
+    assert np.allclose(pred[~repeat], mu)
+    true_mean = TRUE_GG["p"] * TRUE_GG["v"] / (TRUE_GG["q"] - 1)
+    assert abs(mu / true_mean - 1) < 0.1
+    # credibility k near Gamma-Gamma's own (q - 1) / p for data drawn from it
+    assert 0.3 < spend.params_["k"] / ((TRUE_GG["q"] - 1) / TRUE_GG["p"]) < 3

@@ -34,7 +34,7 @@ def test_fitted_parameters_near_the_generator(sample_shop):
     bg = vm.bgnbd.params_
     assert abs((bg["r"] / bg["alpha"]) / (truth["bgnbd"]["r"] / truth["bgnbd"]["alpha"]) - 1) < 0.25
     gg = truth["gamma_gamma"]
-    assert abs(vm.gamma_gamma.population_mean_value / (gg["p"] * gg["v"] / (gg["q"] - 1)) - 1) < 0.15
+    assert abs(vm.spend.population_mean_value / (gg["p"] * gg["v"] / (gg["q"] - 1)) - 1) < 0.15
 
 
 def test_backtest_accuracy_is_not_a_lucky_draw(tmp_path):
