@@ -1,9 +1,12 @@
-"""Who is slipping away? Churn risk from P(alive), and a supervised model that also reads interactions.
+"""Who is slipping away? Churn risk from the purchase model, and a supervised model that also reads interactions.
 
-The supervised model predicts "no purchase in the next H days". It is trained with features at an earlier
-cut-off (as-of − 2H) and labels from the H days after it, then evaluated honestly at a later cut-off (as-of − H)
-against what happened by the as-of date. Its ROC AUC there is compared with P(alive) alone; the app uses
-whichever scored better and says so. For today's scores the model is refitted at the later cut-off.
+Churn is "no purchase in the next H days". The baseline is the purchase model's own probability of that
+(BG/NBD's P(no purchase in H days | history), which — unlike 1 − P(alive) — is above 0 for one-time buyers). The
+supervised model is trained with features at an earlier cut-off (as-of − 2H) and labels from the H days after it,
+then both are evaluated honestly at a later cut-off (as-of − H) against what happened by the as-of date. The
+supervised model is used only when its ROC AUC beats the baseline's by a margin whose bootstrap 95 % interval
+excludes 0 — interactions that carry no signal do not get to replace a simpler, calibrated probability.
+For today's scores the model is refitted at the later cut-off.
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.inspection import permutation_importance
-from sklearn.metrics import roc_auc_score
+from scipy import stats
 
 from .models import BGNBD, ModelError
 from .store import Shop
@@ -36,7 +39,9 @@ FEATURES = {
     "reviews": "reviews", "mean_rating": "review rating", "return_requests": "return requests",
     "days_since_interaction": "days since any interaction",
     "p_alive": "P(alive) from BG/NBD", "bgnbd_expected": "BG/NBD expected purchases in the window",
+    "p_no_purchase": "the purchase model's chance of no purchase in the window",
 }
+BOOTSTRAP = 200
 
 
 def _days_since(as_of: dt.date, ts: pd.Series) -> pd.Series:
@@ -58,6 +63,7 @@ def churn_features(customers: pd.DataFrame, as_of: dt.date, window_days: int, bg
     f["days_since_interaction"] = _days_since(as_of, customers["last_interaction"])
     f["p_alive"] = bg.probability_alive(x, tx, T)
     f["bgnbd_expected"] = bg.expected_purchases(window_days, x, tx, T)
+    f["p_no_purchase"] = bg.probability_no_purchase(window_days, x, tx, T)
     return f[list(FEATURES)]
 
 
@@ -67,9 +73,12 @@ class ChurnModel:
     train_cutoff: dt.date
     eval_cutoff: dt.date
     auc_model: float
-    auc_p_alive: float
+    auc_baseline: float            # the purchase model's P(no purchase in the window), on the same customers
+    auc_model_ci: tuple            # bootstrap 95 % intervals (resampling the evaluation customers)
+    auc_baseline_ci: tuple
+    gain_ci: tuple                 # of auc_model − auc_baseline, paired
     drivers: pd.DataFrame          # feature, meaning, importance (drop in AUC when shuffled)
-    chosen: str                    # "model" or "p_alive"
+    chosen: str                    # "model" or "purchases"
     why: str
     classifier: HistGradientBoostingClassifier
     features: list                 # the FEATURES this shop has data for, in the classifier's order
@@ -110,22 +119,57 @@ def fit_churn(shop: Shop, as_of=None, window_days: int = 90, seed: int = 0, max_
                                          random_state=seed)
     clf.fit(X_tr.iloc[tr], y_tr.iloc[tr])
     ev = _sample(len(X_ev), max_rows, seed + 1)
-    auc_model = float(roc_auc_score(y_ev.iloc[ev], clf.predict_proba(X_ev.iloc[ev])[:, 1]))
-    auc_p = float(roc_auc_score(y_ev.iloc[ev], 1 - X_ev["p_alive"].iloc[ev]))
+    y = y_ev.iloc[ev].to_numpy()
+    score_model = clf.predict_proba(X_ev.iloc[ev])[:, 1]
+    score_base = X_ev["p_no_purchase"].iloc[ev].to_numpy()
+    auc_model, auc_base = _auc(y, score_model), _auc(y, score_base)
+    boot = _bootstrap_aucs(y, score_model, score_base, seed)
+    model_ci, base_ci = tuple(np.percentile(boot[:, 0], [2.5, 97.5])), tuple(np.percentile(boot[:, 1], [2.5, 97.5]))
+    gain_ci = tuple(np.percentile(boot[:, 0] - boot[:, 1], [2.5, 97.5]))
     imp_rows = _sample(len(ev), 5_000, seed + 2)
     imp = permutation_importance(clf, X_ev.iloc[ev].iloc[imp_rows], y_ev.iloc[ev].iloc[imp_rows], scoring="roc_auc",
                                  n_repeats=3, random_state=seed)
     drivers = pd.DataFrame({"feature": features, "meaning": [FEATURES[f] for f in features],
                             "importance": imp.importances_mean}).sort_values("importance", ascending=False)
-    chosen = "model" if auc_model > auc_p else "p_alive"
-    why = (f"On the last {window_days} days, which neither model saw, the interaction-aware model ranked "
-           f"customers who did not come back with ROC AUC {auc_model:.2f}, against {auc_p:.2f} for P(alive) alone; "
-           + ("so churn risk comes from the model." if chosen == "model"
-              else "so churn risk is 1 − P(alive), the simpler of the two."))
+    chosen = "model" if gain_ci[0] > 0 else "purchases"
+
+    def pct(v):
+        return f"{100 * v:.0f}%"
+
+    why = (f"Tested on the last {window_days} days, which neither model saw: the model that also reads interactions "
+           f"put a customer who did not come back above one who did {pct(auc_model)} of the time "
+           f"({pct(model_ci[0])}–{pct(model_ci[1])}), the purchase history alone {pct(auc_base)} "
+           f"({pct(base_ci[0])}–{pct(base_ci[1])}). "
+           + (f"The gain ({100 * gain_ci[0]:+.1f} to {100 * gain_ci[1]:+.1f} points) is more than chance, so churn risk "
+              "comes from the model that reads interactions." if chosen == "model" else
+              f"The gain ({100 * gain_ci[0]:+.1f} to {100 * gain_ci[1]:+.1f} points) could be chance, so churn risk is "
+              "the purchase model's own probability of no purchase, the simpler of the two."))
     # today's scores: the same model refitted on the most recent complete window
     final = HistGradientBoostingClassifier(**clf.get_params()).fit(X_ev.iloc[ev], y_ev.iloc[ev])
-    return ChurnModel(window_days, train_cut, eval_cut, auc_model, auc_p, drivers.reset_index(drop=True), chosen,
-                      why, final, features, int(len(ev)), float(y_ev.iloc[ev].mean()))
+    return ChurnModel(window_days, train_cut, eval_cut, auc_model, auc_base, model_ci, base_ci, gain_ci,
+                      drivers.reset_index(drop=True), chosen, why, final, features, int(len(ev)), float(y.mean()))
+
+
+def _auc(y: np.ndarray, score: np.ndarray) -> float:
+    """ROC AUC by the Mann-Whitney statistic (ties count half), fast enough to bootstrap."""
+    ranks = stats.rankdata(score)
+    pos = y == 1
+    n1, n0 = pos.sum(), (~pos).sum()
+    return float((ranks[pos].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def _bootstrap_aucs(y, a, b, seed: int, n: int = BOOTSTRAP) -> np.ndarray:
+    """(n, 2) AUCs of scores a and b on the same resampled customers (paired, so their difference is honest)."""
+    rng = np.random.default_rng(seed + 3)
+    out = np.empty((n, 2))
+    for i in range(n):
+        idx = rng.integers(0, len(y), len(y))
+        yi = y[idx]
+        if yi.min() == yi.max():
+            out[i] = np.nan
+            continue
+        out[i] = _auc(yi, a[idx]), _auc(yi, b[idx])
+    return out[~np.isnan(out[:, 0])]
 
 
 def reason_in_words(customers: pd.DataFrame) -> pd.Series:

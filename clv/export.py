@@ -14,7 +14,7 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 DECIMALS = {
     **dict.fromkeys(["revenue", "aov", "monetary_value", "refund_total", "expected_order_value", "clv",
                      "value_at_stake", "mean_satisfaction", "mean_rating"], 2),
-    **dict.fromkeys(["p_alive", "churn_risk", "churn_risk_p_alive", "churn_risk_model", "discount_share"], 4),
+    **dict.fromkeys(["p_alive", "churn_risk", "churn_risk_purchases", "churn_risk_model", "discount_share"], 4),
     "expected_purchases": 3, "days_to_next_purchase": 1,
 }
 

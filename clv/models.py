@@ -278,6 +278,19 @@ class BGNBD(_MaximumLikelihood):
         hyp = special.hyp2f1(r, b, a + b - 1, t / (alpha + t))
         return (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r * hyp)
 
+    def probability_no_purchase(self, t, frequency, recency, T) -> np.ndarray:
+        """P(no purchase in the next ``t`` days | x, t_x, T): the purchase model's own churn probability.
+
+        Dead customers buy nothing; a customer alive at T (who, in BG/NBD, can only drop out right after a
+        purchase) makes none in t with E[e^(−λt)] = ((alpha + T) / (alpha + T + t)) ** (r + x) under the posterior
+        Gamma(r + x, alpha + T) of the rate. So 1 − P(alive) (1 − that): unlike 1 − P(alive), it is above 0 for a
+        one-time buyer who has been silent for long.
+        """
+        r, alpha, _, _ = self._p()
+        x, tx, T_ = (np.asarray(v, float) for v in (frequency, recency, T))
+        none_if_alive = np.exp((r + x) * (np.log(alpha + T_) - np.log(alpha + T_ + np.asarray(t, float))))
+        return 1 - self.probability_alive(x, tx, T_) * (1 - none_if_alive)
+
     def days_to_next_purchase(self, frequency, recency, T, prob: float = 0.5) -> np.ndarray:
         """Days from the as-of date until a still-active customer has bought again with probability ``prob``.
 

@@ -15,8 +15,8 @@ VALUE_COLUMNS = ["p_alive", "expected_purchases", "expected_order_value", "days_
 
 
 def _source(codes: np.ndarray) -> pd.Categorical:
-    """Which churn risk a customer's ``churn_risk`` is: 0 = 1 − P(alive), 1 = the churn model."""
-    return pd.Categorical.from_codes(codes, categories=["1 − P(alive)", "churn model"])
+    """Which churn risk a customer's ``churn_risk`` is: 0 = the purchase model's, 1 = the churn model's."""
+    return pd.Categorical.from_codes(codes, categories=["purchase history", "churn model"])
 
 
 def assemble(customers: pd.DataFrame, segments: pd.DataFrame, priced: pd.DataFrame, vm: ValueModel,
@@ -28,8 +28,11 @@ def assemble(customers: pd.DataFrame, segments: pd.DataFrame, priced: pd.DataFra
     # the date by which a still-active customer has more likely than not ordered again: when to send a message
     out["next_order_date"] = (pd.Timestamp(as_of) + pd.to_timedelta(out["days_to_next_purchase"].clip(upper=3650),
                                                                      unit="D")).dt.normalize()
-    out["churn_risk_p_alive"] = 1 - out["p_alive"]
-    out["churn_risk"] = out["churn_risk_p_alive"]
+    # the purchase model's own probability of no purchase in the window (not 1 − P(alive), which is 0 for every
+    # one-time buyer however long they have been silent)
+    out["churn_risk_purchases"] = vm.bgnbd.probability_no_purchase(
+        window_days, *(customers[c].to_numpy(float) for c in ("frequency", "recency_days", "T_days")))
+    out["churn_risk"] = out["churn_risk_purchases"]
     out["churn_source"] = _source(np.zeros(len(out), dtype=np.int8))
     if churn is not None:
         feats = churn_features(customers, as_of, window_days, vm.bgnbd)
@@ -47,7 +50,8 @@ def score_table(shop: Shop, as_of=None, horizon_months: int = 12, discount_rate:
                 offload: bool = False) -> pd.DataFrame:
     """Fit everything on the shop's data and score every customer.
 
-    ``churn``: "palive" (1 − P(alive)), "model" (the interaction-aware model when it beats P(alive) on the holdout)
+    ``churn``: "palive" (the purchase model's P(no purchase in the window)), "model" (the interaction-aware model
+    when it beats that on the holdout by more than chance)
     or "auto" (the model only when interactions are loaded; it costs three customer tables and a boosted-tree fit).
     ``offload``: once nothing reads the orders any more, move DuckDB's copy of them to the temp folder while the
     models run in pandas (one-shot runs of big files; see ``Shop.offload``).

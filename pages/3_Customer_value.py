@@ -75,35 +75,44 @@ st.caption("*next_order_date*: if still active, the customer is more likely than
            "this date — time your message just before it.")
 download_csv(data[cols + ["churn_risk"]], "customer_value.csv", "Download value for every customer (CSV)")
 
+def backtest_section(lo: dt.date, hi: dt.date) -> None:
+    """Fit up to a date the user picks, predict the rest, compare with what happened."""
+    default_cal = shop().default_calibration_end()
+    cal = st.date_input("Fit on orders up to", value=st.session_state.get("calibration_end", default_cal),
+                        min_value=lo + dt.timedelta(days=60), max_value=hi - dt.timedelta(days=14), key="calibration_end")
+    try:
+        bt = backtest_result(cal)
+    except ModelError as exc:
+        st.error(str(exc), icon="⚠️")
+        return
+    t = bt.totals
+    st.success(bt.in_words() + f" Revenue: predicted {money(t['predicted_holdout_revenue'])}, actual "
+               f"{money(t['actual_holdout_revenue'])}.")
+    c1, c2 = st.columns(2)
+    bf = bt.by_frequency.reset_index()
+    fig = go.Figure([go.Bar(x=bf.iloc[:, 0], y=bf["actual"], name="actual"),
+                     go.Scatter(x=bf.iloc[:, 0], y=bf["predicted"], name="predicted", mode="lines+markers")])
+    fig.update_layout(title="Repeat orders per customer in the holdout, by repeat orders before it",
+                      xaxis_title="repeat purchase days before the cut-off", yaxis_title="average repeat orders")
+    c1.plotly_chart(fig, width="stretch")
+    c1.caption(f"Per customer the prediction is off by {t['mae']:.2f} orders on average (MAE; RMSE {t['rmse']:.2f}): "
+               "individual customers are noisy, groups are predictable.")
+    weekly = shop_table("weekly_orders")
+    fig = px.line(weekly, x="week", y="orders", title="Orders per week, with the backtest cut-off")
+    fig.add_vline(x=pd.Timestamp(cal).timestamp() * 1000, line_dash="dash", annotation_text="cut-off")
+    c2.plotly_chart(fig, width="stretch")
+
+
 st.subheader("Would the model have been right? A backtest on your own history")
 lo, hi = shop().purchase_span()
-default_cal = shop().default_calibration_end()
-cal = st.date_input("Fit on orders up to", value=st.session_state.get("calibration_end", default_cal),
-                    min_value=lo + dt.timedelta(days=60), max_value=hi - dt.timedelta(days=14), key="calibration_end")
-try:
-    bt = backtest_result(cal)
-except ModelError as exc:
-    st.error(str(exc), icon="⚠️")
-    st.stop()
-t = bt.totals
-st.success(bt.in_words() + f" Revenue: predicted {money(t['predicted_holdout_revenue'])}, actual "
-           f"{money(t['actual_holdout_revenue'])}.")
-c1, c2 = st.columns(2)
-bf = bt.by_frequency.reset_index()
-fig = go.Figure([go.Bar(x=bf.iloc[:, 0], y=bf["actual"], name="actual"),
-                 go.Scatter(x=bf.iloc[:, 0], y=bf["predicted"], name="predicted", mode="lines+markers")])
-fig.update_layout(title="Repeat orders per customer in the holdout, by repeat orders before it",
-                  xaxis_title="repeat purchase days before the cut-off", yaxis_title="average repeat orders")
-c1.plotly_chart(fig, width="stretch")
-c1.caption(f"Per customer the prediction is off by {t['mae']:.2f} orders on average (MAE; RMSE {t['rmse']:.2f}): "
-           "individual customers are noisy, groups are predictable.")
-weekly = shop_table("weekly_orders")
-fig = px.line(weekly, x="week", y="orders", title="Orders per week, with the backtest cut-off")
-fig.add_vline(x=pd.Timestamp(cal).timestamp() * 1000, line_dash="dash", annotation_text="cut-off")
-c2.plotly_chart(fig, width="stretch")
+if (hi - lo).days < 74:
+    st.info(f"The purchase history is {(hi - lo).days} days long: too short for a backtest, which fits on at least "
+            "60 days and checks against at least 14 more. The projections above still use all of it.")
+else:
+    backtest_section(lo, hi)
 
 st.subheader("The models behind the numbers")
-bg, gg = vm.bgnbd.params_, vm.spend.params_
+bg = vm.bgnbd.params_
 rate_days = bg["alpha"] / bg["r"]
 drop = bg["a"] / (bg["a"] + bg["b"])
 st.markdown(f"- **Purchases (BG/NBD)**: while active, a typical customer buys about every **{rate_days:.0f} days**; "

@@ -22,7 +22,8 @@ if err is None:
     cm = churn_model(settings)
     st.info(cm.why)
 else:
-    st.info(f"Churn risk is 1 − P(alive) from the purchase model. The interaction-aware model was not used: {err}")
+    st.info("Churn risk is the purchase model's chance of no purchase in the window, from each customer's purchase "
+            f"history. The model that also reads interactions was not used: {err}")
 
 high = data["churn_risk"] >= 0.5
 c = st.columns(4)
@@ -31,9 +32,9 @@ c[1].metric("Value at stake", money(data["value_at_stake"].sum()))
 c[2].metric("Value at stake, high-risk", money(data.loc[high, "value_at_stake"].sum()))
 c[3].metric("Average churn risk", f"{data['churn_risk'].mean():.0%}")
 st.caption(f"Churn risk is the chance a customer makes **no purchase in the next {W} days**"
-           f"{' (from the churn model)' if data['churn_source'].iloc[0] == 'churn model' else ' (1 − P(alive))'}. "
+           f"{' (from the churn model)' if data['churn_source'].iloc[0] == 'churn model' else ' (from the purchase history)'}. "
            f"Value at stake = projected {settings.horizon_months}-month value × churn risk: what slipping customers "
-           f"would take with them. Over the last {W} days {cm.eval_churn_rate if cm else 1 - data['p_alive'].mean():.0%} "
+           f"would take with them. Over the last {W} days {cm.eval_churn_rate if cm else data['churn_risk'].mean():.0%} "
            f"of customers did not buy — normal when customers buy a few times a year — so the list below ranks by "
            "value at stake, not by risk alone.")
 

@@ -70,7 +70,7 @@ def test_score_and_tactics(tmp_path):
     out = tmp_path / "scores.csv"
     r = clv("score", "--orders", ORDERS, "--interactions", EVENTS, "--margin", "0.4", "--out", str(out))
     assert r.returncode == 0, r.stderr
-    assert "interaction-aware model ranked" in r.stderr  # which churn risk is used, and why
+    assert "the purchase history alone" in r.stderr  # which churn risk is used, and why
     s = pd.read_csv(out)
     for col in ("customer_id", "p_alive", "churn_risk", "expected_purchases", "clv", "rfm_segment", "cluster_name",
                 "vip", "cart_abandoner"):

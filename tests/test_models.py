@@ -224,3 +224,18 @@ def test_spend_falls_back_to_shrunk_means_when_gamma_gamma_fails(sim, monkeypatc
     assert abs(mu / true_mean - 1) < 0.1
     # credibility k near Gamma-Gamma's own (q - 1) / p for data drawn from it
     assert 0.3 < spend.params_["k"] / ((TRUE_GG["q"] - 1) / TRUE_GG["p"]) < 3
+
+
+def test_probability_of_no_purchase_matches_monte_carlo(sim):
+    """P(no purchase in the next 90 days) against simulated futures, by decile of the prediction (true params):
+    one-time buyers included, who get a real churn probability (1 − P(alive) is 0 for them)."""
+    true = BGNBD()
+    true.params_ = dict(TRUE_BG)
+    p0 = true.probability_no_purchase(90, sim["frequency"], sim["recency"], sim["T"])
+    future = simulate_future_purchases(sim, 90, seed=7)
+    none = future == 0
+    bins = pd.qcut(p0, 10, duplicates="drop")
+    frame = pd.DataFrame({"pred": p0, "none": none}).groupby(bins, observed=True).mean()
+    assert (frame["pred"] - frame["none"]).abs().max() < 0.03
+    once = np.asarray(sim["frequency"]) == 0
+    assert p0[once].min() > 0 and abs(p0[once].mean() - none[once].mean()) < 0.02
