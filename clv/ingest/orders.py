@@ -224,8 +224,12 @@ def _load_orders(con, sn: Sniff, mapping: Mapping, spec, currency: str | None, v
     con.execute(f"""
         CREATE OR REPLACE VIEW orders AS
         SELECT order_id, customer_id, order_ts,
-               amount + coalesce(discount, 0) AS gross, discount, refund,
-               CASE WHEN not_purchase_reason IS NULL THEN amount - coalesce(refund, 0) ELSE amount END AS net,
+               -- money as exact decimals: sums do not depend on the order in which DuckDB's threads add them, so
+               -- the same file gives the same customer table (and the same fitted models) on every run
+               CAST(amount + coalesce(discount, 0) AS DECIMAL(18, 4)) AS gross, CAST(discount AS DECIMAL(18, 4)) AS discount,
+               CAST(refund AS DECIMAL(18, 4)) AS refund,
+               CAST(CASE WHEN not_purchase_reason IS NULL THEN amount - coalesce(refund, 0) ELSE amount END
+                    AS DECIMAL(18, 4)) AS net,
                status, currency, channel, items,
                not_purchase_reason IS NULL AS is_purchase, not_purchase_reason
         FROM (SELECT order_id, customer_id, order_ts, amount, {', '.join(optional.values())}, not_purchase_reason
