@@ -217,3 +217,9 @@ def test_split_date_time_and_zone_columns_and_month_name_dates():
     shop, rep = load(fix / "magento_orders.csv")
     ts = shop.con.sql("SELECT order_id, order_ts FROM orders_all").df().set_index("order_id")["order_ts"]
     assert ts["000000101"] == pd.Timestamp("2024-01-05 14:15:30") and rep.date_why == "dates with month names"
+
+
+def test_a_status_first_seen_after_100000_rows_is_classified(write):
+    rows = "".join(f"c{i % 500},2024-01-0{1 + i % 9},10,paid\n" for i in range(100_000))
+    shop, rep = load(write("o.csv", "customer_id,order_date,amount,status\n" + rows + "z,2024-02-01,10,Storniert\n"))
+    assert rep.not_purchases == {"cancelled": 1}

@@ -224,12 +224,8 @@ def _load_orders(con, sn: Sniff, mapping: Mapping, spec, currency: str | None, v
     con.execute(f"""
         CREATE OR REPLACE VIEW orders AS
         SELECT order_id, customer_id, order_ts,
-               -- money as exact decimals: sums do not depend on the order in which DuckDB's threads add them, so
-               -- the same file gives the same customer table (and the same fitted models) on every run
-               CAST(amount + coalesce(discount, 0) AS DECIMAL(18, 4)) AS gross, CAST(discount AS DECIMAL(18, 4)) AS discount,
-               CAST(refund AS DECIMAL(18, 4)) AS refund,
-               CAST(CASE WHEN not_purchase_reason IS NULL THEN amount - coalesce(refund, 0) ELSE amount END
-                    AS DECIMAL(18, 4)) AS net,
+               amount + coalesce(discount, 0) AS gross, discount, refund,
+               CASE WHEN not_purchase_reason IS NULL THEN amount - coalesce(refund, 0) ELSE amount END AS net,
                status, currency, channel, items,
                not_purchase_reason IS NULL AS is_purchase, not_purchase_reason
         FROM (SELECT order_id, customer_id, order_ts, amount, {', '.join(optional.values())}, not_purchase_reason
@@ -251,12 +247,15 @@ def _load_orders(con, sn: Sniff, mapping: Mapping, spec, currency: str | None, v
 
 
 _RANGE_REASON = "date before 1990 or after tomorrow"
-_ABSURD_REASON = "amount not a finite number or over 1e9"
+#: money is stored as exact decimals: sums do not depend on the order in which DuckDB's threads add them, so the
+#: same file gives the same customer table (and the same fitted models) on every run
+_MONEY = "DECIMAL(18, 4)"
+_ABSURD_REASON = "amount, discount or refund not a finite number, or over 1e9"
 _ORDER_COLUMNS = ("order_id", "customer_id", "order_ts", "amount", "discount", "refund", "status", "currency",
                   "channel", "items", "excluded_reason", "not_purchase_reason")
 #: columns of orders_all that exist only when the file has the field (else the ``orders`` view says NULL, instead
 #: of 10M-order files storing 10M NULLs): column -> (mapped field, type)
-_OPTIONAL_COLUMNS = {"discount": ("discount", "DOUBLE"), "refund": ("refund", "DOUBLE"), "status": ("status", "VARCHAR"),
+_OPTIONAL_COLUMNS = {"discount": ("discount", _MONEY), "refund": ("refund", _MONEY), "status": ("status", "VARCHAR"),
                      "currency": ("currency", "VARCHAR"), "channel": ("channel", "VARCHAR"),
                      "items": ("quantity", "DOUBLE")}
 
@@ -353,11 +352,12 @@ def _build_orders(con, mapping: Mapping, spec, source_sql: str, one_row_per_orde
     currency = "nullif(upper(trim(currency_raw)), '')"
     if symbols:
         currency = f"coalesce({currency}, clv_symbol(amount_raw))"
-    # statuses are few: each distinct spelling is classified once here, not normalised on every row in SQL
+    # statuses are few: each distinct spelling is classified once here (from the first 100,000 rows; spellings
+    # that appear only later are classified after the build), not normalised on every row in SQL
     table = status_table(spec.statuses)
     spellings = [r[0] for r in con.execute(
-        f"SELECT DISTINCT nullif(lower(trim({_col(mapping, 'status')})), '') FROM {source_sql} LIMIT 100000"
-    ).fetchall() if r[0] is not None] if m.get("status") else []
+        f"SELECT DISTINCT nullif(lower(trim({_col(mapping, 'status')})), '') FROM (SELECT * FROM {source_sql} "
+        f"LIMIT 100000)").fetchall() if r[0] is not None] if m.get("status") else []
     not_purchase = {sp: table[norm_words(sp)] for sp in spellings if table.get(norm_words(sp))}
     flags = "".join(f" WHEN lower(trim(flag{i})) = $flag_value{i} THEN $flag_reason{i}"
                     for i in range(len(mapping.flags)))
@@ -379,7 +379,9 @@ def _build_orders(con, mapping: Mapping, spec, source_sql: str, one_row_per_orde
                  WHEN order_ts IS NULL THEN 'date could not be read'
                  WHEN order_ts < $earliest OR order_ts >= $latest THEN '{_RANGE_REASON}'
                  WHEN amount IS NULL THEN 'amount missing or not a number'
-                 WHEN NOT isfinite(amount) OR abs(amount) > $max_amount THEN '{_ABSURD_REASON}' END AS excluded_reason,
+                 WHEN NOT isfinite(amount) OR abs(amount) > $max_amount OR NOT isfinite(coalesce(discount, 0))
+                      OR abs(coalesce(discount, 0)) > $max_amount OR NOT isfinite(coalesce(refund, 0))
+                      OR abs(coalesce(refund, 0)) > $max_amount THEN '{_ABSURD_REASON}' END AS excluded_reason,
             -- the file's own text, for the report's examples of excluded orders (not stored in orders_all)
             cust_raw, {shown_time} AS ts_raw, CAST(amount_raw AS VARCHAR) AS amount_raw,
             CASE WHEN cancelled_at IS NOT NULL THEN 'cancelled'{flags}
@@ -394,8 +396,18 @@ def _build_orders(con, mapping: Mapping, spec, source_sql: str, one_row_per_orde
                    "earliest": EARLIEST, "latest": latest_allowed(), "max_amount": MAX_AMOUNT})
     # the table keeps what later steps use; the file's own text of excluded orders (examples in the report) is
     # read again from ``parsed`` when there are any, instead of costing 10M-order files a column each
-    stored = ", ".join(c for c in _ORDER_COLUMNS if _stored(mapping, c, symbols))
+    money = {c: f"CASE WHEN excluded_reason IS NULL THEN CAST({c} AS {_MONEY}) END AS {c}"
+             for c in ("amount", "discount", "refund")}
+    stored = ", ".join(money.get(c, c) for c in _ORDER_COLUMNS if _stored(mapping, c, symbols))
     con.execute(f"CREATE OR REPLACE TABLE orders_all AS SELECT {stored} FROM ({parsed})", params)
+    if m.get("status"):
+        late = [r[0] for r in con.execute("SELECT DISTINCT status FROM orders_all WHERE status IS NOT NULL "
+                                          "AND NOT list_contains($seen, status)", {"seen": spellings}).fetchall()]
+        for status in late:
+            if table.get(norm_words(status)):  # as the CASE above: a status outranks the amount's own verdict
+                con.execute("UPDATE orders_all SET not_purchase_reason = ? WHERE status = ? AND (not_purchase_reason "
+                            "IS NULL OR not_purchase_reason IN ('return (negative amount)', 'fully refunded', "
+                            "'zero amount'))", [table[norm_words(status)], status])
     return _Parsed(parsed, params)
 
 
