@@ -15,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import duckdb  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from clv import defaults  # noqa: E402
 from clv.export import rounded  # noqa: E402
 from clv.scoring import assemble  # noqa: E402
 from clv.segments import fit_clusters, segment_table  # noqa: E402
@@ -58,7 +59,7 @@ def main(path: str, out: str) -> None:
     day = pd.Timestamp(customers["last_order"].max()).date()
     vm = fit_value_model(customers, months=12)
     segments = segment_table(customers, fit_clusters(customers))
-    table = assemble(customers, segments, price(vm, 12, 0.4, 0.1), vm, None, day)
+    table = assemble(customers, segments, price(vm, defaults.HORIZON_MONTHS, defaults.MARGIN, defaults.DISCOUNT_RATE), vm, None, day)
     t = time.perf_counter()
     con.register("scores_out", rounded(table))
     con.table("scores_out").write_csv(out)

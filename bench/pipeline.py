@@ -34,6 +34,7 @@ def stages_of(path: str) -> None:
               f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:6.0f} MB", flush=True)
         t = time.perf_counter()
 
+    from clv import defaults
     from clv.export import rounded
     from clv.scoring import assemble
     from clv.segments import fit_clusters, segment_table
@@ -45,12 +46,12 @@ def stages_of(path: str) -> None:
     lap("load and validate the orders")
     customers = shop.customers()
     lap("customer table (SQL, to pandas)")
-    day = shop.purchase_span()[1]
+    day = shop.last_date()
     shop.offload()
     lap("as-of date; orders to the temp folder")
     vm = fit_value_model(customers, months=12)
     lap("BG/NBD + Gamma-Gamma fit")
-    priced = price(vm, 12, 0.4, 0.1)
+    priced = price(vm, defaults.HORIZON_MONTHS, defaults.MARGIN, defaults.DISCOUNT_RATE)
     lap("12-month CLTV")
     clusters = fit_clusters(customers)
     lap("KMeans, k by silhouette")
@@ -80,8 +81,7 @@ def main():
         path = export(n)
         bare = measure([sys.executable, "-c", BARE_AGGREGATE, str(path)])
         out = Path("/tmp/clv-bench") / f"scores_{n}.csv"
-        score = measure([sys.executable, "-m", "clv", "score", "--orders", str(path), "--margin", "0.4",
-                         "--out", str(out)])
+        score = measure([sys.executable, "-m", "clv", "score", "--orders", str(path), "--out", str(out)])
         floor = measure([sys.executable, str(Path(__file__).parent / "_score_floor.py"), str(path),
                          str(Path("/tmp/clv-bench") / f"scores_floor_{n}.csv")])
         customers = rows_in(out)

@@ -9,6 +9,7 @@ import argparse
 import json
 import sys
 
+from . import defaults
 from .errors import DataError, ModelError
 from .ingest import FORMATS, INTERACTION_FIELDS, ORDER_FIELDS, detect_format, detect_interaction_mapping, sniff
 from .store import Shop
@@ -165,9 +166,11 @@ def cmd_report(args) -> None:
 
 
 def _add_value_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--horizon-months", type=int, default=12, choices=range(1, 25), metavar="1..24")
-    p.add_argument("--discount-rate", type=float, default=0.1, help="yearly, e.g. 0.1 for 10 %%")
-    p.add_argument("--margin", type=float, default=1.0, help="gross margin as a share of revenue, e.g. 0.4")
+    p.add_argument("--horizon-months", type=int, default=defaults.HORIZON_MONTHS, choices=range(1, 25), metavar="1..24")
+    p.add_argument("--discount-rate", type=float, default=defaults.DISCOUNT_RATE,
+                   help=f"yearly, e.g. 0.1 for 10 %% (default {defaults.DISCOUNT_RATE})")
+    p.add_argument("--margin", type=float, default=defaults.MARGIN,
+                   help=f"gross margin as a share of revenue (default {defaults.MARGIN}, as in the app)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -221,7 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_value_args(p)
     p.add_argument("--out", required=True, metavar="FILE", help="where to write tactics.csv")
     p.add_argument("--lists", metavar="DIR", help="also write one target list per tactic into DIR")
-    p.add_argument("--control-share", type=float, default=0.10, help="share of each list held out as control")
+    p.add_argument("--control-share", type=float, default=defaults.CONTROL_SHARE, help="share of each list held out as control")
     p.add_argument("--seed", type=int, default=0, help="seed of the control-group draw")
     p.set_defaults(func=cmd_tactics)
 

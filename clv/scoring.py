@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from . import defaults
 from .churn import ChurnModel, churn_features, fit_churn, reason_in_words
 from .segments import fit_clusters, segment_table
 from .store import Shop
@@ -45,8 +46,9 @@ def assemble(customers: pd.DataFrame, segments: pd.DataFrame, priced: pd.DataFra
     return out
 
 
-def score_table(shop: Shop, as_of=None, horizon_months: int = 12, discount_rate: float = 0.1, margin: float = 1.0,
-                churn: str = "auto", k: int | None = None, window_days: int = 90,
+def score_table(shop: Shop, as_of=None, horizon_months: int = defaults.HORIZON_MONTHS,
+                discount_rate: float = defaults.DISCOUNT_RATE, margin: float = defaults.MARGIN,
+                churn: str = "auto", k: int | None = None, window_days: int = defaults.CHURN_WINDOW_DAYS,
                 offload: bool = False) -> pd.DataFrame:
     """Fit everything on the shop's data and score every customer.
 

@@ -119,3 +119,13 @@ def test_several_order_files_date_order_and_interaction_mapping(tmp_path):
     assert got.loc["x", "orders"] == 2 and got.loc["x", "first_order"].startswith("2024-04-03")
     assert got.loc["x", "add_to_cart"] == 1
     assert "2 files" in r.stderr and "day first, as chosen" in r.stderr
+
+
+def test_one_set_of_defaults_for_app_and_cli():
+    from clv import defaults
+    from clv.cli import build_parser
+    from ui.common import DEFAULTS
+    args = build_parser().parse_args(["score", "--orders", "x.csv", "--out", "y.csv"])
+    assert args.margin == defaults.MARGIN == DEFAULTS["margin_pct"] / 100
+    assert args.horizon_months == defaults.HORIZON_MONTHS == DEFAULTS["horizon_months"]
+    assert args.discount_rate == defaults.DISCOUNT_RATE == DEFAULTS["discount_rate_pct"] / 100

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from clv import defaults
 from clv.errors import DataError
 from clv.ingest import Mapping
 from clv.store import SAMPLE_INTERACTIONS, SAMPLE_ORDERS, Shop
@@ -111,7 +112,9 @@ class Settings:
     vip_tenure_months: int
 
 
-DEFAULTS = dict(horizon_months=12, margin_pct=40, discount_rate_pct=10, cac=30.0, churn_window_days=90,
+DEFAULTS = dict(horizon_months=defaults.HORIZON_MONTHS, margin_pct=round(100 * defaults.MARGIN),
+                discount_rate_pct=round(100 * defaults.DISCOUNT_RATE), cac=defaults.CAC,
+                churn_window_days=defaults.CHURN_WINDOW_DAYS,
                 rfm_method="quantiles", recency_cuts="30, 60, 120, 240", frequency_cuts="1, 2, 3, 5",
                 monetary_cuts="50, 100, 250, 500", k_auto=True, k=4, cluster_features="R, F, M",
                 first_time_days=90, big_spender_top_pct=10, high_aov_pct=80, discount_share_min=50,
