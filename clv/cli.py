@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 
 from . import defaults
@@ -84,8 +85,21 @@ def cmd_segments(args) -> None:
     print(f"wrote {args.out} ({len(table):,} customers)", file=sys.stderr)
 
 
+def _finite(obj):
+    """NaN and infinities become null: JSON has no NaN, and a reader must not take one for a number."""
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):  # numpy scalars
+        return _finite(obj.item())
+    return obj
+
+
 def _json(obj) -> None:
-    print(json.dumps(obj, indent=2, default=str))
+    print(json.dumps(_finite(obj), indent=2, default=str, allow_nan=False))
 
 
 def cmd_fit(args) -> None:

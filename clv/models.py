@@ -67,6 +67,11 @@ def _minimise(fun, start_log, tol: float, maxiter: int, warm=None):
     estimate with its curvature (inverse Hessian of the mean objective in log-parameters), takes Newton-like
     steps and converges on the full data in a handful of evaluations.
     """
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # trial steps may overflow: rejected anyway
+        return _minimise_quietly(fun, start_log, tol, maxiter, warm)
+
+
+def _minimise_quietly(fun, start_log, tol: float, maxiter: int, warm=None):
     if warm is not None and warm.covariance_ is not None:
         p0 = np.array(list(warm.params_.values()))
         h = WARM_START_ROWS * warm.covariance_ / np.outer(p0, p0)
@@ -119,6 +124,19 @@ class _MaximumLikelihood:
             self.covariance_ = np.linalg.inv(-_hessian(total_grad, params))
         except np.linalg.LinAlgError:
             self.covariance_ = None
+
+    #: a scale-free parameter beyond these bounds is an estimate at the edge of the model (the likelihood keeps
+    #: rising as it runs off to 0 or infinity): its predictions are limits, not estimates, and often NaN
+    SANE = (1e-5, 1e5)
+
+    def _check_boundary(self, scale_free: dict, advice: str) -> None:
+        """ModelError when a scale-free parameter left SANE or a standard error is exactly 0 (a flat likelihood)."""
+        lo, hi = self.SANE
+        edge = {k: v for k, v in scale_free.items() if not (lo < v < hi)}
+        se = self.summary["std_error"] if self.covariance_ is not None else None
+        if edge or (se is not None and (se == 0).any()):
+            shown = ", ".join(f"{k} = {v:.3g}" for k, v in (edge or scale_free).items())
+            raise ModelError(f"The {self.label} estimate is at the edge of the model ({shown}): {advice}")
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -229,7 +247,10 @@ class BGNBD(_MaximumLikelihood):
         if initial_params is None and len(ux) > 2 * WARM_START_ROWS:
             pick = _subsample(len(x), w_in)
             if x[pick].sum() > 0:
-                warm = BGNBD(self.penalizer, tol=1e-9).fit(x[pick], tx[pick], T_[pick])
+                try:
+                    warm = BGNBD(self.penalizer, tol=1e-9).fit(x[pick], tx[pick], T_[pick])
+                except ModelError:  # the subsample alone may sit at an edge: start plainly instead
+                    warm = None
         if initial_params is None:
             initial_params = (1.0, max(1.0, float(np.average(T_, weights=w_in)) / max(1.0, x.mean() + 1)), 1.0, 1.0)
         res = _minimise(fun, np.log(np.asarray(initial_params, float)), self.tol, self.maxiter, warm)
@@ -237,6 +258,12 @@ class BGNBD(_MaximumLikelihood):
                         "This happens with very few repeat buyers or a very short history; try a longer period "
                         "or a small penalizer.")
         self.n_unique_ = len(ux)
+        r, alpha, a, b = self._p()
+        self._check_boundary(
+            {"r": r, "alpha / mean age": alpha / max(float(np.average(T_, weights=w_in)), 1.0), "a": a, "b": b},
+            "customers barely differ in how often they buy, or none seems to stop — typical of subscriptions, "
+            "regular daily or weekly buyers, or a very short history. Projections from it would not mean anything, "
+            "so none are made; historic value, segments and cohorts still hold.")
         return self
 
     def log_likelihood(self, frequency, recency, T) -> np.ndarray:
@@ -360,9 +387,15 @@ class GammaGamma(_MaximumLikelihood):
         warm = None
         if len(ux) > 2 * WARM_START_ROWS:
             pick = _subsample(len(x), w_in)
-            warm = GammaGamma(self.penalizer, tol=1e-9).fit(x[pick], m[pick])
+            try:
+                warm = GammaGamma(self.penalizer, tol=1e-9).fit(x[pick], m[pick])
+            except ModelError:
+                warm = None
         res = _minimise(fun, start, self.tol, self.maxiter, warm)
         self._store_fit(res, n_total, lambda lp: self._neg_ll_and_grad(lp, ux, um, w, 1.0))
+        p, q, v = self._p()
+        self._check_boundary({"p": p, "q": q, "v / mean spend": v / max(mean_m, 1e-9)},
+                             "customers' spend per order barely varies, or varies without pattern.")
         return self
 
     @property

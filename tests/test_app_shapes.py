@@ -1,8 +1,11 @@
 """Every page on shops unlike the bundled sample: no exception, and an error box only with a message in words.
 
 Shapes: orders without interactions (the common case), a sparse invoice-line shop (UCI Online Retail layout), a
-tiny purchase log (CDNOW layout, 4 customers) and a Shopify export with returns and guests.
+tiny purchase log (CDNOW layout, 4 customers), a Shopify export with returns and guests, and generated shops:
+regular daily buyers, everyone a one-time buyer, a B2B shop (12 firms, orders of 5,000-200,000).
 """
+import datetime as dt
+import random
 from pathlib import Path
 
 import pytest
@@ -15,13 +18,28 @@ PAGES = ["pages/1_Data.py", "pages/2_Segments.py", "pages/3_Customer_value.py", 
          "pages/5_Playbook.py", "app.py"]
 SHAPES = {"orders only": SAMPLE_ORDERS, "invoice lines": FIX / "online_retail.csv", "tiny log": FIX / "CDNOW_sample.txt",
           "shopify with returns and guests": FIX / "shopify_orders_export_1.csv"}
+D0 = dt.date(2024, 1, 1)
+_rnd = random.Random(1)
+GENERATED = {
+    "daily buyers": [(f"c{c}", D0 + dt.timedelta(days=i), 10) for c in range(20) for i in range(365)],
+    "all one-time buyers": [(f"c{c}", D0 + dt.timedelta(days=c % 365), 10 + c % 7) for c in range(500)],
+    "b2b": [(f"firm{c}", D0 + dt.timedelta(days=30 * m + _rnd.randint(0, 5)), round(_rnd.uniform(5e3, 2e5), 2))
+            for c in range(12) for m in range(12) if _rnd.random() < 0.8],
+}
 
 
-@pytest.mark.parametrize("shape", list(SHAPES))
+def _csv(rows) -> bytes:
+    return ("customer_id,order_date,amount\n" + "".join(f"{c},{d},{a}\n" for c, d, a in rows)).encode()
+
+
+@pytest.mark.parametrize("shape", list(SHAPES) + list(GENERATED))
 def test_every_page_renders_on_the_shape(shape):
-    path = SHAPES[shape]
+    if shape in SHAPES:
+        name, content = SHAPES[shape].name, SHAPES[shape].read_bytes()
+    else:
+        name, content = f"{shape}.csv", _csv(GENERATED[shape])
     at = open_app("pages/1_Data.py", timeout=180)
-    at.file_uploader(key="orders").set_value((path.name, path.read_bytes(), "text/csv")).run()
+    at.file_uploader(key="orders").set_value((name, content, "text/csv")).run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
     for page in PAGES[1:]:

@@ -239,3 +239,18 @@ def test_probability_of_no_purchase_matches_monte_carlo(sim):
     assert (frame["pred"] - frame["none"]).abs().max() < 0.03
     once = np.asarray(sim["frequency"]) == 0
     assert p0[once].min() > 0 and abs(p0[once].mean() - none[once].mean()) < 0.02
+
+
+def test_estimates_at_the_edge_of_the_model_are_refused_in_words():
+    """Everyone buying daily: the likelihood runs r, alpha to infinity and a to 0; no NaN projections, a reason."""
+    x = tx = T = np.full(20, 364.0)  # 20 customers, a purchase every day of the year
+    with pytest.raises(ModelError, match="edge of the model.*regular daily or weekly buyers"):
+        BGNBD().fit(x, tx, T)
+
+
+def test_json_outputs_hold_no_nan():
+    import json
+
+    from clv.cli import _finite
+    out = json.dumps(_finite({"a": float("nan"), "b": [np.float64("inf"), 1.5], "c": np.float64(2.0)}), allow_nan=False)
+    assert json.loads(out) == {"a": None, "b": [None, 1.5], "c": 2.0}
