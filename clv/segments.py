@@ -190,10 +190,12 @@ def fit_clusters(customers: pd.DataFrame, k: int | None = None, feature_set: str
     X = StandardScaler().fit_transform(_features(customers, feature_set).to_numpy()[order])
     fit_rows = _stable_sample(ids, sample_size)
     silhouettes = {}
-    if k is None:
+    # customers who all look alike (a shop of regular daily buyers) cannot make more groups than distinct points
+    distinct = len(np.unique(np.round(X[fit_rows], 9), axis=0)) if len(fit_rows) else 0
+    if k is None and distinct > 2:
         sil_rows = fit_rows[_stable_sample(ids.iloc[fit_rows], silhouette_sample)]
         k, silhouettes = choose_k(X[sil_rows], seed=seed)
-    k = max(1, min(k, len(ids)))
+    k = max(1, min(k or distinct, len(ids), distinct))
     km = KMeans(k, n_init=4, random_state=seed).fit(X[fit_rows])
     raw = km.predict(X)
     # order clusters by mean revenue, highest first, so numbers, names and colours stay put

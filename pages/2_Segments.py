@@ -48,7 +48,12 @@ with st.expander("What each segment means"):
 
 # --- clusters ---------------------------------------------------------------------------------------------
 st.subheader("Clusters")
-how = (f"k = {cl.k} chosen automatically (best silhouette among 2–8)" if cl.auto_k else f"k = {cl.k} as set in the sidebar")
+if cl.auto_k:
+    how = f"k = {cl.k} chosen automatically (best silhouette among 2–8)"
+elif settings.k is None:
+    how = f"{cl.k} group{'s' if cl.k > 1 else ''} only: the customers' recency, frequency and spend are too alike to split"
+else:
+    how = f"k = {cl.k} as set in the sidebar"
 st.caption(f"KMeans groups customers with similar log-scaled recency, frequency and spend"
            f"{' plus behaviour' if settings.cluster_features != 'rfm' else ''}; {how}. "
            "Clusters are numbered by value: 0 has the highest average revenue.")
