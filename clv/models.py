@@ -112,7 +112,7 @@ class _MaximumLikelihood:
         self._opt = res
         params = np.exp(res.x)
         self.params_ = dict(zip(self.param_names, params))
-        self.log_likelihood_ = float(-res.fun * n_total + self.penalizer * np.sum(params ** 2) * n_total)
+        self.log_likelihood_ = float(-res.fun * n_total + self._penalty(params)[0] * n_total)
         self.n_customers_ = int(n_total)
 
         def total_grad(p):  # gradient of the total log-likelihood in natural parameters
@@ -124,6 +124,12 @@ class _MaximumLikelihood:
             self.covariance_ = np.linalg.inv(-_hessian(total_grad, params))
         except np.linalg.LinAlgError:
             self.covariance_ = None
+
+    def _penalty(self, params: np.ndarray) -> tuple[float, np.ndarray]:
+        """The L2 penalty and its gradient, on scale-free parameters (``_scale`` divides those that carry a unit:
+        BG/NBD's alpha in days, Gamma-Gamma's v in money), so a penalizer means the same whatever the units."""
+        scale = getattr(self, "_scale", np.ones(len(params)))
+        return self.penalizer * np.sum((params / scale) ** 2), 2 * self.penalizer * params / scale ** 2
 
     #: a scale-free parameter beyond these bounds is an estimate at the edge of the model (the likelihood keeps
     #: rising as it runs off to 0 or infinity): its predictions are limits, not estimates, and often NaN
@@ -158,8 +164,9 @@ class BGNBD(_MaximumLikelihood):
     Parameters
     ----------
     penalizer : float
-        Optional L2 penalty on the four parameters (lifetimes' convention: added to the mean negative
-        log-likelihood as ``penalizer * sum(params**2)``). 0 gives the plain maximum-likelihood estimate.
+        Optional L2 penalty, added to the mean negative log-likelihood as ``penalizer * sum(q**2)`` over the
+        scale-free parameters q = (r, alpha / mean T, a, b): lifetimes' form, but the same in days or weeks (on
+        alpha itself a penalty in days would pull 7 times harder than in weeks). 0 gives plain maximum likelihood.
     """
 
     param_names = ("r", "alpha", "a", "b")
@@ -219,9 +226,8 @@ class BGNBD(_MaximumLikelihood):
             wx @ da_x + ww4.sum() / a,
             wx @ db_x - ww4 @ (1 / bx1),
         ])
-        f = -ll / n_total + self.penalizer * np.sum(params ** 2)
-        g = -grad / n_total + 2 * self.penalizer * params
-        return f, g * params  # chain rule to log-parameters
+        pen, dpen = self._penalty(params)
+        return -ll / n_total + pen, (-grad / n_total + dpen) * params  # chain rule to log-parameters
 
     def fit(self, frequency, recency, T, weights=None, initial_params=None) -> "BGNBD":
         """Fit on repeat-purchase days ``frequency``, ``recency`` (last − first purchase) and age ``T``, in days."""
@@ -242,6 +248,7 @@ class BGNBD(_MaximumLikelihood):
         n_total = w.sum()
         xv, xi = np.unique(ux, return_inverse=True)
         by_x = (xv, xi, np.bincount(xi, weights=w, minlength=len(xv)))
+        self._scale = np.array([1.0, max(float(np.average(T_, weights=w_in)), 1e-9), 1.0, 1.0])
         fun = lambda lp: self._neg_ll_and_grad(lp, ux, utx, uT, w, n_total, by_x)  # noqa: E731
         warm = None
         if initial_params is None and len(ux) > 2 * WARM_START_ROWS:
@@ -360,9 +367,8 @@ class GammaGamma(_MaximumLikelihood):
         dq = psi - special.digamma(q) + np.log(v) - lxm
         dv = q / v - (px + q) / (x * m + v)
         grad = np.array([w @ dp, w @ dq, w @ dv])
-        f = -(w @ ll) / n_total + self.penalizer * np.sum(params ** 2)
-        g = -grad / n_total + 2 * self.penalizer * params
-        return f, g * params
+        pen, dpen = self._penalty(params)
+        return -(w @ ll) / n_total + pen, (-grad / n_total + dpen) * params
 
     def fit(self, frequency, monetary_value, weights=None) -> "GammaGamma":
         x, m = np.asarray(frequency, float), np.asarray(monetary_value, float)
@@ -382,6 +388,7 @@ class GammaGamma(_MaximumLikelihood):
                 f"Spend per order and number of orders are correlated ({self.frequency_monetary_correlation_:+.2f}); "
                 "the Gamma-Gamma model assumes they are independent, so projected spend is less reliable.")
         mean_m = float(np.average(m, weights=w_in))
+        self._scale = np.array([1.0, 1.0, max(mean_m, 1e-9)])
         start = np.log([2.0, 3.0, max(mean_m, 1e-3)])
         fun = lambda lp: self._neg_ll_and_grad(lp, ux, um, w, n_total)  # noqa: E731
         warm = None

@@ -254,3 +254,15 @@ def test_json_outputs_hold_no_nan():
     from clv.cli import _finite
     out = json.dumps(_finite({"a": float("nan"), "b": [np.float64("inf"), 1.5], "c": np.float64(2.0)}), allow_nan=False)
     assert json.loads(out) == {"a": None, "b": [None, 1.5], "c": 2.0}
+
+
+def test_penalizer_is_scale_free(sim):
+    """The same customers in days and in weeks, penalised: the same r, a, b, and alpha in days = 7 x in weeks."""
+    x, tx, T = (np.asarray(sim[c], float) for c in ("frequency", "recency", "T"))
+    days = BGNBD(penalizer=0.01).fit(x, tx, T).params_
+    weeks = BGNBD(penalizer=0.01).fit(x, tx / 7, T / 7).params_
+    for k in ("r", "a", "b"):
+        assert days[k] == pytest.approx(weeks[k], rel=1e-4)
+    assert days["alpha"] == pytest.approx(7 * weeks["alpha"], rel=1e-4)
+    plain = BGNBD().fit(x, tx, T).params_
+    assert days["alpha"] != pytest.approx(plain["alpha"], rel=1e-3)  # it does act
