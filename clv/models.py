@@ -19,7 +19,7 @@ from scipy import optimize, special
 
 from .errors import ModelError
 
-__all__ = ["BGNBD", "GammaGamma", "ShrunkMeanSpend", "ModelError"]
+__all__ = ["BGNBD", "MBGNBD", "GammaGamma", "ShrunkMeanSpend", "ModelError"]
 
 
 def _compress(*cols) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -171,6 +171,9 @@ class BGNBD(_MaximumLikelihood):
 
     param_names = ("r", "alpha", "a", "b")
     label = "BG/NBD"
+    #: 0 for BG/NBD (drop-out only after a repeat purchase); 1 for MBG/NBD (also right after the first), which
+    #: shifts b + x − 1 to b + x in the formulas and lets one-time buyers be gone
+    _shift = 0
 
     def __init__(self, penalizer: float = 0.0, tol: float = 1e-12, maxiter: int = 500):
         self.penalizer = penalizer
@@ -178,14 +181,15 @@ class BGNBD(_MaximumLikelihood):
         self.maxiter = maxiter
 
     # -- likelihood (eq. 6) ----------------------------------------------------------------------------
-    @staticmethod
-    def _loglik_terms(params, x, tx, T):
+    def _loglik_terms(self, params, x, tx, T):
         r, alpha, a, b = params
+        s = self._shift
         A1 = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
-        A2 = special.gammaln(a + b) + special.gammaln(b + x) - special.gammaln(b) - special.gammaln(a + b + x)
+        A2 = special.gammaln(a + b) + special.gammaln(b + x + s) - special.gammaln(b) - special.gammaln(a + b + x + s)
         A3 = -(r + x) * np.log(alpha + T)
-        has = x > 0
-        A4 = np.where(has, np.log(a) - np.log(np.where(has, b + x - 1, 1.0)) - (r + x) * np.log(alpha + tx), -np.inf)
+        has = (x > 0) | (s == 1)
+        A4 = np.where(has, np.log(a) - np.log(np.where(has, b + x - 1 + s, 1.0)) - (r + x) * np.log(alpha + tx),
+                      -np.inf)
         L34 = np.logaddexp(A3, A4)
         return A1, A2, A3, A4, L34, has
 
@@ -203,15 +207,16 @@ class BGNBD(_MaximumLikelihood):
         xv, xi, wx = by_x
         psi_ab = special.digamma(a + b)
         # terms of x alone (A1 + A2 of eq. 6 and their derivatives), weighted by how many rows have that x
+        s = self._shift
         ll_x = special.gammaln(r + xv) - special.gammaln(r) + r * np.log(alpha) + special.gammaln(a + b) \
-            + special.gammaln(b + xv) - special.gammaln(b) - special.gammaln(a + b + xv)
+            + special.gammaln(b + xv + s) - special.gammaln(b) - special.gammaln(a + b + xv + s)
         dr_x = special.digamma(r + xv) - special.digamma(r) + np.log(alpha)
-        psi_abx = special.digamma(a + b + xv)
+        psi_abx = special.digamma(a + b + xv + s)
         da_x = psi_ab - psi_abx
-        db_x = psi_ab + special.digamma(b + xv) - special.digamma(b) - psi_abx
+        db_x = psi_ab + special.digamma(b + xv + s) - special.digamma(b) - psi_abx
         # terms of each (x, t_x, T)
-        has = x > 0
-        bx1 = np.where(has, b + x - 1, 1.0)
+        has = (x > 0) | (s == 1)
+        bx1 = np.where(has, b + x - 1 + s, 1.0)
         log_aT, log_atx = np.log(alpha + T), np.log(alpha + tx)
         A3 = -(r + x) * log_aT
         # log(e^A3 + e^A4) = A3 + softplus(A4 - A3); customers without a repeat purchase have no A4 term
@@ -238,7 +243,7 @@ class BGNBD(_MaximumLikelihood):
             raise ModelError("BG/NBD needs frequency ≥ 0 and 0 ≤ recency ≤ T for every customer.")
         if np.any((x == 0) & (tx > 0)):
             raise ModelError("A customer with no repeat purchase must have recency 0.")
-        if x.sum() == 0:
+        if x.sum() == 0:  # (MBG/NBD too: with no repeat purchase the drop-out and the rate cannot be told apart)
             raise ModelError("Nobody has bought twice yet, so repeat buying cannot be modelled. "
                              "Projected value needs customers with at least one repeat purchase.")
         w_in = np.ones_like(x) if weights is None else np.asarray(weights, float)
@@ -255,7 +260,7 @@ class BGNBD(_MaximumLikelihood):
             pick = _subsample(len(x), w_in)
             if x[pick].sum() > 0:
                 try:
-                    warm = BGNBD(self.penalizer, tol=1e-9).fit(x[pick], tx[pick], T_[pick])
+                    warm = type(self)(self.penalizer, tol=1e-9).fit(x[pick], tx[pick], T_[pick])
                 except ModelError:  # the subsample alone may sit at an edge: start plainly instead
                     warm = None
         if initial_params is None:
@@ -285,8 +290,10 @@ class BGNBD(_MaximumLikelihood):
         model lets customers drop out only after a repeat purchase)."""
         r, alpha, a, b = self._p()
         x, tx, T_ = (np.asarray(v, float) for v in (frequency, recency, T))
-        has = x > 0
-        log_ratio = np.log(a) - np.log(np.where(has, b + x - 1, 1.0)) + (r + x) * (np.log(alpha + T_) - np.log(alpha + tx))
+        s = self._shift
+        has = (x > 0) | (s == 1)
+        log_ratio = np.log(a) - np.log(np.where(has, b + x - 1 + s, 1.0)) \
+            + (r + x) * (np.log(alpha + T_) - np.log(alpha + tx))
         return np.where(has, special.expit(-log_ratio), 1.0)
 
     def expected_purchases(self, t, frequency, recency, T) -> np.ndarray:
@@ -302,8 +309,9 @@ class BGNBD(_MaximumLikelihood):
         """Expected purchases in the next ``t`` days for a customer who is still active (the numerator of eq. 10)."""
         r, alpha, a, b = self._p()
         x, T_, t = np.asarray(frequency, float), np.asarray(T, float), np.asarray(t, float)
-        hyp = special.hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + T_ + t))
-        return (a + b + x - 1) / (a - 1) * (1 - np.exp((r + x) * (np.log(alpha + T_) - np.log(alpha + T_ + t))) * hyp)
+        s = self._shift
+        hyp = special.hyp2f1(r + x, b + x + s, a + b + x - 1 + s, t / (alpha + T_ + t))
+        return (a + b + x - 1 + s) / (a - 1) * (1 - np.exp((r + x) * (np.log(alpha + T_) - np.log(alpha + T_ + t))) * hyp)
 
     def expected_purchases_new_customer(self, t) -> np.ndarray:
         """E[X(t)]: purchases a newly acquired customer makes in their first ``t`` days after the first (eq. 9)."""
@@ -335,6 +343,25 @@ class BGNBD(_MaximumLikelihood):
         r, alpha, _, _ = self._p()
         x, T_ = np.asarray(frequency, float), np.asarray(T, float)
         return (alpha + T_) * ((1 - prob) ** (-1 / (r + x)) - 1)
+
+
+class MBGNBD(BGNBD):
+    """Modified BG/NBD (Batislam, Denizel & Filiztekin 2007; time unit: days): as BG/NBD, but a customer may also
+    drop out right after the first purchase, so a one-time buyer silent for long has P(alive) below 1.
+
+    The same interface and parameters (r, alpha, a, b); the likelihood and predictions are BG/NBD's with b + x − 1
+    shifted to b + x (eq. 3 and 8 of the paper), which is how lifetimes' ModifiedBetaGeoFitter writes them.
+    """
+
+    label = "MBG/NBD"
+    _shift = 1
+
+    def expected_purchases_new_customer(self, t) -> np.ndarray:
+        """E[X(t)] for a newly acquired customer, who may be gone right away (Batislam et al. 2007, eq. 5)."""
+        r, alpha, a, b = self._p()
+        t = np.asarray(t, float)
+        hyp = special.hyp2f1(r, b + 1, a + b, t / (alpha + t))
+        return b / (a - 1) * (1 - (alpha / (alpha + t)) ** r * hyp)
 
 
 class GammaGamma(_MaximumLikelihood):

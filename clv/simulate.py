@@ -8,11 +8,12 @@ __all__ = ["simulate_bgnbd", "simulate_gamma_gamma", "simulate_future_purchases"
 
 
 def simulate_bgnbd(T, r: float, alpha: float, a: float, b: float, seed: int = 0,
-                   return_latent: bool = False) -> pd.DataFrame:
+                   return_latent: bool = False, modified: bool = False) -> pd.DataFrame:
     """frequency, recency, T for customers observed for ``T`` days after their first purchase.
 
     Each customer buys at rate lambda ~ Gamma(r, alpha) and drops out after each repeat purchase with
-    probability p ~ Beta(a, b). With ``return_latent`` the frame also holds lam, p and alive (at T).
+    probability p ~ Beta(a, b); ``modified`` (MBG/NBD) lets them drop out right after the first purchase too.
+    With ``return_latent`` the frame also holds lam, p and alive (at T).
     """
     rng = np.random.default_rng(seed)
     T = np.asarray(T, float)
@@ -24,6 +25,10 @@ def simulate_bgnbd(T, r: float, alpha: float, a: float, b: float, seed: int = 0,
     tx = np.zeros(n)
     alive = np.ones(n, bool)
     active = np.arange(n)
+    if modified:
+        gone = rng.random(n) < p
+        alive[gone] = False
+        active = active[~gone]
     while active.size:
         t[active] += rng.exponential(1.0 / lam[active])
         active = active[t[active] < T[active]]
