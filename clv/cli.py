@@ -106,15 +106,16 @@ def cmd_fit(args) -> None:
     from .value import fit_value_model
     shop = _load(args)
     customers = shop.customers(as_of=args.as_of, calibration_end=args.calibration_end)
-    vm = fit_value_model(customers)
+    vm = fit_value_model(customers, model=_purchase_model(args, shop))
     for w in vm.spend.warnings_:
         print(f"warning: {w}", file=sys.stderr)
     _json({"customers": len(customers), "time_unit": "days",
-           "bgnbd": {k: float(v) for k, v in vm.bgnbd.params_.items()},
-           "bgnbd_std_errors": vm.bgnbd.summary["std_error"].to_dict(),
+           "purchase_model": vm.purchases.label,
+           "purchases": {k: float(v) for k, v in vm.purchases.params_.items()},
+           "purchases_std_errors": vm.purchases.summary["std_error"].to_dict(),
            "spend_model": vm.spend.label, "spend": {k: float(v) for k, v in vm.spend.params_.items()},
            "spend_std_errors": vm.spend.summary["std_error"].to_dict(),
-           "log_likelihood": vm.bgnbd.log_likelihood_,
+           "log_likelihood": vm.purchases.log_likelihood_,
            "frequency_monetary_correlation": vm.spend.frequency_monetary_correlation_})
 
 
@@ -123,9 +124,10 @@ def cmd_backtest(args) -> None:
     shop = _load(args)
     end = args.holdout_end or shop.purchase_span()[1]
     bt = backtest(shop.customers(calibration_end=args.calibration_end), shop.holdout(args.calibration_end, end),
-                  args.calibration_end, end)
+                  args.calibration_end, end, model=_purchase_model(args, shop))
     print(bt.in_words(), file=sys.stderr)
-    _json({"calibration_end": str(bt.calibration_end), "holdout_end": str(bt.holdout_end),
+    _json({"purchase_model": bt.model.purchases.label, "calibration_end": str(bt.calibration_end),
+           "holdout_end": str(bt.holdout_end),
            "holdout_days": bt.holdout_days, **bt.totals,
            "by_frequency": bt.by_frequency.reset_index().to_dict(orient="records")})
 
@@ -134,7 +136,7 @@ def cmd_score(args) -> None:
     shop = _load(args)
     from .scoring import score_table
     table = score_table(shop, args.as_of, args.horizon_months, args.discount_rate, args.margin,
-                        args.churn_model, offload=True)
+                        args.churn_model, offload=True, model=_purchase_model(args, shop))
     if "churn_model_why" in table.attrs:
         print(table.attrs["churn_model_why"], file=sys.stderr)
     from .export import rounded
@@ -150,7 +152,8 @@ def cmd_tactics(args) -> None:
     from .scoring import score_table
     from .tactics import CATALOGUE, rank_tactics, tactic_features, target_list
     shop = _load(args)
-    features = tactic_features(score_table(shop, args.as_of, args.horizon_months, args.discount_rate, args.margin))
+    features = tactic_features(score_table(shop, args.as_of, args.horizon_months, args.discount_rate, args.margin,
+                                           model=_purchase_model(args, shop)))
     ranked = rank_tactics(features, args.margin)
     cols = ["tactic", "customers", "value_at_stake", "expected_gain", "cost", "roi", "gross_gain", "name", "kind",
             "channel", "uplift", "cost_per_customer"]
@@ -172,14 +175,36 @@ def cmd_report(args) -> None:
     from .scoring import score_table
     from .tactics import rank_tactics, tactic_features
     shop = _load(args)
-    scored = score_table(shop, args.as_of, args.horizon_months, args.discount_rate, args.margin)
+    scored = score_table(shop, args.as_of, args.horizon_months, args.discount_rate, args.margin,
+                         model=_purchase_model(args, shop))
     ranked = rank_tactics(tactic_features(scored), args.margin)
     Path(args.out).write_text(build_report(shop, scored, ranked, args.horizon_months, args.margin, args.discount_rate,
                                            source=", ".join(args.orders)), encoding="utf-8")
     print(f"wrote {args.out}", file=sys.stderr)
 
 
+def _add_model_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", choices=["auto", *defaults.PURCHASE_MODEL_NAMES], default="auto",
+                   help="purchase model: bgnbd (BG/NBD), mbgnbd (MBG/NBD: one-time buyers can be gone) or auto "
+                        "(the one with the lower backtest error per customer on your own history, as in the app)")
+
+
+def _purchase_model(args, shop) -> str:
+    """The --model asked for, or (auto) the backtest's choice, said on stderr."""
+    if args.model != "auto":
+        return args.model
+    from .value import compare_purchase_models
+    cal, end = shop.default_calibration_end(), shop.purchase_span()[1]
+    try:
+        best, _, why = compare_purchase_models(shop.customers(calibration_end=cal), shop.holdout(cal, end), cal, end)
+    except ModelError:
+        return "bgnbd"  # the fit itself then says why
+    print(why, file=sys.stderr)
+    return best
+
+
 def _add_value_args(p: argparse.ArgumentParser) -> None:
+    _add_model_arg(p)
     p.add_argument("--horizon-months", type=int, default=defaults.HORIZON_MONTHS, choices=range(1, 25), metavar="1..24")
     p.add_argument("--discount-rate", type=float, default=defaults.DISCOUNT_RATE,
                    help=f"yearly, e.g. 0.1 for 10 %% (default {defaults.DISCOUNT_RATE})")
@@ -213,12 +238,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("fit", help="fit BG/NBD and Gamma-Gamma; JSON parameters on stdout (time unit: days)")
     _add_input_args(p)
     p.add_argument("--calibration-end", metavar="YYYY-MM-DD", help="fit only on orders up to this date")
+    _add_model_arg(p)
     p.set_defaults(func=cmd_fit)
 
     p = sub.add_parser("backtest", help="fit up to a date, predict the rest; JSON comparison on stdout")
     _add_input_args(p)
     p.add_argument("--calibration-end", required=True, metavar="YYYY-MM-DD")
     p.add_argument("--holdout-end", metavar="YYYY-MM-DD", help="default: the last order's date")
+    _add_model_arg(p)
     p.set_defaults(func=cmd_backtest)
 
     p = sub.add_parser("score", help="customer table + p_alive, churn_risk, expected_purchases, clv, segments")

@@ -31,12 +31,12 @@ def assemble(customers: pd.DataFrame, segments: pd.DataFrame, priced: pd.DataFra
                                                                      unit="D")).dt.normalize()
     # the purchase model's own probability of no purchase in the window (not 1 − P(alive), which is 0 for every
     # one-time buyer however long they have been silent)
-    out["churn_risk_purchases"] = vm.bgnbd.probability_no_purchase(
+    out["churn_risk_purchases"] = vm.purchases.probability_no_purchase(
         window_days, *(customers[c].to_numpy(float) for c in ("frequency", "recency_days", "T_days")))
     out["churn_risk"] = out["churn_risk_purchases"]
     out["churn_source"] = _source(np.zeros(len(out), dtype=np.int8))
     if churn is not None:
-        feats = churn_features(customers, as_of, window_days, vm.bgnbd)
+        feats = churn_features(customers, as_of, window_days, vm.purchases)
         out["churn_risk_model"] = churn.classifier.predict_proba(feats[churn.features])[:, 1]
         if churn.chosen == "model":
             out["churn_risk"] = out["churn_risk_model"]
@@ -49,12 +49,13 @@ def assemble(customers: pd.DataFrame, segments: pd.DataFrame, priced: pd.DataFra
 def score_table(shop: Shop, as_of=None, horizon_months: int = defaults.HORIZON_MONTHS,
                 discount_rate: float = defaults.DISCOUNT_RATE, margin: float = defaults.MARGIN,
                 churn: str = "auto", k: int | None = None, window_days: int = defaults.CHURN_WINDOW_DAYS,
-                offload: bool = False) -> pd.DataFrame:
+                offload: bool = False, model: str = "bgnbd") -> pd.DataFrame:
     """Fit everything on the shop's data and score every customer.
 
     ``churn``: "palive" (the purchase model's P(no purchase in the window)), "model" (the interaction-aware model
     when it beats that on the holdout by more than chance)
     or "auto" (the model only when interactions are loaded; it costs three customer tables and a boosted-tree fit).
+    ``model``: the purchase model (a clv.value.PURCHASE_MODELS key).
     ``offload``: once nothing reads the orders any more, move DuckDB's copy of them to the temp folder while the
     models run in pandas (one-shot runs of big files; see ``Shop.offload``).
     """
@@ -65,7 +66,7 @@ def score_table(shop: Shop, as_of=None, horizon_months: int = defaults.HORIZON_M
         cm = fit_churn(shop, as_of=day, window_days=window_days)
     if offload:
         shop.offload()
-    vm = fit_value_model(customers, months=horizon_months)
+    vm = fit_value_model(customers, months=horizon_months, model=model)
     segments = segment_table(customers, fit_clusters(customers, k=k))
     table = assemble(customers, segments, price(vm, horizon_months, margin, discount_rate), vm, cm, day, window_days)
     if cm is not None:

@@ -12,19 +12,29 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from . import defaults
 from .errors import ModelError
-from .models import BGNBD, GammaGamma, ShrunkMeanSpend, _compress
+from .models import BGNBD, MBGNBD, GammaGamma, ShrunkMeanSpend, _compress
 
-__all__ = ["MONTH_DAYS", "ValueModel", "fit_value_model", "fit_spend", "price", "Backtest", "backtest", "monthly_discount_factors",
+__all__ = ["MONTH_DAYS", "PURCHASE_MODELS", "ValueModel", "fit_value_model", "fit_spend", "compare_purchase_models", "price", "Backtest", "backtest", "monthly_discount_factors",
            "payback_months", "new_customer_value"]
 
 MONTH_DAYS = 365.25 / 12
 MAX_MONTHS = 24
+#: the purchase models a shop can use, by the names the CLI and the app take
+PURCHASE_MODELS = {"bgnbd": BGNBD, "mbgnbd": MBGNBD}
+assert tuple(PURCHASE_MODELS) == defaults.PURCHASE_MODEL_NAMES
+DEFAULT_PURCHASE_MODEL = "bgnbd"
+#: another model replaces the default only when its backtest error per customer is this much lower (noise between
+#: two near-identical fits should not flip a shop's numbers)
+SWITCH_MARGIN = 0.02
+PURCHASE_MODEL_WORDS = {"bgnbd": "BG/NBD (customers can only stop after a repeat purchase)",
+                        "mbgnbd": "MBG/NBD (customers can also stop after their first purchase)"}
 
 
 @dataclass
 class ValueModel:
-    bgnbd: BGNBD
+    purchases: BGNBD                     # the purchase model: BG/NBD or MBG/NBD (same interface)
     spend: GammaGamma | ShrunkMeanSpend  # Gamma-Gamma, or the simpler estimate when it cannot be fitted
     customer_id: pd.Series
     p_alive: np.ndarray
@@ -45,15 +55,17 @@ def _expected_by_month(bg: BGNBD, x, tx, T, months: int = MAX_MONTHS) -> np.ndar
     return if_alive[inverse] * bg.probability_alive(x, tx, T)[:, None]
 
 
-def fit_value_model(customers: pd.DataFrame, penalizer: float = 0.0, months: int = MAX_MONTHS) -> ValueModel:
-    """Fit BG/NBD on (frequency, recency_days, T_days) and Gamma-Gamma on repeat customers' monetary_value.
+def fit_value_model(customers: pd.DataFrame, penalizer: float = 0.0, months: int = MAX_MONTHS,
+                    model: str = "bgnbd") -> ValueModel:
+    """Fit the purchase model (``model``: a PURCHASE_MODELS key) on (frequency, recency_days, T_days) and
+    Gamma-Gamma on repeat customers' monetary_value.
 
     Expected purchases are tabulated for ``months`` months ahead (24 lets the app switch horizons freely)."""
     x, tx, T = (customers[c].to_numpy(float) for c in ("frequency", "recency_days", "T_days"))
-    bg = BGNBD(penalizer=penalizer).fit(x, tx, T)
+    bg = PURCHASE_MODELS[model](penalizer=penalizer).fit(x, tx, T)
     gg = fit_spend(x, customers["monetary_value"].to_numpy(float), penalizer)
     return ValueModel(
-        bgnbd=bg, spend=gg, customer_id=customers["customer_id"].reset_index(drop=True),
+        purchases=bg, spend=gg, customer_id=customers["customer_id"].reset_index(drop=True),
         p_alive=bg.probability_alive(x, tx, T),
         cumulative_purchases=_expected_by_month(bg, x, tx, T, months),
         expected_average_value=gg.expected_average_value(x, customers["monetary_value"].to_numpy(float)),
@@ -106,7 +118,7 @@ def price(vm: ValueModel, horizon_months: int = 12, margin: float = 1.0, discoun
 def new_customer_value(vm: ValueModel, margin: float, discount_rate: float = 0.0, months: int = 60) -> np.ndarray:
     """Cumulative discounted margin of a newly acquired customer at the end of months 0..months: the first
     order at month 0, then the repeat purchases BG/NBD expects for a new customer (eq. 9)."""
-    repeats = vm.bgnbd.expected_purchases_new_customer(np.arange(0, months + 1) * MONTH_DAYS)
+    repeats = vm.purchases.expected_purchases_new_customer(np.arange(0, months + 1) * MONTH_DAYS)
     factors = np.concatenate([[1.0], monthly_discount_factors(months, discount_rate)])
     return margin * vm.spend.population_mean_value * (1 + np.cumsum(np.diff(repeats, prepend=0.0) * factors))
 
@@ -147,16 +159,17 @@ class Backtest:
                 f"there were {t['actual_repeat_purchases']:,.0f} ({gap:+.0%}).")
 
 
-def backtest(calibration: pd.DataFrame, holdout: pd.DataFrame, calibration_end, holdout_end) -> Backtest:
+def backtest(calibration: pd.DataFrame, holdout: pd.DataFrame, calibration_end, holdout_end,
+             model: str = "bgnbd") -> Backtest:
     """Fit on the calibration customer table, predict the holdout, compare with what happened.
 
     ``calibration`` is the customer table at ``calibration_end``; ``holdout`` has per customer the repeat
     purchase days and revenue after it (clv/sql/holdout.sql).
     """
     days = (pd.Timestamp(holdout_end) - pd.Timestamp(calibration_end)).days
-    vm = fit_value_model(calibration)
+    vm = fit_value_model(calibration, model=model)
     x, tx, T = (calibration[c].to_numpy(float) for c in ("frequency", "recency_days", "T_days"))
-    pred = vm.bgnbd.expected_purchases(days, x, tx, T)
+    pred = vm.purchases.expected_purchases(days, x, tx, T)
     per = pd.DataFrame({"customer_id": calibration["customer_id"].to_numpy(), "frequency": x,
                         "predicted_purchases": pred, "predicted_revenue": pred * vm.expected_average_value})
     per = per.merge(holdout.rename(columns={"holdout_purchases": "actual_purchases",
@@ -168,3 +181,43 @@ def backtest(calibration: pd.DataFrame, holdout: pd.DataFrame, calibration_end, 
     by.index = [f"{i}" if i < 7 else "7+" for i in by.index]
     by.index.name = "repeat purchases in calibration"
     return Backtest(pd.Timestamp(calibration_end).date(), pd.Timestamp(holdout_end).date(), days, per, by, vm)
+
+
+def compare_purchase_models(calibration: pd.DataFrame, holdout: pd.DataFrame, calibration_end,
+                            holdout_end) -> tuple[str, pd.DataFrame, str]:
+    """Backtest every purchase model on the shop's own history: (the one to use, a table side by side, why).
+
+    The one whose per-customer error (MAE of repeat purchases in the holdout) is lowest is used; a model that
+    cannot be fitted on this shop is listed with the reason."""
+    rows, errors = [], {}
+    for name in PURCHASE_MODELS:
+        try:
+            bt = backtest(calibration, holdout, calibration_end, holdout_end, model=name)
+        except ModelError as exc:
+            errors[name] = str(exc)
+            rows.append({"model": name, "in words": PURCHASE_MODEL_WORDS[name], "could not be fitted": str(exc)})
+            continue
+        t = bt.totals
+        rows.append({"model": name, "in words": PURCHASE_MODEL_WORDS[name],
+                     "predicted repeat orders": t["predicted_repeat_purchases"],
+                     "actual repeat orders": t["actual_repeat_purchases"],
+                     "aggregate error": t["predicted_repeat_purchases"] / max(t["actual_repeat_purchases"], 1e-9) - 1,
+                     "MAE per customer": t["mae"], "log-likelihood": bt.model.purchases.log_likelihood_})
+    table = pd.DataFrame(rows).set_index("model")
+    fitted = table[table["MAE per customer"].notna()] if "MAE per customer" in table else table.iloc[:0]
+    if fitted.empty:
+        raise ModelError(next(iter(errors.values())))
+    mae = fitted["MAE per customer"]
+    best = mae.idxmin()
+    name = {k: v.split(" (")[0] for k, v in PURCHASE_MODEL_WORDS.items()}
+    if DEFAULT_PURCHASE_MODEL in mae and best != DEFAULT_PURCHASE_MODEL \
+            and mae[best] > (1 - SWITCH_MARGIN) * mae[DEFAULT_PURCHASE_MODEL]:
+        why = (f"{name[DEFAULT_PURCHASE_MODEL]} is used: {name[best]} missed each customer's repeat orders in the "
+               f"holdout by {mae[best]:.3f} on average against {mae[DEFAULT_PURCHASE_MODEL]:.3f}, less than "
+               f"{SWITCH_MARGIN:.0%} better, so the standard model stays.")
+        return DEFAULT_PURCHASE_MODEL, table, why
+    others = f" (others: {', '.join(f'{name[k]} {v:.3f}' for k, v in mae.items() if k != best)})" if len(mae) > 1 else ""
+    why = (f"{name[best]} is used: fitted on orders up to {pd.Timestamp(calibration_end):%d %b %Y}, it missed each "
+           f"customer's repeat orders in the holdout by {mae[best]:.3f} on average{others}"
+           + ("; the other model could not be fitted." if len(mae) < len(table) else "."))
+    return best, table, why

@@ -6,11 +6,13 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
+from scipy import stats
 
 from clv.models import ModelError
 from clv.value import new_customer_value, payback_months
 from ui.common import count, download_csv, money, page_setup, shop
-from ui.model import backtest_result, customers_table, scored, shop_table, value_model
+from ui.model import (backtest_result, customers_table, model_comparison, purchase_model_name, scored, shop_table,
+                      value_model)
 
 settings = page_setup("Customer value")
 st.title("What is each customer worth?")
@@ -111,12 +113,28 @@ if (hi - lo).days < 74:
 else:
     backtest_section(lo, hi)
 
+st.subheader("Which purchase model?")
+try:
+    best, comparison, why = model_comparison()
+    chosen = purchase_model_name()
+    st.caption(why if chosen == best else f"{why} You chose {chosen.upper().replace('NBD', '/NBD')} in the sidebar: "
+               "it is used instead.")
+    shown = comparison.drop(columns=["log-likelihood"], errors="ignore")
+    st.dataframe(shown.style.format({"predicted repeat orders": "{:,.0f}", "actual repeat orders": "{:,.0f}",
+                                     "aggregate error": "{:+.1%}", "MAE per customer": "{:.3f}"}, na_rep="—"),
+                 width="stretch")
+    download_csv(comparison.reset_index(), "purchase_models_backtest.csv", "Download the comparison (CSV)")
+except ModelError as exc:
+    st.info(f"No purchase model could be backtested on this history: {exc}")
+
 st.subheader("The models behind the numbers")
-bg = vm.bgnbd.params_
-rate_days = bg["alpha"] / bg["r"]
+bg = vm.purchases.params_
+# the median customer's rate, not the mean's alpha / r: rates are skewed, and the mean customer buys far more often
+median_days = 1 / stats.gamma.median(bg["r"], scale=1 / bg["alpha"])
 drop = bg["a"] / (bg["a"] + bg["b"])
-st.markdown(f"- **Purchases (BG/NBD)**: while active, a typical customer buys about every **{rate_days:.0f} days**; "
-            f"after each repeat purchase there is on average a **{drop:.0%}** chance they stop buying for good.\n"
+st.markdown(f"- **Purchases ({vm.purchases.label})**: while active, half of the customers buy at least once every "
+            f"**{median_days:,.0f} days**; after each purchase there is on average a **{drop:.0%}** chance they stop "
+            "buying for good.\n"
             f"- **Spend ({'Gamma-Gamma' if vm.spend.label == 'Gamma-Gamma' else 'own average, shrunk'})**: a customer "
             "we know nothing about spends about "
             f"**{money(vm.spend.population_mean_value)}** per order; each customer's own history pulls this "
@@ -125,6 +143,6 @@ for w in vm.spend.warnings_:
     st.warning(w)
 c1, c2 = st.columns(2)
 c1.caption("BG/NBD (time in days), maximum likelihood with standard errors")
-c1.dataframe(vm.bgnbd.summary.style.format("{:.4g}"), width="stretch")
+c1.dataframe(vm.purchases.summary.style.format("{:.4g}"), width="stretch")
 c2.caption(f"{vm.spend.label[:1].upper() + vm.spend.label[1:]}; spend-frequency correlation {vm.spend.frequency_monetary_correlation_:+.2f}")
 c2.dataframe(vm.spend.summary.style.format("{:.4g}"), width="stretch")

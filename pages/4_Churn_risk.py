@@ -65,7 +65,7 @@ c1, c2 = st.columns(2)
 freq = np.arange(0, 21)
 rec = np.linspace(0, 365, 53)
 F, R = np.meshgrid(freq, rec, indexing="ij")
-P = vm.bgnbd.probability_alive(F, np.where(F > 0, R, 0), 365.0)
+P = vm.purchases.probability_alive(F, np.where(F > 0, R, 0), 365.0)
 fig = px.imshow(P, x=rec.round(), y=freq, origin="lower", color_continuous_scale="RdYlGn", zmin=0, zmax=1, aspect="auto",
                 labels={"x": "days between first and last purchase (recency)", "y": "repeat purchase days",
                         "color": "P(alive)"}, title="P(still active) for a customer who first bought a year ago")

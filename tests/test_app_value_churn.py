@@ -13,7 +13,8 @@ def test_value_page_shows_value_backtest_and_models(value_page):
     assert float(metric(at, "Projected value").replace(",", "")) > 0
     assert any("repeat orders in the following" in s.value for s in at.success)
     assert len(at.get("plotly_chart")) >= 4
-    assert any("buys about every" in m.value for m in at.markdown)
+    assert any("half of the customers buy at least once every" in m.value for m in at.markdown)
+    assert any("BG/NBD is used" in c.value or "MBG/NBD is used" in c.value for c in at.caption)
 
 
 @pytest.mark.parametrize("key,value", [("margin_pct", 80), ("discount_rate_pct", 40), ("horizon_months", 24)])
@@ -56,3 +57,12 @@ def test_churn_page_ranks_customers_and_names_the_model():
     before = metric(at, "Value at stake")
     at.slider(key="margin_pct").set_value(90).run()
     assert metric(at, "Value at stake") != before and at.session_state["value_fit_runs"] == fits
+
+
+def test_purchase_model_can_be_chosen(value_page):
+    at = value_page
+    at.selectbox(key="purchase_model").set_value("mbgnbd").run()
+    assert not at.exception
+    assert any("Purchases (MBG/NBD)" in m.value for m in at.markdown)
+    assert any("You chose MBG/NBD" in c.value for c in at.caption)
+    at.selectbox(key="purchase_model").set_value("auto").run()

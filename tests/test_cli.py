@@ -57,7 +57,7 @@ def test_map_override(tmp_path):
 
 def test_fit_and_backtest_json():
     fit = json.loads(clv("fit", "--orders", ORDERS).stdout)
-    assert set(fit["bgnbd"]) == {"r", "alpha", "a", "b"} and set(fit["spend"]) == {"p", "q", "v"} and fit["spend_model"] == "Gamma-Gamma"
+    assert set(fit["purchases"]) == {"r", "alpha", "a", "b"} and set(fit["spend"]) == {"p", "q", "v"} and fit["spend_model"] == "Gamma-Gamma"
     assert fit["customers"] > 4000 and fit["log_likelihood"] < 0
     bt = json.loads(clv("backtest", "--orders", ORDERS, "--calibration-end", "2026-05-01").stdout)
     for k in ("customers", "predicted_repeat_purchases", "actual_repeat_purchases", "mae", "rmse",
@@ -129,3 +129,12 @@ def test_one_set_of_defaults_for_app_and_cli():
     assert args.margin == defaults.MARGIN == DEFAULTS["margin_pct"] / 100
     assert args.horizon_months == defaults.HORIZON_MONTHS == DEFAULTS["horizon_months"]
     assert args.discount_rate == defaults.DISCOUNT_RATE == DEFAULTS["discount_rate_pct"] / 100
+
+
+def test_purchase_model_option(tmp_path):
+    r = clv("fit", "--orders", ORDERS, "--model", "mbgnbd")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["purchase_model"] == "MBG/NBD"
+    r = clv("backtest", "--orders", ORDERS, "--calibration-end", "2026-04-30")
+    assert r.returncode == 0, r.stderr
+    assert "is used" in r.stderr and json.loads(r.stdout)["purchase_model"] in ("BG/NBD", "MBG/NBD")

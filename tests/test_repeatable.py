@@ -22,7 +22,7 @@ def test_ten_runs_one_answer(path):
         tables.append(table)
         try:
             vm = fit_value_model(table)
-            fits.add(tuple(vm.bgnbd.params_.values()) + tuple(vm.spend.params_.values()))
+            fits.add(tuple(vm.purchases.params_.values()) + tuple(vm.spend.params_.values()))
         except ModelError as exc:
             fits.add(str(exc))
     for t in tables[1:]:

@@ -35,7 +35,7 @@ def test_fitted_parameters_near_the_generator(sample_shop):
     from clv.value import fit_value_model
     truth = json.loads(SAMPLE_TRUTH.read_text())
     vm = fit_value_model(sample_shop.customers())
-    bg = vm.bgnbd.params_
+    bg = vm.purchases.params_
     assert abs((bg["r"] / bg["alpha"]) / (truth["bgnbd"]["r"] / truth["bgnbd"]["alpha"]) - 1) < 0.25
     gg = truth["gamma_gamma"]
     assert abs(vm.spend.population_mean_value / (gg["p"] * gg["v"] / (gg["q"] - 1)) - 1) < 0.15

@@ -103,6 +103,7 @@ class Settings:
     frequency_cuts: tuple
     monetary_cuts: tuple
     k: int | None            # None: choose by silhouette
+    purchase_model: str      # "auto" (by backtest) or a clv.value.PURCHASE_MODELS key
     cluster_features: str    # "rfm" or "rfm+behaviour"
     first_time_days: int
     big_spender_top_pct: float
@@ -118,7 +119,7 @@ DEFAULTS = dict(horizon_months=defaults.HORIZON_MONTHS, margin_pct=round(100 * d
                 rfm_method="quantiles", recency_cuts="30, 60, 120, 240", frequency_cuts="1, 2, 3, 5",
                 monetary_cuts="50, 100, 250, 500", k_auto=True, k=4, cluster_features="R, F, M",
                 first_time_days=90, big_spender_top_pct=10, high_aov_pct=80, discount_share_min=50,
-                cart_days=30, vip_tenure_months=6)
+                cart_days=30, vip_tenure_months=6, purchase_model="auto")
 
 
 def _cuts(text: str, name: str) -> tuple:
@@ -152,6 +153,11 @@ def sidebar() -> Settings:
                   help="Money next year is worth less than money today; future revenue is discounted monthly.")
         st.number_input("Cost to acquire a customer (CAC)", min_value=0.0, step=5.0, key="cac")
         st.slider("Churn window (days without a purchase)", 30, 365, step=15, key="churn_window_days")
+        st.selectbox("Purchase model", ["auto", "bgnbd", "mbgnbd"], key="purchase_model",
+                     format_func={"auto": "choose by backtest", "bgnbd": "BG/NBD",
+                                  "mbgnbd": "MBG/NBD (one-time buyers can be gone)"}.get,
+                     help="How future purchases are projected. 'Choose by backtest' fits each model on your older "
+                          "orders and keeps the one that predicted the rest best (see What is each worth?).")
     with sb.expander("RFM & clusters"):
         st.radio("RFM scoring", ["quantiles", "thresholds"], key="rfm_method", horizontal=True,
                  help="Quintiles of your own customers, or fixed cut-offs you choose below.")
@@ -177,7 +183,8 @@ def sidebar() -> Settings:
         cluster_features="rfm" if s["cluster_features"] == "R, F, M" else "rfm+behaviour",
         first_time_days=int(s["first_time_days"]), big_spender_top_pct=float(s["big_spender_top_pct"]),
         high_aov_pct=float(s["high_aov_pct"]), discount_share_min=s["discount_share_min"] / 100,
-        cart_days=int(s["cart_days"]), vip_tenure_months=int(s["vip_tenure_months"]))
+        cart_days=int(s["cart_days"]), vip_tenure_months=int(s["vip_tenure_months"]),
+        purchase_model=s["purchase_model"])
 
 
 # --- formatting -----------------------------------------------------------------------------------------

@@ -50,34 +50,60 @@ def segments_table(s: Settings):
 
 # --- value and churn ------------------------------------------------------------------------------------
 
+def model_comparison():
+    """Every purchase model backtested on the shop's own history (once per data set): (best, table, why)."""
+    from clv.value import compare_purchase_models
+
+    def compute():
+        with st.spinner("Backtesting the purchase models on your history…"):
+            sh = shop()
+            cal, end = sh.default_calibration_end(), sh.purchase_span()[1]
+            return compare_purchase_models(sh.customers(calibration_end=cal), sh.holdout(cal, end), cal, end)
+    return memo("model_comparison", (), compute)
+
+
+def purchase_model_name() -> str:
+    """The purchase model in use: the sidebar's choice, or the backtest's when it says "auto"."""
+    from clv.models import ModelError
+    choice = st.session_state.get("purchase_model", "auto")
+    if choice != "auto":
+        return choice
+    try:
+        return model_comparison()[0]
+    except ModelError:
+        return "bgnbd"  # no model fits: value_model() raises the reason in words
+
+
 def value_model():
-    """BG/NBD + Gamma-Gamma on today's customer table; refitted only when the data change."""
+    """The purchase model + spend model on today's customer table; refitted only when the data or model change."""
     from clv.value import fit_value_model
+    name = purchase_model_name()
 
     def compute():
         _count("value_fit")
         with st.spinner("Fitting the purchase and spend models…"):
-            return fit_value_model(customers_table())
-    return memo("value_model", (), compute)
+            return fit_value_model(customers_table(), model=name)
+    return memo("value_model", (name,), compute)
 
 
 def priced(s: Settings):
     """CLTV at the current horizon, margin and discount rate: pure arithmetic on the fitted model."""
     from clv.value import price
-    return memo("priced", (s.horizon_months, s.margin, s.discount_rate),
+    return memo("priced", (s.horizon_months, s.margin, s.discount_rate, purchase_model_name()),
                 lambda: price(value_model(), s.horizon_months, s.margin, s.discount_rate))
 
 
 def backtest_result(calibration_end):
     from clv.value import backtest
+    name = purchase_model_name()
 
     def compute():
         with st.spinner("Backtesting on your own history…"):
             sh = shop()
             end = sh.purchase_span()[1]
             return backtest(sh.customers(calibration_end=calibration_end), sh.holdout(calibration_end, end),
-                            calibration_end, end)
-    return memo("backtest", (calibration_end,), compute)
+                            calibration_end, end, model=name)
+    return memo("backtest", (calibration_end, name), compute)
 
 
 def churn_model(s: Settings):
