@@ -119,7 +119,7 @@ try:
     chosen = purchase_model_name()
     st.caption(why if chosen == best else f"{why} You chose {chosen.upper().replace('NBD', '/NBD')} in the sidebar: "
                "it is used instead.")
-    shown = comparison.drop(columns=["log-likelihood"], errors="ignore")
+    shown = comparison.drop(columns=["log-likelihood"], errors="ignore").set_index("in words")
     st.dataframe(shown.style.format({"predicted repeat orders": "{:,.0f}", "actual repeat orders": "{:,.0f}",
                                      "aggregate error": "{:+.1%}", "MAE per customer": "{:.3f}"}, na_rep="—"),
                  width="stretch")

@@ -68,10 +68,13 @@ F, R = np.meshgrid(freq, rec, indexing="ij")
 P = vm.purchases.probability_alive(F, np.where(F > 0, R, 0), 365.0)
 fig = px.imshow(P, x=rec.round(), y=freq, origin="lower", color_continuous_scale="RdYlGn", zmin=0, zmax=1, aspect="auto",
                 labels={"x": "days between first and last purchase (recency)", "y": "repeat purchase days",
-                        "color": "P(alive)"}, title="P(still active) for a customer who first bought a year ago")
+                        "color": "P(alive)"},
+                title=f"P(still active) for a customer who first bought a year ago ({vm.purchases.label})")
 c1.plotly_chart(fig, width="stretch")
-c1.caption("Frequent buyers who have been silent (top-left) are the most likely to be gone; a customer who bought "
-           "once is assumed active until a repeat purchase shows their rhythm.")
+c1.caption("Frequent buyers who have been silent (top-left) are the most likely to be gone; "
+           + ("a customer who bought once is assumed active until a repeat purchase shows their rhythm (BG/NBD)."
+              if vm.purchases.label == "BG/NBD" else
+              f"with {vm.purchases.label}, a customer who bought once may be gone too (bottom row)."))
 if cm is not None:
     c2.caption(f"What drives the churn model (drop in AUC when the feature is shuffled); trained at "
                f"{cm.train_cutoff:%d %b %Y}, tested at {cm.eval_cutoff:%d %b %Y} on {count(cm.eval_customers)} customers.")
