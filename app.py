@@ -4,13 +4,13 @@ import streamlit as st
 from clv import charts
 from clv.models import ModelError
 from clv.value import new_customer_value
-from ui.common import count, money, page_setup, shop
+from ui.common import count, money, page_setup, plain, shop
 from ui.model import customers_table, scored, shop_table, tactic_table, value_model
 
 settings = page_setup("Overview")
 s = shop()
 st.title("Your customers at a glance")
-st.caption(f"Data: {st.session_state['source']}. Upload your own export on **Your data**.")
+st.caption(f"Data: {plain(st.session_state['source'])}. Upload your own export on **Your data**.")
 
 customers = customers_table()
 n = len(customers)

@@ -7,7 +7,7 @@ import streamlit as st
 from clv.errors import DataError
 from clv.ingest import (DATE_ORDERS, DECIMALS, FIELD_LABELS, FORMATS, INTERACTION_FIELDS, ORDER_FIELDS, REQUIRED_INTERACTION_FIELDS,
                         REQUIRED_ORDER_FIELDS, detect_format, detect_interaction_mapping, sniff)
-from ui.common import count, download_csv, load_shop, memo, page_setup, upload_dir
+from ui.common import count, download_csv, load_shop, memo, page_setup, plain, upload_dir
 from ui.model import customers_table
 
 settings = page_setup("Your data")
@@ -88,7 +88,7 @@ fc1.selectbox("Dates like 03/04/2024", list(DATE_ORDERS), key="date_order", form
                    "12th, or from the platform; the report below says which was used and why.")
 fc1.selectbox("Decimal mark of amounts", list(DECIMALS), key="decimal", format_func=DECIMALS.get,
               help="1,234.50 or 1.234,50 — decided from every amount in the file unless you choose.")
-fc2.info(f"Detected: **{FORMATS[st.session_state['detected_format']].label}** in *{src['name']}*. "
+fc2.info(f"Detected: **{FORMATS[st.session_state['detected_format']].label}** in {plain(src['name'])}. "
          "Check the column for each field below; change any that is wrong.")
 with st.expander("Column mapping", expanded=st.session_state.get("load_error") is not None):
     cols = st.columns(4)
@@ -109,7 +109,7 @@ if events:
         st.session_state["events_mapping_columns"] = ev_columns
         for f, c in detect_interaction_mapping(ev_columns).columns.items():
             st.session_state[f"evmap_{f}"] = c or NONE
-    with st.expander(f"Interactions column mapping ({events['name']})"):
+    with st.expander(f"Interactions column mapping ({plain(events['name'])})"):
         cols = st.columns(len(INTERACTION_FIELDS))
         for col, f in zip(cols, INTERACTION_FIELDS):
             req = " (required)" if f in REQUIRED_INTERACTION_FIELDS else ""
@@ -138,11 +138,11 @@ m4.metric("Excluded orders", count(sum(i["count"] for i in rep.excluded.values()
 st.caption(f"{count(rep.rows_read)} rows became {count(rep.records_built)} orders; "
            f"{count(rep.kept)} orders from {count(rep.customers)} customers are used, "
            f"dated {rep.date_min:%d %b %Y} to {rep.date_max:%d %b %Y}.")
-st.caption(f"Dates: {rep.date_why}. Amounts: {rep.decimal_why}." if rep.date_why else f"Amounts: {rep.decimal_why}.")
+st.caption(plain(f"Dates: {rep.date_why}. Amounts: {rep.decimal_why}." if rep.date_why else f"Amounts: {rep.decimal_why}."))
 for n in rep.notes:
-    st.caption(n[0].upper() + n[1:] + ".")
+    st.caption(plain(n[0].upper() + n[1:] + "."))
 for w in rep.warnings:
-    st.warning(w)
+    st.warning(plain(w))
 if len(rep.currencies) > 1:
     st.selectbox("Currency to analyse", list(rep.currencies), key="currency_choice",
                  index=list(rep.currencies).index(rep.currency))

@@ -10,7 +10,7 @@ from scipy import stats
 
 from clv.models import ModelError
 from clv.value import new_customer_value, payback_months
-from ui.common import count, download_csv, money, page_setup, shop
+from ui.common import count, download_csv, money, page_setup, plain, shop
 from ui.model import (backtest_result, customers_table, model_comparison, purchase_model_name, scored, shop_table,
                       value_model)
 
@@ -66,7 +66,7 @@ st.dataframe(by_cl.sort_values("projected", ascending=False).style.format(
 st.subheader("Most valuable customers")
 top = data.nlargest(50, "clv")
 first = top.iloc[0]
-st.caption(f"{first['customer_id']} is expected to buy **{first['expected_purchases']:.1f} more times** in the next "
+st.caption(f"{plain(first['customer_id'])} is expected to buy **{first['expected_purchases']:.1f} more times** in the next "
            f"{H} months (P(still active) {first['p_alive']:.0%}), worth about {money(first['clv'])}.")
 cols = ["customer_id", "orders", "revenue", "p_alive", "expected_purchases", "expected_order_value",
         "next_order_date", "clv", "rfm_segment"]

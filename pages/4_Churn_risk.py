@@ -4,7 +4,7 @@ import plotly.express as px
 import streamlit as st
 
 from clv.models import ModelError
-from ui.common import count, download_csv, money, page_setup
+from ui.common import count, download_csv, money, page_setup, plain
 from ui.model import churn_model, scored, value_model
 
 settings = page_setup("Churn risk")
@@ -55,7 +55,7 @@ cols = ["customer_id", "email", "churn_risk", "clv", "value_at_stake", "orders",
         "rfm_segment", "reason"]
 if len(ranked):
     r0 = ranked.iloc[0]
-    st.caption(f"Top of the list: {r0['customer_id']} — {r0['reason']}; {r0['churn_risk']:.0%} risk, "
+    st.caption(f"Top of the list: {plain(r0['customer_id'])} — {plain(r0['reason'])}; {r0['churn_risk']:.0%} risk, "
                f"{money(r0['value_at_stake'])} at stake.")
 st.dataframe(ranked[cols].head(500).style.format({"churn_risk": "{:.0%}", "clv": "{:,.2f}", "value_at_stake": "{:,.2f}",
                                                   "revenue": "{:,.0f}"}), hide_index=True, height=360, width="stretch")

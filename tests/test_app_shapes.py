@@ -48,3 +48,21 @@ def test_every_page_renders_on_the_shape(shape):
         for box in at.error:  # a model that cannot be fitted on this shop says why, in words
             assert "Traceback" not in box.value and len(box.value) > 40, (page, box.value)
         assert at.title, page
+
+
+HOSTILE = "![x](http://tracker.example/p.png)"
+
+
+def test_hostile_ids_are_shown_as_text_on_every_page():
+    """A customer id that is a Markdown image (a tracking pixel) or link is never rendered as one."""
+    rows = [(HOSTILE, D0 + dt.timedelta(days=d), 500) for d in (0, 40, 80, 120, 160)]
+    rows += [(f"c{c}", D0 + dt.timedelta(days=c % 200), 10 + c % 5) for c in range(300)]
+    rows += [(f"c{c}", D0 + dt.timedelta(days=200 + c % 100), 12) for c in range(0, 300, 3)]
+    at = open_app("pages/1_Data.py", timeout=180)
+    at.file_uploader(key="orders").set_value(("[evil](http://x.example).csv", _csv(rows), "text/csv")).run()
+    for page in PAGES:
+        at.switch_page(page).run()
+        assert not at.exception, (page, at.exception)
+        texts = [e.value for kind in ("markdown", "caption", "info", "warning", "success", "error")
+                 for e in getattr(at, kind)]
+        assert not any(HOSTILE in t or "](http" in t for t in texts), (page, [t for t in texts if "http" in t])

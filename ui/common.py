@@ -5,6 +5,7 @@ uses ``st.cache_resource`` or module-level state, which every user of the server
 """
 from __future__ import annotations
 
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,7 +144,7 @@ def sidebar() -> Settings:
         if Path(ROOT / path).exists():
             sb.page_link(path, label=label, icon=icon)
     sb.divider()
-    sb.caption(f"Data: {st.session_state.get('source', 'the sample shop')}")
+    sb.caption(f"Data: {plain(st.session_state.get('source', 'the sample shop'))}")
     with sb.expander("Value & churn assumptions", expanded=True):
         st.selectbox("Projection horizon (months)", [12, 24], key="horizon_months",
                      help="How far ahead customer lifetime value (CLTV) is projected.")
@@ -188,6 +189,13 @@ def sidebar() -> Settings:
 
 
 # --- formatting -----------------------------------------------------------------------------------------
+
+def plain(text) -> str:
+    """A value from the user's file, safe inside Markdown: every character Markdown or Streamlit could read as
+    formatting, a link, an image or an emoji code is backslash-escaped, so an id like ![x](http://host/p.png)
+    shows as text instead of fetching an image (a tracking pixel) or becoming a link."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:@=])", r"\\\1", str(text))
+
 
 def money(x: float) -> str:
     return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}"
