@@ -73,7 +73,9 @@ def _load(args) -> Shop:
 
 def cmd_summary(args) -> None:
     shop = _load(args)
-    shop.customers_relation(as_of=args.as_of).write_csv(args.out)
+    from .export import safe_relation
+    rel = shop.customers_relation(as_of=args.as_of)
+    (rel if args.raw else safe_relation(rel)).write_csv(args.out)
     print(f"wrote {args.out}", file=sys.stderr)
 
 
@@ -81,7 +83,13 @@ def cmd_segments(args) -> None:
     from .segments import fit_clusters, segment_table
     customers = _load(args).customers(as_of=args.as_of)
     table = segment_table(customers, fit_clusters(customers, k=args.k))
-    table.to_csv(args.out, index=False)
+    from pathlib import Path
+
+    from .export import to_safe_csv
+    if args.raw:
+        table.to_csv(args.out, index=False)
+    else:
+        Path(args.out).write_bytes(to_safe_csv(table))
     print(f"wrote {args.out} ({len(table):,} customers)", file=sys.stderr)
 
 
@@ -141,7 +149,9 @@ def cmd_score(args) -> None:
         print(table.attrs["churn_model_why"], file=sys.stderr)
     from .export import rounded
     shop.con.register("scores_out", rounded(table))  # DuckDB writes 52 columns x 1M rows in ~3 s; pandas in ~20 s
-    shop.con.table("scores_out").write_csv(args.out)
+    from .export import safe_relation
+    out = shop.con.table("scores_out")
+    (out if args.raw else safe_relation(out)).write_csv(args.out)
     print(f"wrote {args.out} ({len(table):,} customers)", file=sys.stderr)
 
 
@@ -224,6 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_input_args(p)
     p.add_argument("--out", required=True, metavar="FILE", help="where to write customers.csv")
     p.add_argument("--memory-limit", default="1GB", help="DuckDB memory limit; larger work spills to disk")
+    p.add_argument("--raw", action="store_true",
+                   help="write text cells exactly as in the data; by default a cell starting with = + - @ gets a "
+                        "leading apostrophe so spreadsheets do not run it as a formula")
     p.set_defaults(func=cmd_summary)
 
     p = sub.add_parser("segments", help="write RFM scores and segments, clusters and behavioural segments",
@@ -233,6 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_input_args(p)
     p.add_argument("--k", type=int, help="number of clusters (default: chosen by silhouette among 2..8)")
     p.add_argument("--out", required=True, metavar="FILE", help="where to write segments.csv")
+    p.add_argument("--raw", action="store_true",
+                   help="write text cells exactly as in the data; by default a cell starting with = + - @ gets a "
+                        "leading apostrophe so spreadsheets do not run it as a formula")
     p.set_defaults(func=cmd_segments)
 
     p = sub.add_parser("fit", help="fit BG/NBD and Gamma-Gamma; JSON parameters on stdout (time unit: days)")
@@ -256,6 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "on the holdout, or auto (the model only when interactions are given)")
     p.add_argument("--memory-limit", default="1GB", help="DuckDB memory limit; larger work spills to disk")
     p.add_argument("--out", required=True, metavar="FILE")
+    p.add_argument("--raw", action="store_true",
+                   help="write text cells exactly as in the data; by default a cell starting with = + - @ gets a "
+                        "leading apostrophe so spreadsheets do not run it as a formula")
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser("tactics", help="rank retention tactics by expected gain; optional target lists per tactic",

@@ -138,3 +138,22 @@ def test_purchase_model_option(tmp_path):
     r = clv("backtest", "--orders", ORDERS, "--calibration-end", "2026-04-30")
     assert r.returncode == 0, r.stderr
     assert "is used" in r.stderr and json.loads(r.stdout)["purchase_model"] in ("BG/NBD", "MBG/NBD")
+
+
+def test_cli_csvs_neutralise_formulas_unless_raw(tmp_path):
+    evil = '=HYPERLINK("http://x.example","click")'
+    sample = pd.read_csv(ORDERS, dtype=str, keep_default_na=False)
+    emails = [e for e in sample["Email"].unique() if e][:800]
+    sample = sample[sample["Email"].isin(emails)]
+    sample["Email"] = sample["Email"].replace({emails[0]: evil, emails[1]: "@SUM(A1)", emails[2]: "ok"})
+    orders = tmp_path / "o.csv"
+    sample.to_csv(orders, index=False)
+    for cmd in ("summary", "segments", "score"):
+        out = tmp_path / f"{cmd}.csv"
+        r = clv(cmd, "--orders", str(orders), "--out", str(out))
+        assert r.returncode == 0, r.stderr
+        ids = set(pd.read_csv(out, dtype=str)["customer_id"])
+        assert {"'" + evil, "'@SUM(A1)", "ok"} <= ids and evil not in ids, (cmd, ids)
+        raw = tmp_path / f"{cmd}_raw.csv"
+        assert clv(cmd, "--orders", str(orders), "--out", str(raw), "--raw").returncode == 0
+        assert {evil, "@SUM(A1)", "ok"} <= set(pd.read_csv(raw, dtype=str)["customer_id"])

@@ -19,12 +19,12 @@ MAX_AMOUNT = 1e9  # per order: beyond it a value is a typo or a unit error, not 
 def install_macros(con) -> None:
     """Parsing rules shared by every load, as DuckDB macros (so the rules live in one place)."""
     con.execute("SET TimeZone = 'UTC'")
-    # ids: trimmed; e-mails lower-cased (the one kind of id whose case means nothing); "17850.0" (a numeric id read
+    # ids: trimmed; e-mails (name@domain.tld) lower-cased (the one kind of id whose case means nothing); "17850.0" (a numeric id read
     # as a float upstream) is "17850"; Excel's protective apostrophe before digits ('9980311896380) is dropped
     con.execute("""
         CREATE OR REPLACE TEMP MACRO clv_id(x) AS coalesce(
             CASE WHEN suffix(x, '.0') THEN try_cast(try_cast(trim(x) AS DOUBLE) AS HUGEINT)::VARCHAR END,
-            CASE WHEN contains(x, '@') THEN nullif(lower(trim(x)), '')
+            CASE WHEN regexp_full_match(trim(x), '[^@\s]+@[^@\s]+\.[^@\s]+') THEN nullif(lower(trim(x)), '')
                  WHEN regexp_full_match(trim(x), '''[0-9]+') THEN substr(trim(x), 2)
                  ELSE nullif(trim(x), '') END)""")
     # the digits and separators of an amount, read with one convention ('dot' or 'comma'); NULL if it does not fit
