@@ -7,10 +7,12 @@ import streamlit as st
 from clv.errors import DataError
 from clv.ingest import (DATE_ORDERS, DECIMALS, FIELD_LABELS, FORMATS, INTERACTION_FIELDS, ORDER_FIELDS, REQUIRED_INTERACTION_FIELDS,
                         REQUIRED_ORDER_FIELDS, detect_format, detect_interaction_mapping, sniff)
-from ui.common import count, download_csv, load_shop, memo, page_setup, plain, upload_dir
+from ui.common import count, download_csv, keep_widgets, load_shop, memo, page_setup, plain, upload_dir
 from ui.model import customers_table
 
 settings = page_setup("Your data")
+# the mapping, format, date-order and decimal choices outlive a visit to another page
+keep_widgets("data", ("map_", "evmap_", "fmt_choice", "date_order", "decimal", "currency_choice"))
 st.title("Your data")
 st.write("Drop the orders export you already have — Shopify, WooCommerce, BigCommerce, Squarespace, Etsy, Wix, "
          "Magento, PrestaShop, Stripe, Square, Gumroad, an invoice-line file like UCI *Online Retail*, or any table "

@@ -108,3 +108,19 @@ def test_data_page_reads_an_export_in_two_parts(data_page):
     assert not at.exception and not at.error
     assert metric(at, "Customers") == "3" and metric(at, "Orders kept") == "4"
     assert "orders_export_1.csv, orders_export_2.csv" in at.info[0].value.replace("\\", "")
+
+
+def test_coming_back_to_your_data_keeps_file_mapping_and_report(data_page):
+    """Leaving Your data and coming back used to show 'No customer id or email column found' and no report."""
+    at = data_page
+    csv = b"customer_id,order_date,amount,discount\na,2024-01-01,10,1\na,2024-03-01,20,0\nb,2024-01-05,7,0\n"
+    at.file_uploader(key="orders").set_value(("mine.csv", csv, "text/csv")).run()
+    at.selectbox(key="map_discount").set_value("— none —").run()
+    before = metric(at, "Customers"), at.dataframe[-1].value["discount_share"].max()
+    for page in ("pages/2_Segments.py", "app.py"):
+        at.switch_page(page).run()
+        at.switch_page("pages/1_Data.py").run()
+        assert not at.exception and not at.error, [e.value for e in at.error]
+        assert (metric(at, "Customers"), at.dataframe[-1].value["discount_share"].max()) == before
+        assert at.selectbox(key="map_discount").value == "— none —"
+        assert "mine.csv" in at.info[0].value.replace("\\", "")

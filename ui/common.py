@@ -86,6 +86,19 @@ def memo(name: str, key: tuple, compute):
     return value
 
 
+def keep_widgets(page: str, prefixes: tuple) -> None:
+    """Widget values of one page that survive a visit to another page.
+
+    Streamlit forgets the state of widgets that a run did not draw, so leaving the Data page would reset its
+    mapping selectboxes (and load the file with no columns mapped). Call once before the page's widgets are drawn:
+    it puts back what was kept, then keeps what the user sets from now on (read again on the next run)."""
+    kept = st.session_state.setdefault(f"_kept_{page}", {})
+    for key, value in kept.items():
+        if key not in st.session_state:
+            st.session_state[key] = value
+    kept.update({k: v for k, v in st.session_state.items() if isinstance(k, str) and k.startswith(prefixes)})
+
+
 def show_data_error(exc: DataError) -> None:
     st.error(str(exc), icon="⚠️")
 
