@@ -19,6 +19,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.inspection import permutation_importance
 from scipy import stats
 
+from . import defaults
 from .models import BGNBD, ModelError
 from .store import Shop
 
@@ -97,6 +98,7 @@ def _sample(n: int, size: int, seed: int) -> np.ndarray:
     return np.arange(n) if n <= size else np.sort(np.random.default_rng(seed).choice(n, size, replace=False))
 
 
+@defaults.thread_budget
 def fit_churn(shop: Shop, as_of=None, window_days: int = 90, seed: int = 0, max_rows: int = 60_000) -> ChurnModel:
     """Train at as-of − 2H, evaluate at as-of − H, compare with P(alive); refit at as-of − H for today's scores."""
     as_of = pd.Timestamp(as_of).date() if as_of is not None else shop.last_date()

@@ -16,6 +16,8 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import pairwise_distances, silhouette_score
 from sklearn.preprocessing import StandardScaler
 
+from . import defaults
+
 __all__ = [
     "RFM_SEGMENT_RULES", "SegmentParams", "BEHAVIOURAL_SEGMENTS", "rfm_scores", "rfm_segments",
     "check_segment_rules", "Clusters", "fit_clusters", "choose_k", "behavioural_segments", "segment_table",
@@ -177,6 +179,7 @@ def _name(centroid: pd.Series, mean_orders: float) -> str:
     return f"{rec} {spend}{freq}"
 
 
+@defaults.thread_budget
 def fit_clusters(customers: pd.DataFrame, k: int | None = None, feature_set: str = "rfm", seed: int = 0,
                  sample_size: int = 20_000, silhouette_sample: int = 4_000) -> Clusters:
     """KMeans on log-scaled, standardised R/F/M (optionally behaviour). k=None picks k in 2..8 by silhouette.

@@ -55,6 +55,7 @@ def _expected_by_month(bg: BGNBD, x, tx, T, months: int = MAX_MONTHS) -> np.ndar
     return if_alive[inverse] * bg.probability_alive(x, tx, T)[:, None]
 
 
+@defaults.thread_budget
 def fit_value_model(customers: pd.DataFrame, penalizer: float = 0.0, months: int = MAX_MONTHS,
                     model: str = "bgnbd") -> ValueModel:
     """Fit the purchase model (``model``: a PURCHASE_MODELS key) on (frequency, recency_days, T_days) and
