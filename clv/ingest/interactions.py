@@ -1,4 +1,5 @@
-"""Interactions: web/app events, e-mail engagement (Klaviyo, Mailchimp), GA4 exports, tickets, reviews, returns."""
+"""Interactions: web/app events, e-mail engagement (Klaviyo metric names, generic activity columns), GA4 exports,
+tickets, reviews, returns."""
 from __future__ import annotations
 
 import duckdb
