@@ -84,7 +84,7 @@ if data is not None:
         with st.spinner("Building the report…"):
             _, ranked_now = tactic_table(settings)
             st.session_state["report_html"] = build_report(
-                s, data, ranked_now, settings.horizon_months, settings.margin, settings.discount_rate,
+                shop_table("monthly"), shop_table("cohorts"), data, ranked_now, settings.horizon_months, settings.margin, settings.discount_rate,
                 source=st.session_state["source"]).encode("utf-8")
     if st.session_state.get("report_html"):
         st.download_button("Download report.html", st.session_state["report_html"], file_name="clv_report.html",

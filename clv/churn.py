@@ -7,6 +7,10 @@ then both are evaluated honestly at a later cut-off (as-of − H) against what h
 supervised model is used only when its ROC AUC beats the baseline's by a margin whose bootstrap 95 % interval
 excludes 0 — interactions that carry no signal do not get to replace a simpler, calibrated probability.
 For today's scores the model is refitted at the later cut-off.
+
+Everything here works on frames: ``ChurnHistory`` holds the two customer tables and what each customer bought in
+the window after each cut-off (``Shop.churn_history`` builds it from a shop; a notebook or another engine can
+build it from its own tables).
 """
 from __future__ import annotations
 
@@ -20,10 +24,10 @@ from sklearn.inspection import permutation_importance
 from scipy import stats
 
 from . import defaults
-from .models import BGNBD, ModelError
-from .store import Shop
+from .models import BGNBD, ModelError, ParetoNBD
 
-__all__ = ["FEATURES", "ChurnModel", "fit_churn", "churn_features", "reason_in_words"]
+__all__ = ["FEATURES", "ChurnHistory", "ChurnModel", "churn_cutoffs", "fit_churn", "churn_features",
+           "reason_in_words"]
 
 #: feature -> what it means, for the drivers table
 FEATURES = {
@@ -39,7 +43,7 @@ FEATURES = {
     "support_tickets": "support tickets", "mean_satisfaction": "support satisfaction",
     "reviews": "reviews", "mean_rating": "review rating", "return_requests": "return requests",
     "days_since_interaction": "days since any interaction",
-    "p_alive": "P(alive) from BG/NBD", "bgnbd_expected": "BG/NBD expected purchases in the window",
+    "p_alive": "the purchase model's P(alive)", "bgnbd_expected": "the purchase model's expected purchases in the window",
     "p_no_purchase": "the purchase model's chance of no purchase in the window",
 }
 BOOTSTRAP = 200
@@ -49,10 +53,14 @@ def _days_since(as_of: dt.date, ts: pd.Series) -> pd.Series:
     return (pd.Timestamp(as_of) + pd.Timedelta(days=1) - pd.to_datetime(ts)).dt.total_seconds() / 86400
 
 
-def churn_features(customers: pd.DataFrame, as_of: dt.date, window_days: int, bg: BGNBD | None = None) -> pd.DataFrame:
-    """The model's features from a customer table at ``as_of`` (BG/NBD fitted on that table if not given)."""
+def churn_features(customers: pd.DataFrame, as_of: dt.date, window_days: int, bg: BGNBD | ParetoNBD | None = None,
+                   model: str = "bgnbd") -> pd.DataFrame:
+    """The model's features from a customer table at ``as_of`` (``bg``, or the purchase model ``model`` fitted on
+    that table)."""
     x, tx, T = (customers[c].to_numpy(float) for c in ("frequency", "recency_days", "T_days"))
-    bg = bg or BGNBD().fit(x, tx, T)
+    if bg is None:
+        from .value import PURCHASE_MODELS
+        bg = PURCHASE_MODELS[model]().fit(x, tx, T)
     f = pd.DataFrame(index=customers.index)
     f["days_since_last"] = customers["T_days"] - customers["recency_days"]
     for col in ("frequency", "T_days", "orders", "revenue", "aov", "discount_share", "refund_total", "views",
@@ -87,11 +95,34 @@ class ChurnModel:
     eval_churn_rate: float
 
 
-def _labelled(shop: Shop, cutoff: dt.date, window_days: int) -> tuple[pd.DataFrame, pd.Series]:
-    cust = shop.customers(as_of=cutoff)
-    hold = shop.holdout(cutoff, cutoff + dt.timedelta(days=window_days)).set_index("customer_id")
+@dataclass
+class ChurnHistory:
+    """What fit_churn learns from: the customer table at two cut-offs and each customer's purchases in the
+    ``window_days`` after each (columns customer_id, holdout_purchases — clv/sql/holdout.sql)."""
+    window_days: int
+    train_cutoff: dt.date
+    train_customers: pd.DataFrame
+    train_holdout: pd.DataFrame
+    eval_cutoff: dt.date
+    eval_customers: pd.DataFrame
+    eval_holdout: pd.DataFrame
+
+
+def churn_cutoffs(first_date: dt.date, as_of: dt.date, window_days: int) -> tuple[dt.date, dt.date]:
+    """(train cut-off, evaluation cut-off) = (as-of − 2H, as-of − H); ModelError when the history is too short."""
+    eval_cut = as_of - dt.timedelta(days=window_days)
+    train_cut = eval_cut - dt.timedelta(days=window_days)
+    if train_cut <= first_date + dt.timedelta(days=window_days):
+        raise ModelError(f"The history is too short to test a {window_days}-day churn model: it needs at least "
+                         f"{3 * window_days} days of orders. Try a shorter churn window.")
+    return train_cut, eval_cut
+
+
+def _labelled(cust: pd.DataFrame, hold: pd.DataFrame, cutoff: dt.date, window_days: int,
+              model: str) -> tuple[pd.DataFrame, pd.Series]:
+    hold = hold.set_index("customer_id")
     churned = (hold["holdout_purchases"].reindex(cust["customer_id"]).fillna(0).to_numpy() == 0).astype(int)
-    return churn_features(cust, cutoff, window_days), pd.Series(churned, index=cust.index)
+    return churn_features(cust, cutoff, window_days, model=model), pd.Series(churned, index=cust.index)
 
 
 def _sample(n: int, size: int, seed: int) -> np.ndarray:
@@ -99,17 +130,12 @@ def _sample(n: int, size: int, seed: int) -> np.ndarray:
 
 
 @defaults.thread_budget
-def fit_churn(shop: Shop, as_of=None, window_days: int = 90, seed: int = 0, max_rows: int = 60_000) -> ChurnModel:
-    """Train at as-of − 2H, evaluate at as-of − H, compare with P(alive); refit at as-of − H for today's scores."""
-    as_of = pd.Timestamp(as_of).date() if as_of is not None else shop.last_date()
-    lo = shop.purchase_span()[0]
-    eval_cut = as_of - dt.timedelta(days=window_days)
-    train_cut = eval_cut - dt.timedelta(days=window_days)
-    if train_cut <= lo + dt.timedelta(days=window_days):
-        raise ModelError(f"The history is too short to test a {window_days}-day churn model: it needs at least "
-                         f"{3 * window_days} days of orders. Try a shorter churn window.")
-    X_tr, y_tr = _labelled(shop, train_cut, window_days)
-    X_ev, y_ev = _labelled(shop, eval_cut, window_days)
+def fit_churn(history: ChurnHistory, model: str = "bgnbd", seed: int = 0, max_rows: int = 60_000) -> ChurnModel:
+    """Train at as-of − 2H, evaluate at as-of − H against the purchase model's (``model``: a
+    clv.value.PURCHASE_MODELS key) P(no purchase in the window); refit at as-of − H for today's scores."""
+    window_days, train_cut, eval_cut = history.window_days, history.train_cutoff, history.eval_cutoff
+    X_tr, y_tr = _labelled(history.train_customers, history.train_holdout, train_cut, window_days, model)
+    X_ev, y_ev = _labelled(history.eval_customers, history.eval_holdout, eval_cut, window_days, model)
     if y_tr.nunique() < 2 or y_ev.nunique() < 2:
         raise ModelError("Everyone (or no one) bought again within the churn window, so churn cannot be learnt.")
     # features with no data in this shop (no interactions file: no ratings, no e-mail dates) are left out, never

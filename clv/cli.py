@@ -188,14 +188,15 @@ def cmd_report(args) -> None:
     scored = score_table(shop, args.as_of, args.horizon_months, args.discount_rate, args.margin,
                          model=_purchase_model(args, shop))
     ranked = rank_tactics(tactic_features(scored), args.margin)
-    Path(args.out).write_text(build_report(shop, scored, ranked, args.horizon_months, args.margin, args.discount_rate,
+    Path(args.out).write_text(build_report(shop.monthly(), shop.cohorts(), scored, ranked, args.horizon_months, args.margin, args.discount_rate,
                                            source=", ".join(args.orders)), encoding="utf-8")
     print(f"wrote {args.out}", file=sys.stderr)
 
 
 def _add_model_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", choices=["auto", *defaults.PURCHASE_MODEL_NAMES], default="auto",
-                   help="purchase model: bgnbd (BG/NBD), mbgnbd (MBG/NBD: one-time buyers can be gone) or auto "
+                   help="purchase model: bgnbd (BG/NBD), mbgnbd (MBG/NBD: one-time buyers can be gone), pareto_nbd "
+                        "(Pareto/NBD: customers can leave at any time) or auto "
                         "(the one with the lower backtest error per customer on your own history, as in the app)")
 
 

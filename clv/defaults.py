@@ -7,7 +7,7 @@ DISCOUNT_RATE = 0.10     # yearly, applied monthly
 CAC = 30.0               # cost to acquire a customer, in the shop's currency
 CHURN_WINDOW_DAYS = 90   # churn = no purchase in this many days
 CONTROL_SHARE = 0.10     # share of each target list held out as a control group
-PURCHASE_MODEL_NAMES = ("bgnbd", "mbgnbd")  # clv.value.PURCHASE_MODELS, named without importing the models
+PURCHASE_MODEL_NAMES = ("bgnbd", "mbgnbd", "pareto_nbd")  # clv.value.PURCHASE_MODELS, named without importing the models
 
 import os as _os
 

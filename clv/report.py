@@ -11,7 +11,6 @@ import pandas as pd
 
 from . import charts
 from .segments import RFM_SEGMENT_RULES
-from .store import Shop
 
 __all__ = ["build_report"]
 
@@ -32,10 +31,11 @@ def _table(df: pd.DataFrame, floats: str = "{:,.2f}") -> str:
     return df.to_html(index=False, float_format=lambda x: floats.format(x), border=0, escape=True)
 
 
-def build_report(shop: Shop, scored: pd.DataFrame, ranked: pd.DataFrame, horizon_months: int, margin: float,
-                 discount_rate: float, source: str = "") -> str:
-    """The report as one HTML string."""
-    figs = [charts.revenue_by_month(shop.monthly()), charts.cohort_heatmap(shop.cohorts()),
+def build_report(monthly: pd.DataFrame, cohorts: pd.DataFrame, scored: pd.DataFrame, ranked: pd.DataFrame,
+                 horizon_months: int, margin: float, discount_rate: float, source: str = "") -> str:
+    """The report as one HTML string, from frames: ``monthly`` and ``cohorts`` as ``Shop.monthly()`` and
+    ``Shop.cohorts()`` give them, ``scored`` from clv.scoring, ``ranked`` from clv.tactics.rank_tactics."""
+    figs = [charts.revenue_by_month(monthly), charts.cohort_heatmap(cohorts),
             charts.segment_sizes(scored, list(RFM_SEGMENT_RULES["segment"])),
             charts.value_by_segment(scored, horizon_months), charts.at_stake_by_segment(scored),
             charts.tactic_gains(ranked)]

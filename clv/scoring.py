@@ -63,7 +63,7 @@ def score_table(shop: Shop, as_of=None, horizon_months: int = defaults.HORIZON_M
     day = pd.Timestamp(as_of).date() if as_of else shop.last_date()
     cm = None
     if churn == "model" or (churn == "auto" and shop.interactions_report is not None):
-        cm = fit_churn(shop, as_of=day, window_days=window_days)
+        cm = fit_churn(shop.churn_history(day, window_days), model=model)
     if offload:
         shop.offload()
     vm = fit_value_model(customers, months=horizon_months, model=model)

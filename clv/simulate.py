@@ -1,10 +1,10 @@
-"""Simulate customers from known BG/NBD and Gamma-Gamma parameters (time in days) — for tests and benchmarks."""
+"""Simulate customers from known BG/NBD, Pareto/NBD and Gamma-Gamma parameters (time in days) — for tests and benchmarks."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["simulate_bgnbd", "simulate_gamma_gamma", "simulate_future_purchases"]
+__all__ = ["simulate_bgnbd", "simulate_pareto_nbd", "simulate_gamma_gamma", "simulate_future_purchases"]
 
 
 def simulate_bgnbd(T, r: float, alpha: float, a: float, b: float, seed: int = 0,
@@ -43,9 +43,33 @@ def simulate_bgnbd(T, r: float, alpha: float, a: float, b: float, seed: int = 0,
     return out
 
 
-def simulate_future_purchases(latent: pd.DataFrame, t: float, seed: int = 1) -> np.ndarray:
-    """Purchases in the ``t`` days after T for customers simulated with ``return_latent`` (Monte Carlo truth)."""
+def simulate_pareto_nbd(T, r: float, alpha: float, s: float, beta: float, seed: int = 0,
+                        return_latent: bool = False) -> pd.DataFrame:
+    """frequency, recency, T under Pareto/NBD: rate lambda ~ Gamma(r, alpha), an exponential lifetime with rate
+    mu ~ Gamma(s, beta) starting at the first purchase. With ``return_latent``: lam, death (day of drop-out,
+    counted from the first purchase) and alive (at T)."""
     rng = np.random.default_rng(seed)
+    T = np.asarray(T, float)
+    n = len(T)
+    lam = rng.gamma(r, 1.0 / alpha, n)
+    death = rng.exponential(1.0 / rng.gamma(s, 1.0 / beta, n))
+    seen = np.minimum(death, T)
+    x = rng.poisson(lam * seen).astype(float)
+    # given x purchases of a Poisson process on [0, seen], the last one is the max of x uniforms
+    tx = np.where(x > 0, seen * rng.random(n) ** (1 / np.maximum(x, 1)), 0.0)
+    out = pd.DataFrame({"frequency": x, "recency": tx, "T": T})
+    if return_latent:
+        out["lam"], out["death"], out["alive"] = lam, death, death > T
+    return out
+
+
+def simulate_future_purchases(latent: pd.DataFrame, t: float, seed: int = 1) -> np.ndarray:
+    """Purchases in the ``t`` days after T for customers simulated with ``return_latent`` (Monte Carlo truth),
+    from simulate_bgnbd or simulate_pareto_nbd."""
+    rng = np.random.default_rng(seed)
+    if "death" in latent:  # Pareto/NBD: a Poisson count over the part of (T, T + t] the customer is alive
+        lam, death, T = (latent[c].to_numpy() for c in ("lam", "death", "T"))
+        return rng.poisson(lam * np.clip(death - T, 0, t)).astype(float)
     lam, p, alive = (latent[c].to_numpy() for c in ("lam", "p", "alive"))
     n = len(lam)
     count = np.zeros(n)

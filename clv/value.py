@@ -14,7 +14,7 @@ import pandas as pd
 
 from . import defaults
 from .errors import ModelError
-from .models import BGNBD, MBGNBD, GammaGamma, ShrunkMeanSpend, _compress
+from .models import BGNBD, MBGNBD, GammaGamma, ParetoNBD, ShrunkMeanSpend, _compress
 
 __all__ = ["MONTH_DAYS", "PURCHASE_MODELS", "ValueModel", "fit_value_model", "fit_spend", "compare_purchase_models", "price", "Backtest", "backtest", "monthly_discount_factors",
            "payback_months", "new_customer_value"]
@@ -22,19 +22,20 @@ __all__ = ["MONTH_DAYS", "PURCHASE_MODELS", "ValueModel", "fit_value_model", "fi
 MONTH_DAYS = 365.25 / 12
 MAX_MONTHS = 24
 #: the purchase models a shop can use, by the names the CLI and the app take
-PURCHASE_MODELS = {"bgnbd": BGNBD, "mbgnbd": MBGNBD}
+PURCHASE_MODELS = {"bgnbd": BGNBD, "mbgnbd": MBGNBD, "pareto_nbd": ParetoNBD}
 assert tuple(PURCHASE_MODELS) == defaults.PURCHASE_MODEL_NAMES
 DEFAULT_PURCHASE_MODEL = "bgnbd"
 #: another model replaces the default only when its backtest error per customer is this much lower (noise between
 #: two near-identical fits should not flip a shop's numbers)
 SWITCH_MARGIN = 0.02
 PURCHASE_MODEL_WORDS = {"bgnbd": "BG/NBD (customers can only stop after a repeat purchase)",
-                        "mbgnbd": "MBG/NBD (customers can also stop after their first purchase)"}
+                        "mbgnbd": "MBG/NBD (customers can also stop after their first purchase)",
+                        "pareto_nbd": "Pareto/NBD (customers can stop at any time, not only after a purchase)"}
 
 
 @dataclass
 class ValueModel:
-    purchases: BGNBD                     # the purchase model: BG/NBD or MBG/NBD (same interface)
+    purchases: BGNBD | ParetoNBD         # the purchase model: BG/NBD, MBG/NBD or Pareto/NBD (same interface)
     spend: GammaGamma | ShrunkMeanSpend  # Gamma-Gamma, or the simpler estimate when it cannot be fitted
     customer_id: pd.Series
     p_alive: np.ndarray
@@ -43,7 +44,7 @@ class ValueModel:
     days_to_next_purchase: np.ndarray    # median days to the next purchase if still active
 
 
-def _expected_by_month(bg: BGNBD, x, tx, T, months: int = MAX_MONTHS) -> np.ndarray:
+def _expected_by_month(bg: BGNBD | ParetoNBD, x, tx, T, months: int = MAX_MONTHS) -> np.ndarray:
     """Cumulative expected purchases at the end of months 1..months.
 
     The costly hypergeometric part depends only on (x, T), so it is computed once per distinct pair and then

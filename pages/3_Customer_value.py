@@ -131,10 +131,14 @@ st.subheader("The models behind the numbers")
 bg = vm.purchases.params_
 # the median customer's rate, not the mean's alpha / r: rates are skewed, and the mean customer buys far more often
 median_days = 1 / stats.gamma.median(bg["r"], scale=1 / bg["alpha"])
-drop = bg["a"] / (bg["a"] + bg["b"])
+if "a" in bg:  # BG/NBD, MBG/NBD: a drop-out chance at each purchase
+    leaving = (f"after each purchase there is on average a **{bg['a'] / (bg['a'] + bg['b']):.0%}** chance they stop "
+               "buying for good")
+else:  # Pareto/NBD: a lifetime that can end at any time
+    leaving = (f"half of new customers are still active **{vm.purchases.median_lifetime_days():,.0f} days** after "
+               "their first purchase; the others have stopped for good, whether or not they bought again")
 st.markdown(f"- **Purchases ({vm.purchases.label})**: while active, half of the customers buy at least once every "
-            f"**{median_days:,.0f} days**; after each purchase there is on average a **{drop:.0%}** chance they stop "
-            "buying for good.\n"
+            f"**{median_days:,.0f} days**; {leaving}.\n"
             f"- **Spend ({'Gamma-Gamma' if vm.spend.label == 'Gamma-Gamma' else 'own average, shrunk'})**: a customer "
             "we know nothing about spends about "
             f"**{money(vm.spend.population_mean_value)}** per order; each customer's own history pulls this "
@@ -142,7 +146,7 @@ st.markdown(f"- **Purchases ({vm.purchases.label})**: while active, half of the 
 for w in vm.spend.warnings_:
     st.warning(w)
 c1, c2 = st.columns(2)
-c1.caption("BG/NBD (time in days), maximum likelihood with standard errors")
+c1.caption(f"{vm.purchases.label} (time in days), maximum likelihood with standard errors")
 c1.dataframe(vm.purchases.summary.style.format("{:.4g}"), width="stretch")
 c2.caption(f"{vm.spend.label[:1].upper() + vm.spend.label[1:]}; spend-frequency correlation {vm.spend.frequency_monetary_correlation_:+.2f}")
 c2.dataframe(vm.spend.summary.style.format("{:.4g}"), width="stretch")

@@ -167,9 +167,10 @@ def sidebar() -> Settings:
                   help="Money next year is worth less than money today; future revenue is discounted monthly.")
         st.number_input("Cost to acquire a customer (CAC)", min_value=0.0, step=5.0, key="cac")
         st.slider("Churn window (days without a purchase)", 30, 365, step=15, key="churn_window_days")
-        st.selectbox("Purchase model", ["auto", "bgnbd", "mbgnbd"], key="purchase_model",
+        st.selectbox("Purchase model", ["auto", "bgnbd", "mbgnbd", "pareto_nbd"], key="purchase_model",
                      format_func={"auto": "choose by backtest", "bgnbd": "BG/NBD",
-                                  "mbgnbd": "MBG/NBD (one-time buyers can be gone)"}.get,
+                                  "mbgnbd": "MBG/NBD (one-time buyers can be gone)",
+                                  "pareto_nbd": "Pareto/NBD (customers can leave at any time)"}.get,
                      help="How future purchases are projected. 'Choose by backtest' fits each model on your older "
                           "orders and keeps the one that predicted the rest best (see What is each worth?).")
     with sb.expander("RFM & clusters"):

@@ -108,12 +108,13 @@ def backtest_result(calibration_end):
 
 def churn_model(s: Settings):
     from clv.churn import fit_churn
+    name = purchase_model_name()
 
     def compute():
         _count("churn_fit")
         with st.spinner("Training the churn model on your history…"):
-            return fit_churn(shop(), window_days=s.churn_window_days)
-    return memo("churn_model", (s.churn_window_days,), compute)
+            return fit_churn(shop().churn_history(window_days=s.churn_window_days), model=name)
+    return memo("churn_model", (s.churn_window_days, name), compute)
 
 
 def scored(s: Settings):
