@@ -1,12 +1,16 @@
-"""Plotly figures shared by the pages and the HTML report (the models never draw)."""
+"""Every Plotly figure of the pages and the HTML report, from frames (the models never draw; the pages only place
+these figures and write the words around them)."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
-__all__ = ["revenue_by_month", "cohort_heatmap", "segment_sizes", "value_by_segment", "at_stake_by_segment",
-           "tactic_gains"]
+__all__ = ["revenue_by_month", "cohort_heatmap", "segment_sizes", "rf_grid", "cluster_scatter", "segment_overlap",
+           "value_histogram", "value_by_segment", "backtest_by_frequency", "weekly_orders_with_cutoff",
+           "calibration_by_decile", "cumulative_repeat_purchases", "churn_histogram", "at_stake_by_segment",
+           "p_alive_grid", "tactic_gains"]
 
 
 def revenue_by_month(monthly: pd.DataFrame) -> go.Figure:
@@ -35,22 +39,121 @@ def segment_sizes(data: pd.DataFrame, order: list[str]) -> go.Figure:
     by["revenue_share"] = by["revenue"] / max(by["revenue"].sum(), 1e-9)
     by = by.reindex([s for s in order if s in by.index]).reset_index()
     return px.bar(by, x="rfm_segment", y="customers", color="revenue_share", color_continuous_scale="Blues",
+                  range_color=(0, max(float(by["revenue_share"].max()), 1e-9)),
                   labels={"rfm_segment": "", "revenue_share": "share of revenue"},
                   title="Customers per RFM segment (colour: share of revenue)")
 
 
+def rf_grid(data: pd.DataFrame, metric: str) -> go.Figure:
+    """Customers (``metric`` "customers") or revenue per recency × frequency score."""
+    grid = data.pivot_table(index="r_score", columns="f_score", values="revenue",
+                            aggfunc="size" if metric == "customers" else "sum").reindex(index=range(5, 0, -1),
+                                                                                        columns=range(1, 6)).fillna(0)
+    grid.index, grid.columns = [f"R{i}" for i in grid.index], [f"F{i}" for i in grid.columns]
+    return px.imshow(grid, text_auto=True if metric == "customers" else ".3s", color_continuous_scale="Blues",
+                     aspect="auto", labels={"x": "Frequency score", "y": "Recency score", "color": metric},
+                     title=f"{metric.capitalize()} by recency and frequency score")
+
+
+def cluster_scatter(plot: pd.DataFrame, order: list[str]) -> go.Figure:
+    """Customers by days since the last order and revenue (both log), coloured by cluster (``order``: legend)."""
+    return px.scatter(plot, x="days_since_last", y="revenue_plot", color="cluster_name", log_x=True, log_y=True,
+                      category_orders={"cluster_name": order}, opacity=0.6, hover_data=["customer_id", "orders"],
+                      labels={"days_since_last": "days since last order (log)", "revenue_plot": "revenue (log)",
+                              "cluster_name": "cluster"}, title="Customers by recency and spend")
+
+
+def segment_overlap(overlap: pd.DataFrame) -> go.Figure:
+    return px.imshow(overlap, text_auto=True, color_continuous_scale="Blues", aspect="auto",
+                     title="Overlap: customers in both segments")
+
+
+def value_histogram(data: pd.DataFrame, horizon_months: int) -> go.Figure:
+    fig = px.histogram(data, x="clv", nbins=60, log_y=True, title=f"How projected {horizon_months}-month value is spread",
+                       labels={"clv": f"projected CLTV ({horizon_months} months)"})
+    fig.update_yaxes(dtick=1, title="customers (log scale)")  # ticks at 1, 10, 100, … only
+    return fig
+
+
 def value_by_segment(data: pd.DataFrame, horizon_months: int) -> go.Figure:
-    by = data.groupby("rfm_segment")["clv"].sum().sort_values(ascending=False).reset_index()
-    return px.bar(by, x="rfm_segment", y="clv", labels={"rfm_segment": "", "clv": "projected CLTV"},
+    by = data.groupby("rfm_segment").agg(customers=("customer_id", "size"), projected=("clv", "sum"),
+                                         average=("clv", "mean")).sort_values("projected", ascending=False)
+    return px.bar(by.reset_index(), x="rfm_segment", y="projected", hover_data=["customers", "average"],
+                  labels={"rfm_segment": "", "projected": "projected CLTV"},
                   title=f"Projected {horizon_months}-month value by RFM segment")
 
 
+def backtest_by_frequency(by_frequency: pd.DataFrame) -> go.Figure:
+    """Backtest.by_frequency: mean actual (bars) and predicted (line) holdout purchases by calibration frequency."""
+    bf = by_frequency.reset_index()
+    fig = go.Figure([go.Bar(x=bf.iloc[:, 0], y=bf["actual"], name="actual"),
+                     go.Scatter(x=bf.iloc[:, 0], y=bf["predicted"], name="predicted", mode="lines+markers")])
+    fig.update_layout(title="Repeat orders per customer in the holdout, by repeat orders before it",
+                      xaxis_title="repeat purchase days before the cut-off", yaxis_title="average repeat orders")
+    return fig
+
+
+def weekly_orders_with_cutoff(weekly: pd.DataFrame, cutoff) -> go.Figure:
+    fig = px.line(weekly, x="week", y="orders", title="Orders per week, with the backtest cut-off")
+    fig.add_vline(x=pd.Timestamp(cutoff).timestamp() * 1000, line_dash="dash", annotation_text="cut-off")
+    return fig
+
+
+def calibration_by_decile(deciles: dict[str, pd.DataFrame]) -> go.Figure:
+    """Per model (name -> Backtest.by_decile): mean predicted vs mean actual holdout purchases in each tenth of
+    customers ranked by prediction; points on the dashed diagonal are well calibrated."""
+    fig = go.Figure()
+    top = 0.0
+    for name, d in deciles.items():
+        fig.add_scatter(x=d["predicted"], y=d["actual"], mode="lines+markers", name=name,
+                        text=[f"decile {i}: {n:,} customers" for i, n in zip(d.index, d["customers"])])
+        top = max(top, float(d["predicted"].max()), float(d["actual"].max()))
+    fig.add_scatter(x=[0, top], y=[0, top], mode="lines", name="perfect", line={"dash": "dash", "color": "#888"})
+    fig.update_layout(title="Predicted vs actual, customers in tenths by prediction",
+                      xaxis_title="predicted repeat orders per customer", yaxis_title="actual repeat orders per customer")
+    return fig
+
+
+def cumulative_repeat_purchases(curves: dict[str, pd.DataFrame]) -> go.Figure:
+    """Per model (name -> Backtest.cumulative): cumulative predicted repeat purchases after the cut-off, and the
+    actual curve (the same for every model) in black."""
+    fig = go.Figure()
+    first = next(iter(curves.values()))
+    fig.add_scatter(x=first["day"], y=first["actual"], mode="lines", name="actual", line={"color": "black", "width": 3})
+    for name, c in curves.items():
+        fig.add_scatter(x=c["day"], y=c["predicted"], mode="lines", name=name, line={"dash": "dot"})
+    fig.update_layout(title="Repeat orders after the cut-off, added up",
+                      xaxis_title="days after the cut-off", yaxis_title="repeat orders (cumulative)")
+    return fig
+
+
+def churn_histogram(data: pd.DataFrame) -> go.Figure:
+    fig = px.histogram(data, x="churn_risk", nbins=40, title="How churn risk is spread", labels={"churn_risk": "churn risk"})
+    fig.update_xaxes(tickformat=".0%")
+    return fig
+
+
 def at_stake_by_segment(data: pd.DataFrame) -> go.Figure:
-    by = data.groupby("rfm_segment").agg(value_at_stake=("value_at_stake", "sum"), churn_risk=("churn_risk", "mean"))
+    by = data.groupby("rfm_segment").agg(value_at_stake=("value_at_stake", "sum"), customers=("customer_id", "size"),
+                                         churn_risk=("churn_risk", "mean"))
     by = by.sort_values("value_at_stake", ascending=False).reset_index()
     return px.bar(by, x="rfm_segment", y="value_at_stake", color="churn_risk", color_continuous_scale="Reds",
+                  range_color=(0, 1), hover_data=["customers"],
                   labels={"rfm_segment": "", "value_at_stake": "value at stake", "churn_risk": "mean risk"},
                   title="Value at stake (CLTV × churn risk) by RFM segment")
+
+
+def p_alive_grid(purchases, age_days: float = 365.0) -> go.Figure:
+    """A fitted purchase model's P(alive) over repeat purchase days 0..20 and recency 0..age, at age ``age_days``."""
+    freq = np.arange(0, 21)
+    rec = np.linspace(0, age_days, 53)
+    F, R = np.meshgrid(freq, rec, indexing="ij")
+    P = purchases.probability_alive(F, np.where(F > 0, R, 0), age_days)
+    return px.imshow(P, x=rec.round(), y=freq, origin="lower", color_continuous_scale="RdYlGn", zmin=0, zmax=1,
+                     aspect="auto", labels={"x": "days between first and last purchase (recency)",
+                                            "y": "repeat purchase days", "color": "P(alive)"},
+                     title=f"P(still active) for a customer who first bought {age_days:.0f} days ago "
+                           f"({purchases.label})")
 
 
 def tactic_gains(ranked: pd.DataFrame) -> go.Figure:

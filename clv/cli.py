@@ -207,11 +207,11 @@ def _purchase_model(args, shop) -> str:
     from .value import compare_purchase_models
     cal, end = shop.default_calibration_end(), shop.purchase_span()[1]
     try:
-        best, _, why = compare_purchase_models(shop.customers(calibration_end=cal), shop.holdout(cal, end), cal, end)
+        comparison = compare_purchase_models(shop.customers(calibration_end=cal), shop.holdout(cal, end), cal, end)
     except ModelError:
         return "bgnbd"  # the fit itself then says why
-    print(why, file=sys.stderr)
-    return best
+    print(comparison.why, file=sys.stderr)
+    return comparison.best
 
 
 def _add_value_args(p: argparse.ArgumentParser) -> None:

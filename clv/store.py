@@ -173,6 +173,14 @@ class Shop:
                             eval_cut, self.customers(as_of=eval_cut),
                             self.holdout(eval_cut, eval_cut + dt.timedelta(days=window_days)))
 
+    def holdout_weekly(self, calibration_end, holdout_end=None) -> pd.DataFrame:
+        """Repeat purchase days per week after calibration_end by the calibration customers (week, repeat_purchases;
+        weeks with none are absent) — clv/sql/holdout_weekly.sql."""
+        self._require_orders()
+        end = _as_date(holdout_end) or self.purchase_span()[1]
+        return self.con.execute(sql("holdout_weekly"), {"calibration_end": _as_date(calibration_end),
+                                                        "holdout_end": end}).df()
+
     def holdout(self, calibration_end, holdout_end=None) -> pd.DataFrame:
         """Per customer of the calibration period: repeat purchase days and revenue after calibration_end."""
         self._require_orders()

@@ -16,7 +16,7 @@ from . import defaults
 from .errors import ModelError
 from .models import BGNBD, MBGNBD, GammaGamma, ParetoNBD, ShrunkMeanSpend, _compress
 
-__all__ = ["MONTH_DAYS", "PURCHASE_MODELS", "ValueModel", "fit_value_model", "fit_spend", "compare_purchase_models", "price", "Backtest", "backtest", "monthly_discount_factors",
+__all__ = ["MONTH_DAYS", "PURCHASE_MODELS", "ValueModel", "fit_value_model", "fit_spend", "compare_purchase_models", "ModelComparison", "price", "Backtest", "backtest", "monthly_discount_factors",
            "payback_months", "new_customer_value"]
 
 MONTH_DAYS = 365.25 / 12
@@ -140,6 +140,19 @@ class Backtest:
     per_customer: pd.DataFrame      # customer_id, frequency, predicted/actual purchases and revenue
     by_frequency: pd.DataFrame      # frequency bucket -> mean predicted, mean actual, customers
     model: ValueModel
+    cumulative: pd.DataFrame | None = None  # day after the cut-off -> cumulative predicted and actual repeat purchases
+
+    @property
+    def by_decile(self) -> pd.DataFrame:
+        """Customers in ten equal groups by predicted holdout purchases (1 = lowest): mean predicted and actual in
+        each — a calibrated model's points lie on the diagonal."""
+        pc = self.per_customer
+        decile = np.minimum(10 * pc["predicted_purchases"].rank(method="first").to_numpy() // (len(pc) + 1e-9), 9)
+        by = pc.groupby(decile.astype(int) + 1).agg(customers=("customer_id", "size"),
+                                                     predicted=("predicted_purchases", "mean"),
+                                                     actual=("actual_purchases", "mean"))
+        by.index.name = "decile of predicted purchases"
+        return by
 
     @property
     def totals(self) -> dict:
@@ -161,12 +174,25 @@ class Backtest:
                 f"there were {t['actual_repeat_purchases']:,.0f} ({gap:+.0%}).")
 
 
+def _cumulative(purchases, x, tx, T, days: int, weekly: pd.DataFrame) -> pd.DataFrame:
+    """Cumulative predicted and actual repeat purchases at the end of each week after the cut-off (and its last
+    day). Predictions are summed over distinct (x, t_x, T) with their counts, so this stays cheap at any size."""
+    uniq, counts, _ = _compress(x, tx, T)
+    ux, utx, uT = uniq.T
+    t = np.unique(np.append(np.arange(7, days, 7), days)).astype(float)
+    pred = counts @ purchases.expected_purchases(t[None, :], ux[:, None], utx[:, None], uT[:, None])
+    week_end = np.minimum(weekly["week"].to_numpy() * 7, days)
+    actual = np.array([weekly["repeat_purchases"].to_numpy()[week_end <= d].sum() for d in t], float)
+    return pd.DataFrame({"day": t.astype(int), "predicted": pred, "actual": actual})
+
+
 def backtest(calibration: pd.DataFrame, holdout: pd.DataFrame, calibration_end, holdout_end,
-             model: str = "bgnbd") -> Backtest:
+             model: str = "bgnbd", weekly: pd.DataFrame | None = None) -> Backtest:
     """Fit on the calibration customer table, predict the holdout, compare with what happened.
 
     ``calibration`` is the customer table at ``calibration_end``; ``holdout`` has per customer the repeat
-    purchase days and revenue after it (clv/sql/holdout.sql).
+    purchase days and revenue after it (clv/sql/holdout.sql); ``weekly`` (optional, clv/sql/holdout_weekly.sql)
+    their repeat purchase days per week, for the cumulative predicted-vs-actual curve.
     """
     days = (pd.Timestamp(holdout_end) - pd.Timestamp(calibration_end)).days
     vm = fit_value_model(calibration, model=model)
@@ -182,19 +208,30 @@ def backtest(calibration: pd.DataFrame, holdout: pd.DataFrame, calibration_end, 
                                  actual=("actual_purchases", "mean"))
     by.index = [f"{i}" if i < 7 else "7+" for i in by.index]
     by.index.name = "repeat purchases in calibration"
-    return Backtest(pd.Timestamp(calibration_end).date(), pd.Timestamp(holdout_end).date(), days, per, by, vm)
+    cumulative = _cumulative(vm.purchases, x, tx, T, days, weekly) if weekly is not None else None
+    return Backtest(pd.Timestamp(calibration_end).date(), pd.Timestamp(holdout_end).date(), days, per, by, vm,
+                    cumulative)
+
+
+@dataclass
+class ModelComparison:
+    best: str                       # the PURCHASE_MODELS key to use
+    table: pd.DataFrame             # one row per model: predicted/actual, aggregate error, MAE (or why not fitted)
+    why: str                        # the choice in words
+    backtests: dict                 # model name -> Backtest, for the models that could be fitted
 
 
 def compare_purchase_models(calibration: pd.DataFrame, holdout: pd.DataFrame, calibration_end,
-                            holdout_end) -> tuple[str, pd.DataFrame, str]:
-    """Backtest every purchase model on the shop's own history: (the one to use, a table side by side, why).
+                            holdout_end, weekly: pd.DataFrame | None = None) -> ModelComparison:
+    """Backtest every purchase model on the shop's own history, side by side, and say which one to use and why.
 
     The one whose per-customer error (MAE of repeat purchases in the holdout) is lowest is used; a model that
     cannot be fitted on this shop is listed with the reason."""
-    rows, errors = [], {}
+    rows, errors, backtests = [], {}, {}
     for name in PURCHASE_MODELS:
         try:
-            bt = backtest(calibration, holdout, calibration_end, holdout_end, model=name)
+            bt = backtests[name] = backtest(calibration, holdout, calibration_end, holdout_end, model=name,
+                                            weekly=weekly)
         except ModelError as exc:
             errors[name] = str(exc)
             rows.append({"model": name, "in words": PURCHASE_MODEL_WORDS[name], "could not be fitted": str(exc)})
@@ -217,9 +254,9 @@ def compare_purchase_models(calibration: pd.DataFrame, holdout: pd.DataFrame, ca
         why = (f"{name[DEFAULT_PURCHASE_MODEL]} is used: {name[best]} missed each customer's repeat orders in the "
                f"holdout by {mae[best]:.3f} on average against {mae[DEFAULT_PURCHASE_MODEL]:.3f}, less than "
                f"{SWITCH_MARGIN:.0%} better, so the standard model stays.")
-        return DEFAULT_PURCHASE_MODEL, table, why
+        return ModelComparison(DEFAULT_PURCHASE_MODEL, table, why, backtests)
     others = f" (others: {', '.join(f'{name[k]} {v:.3f}' for k, v in mae.items() if k != best)})" if len(mae) > 1 else ""
     why = (f"{name[best]} is used: fitted on orders up to {pd.Timestamp(calibration_end):%d %b %Y}, it missed each "
            f"customer's repeat orders in the holdout by {mae[best]:.3f} on average{others}"
-           + ("; the other model could not be fitted." if len(mae) < len(table) else "."))
-    return best, table, why
+           + ("; the others could not be fitted." if len(mae) < len(table) else "."))
+    return ModelComparison(best, table, why, backtests)

@@ -1,8 +1,8 @@
 """Who are my customers? RFM segments, clusters and behavioural segments."""
 import pandas as pd
-import plotly.express as px
 import streamlit as st
 
+from clv import charts
 from clv.segments import RFM_SEGMENT_RULES, days_since_last, describe_rules
 from ui.common import count, download_csv, page_setup
 from ui.model import customers_table, segments_table, segment_params, clusters
@@ -26,22 +26,12 @@ by_seg = data.groupby("rfm_segment").agg(customers=("customer_id", "size"), reve
 by_seg["revenue_share"] = by_seg["revenue"] / total_rev
 by_seg = by_seg.reindex([s for s in RFM_SEGMENT_RULES["segment"] if s in by_seg.index])
 c1, c2 = st.columns([3, 2])
-fig = px.bar(by_seg.reset_index(), x="rfm_segment", y="customers", color="revenue_share",
-             color_continuous_scale="Blues", labels={"rfm_segment": "", "revenue_share": "share of revenue"},
-             title="Customers per segment (colour: share of revenue)")
-c1.plotly_chart(fig, width="stretch")
+c1.plotly_chart(charts.segment_sizes(data, list(RFM_SEGMENT_RULES["segment"])), width="stretch")
 top = by_seg["revenue_share"].idxmax()
 c1.caption(f"**{top}** bring in {by_seg.loc[top, 'revenue_share']:.0%} of revenue with "
            f"{by_seg.loc[top, 'customers'] / len(cust):.0%} of customers.")
 metric = c2.radio("Colour the R × F grid by", ["customers", "revenue"], horizontal=True, key="grid_metric")
-grid = data.pivot_table(index="r_score", columns="f_score", values="revenue",
-                        aggfunc="size" if metric == "customers" else "sum").reindex(index=range(5, 0, -1),
-                                                                                    columns=range(1, 6)).fillna(0)
-grid.index, grid.columns = [f"R{i}" for i in grid.index], [f"F{i}" for i in grid.columns]
-fig = px.imshow(grid, text_auto=True if metric == "customers" else ".3s", color_continuous_scale="Blues", aspect="auto",
-                labels={"x": "Frequency score", "y": "Recency score", "color": metric},
-                title=f"{metric.capitalize()} by recency and frequency score")
-c2.plotly_chart(fig, width="stretch")
+c2.plotly_chart(charts.rf_grid(data, metric), width="stretch")
 c2.caption("Top-right: recent and frequent. Bottom-right: used to buy often, now silent — worth a call.")
 with st.expander("What each segment means"):
     st.dataframe(RFM_SEGMENT_RULES, hide_index=True, width="stretch")
@@ -61,12 +51,8 @@ plot = data.assign(days_since_last=days_since_last(cust).clip(lower=1), revenue_
 if len(plot) > 5000:
     plot = plot.sample(5000, random_state=0)
 order = [cl.names[i] for i in sorted(cl.names)]
-fig = px.scatter(plot, x="days_since_last", y="revenue_plot", color="cluster_name", log_x=True, log_y=True,
-                 category_orders={"cluster_name": order}, opacity=0.6, hover_data=["customer_id", "orders"],
-                 labels={"days_since_last": "days since last order (log)", "revenue_plot": "revenue (log)",
-                         "cluster_name": "cluster"}, title="Customers by recency and spend")
 c1, c2 = st.columns([3, 2])
-c1.plotly_chart(fig, width="stretch")
+c1.plotly_chart(charts.cluster_scatter(plot, order), width="stretch")
 prof = cl.profile.copy()
 c2.dataframe(prof.style.format({"revenue_share": "{:.0%}", "mean_days_since_last": "{:.0f}", "mean_orders": "{:.1f}",
                                 "mean_revenue": "{:,.0f}", "aov": "{:,.0f}"}), width="stretch")
@@ -84,9 +70,7 @@ c1, c2 = st.columns(2)
 c1.dataframe(sizes.style.format({"revenue_share": "{:.0%}"}), hide_index=True, width="stretch")
 c1.caption("A customer can be in several behavioural segments. Thresholds are in the sidebar.")
 overlap = flags.T.dot(flags)
-fig = px.imshow(overlap, text_auto=True, color_continuous_scale="Blues", aspect="auto",
-                title="Overlap: customers in both segments")
-c2.plotly_chart(fig, width="stretch")
+c2.plotly_chart(charts.segment_overlap(overlap), width="stretch")
 
 # --- the customer list -------------------------------------------------------------------------------------
 st.subheader("Find customers")

@@ -2,12 +2,10 @@
 import datetime as dt
 
 import numpy as np
-import pandas as pd
-import plotly.express as px
-import plotly.graph_objects as go
 import streamlit as st
 from scipy import stats
 
+from clv import charts
 from clv.models import ModelError
 from clv.value import new_customer_value, payback_months
 from ui.common import count, download_csv, money, page_setup, plain, shop
@@ -44,17 +42,12 @@ st.caption(f"The average existing customer is expected to buy **{data['expected_
            + (f"in about **{pay} months**." if pay is not None else "**not within five years** at this margin."))
 
 c1, c2 = st.columns(2)
-fig = px.histogram(data, x="clv", nbins=60, log_y=True, title=f"How projected {H}-month value is spread",
-                   labels={"clv": f"projected CLTV ({H} months)"})
-fig.update_yaxes(dtick=1, title="customers (log scale)")  # ticks at 1, 10, 100, … only
-c1.plotly_chart(fig, width="stretch")
+c1.plotly_chart(charts.value_histogram(data, H), width="stretch")
 top10 = data["clv"].nlargest(max(1, len(data) // 10)).sum() / max(data["clv"].sum(), 1e-9)
 c1.caption(f"The top 10 % of customers hold {top10:.0%} of projected value.")
 by_seg = data.groupby("rfm_segment").agg(customers=("customer_id", "size"), projected=("clv", "sum"),
                                          average=("clv", "mean")).sort_values("projected", ascending=False)
-fig = px.bar(by_seg.reset_index(), x="rfm_segment", y="projected", hover_data=["customers", "average"],
-             title="Projected value by RFM segment", labels={"rfm_segment": "", "projected": "projected CLTV"})
-c2.plotly_chart(fig, width="stretch")
+c2.plotly_chart(charts.value_by_segment(data, H), width="stretch")
 c2.caption(f"**{by_seg.index[0]}** hold the most future value: {money(by_seg['projected'].iloc[0])} "
            f"across {count(by_seg['customers'].iloc[0])} customers.")
 
@@ -91,18 +84,10 @@ def backtest_section(lo: dt.date, hi: dt.date) -> None:
     st.success(bt.in_words() + f" Revenue: predicted {money(t['predicted_holdout_revenue'])}, actual "
                f"{money(t['actual_holdout_revenue'])}.")
     c1, c2 = st.columns(2)
-    bf = bt.by_frequency.reset_index()
-    fig = go.Figure([go.Bar(x=bf.iloc[:, 0], y=bf["actual"], name="actual"),
-                     go.Scatter(x=bf.iloc[:, 0], y=bf["predicted"], name="predicted", mode="lines+markers")])
-    fig.update_layout(title="Repeat orders per customer in the holdout, by repeat orders before it",
-                      xaxis_title="repeat purchase days before the cut-off", yaxis_title="average repeat orders")
-    c1.plotly_chart(fig, width="stretch")
+    c1.plotly_chart(charts.backtest_by_frequency(bt.by_frequency), width="stretch")
     c1.caption(f"Per customer the prediction is off by {t['mae']:.2f} orders on average (MAE; RMSE {t['rmse']:.2f}): "
                "individual customers are noisy, groups are predictable.")
-    weekly = shop_table("weekly_orders")
-    fig = px.line(weekly, x="week", y="orders", title="Orders per week, with the backtest cut-off")
-    fig.add_vline(x=pd.Timestamp(cal).timestamp() * 1000, line_dash="dash", annotation_text="cut-off")
-    c2.plotly_chart(fig, width="stretch")
+    c2.plotly_chart(charts.weekly_orders_with_cutoff(shop_table("weekly_orders"), cal), width="stretch")
 
 
 st.subheader("Would the model have been right? A backtest on your own history")
@@ -113,17 +98,28 @@ if (hi - lo).days < 74:
 else:
     backtest_section(lo, hi)
 
+MODEL_NAMES = {"bgnbd": "BG/NBD", "mbgnbd": "MBG/NBD", "pareto_nbd": "Pareto/NBD"}
 st.subheader("Which purchase model?")
 try:
-    best, comparison, why = model_comparison()
+    mc = model_comparison()
     chosen = purchase_model_name()
-    st.caption(why if chosen == best else f"{why} You chose {chosen.upper().replace('NBD', '/NBD')} in the sidebar: "
-               "it is used instead.")
-    shown = comparison.drop(columns=["log-likelihood"], errors="ignore").set_index("in words")
+    st.caption(mc.why if chosen == mc.best else f"{mc.why} You chose {MODEL_NAMES[chosen]} in the sidebar: it is used "
+               "instead.")
+    shown = mc.table.drop(columns=["log-likelihood"], errors="ignore").set_index("in words")
     st.dataframe(shown.style.format({"predicted repeat orders": "{:,.0f}", "actual repeat orders": "{:,.0f}",
                                      "aggregate error": "{:+.1%}", "MAE per customer": "{:.3f}"}, na_rep="—"),
                  width="stretch")
-    download_csv(comparison.reset_index(), "purchase_models_backtest.csv", "Download the comparison (CSV)")
+    download_csv(mc.table.reset_index(), "purchase_models_backtest.csv", "Download the comparison (CSV)")
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(charts.calibration_by_decile({MODEL_NAMES[k]: bt.by_decile for k, bt in mc.backtests.items()}),
+                    width="stretch")
+    c1.caption("Customers ranked by each model's prediction and cut into ten equal groups: a model whose points "
+               "sit on the dashed line predicted each group's repeat orders right, from the quiet to the busiest.")
+    curves = {MODEL_NAMES[k]: bt.cumulative for k, bt in mc.backtests.items() if bt.cumulative is not None}
+    if curves:
+        c2.plotly_chart(charts.cumulative_repeat_purchases(curves), width="stretch")
+        c2.caption("Repeat orders of the customers known at the cut-off, added up day by day after it: the black "
+                   "line is what happened, the dotted ones what each model expected.")
 except ModelError as exc:
     st.info(f"No purchase model could be backtested on this history: {exc}")
 

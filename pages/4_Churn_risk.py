@@ -1,8 +1,7 @@
 """Who is slipping away? Churn risk per customer and the value at stake."""
-import numpy as np
-import plotly.express as px
 import streamlit as st
 
+from clv import charts
 from clv.models import ModelError
 from ui.common import count, download_csv, money, page_setup, plain
 from ui.model import churn_model, scored, value_model
@@ -39,14 +38,10 @@ st.caption(f"Churn risk is the chance a customer makes **no purchase in the next
            "value at stake, not by risk alone.")
 
 c1, c2 = st.columns(2)
-fig = px.histogram(data, x="churn_risk", nbins=40, title="How churn risk is spread", labels={"churn_risk": "churn risk"})
-c1.plotly_chart(fig, width="stretch")
+c1.plotly_chart(charts.churn_histogram(data), width="stretch")
 by_seg = data.groupby("rfm_segment").agg(value_at_stake=("value_at_stake", "sum"), customers=("customer_id", "size"),
                                          churn_risk=("churn_risk", "mean")).sort_values("value_at_stake", ascending=False)
-fig = px.bar(by_seg.reset_index(), x="rfm_segment", y="value_at_stake", color="churn_risk",
-             color_continuous_scale="Reds", hover_data=["customers"], title="Value at stake by RFM segment",
-             labels={"rfm_segment": "", "value_at_stake": "value at stake", "churn_risk": "mean risk"})
-c2.plotly_chart(fig, width="stretch")
+c2.plotly_chart(charts.at_stake_by_segment(data), width="stretch")
 c2.caption(f"Most value at stake sits with **{by_seg.index[0]}** ({money(by_seg['value_at_stake'].iloc[0])}).")
 
 st.subheader("At-risk customers worth saving")
@@ -62,15 +57,7 @@ st.dataframe(ranked[cols].head(500).style.format({"churn_risk": "{:.0%}", "clv":
 download_csv(ranked[cols], "customers_at_risk.csv", f"Download all {count(len(ranked))} at-risk customers (CSV)")
 
 c1, c2 = st.columns(2)
-freq = np.arange(0, 21)
-rec = np.linspace(0, 365, 53)
-F, R = np.meshgrid(freq, rec, indexing="ij")
-P = vm.purchases.probability_alive(F, np.where(F > 0, R, 0), 365.0)
-fig = px.imshow(P, x=rec.round(), y=freq, origin="lower", color_continuous_scale="RdYlGn", zmin=0, zmax=1, aspect="auto",
-                labels={"x": "days between first and last purchase (recency)", "y": "repeat purchase days",
-                        "color": "P(alive)"},
-                title=f"P(still active) for a customer who first bought a year ago ({vm.purchases.label})")
-c1.plotly_chart(fig, width="stretch")
+c1.plotly_chart(charts.p_alive_grid(vm.purchases, 365.0), width="stretch")
 c1.caption("Frequent buyers who have been silent (top-left) are the most likely to be gone; "
            + ("a customer who bought once is assumed active until a repeat purchase shows their rhythm (BG/NBD)."
               if vm.purchases.label == "BG/NBD" else

@@ -51,14 +51,15 @@ def segments_table(s: Settings):
 # --- value and churn ------------------------------------------------------------------------------------
 
 def model_comparison():
-    """Every purchase model backtested on the shop's own history (once per data set): (best, table, why)."""
+    """Every purchase model backtested on the shop's own history (once per data set): a ModelComparison."""
     from clv.value import compare_purchase_models
 
     def compute():
         with st.spinner("Backtesting the purchase models on your history…"):
             sh = shop()
             cal, end = sh.default_calibration_end(), sh.purchase_span()[1]
-            return compare_purchase_models(sh.customers(calibration_end=cal), sh.holdout(cal, end), cal, end)
+            return compare_purchase_models(sh.customers(calibration_end=cal), sh.holdout(cal, end), cal, end,
+                                           weekly=sh.holdout_weekly(cal, end))
     return memo("model_comparison", (), compute)
 
 
@@ -69,7 +70,7 @@ def purchase_model_name() -> str:
     if choice != "auto":
         return choice
     try:
-        return model_comparison()[0]
+        return model_comparison().best
     except ModelError:
         return "bgnbd"  # no model fits: value_model() raises the reason in words
 
