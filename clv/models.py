@@ -373,14 +373,20 @@ def _log_power_integral(lo, hi, A, p, B, q):
     (F(lo) − F(hi)) / a (Fader & Hardie 2005, eq. 19-20; for A < B swap the roles). Computed in logs; −inf where
     lo == hi.
     """
-    lo, hi, A, B, p, q = np.broadcast_arrays(*(np.asarray(v, float) for v in (lo, hi, A, B, p, q)))
+    return _log_difference(_log_F(lo, A, p, B, q), _log_F(hi, A, p, B, q), lo, hi, p + q - 1)
+
+
+def _log_F(y, A, p, B, q):
+    """log F(y) of _log_power_integral: the antiderivative's value at y (up to sign and the factor 1 / a)."""
+    y, A, B, p, q = np.broadcast_arrays(*(np.asarray(v, float) for v in (y, A, B, p, q)))
     big_a = A >= B
     top, bottom = np.where(big_a, A, B), np.where(big_a, B, A)
-    second = np.where(big_a, q, p)
     a = p + q - 1
-    z_lo, z_hi = (top - bottom) / (top + lo), (top - bottom) / (top + hi)
-    f_lo = np.log(special.hyp2f1(a, second, a + 1, z_lo)) - a * np.log(top + lo)
-    f_hi = np.log(special.hyp2f1(a, second, a + 1, z_hi)) - a * np.log(top + hi)
+    return np.log(special.hyp2f1(a, np.where(big_a, q, p), a + 1, (top - bottom) / (top + y))) - a * np.log(top + y)
+
+
+def _log_difference(f_lo, f_hi, lo, hi, a):
+    """log((F(lo) − F(hi)) / a) from log F(lo), log F(hi); −inf where lo == hi."""
     gap = np.where(f_hi < f_lo, f_hi - f_lo, 0.0)  # F is decreasing in y: f_hi ≤ f_lo up to rounding
     with np.errstate(divide="ignore"):
         return np.where(hi > lo, f_lo + np.log(-np.expm1(gap)) - np.log(a), -np.inf)
@@ -422,31 +428,55 @@ class ParetoNBD(_MaximumLikelihood):
         self.maxiter = maxiter
 
     @staticmethod
-    def _loglik(params, x, tx, T):
+    def _loglik(params, x, tx, T, pairs=None):
         """Per-customer log-likelihood (eq. 18): Γ(r+x) α^r β^s / Γ(r) × [(α+T)^−(r+x) (β+T)^−s + s I], where
-        I = ∫ from t_x to T of (α+y)^−(r+x) (β+y)^−(s+1) dy (the customer dies at y, unseen, after the last purchase)."""
-        r, alpha, s, beta = params
-        head = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha) + s * np.log(beta)
-        alive = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
-        died = np.log(s) + _log_power_integral(tx, T, alpha, r + x, beta, s + 1)
-        return head + np.logaddexp(alive, died)
+        I = ∫ from t_x to T of (α+y)^−(r+x) (β+y)^−(s+1) dy (the customer dies at y, unseen, after the last purchase).
 
-    def _neg_ll(self, log_params, x, tx, T, w, n_total) -> float:
+        ``pairs`` (from ``_pairs``): the hypergeometric terms depend on (x, t_x) and on (x, T) alone, of which there
+        are far fewer than (x, t_x, T) rows; they are then computed once per distinct pair.
+        """
+        r, alpha, s, beta = params
+
+        def head_and_alive(x, T):
+            return (special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha) + s * np.log(beta),
+                    -(r + x) * np.log(alpha + T) - s * np.log(beta + T))
+
+        if pairs is None:
+            head, alive = head_and_alive(x, T)
+            integral = _log_power_integral(tx, T, alpha, r + x, beta, s + 1)
+        else:
+            (x_lo, y_lo, i_lo), (x_hi, y_hi, i_hi) = pairs
+            f_lo = _log_F(y_lo, alpha, r + x_lo, beta, s + 1)[i_lo]
+            head, alive = (v[i_hi] for v in head_and_alive(x_hi, y_hi))
+            f_hi = _log_F(y_hi, alpha, r + x_hi, beta, s + 1)[i_hi]
+            integral = _log_difference(f_lo, f_hi, tx, T, r + s + x)
+        return head + np.logaddexp(alive, np.log(s) + integral)
+
+    @staticmethod
+    def _pairs(x, tx, T):
+        """Distinct (x, t_x) and (x, T) pairs and each row's index into them, for ``_loglik``."""
+        out = []
+        for y in (tx, T):
+            uniq, _, inverse = _compress(x, y)
+            out.append((uniq[:, 0], uniq[:, 1], inverse))
+        return tuple(out)
+
+    def _neg_ll(self, log_params, x, tx, T, w, n_total, pairs=None) -> float:
         params = np.exp(log_params)
         with np.errstate(all="ignore"):
-            ll = w @ self._loglik(params, x, tx, T)
+            ll = w @ self._loglik(params, x, tx, T, pairs)
         value = -ll / n_total + self._penalty(params)[0]
         return value if np.isfinite(value) else np.inf
 
-    def _neg_ll_and_grad(self, log_params, x, tx, T, w, n_total, step: float = 1e-5):
+    def _neg_ll_and_grad(self, log_params, x, tx, T, w, n_total, pairs=None, step: float = 1e-5):
         """Mean negative log-likelihood and its central-difference gradient in log-parameters."""
-        f0 = self._neg_ll(log_params, x, tx, T, w, n_total)
+        f0 = self._neg_ll(log_params, x, tx, T, w, n_total, pairs)
         grad = np.empty(4)
         for i in range(4):
             e = np.zeros(4)
             e[i] = step
-            grad[i] = (self._neg_ll(log_params + e, x, tx, T, w, n_total)
-                       - self._neg_ll(log_params - e, x, tx, T, w, n_total)) / (2 * step)
+            grad[i] = (self._neg_ll(log_params + e, x, tx, T, w, n_total, pairs)
+                       - self._neg_ll(log_params - e, x, tx, T, w, n_total, pairs)) / (2 * step)
         if not np.all(np.isfinite(grad)):
             return np.inf, np.zeros(4)
         return f0, grad
@@ -470,7 +500,8 @@ class ParetoNBD(_MaximumLikelihood):
         n_total = w.sum()
         mean_T = max(float(np.average(T_, weights=w_in)), 1e-9)
         self._scale = np.array([1.0, mean_T, 1.0, mean_T])
-        fun = lambda lp: self._neg_ll_and_grad(lp, ux, utx, uT, w, n_total)  # noqa: E731
+        pairs = self._pairs(ux, utx, uT)
+        fun = lambda lp: self._neg_ll_and_grad(lp, ux, utx, uT, w, n_total, pairs)  # noqa: E731
         warm = None
         if initial_params is None and len(ux) > 2 * WARM_START_ROWS:
             pick = _subsample(len(x), w_in)
@@ -483,7 +514,7 @@ class ParetoNBD(_MaximumLikelihood):
             rate = max(1.0, mean_T / max(1.0, x.mean() + 1))
             initial_params = (1.0, rate, 1.0, mean_T)
         res = _minimise(fun, np.log(np.asarray(initial_params, float)), self.tol, self.maxiter, warm)
-        self._store_fit(res, n_total, lambda lp: self._neg_ll_and_grad(lp, ux, utx, uT, w, 1.0),
+        self._store_fit(res, n_total, lambda lp: self._neg_ll_and_grad(lp, ux, utx, uT, w, 1.0, pairs),
                         "This happens with very few repeat buyers or a very short history; try a longer period "
                         "or a small penalizer.")
         self.n_unique_ = len(ux)
