@@ -6,17 +6,19 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIG = Path("/tmp/clv-bench")
-ORDERS_PER_CUSTOMER = 8.7  # the generator's "bench" preset
+ORDERS_PER_CUSTOMER = {"bench": 8.7, "realistic": 3.0}  # the generator's presets
 
 
-def export(orders: int) -> Path:
-    """A generic one-row-per-order CSV with about ``orders`` orders (made once, kept in /tmp/clv-bench)."""
-    prefix = f"orders_{orders}"
+def export(orders: int, preset: str = "bench") -> Path:
+    """A generic one-row-per-order CSV with about ``orders`` orders (made once, kept in /tmp/clv-bench).
+
+    preset "bench": about 8.7 orders per customer; "realistic": about 3 (most customers buy once or twice)."""
+    prefix = f"orders_{orders}" if preset == "bench" else f"{preset}_{orders}"
     path = BIG / f"{prefix}_orders.csv"
     if not path.exists():
         BIG.mkdir(parents=True, exist_ok=True)
         subprocess.run([sys.executable, str(ROOT / "data" / "generate.py"), "--customers",
-                        str(int(orders / ORDERS_PER_CUSTOMER)), "--preset", "bench", "--format", "generic",
+                        str(int(orders / ORDERS_PER_CUSTOMER[preset])), "--preset", preset, "--format", "generic",
                         "--no-interactions", "--out-dir", str(BIG), "--prefix", prefix],
                        check=True, stdout=subprocess.DEVNULL)
     return path

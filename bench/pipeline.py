@@ -12,6 +12,14 @@ file safely, then the same models, segments and CSV).
     python bench/pipeline.py --stages [--orders 10000000]
 
 times each step of `score` in one fresh process instead (where the time goes).
+
+    python bench/pipeline.py --preset realistic --peer-python /tmp/lt/bin/python [--orders 1000000 10000000]
+
+the shape where customers are many (about 3 orders per customer, BG/NBD-simulated): `score --model bgnbd` (the
+model the peer fits) and `score` as shipped (--model auto backtests all three purchase models first), next to
+the pipeline a user would otherwise write with pandas + lifetimes (bench/peer_pipeline.py, in lifetimes' own
+virtual environment), each in a fresh process, from the same file in the same run.
+Targets (issue 12): score at least 5x faster than the peer at 10M such orders, under 2 GB; at least 2x at 1M.
 """
 import argparse
 import resource
@@ -64,19 +72,44 @@ def stages_of(path: str) -> None:
     lap(f"CSV out ({table.shape[1]} columns)")
 
 
+def against_peer(n: int, preset: str, peer_python: str) -> None:
+    path = export(n, preset)
+    out = Path("/tmp/clv-bench")
+    runs = {"python -m clv score --model bgnbd": [sys.executable, "-m", "clv", "score", "--orders", str(path),
+                                                 "--model", "bgnbd", "--out", str(out / f"scores_bg_{preset}_{n}.csv")],
+            "python -m clv score (model by backtest)": [sys.executable, "-m", "clv", "score", "--orders", str(path),
+                                                        "--out", str(out / f"scores_{preset}_{n}.csv")],
+            "pandas + lifetimes (bench/peer_pipeline.py)": [peer_python, str(Path(__file__).parent / "peer_pipeline.py"),
+                                                           str(path), str(out / f"peer_{preset}_{n}.csv")]}
+    res = {name: measure(cmd) for name, cmd in runs.items()}
+    peer = res["pandas + lifetimes (bench/peer_pipeline.py)"]
+    print(f"{rows_in(path):>11,} orders ({preset}), {rows_in(out / f'scores_bg_{preset}_{n}.csv'):,} customers scored")
+    for name, r in res.items():
+        print(f"    {name:<44} {r['seconds']:7.2f} s  peak {r['peak_mb']:6.0f} MB"
+              + (f"   {peer['seconds'] / r['seconds']:.1f}x faster than the peer" if r is not peer else ""), flush=True)
+    print(f"      peer steps: {peer['stdout'].strip().splitlines()[-1]}", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--orders", type=int, nargs="*", default=[1_000_000, 10_000_000])
     ap.add_argument("--stages", action="store_true", help="time each step of score instead")
     ap.add_argument("--stages-of", help=argparse.SUPPRESS)  # the fresh process --stages runs
+    ap.add_argument("--preset", choices=["bench", "realistic"], default="bench",
+                    help="bench: ~8.7 orders per customer; realistic: ~3")
+    ap.add_argument("--peer-python", help="a Python with lifetimes: time score against the pandas + lifetimes "
+                                          "pipeline (bench/peer_pipeline.py)")
     a = ap.parse_args()
     if a.stages_of:
         sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
         return stages_of(a.stages_of)
     for n in a.orders:
         if a.stages:
-            print(f"{n:>11,} orders: the steps of score", flush=True)
-            subprocess.run([sys.executable, __file__, "--stages-of", str(export(n))], check=True)
+            print(f"{n:>11,} orders ({a.preset}): the steps of score", flush=True)
+            subprocess.run([sys.executable, __file__, "--stages-of", str(export(n, a.preset))], check=True)
+            continue
+        if a.peer_python:
+            against_peer(n, a.preset, a.peer_python)
             continue
         path = export(n)
         bare = measure([sys.executable, "-c", BARE_AGGREGATE, str(path)])

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import math
 import sys
@@ -170,12 +171,37 @@ def cmd_tactics(args) -> None:
     Path(args.out).write_bytes(to_safe_csv(ranked[cols]))
     print(f"wrote {args.out}", file=sys.stderr)
     if args.lists:
+        from .campaigns import campaign_file
         out = Path(args.lists)
         out.mkdir(parents=True, exist_ok=True)
+        created = dt.date.fromisoformat(args.campaign_date) if args.campaign_date else dt.date.today()
         for tactic in CATALOGUE["tactic"]:
             lst = target_list(features, tactic, args.margin, control_share=args.control_share, seed=args.seed)
             (out / f"{tactic}.csv").write_bytes(to_safe_csv(lst))
-        print(f"wrote {len(CATALOGUE)} target lists to {out}/", file=sys.stderr)
+            (out / f"{tactic}.campaign.csv").write_bytes(
+                to_safe_csv(campaign_file(lst, tactic, created, args.seed, args.control_share)))
+        print(f"wrote {len(CATALOGUE)} target lists to {out}/ with a campaign file each (<tactic>.campaign.csv): "
+              "keep it, and measure the campaign later with `python -m clv measure`", file=sys.stderr)
+
+
+def cmd_measure(args) -> None:
+    from pathlib import Path
+
+    from .campaigns import measure_on, read_campaigns
+    from .export import to_safe_csv
+    from .tactics import CATALOGUE
+    rows, notes = read_campaigns([Path(p).read_bytes() for p in args.campaign])
+    shop = _load(args)
+    costs = CATALOGUE.set_index("tactic")["cost_per_customer"].to_dict()
+    if args.cost_per_customer is not None:
+        costs = args.cost_per_customer
+    m = measure_on(shop, rows, notes, args.margin, costs, args.window_days)
+    for note in m.notes:
+        print(f"note: {note}", file=sys.stderr)
+    Path(args.out).write_bytes(to_safe_csv(m.results))
+    summary = {"campaigns": [{k: _finite(v) for k, v in r.items()} for r in m.results.to_dict("records")],
+               "notes": m.notes}
+    print(json.dumps(summary, default=str, indent=1))
 
 
 def cmd_report(args) -> None:
@@ -287,7 +313,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lists", metavar="DIR", help="also write one target list per tactic into DIR")
     p.add_argument("--control-share", type=float, default=defaults.CONTROL_SHARE, help="share of each list held out as control")
     p.add_argument("--seed", type=int, default=0, help="seed of the control-group draw")
+    p.add_argument("--campaign-date", metavar="YYYY-MM-DD", help="the day the lists are sent (default: today); "
+                                                                 "measurement starts the day after")
     p.set_defaults(func=cmd_tactics)
+
+    p = sub.add_parser("measure", help="measure campaigns sent to target lists against their control groups",
+                       description="Reads campaign files (written next to each target list by `tactics --lists` or "
+                                   "downloaded from the playbook) and an orders export newer than the campaigns; writes "
+                                   "per campaign the groups' buyers, orders and margin, the uplift with 95 % intervals "
+                                   "and a verdict (CSV), and the same as JSON on stdout.")
+    p.add_argument("--campaign", required=True, nargs="+", metavar="FILE", help="campaign file(s)")
+    _add_input_args(p)
+    p.add_argument("--window-days", type=int, help="measure N days after each campaign's date (default: up to the "
+                                                   "last date in the orders)")
+    p.add_argument("--margin", type=float, default=defaults.MARGIN,
+                   help=f"gross margin as a share of revenue (default {defaults.MARGIN})")
+    p.add_argument("--cost-per-customer", type=float,
+                   help="what one contact cost (default: the tactic's cost in the playbook's catalogue)")
+    p.add_argument("--out", required=True, metavar="FILE", help="where to write the results CSV")
+    p.set_defaults(func=cmd_measure)
 
     p = sub.add_parser("report", help="write the one-file HTML report (interactive charts)")
     _add_input_args(p)

@@ -39,6 +39,12 @@ def sql(name: str) -> str:
     return (Path(__file__).parent / "sql" / f"{name}.sql").read_text()
 
 
+def pd_frame(data: dict):
+    """A pandas DataFrame, with pandas imported only when one is needed (see the note at the imports)."""
+    import pandas
+    return pandas.DataFrame(data)
+
+
 def _as_date(value) -> dt.date | None:
     if value is None or value == "":
         return None
@@ -172,6 +178,28 @@ class Shop:
                             self.holdout(train_cut, train_cut + dt.timedelta(days=window_days)),
                             eval_cut, self.customers(as_of=eval_cut),
                             self.holdout(eval_cut, eval_cut + dt.timedelta(days=window_days)))
+
+    def campaign_outcomes(self, members: pd.DataFrame, window_end=None) -> pd.DataFrame:
+        """Purchases and net revenue per (campaign_id, customer_id) of ``members`` (campaign_id, customer_id,
+        created) after each campaign's date up to ``window_end`` (default: the last date in the data) —
+        clv/sql/campaign_outcomes.sql. Customers who bought nothing are absent."""
+        self._require_orders()
+        end = _as_date(window_end) or self.last_date()
+        self.con.register("campaign_members", members[["campaign_id", "customer_id", "created"]])
+        try:
+            return self.con.execute(sql("campaign_outcomes"), {"window_end": end}).df()
+        finally:
+            self.con.unregister("campaign_members")
+
+    def known_customers(self, ids) -> int:
+        """How many of ``ids`` have any order in the data (to tell a campaign file from another shop)."""
+        self._require_orders()
+        self.con.register("ids_in", pd_frame({"customer_id": list(ids)}))
+        try:
+            return self.con.execute("SELECT count(DISTINCT customer_id) FROM ids_in SEMI JOIN orders "
+                                    "USING (customer_id)").fetchall()[0][0]
+        finally:
+            self.con.unregister("ids_in")
 
     def holdout_weekly(self, calibration_end, holdout_end=None) -> pd.DataFrame:
         """Repeat purchase days per week after calibration_end by the calibration customers (week, repeat_purchases;

@@ -28,6 +28,8 @@ PRESETS = {
     "sample": dict(r=0.6, alpha=120.0, a=0.8, b=2.5, p=6.0, q=4.0, v=30.0),
     # benchmark shops: ~10 orders per customer over two years
     "bench": dict(r=1.2, alpha=38.0, a=0.4, b=6.0, p=6.0, q=4.0, v=30.0),
+    # realistic big shops: most customers buy once or twice, ~3 orders per customer over two years
+    "realistic": dict(r=0.8, alpha=70.0, a=0.8, b=2.5, p=6.0, q=4.0, v=30.0),
 }
 DAYS = 730
 END = pd.Timestamp("2026-10-31 23:59:59")

@@ -1,0 +1,326 @@
+"""Did it work? Campaigns sent to target lists, measured against their randomised control groups.
+
+A campaign file is a target list frozen at the moment it was handed out: campaign id, tactic, date, the seed of the
+control draw, each customer's group and their scores then. With orders from after that date, each campaign is
+measured per group (customers, buyers, orders, revenue and margin per customer in the window) and the difference
+treatment − control is the campaign's effect, net of the customers who would have bought anyway:
+
+- conversion uplift with Newcombe's hybrid score interval (method 10 of Newcombe 1998, from two Wilson intervals),
+  which keeps its coverage with small groups and rates near 0;
+- margin per customer with Welch's unequal-variance t interval;
+- incremental buyers and margin = uplift × treated customers; net return = incremental margin − contact costs.
+
+An interval that spans 0 is reported as "can't tell yet", never as an effect. ``power`` says before sending what
+uplift a list of this size can detect at all. ``feedback`` turns measured uplifts into the playbook's assumption
+(several campaigns of one tactic pooled by inverse-variance weights).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .errors import DataError
+
+__all__ = ["CAMPAIGN_COLUMNS", "campaign_file", "read_campaigns", "wilson", "newcombe", "welch", "Measurement",
+           "measure", "measure_on", "typical_gap_days", "power", "control_share_for", "feedback"]
+
+#: columns of a campaign file, in order; scores are those at the time the list was made
+CAMPAIGN_COLUMNS = ["campaign_id", "tactic", "created", "seed", "control_share", "customer_id", "group",
+                    "churn_risk", "clv", "expected_gain"]
+Z = stats.norm.ppf(0.975)
+
+
+def campaign_file(target: pd.DataFrame, tactic: str, created, seed: int, control_share: float,
+                  campaign_id: str | None = None) -> pd.DataFrame:
+    """The campaign record of a target list (clv.tactics.target_list), to keep and measure later."""
+    created = pd.Timestamp(created).date()
+    cid = campaign_id or f"{tactic}-{created:%Y%m%d}-s{seed}"
+    out = pd.DataFrame({"campaign_id": cid, "tactic": tactic, "created": created.isoformat(), "seed": int(seed),
+                        "control_share": float(control_share), "customer_id": target["customer_id"].astype(str),
+                        "group": target["group"]})
+    for col in ("churn_risk", "clv", "expected_gain"):
+        out[col] = target[col].to_numpy() if col in target else np.nan
+    return out[CAMPAIGN_COLUMNS]
+
+
+def read_campaigns(source) -> tuple[pd.DataFrame, list[str]]:
+    """Read one or several campaign files (paths, bytes or file objects; CSV as written by ``campaign_file``).
+
+    Returns (rows, notes): rows that cannot be measured are taken out and each reason is in ``notes`` — a
+    customer listed in both groups, a group other than treatment/control, a control customer the file marks as
+    contacted (a ``treated`` column), the same customer twice in one campaign (kept once). Raises DataError for a
+    file that is not a campaign file.
+    """
+    sources = source if isinstance(source, (list, tuple)) else [source]
+    frames = []
+    for s in sources:
+        data = io.BytesIO(s) if isinstance(s, (bytes, bytearray)) else s
+        try:
+            df = pd.read_csv(data, dtype={"customer_id": str, "campaign_id": str, "tactic": str, "group": str})
+        except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+            raise DataError(f"This is not a readable campaign file ({exc}).",
+                            expected="the campaign CSV the playbook or `tactics --lists` wrote") from exc
+        missing = [c for c in ("campaign_id", "tactic", "created", "customer_id", "group") if c not in df.columns]
+        if missing:
+            raise DataError(f"This is not a campaign file: column '{missing[0]}' is missing.", column=missing[0],
+                            example=df.iloc[0].to_dict() if len(df) else None,
+                            expected=", ".join(CAMPAIGN_COLUMNS))
+        frames.append(df)
+    rows = pd.concat(frames, ignore_index=True)
+    notes = []
+    # ids as the loader stored them (campaign files are written from them); a leading apostrophe the CSV export
+    # added against spreadsheet formulas goes
+    ids = rows["customer_id"].astype(str).str.strip()
+    rows["customer_id"] = ids.where(~(ids.str.startswith("'") & ids.str[1:].str.match(r"^[=+\-@\t\r]")), ids.str[1:])
+    rows["group"] = rows["group"].astype(str).str.strip().str.lower()
+    created = pd.to_datetime(rows["created"], errors="coerce")
+    if created.isna().any():
+        bad = rows[created.isna()].iloc[0]
+        raise DataError("A campaign date cannot be read.", column="created", example=bad.to_dict(),
+                        expected="a date such as 2026-05-01")
+    rows["created"] = created.dt.date
+    other = ~rows["group"].isin(["treatment", "control"])
+    if other.any():
+        notes.append(f"{other.sum():,} rows with a group other than treatment or control (e.g. "
+                     f"'{rows.loc[other, 'group'].iloc[0]}') are left out.")
+        rows = rows[~other]
+    both = rows.groupby(["campaign_id", "customer_id"])["group"].transform("nunique") > 1
+    if both.any():
+        n = rows.loc[both, "customer_id"].nunique()
+        notes.append(f"{n:,} customers are in both the treatment and the control group of the same campaign (e.g. "
+                     f"{rows.loc[both, 'customer_id'].iloc[0]!r}); they are left out of it.")
+        rows = rows[~both]
+    if "treated" in rows:
+        leaked = (rows["group"] == "control") & rows["treated"].astype(str).str.lower().isin(["1", "true", "yes"])
+        if leaked.any():
+            notes.append(f"{leaked.sum():,} control customers were contacted anyway (column 'treated'); they are "
+                         "left out, since they no longer show what happens without the campaign.")
+            rows = rows[~leaked]
+    dup = rows.duplicated(["campaign_id", "customer_id"])
+    if dup.any():
+        notes.append(f"{dup.sum():,} repeated rows (the same customer twice in one campaign) are counted once.")
+        rows = rows[~dup]
+    return rows.reset_index(drop=True), notes
+
+
+# --- intervals -----------------------------------------------------------------------------------------------
+
+def wilson(k, n, z: float = Z):
+    """Wilson score interval for a proportion k / n (vectorised)."""
+    k, n = np.asarray(k, float), np.asarray(n, float)
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
+
+
+def newcombe(k1, n1, k0, n0, z: float = Z):
+    """Difference p1 − p0 and its Newcombe hybrid score interval (from the two Wilson intervals)."""
+    p1, p0 = np.asarray(k1, float) / n1, np.asarray(k0, float) / n0
+    l1, u1 = wilson(k1, n1, z)
+    l0, u0 = wilson(k0, n0, z)
+    d = p1 - p0
+    return d, d - np.sqrt((p1 - l1) ** 2 + (u0 - p0) ** 2), d + np.sqrt((u1 - p1) ** 2 + (p0 - l0) ** 2)
+
+
+def welch(mean1, var1, n1, mean0, var0, n0, level: float = 0.95):
+    """Difference of means and its Welch t interval (unequal variances; vectorised)."""
+    se2 = np.asarray(var1) / n1 + np.asarray(var0) / n0
+    dfree = se2 ** 2 / ((np.asarray(var1) / n1) ** 2 / np.maximum(n1 - 1, 1)
+                        + (np.asarray(var0) / n0) ** 2 / np.maximum(n0 - 1, 1))
+    t = stats.t.ppf(0.5 + level / 2, np.where(np.isfinite(dfree) & (dfree > 0), dfree, 1e9))
+    d = np.asarray(mean1) - np.asarray(mean0)
+    half = t * np.sqrt(se2)
+    return d, d - half, d + half
+
+
+# --- measurement ---------------------------------------------------------------------------------------------
+
+@dataclass
+class Measurement:
+    results: pd.DataFrame          # one row per campaign: groups, rates, uplifts with intervals, money, verdict
+    notes: list = field(default_factory=list)   # what was left out or is doubtful, in words
+
+
+def measure(campaigns: pd.DataFrame, outcomes: pd.DataFrame, window_end: dt.date, margin: float,
+            cost_per_customer: dict | float = 0.0, typical_gap_days: float | None = None,
+            notes: list | None = None) -> Measurement:
+    """Measure each campaign in ``campaigns`` (rows from ``read_campaigns``).
+
+    ``outcomes``: per (campaign_id, customer_id) the purchases and net revenue after the campaign date up to
+    ``window_end`` (``Shop.campaign_outcomes`` computes it); customers absent from it bought nothing.
+    ``cost_per_customer``: per tactic (or one figure) what one contact of the treatment group cost.
+    ``typical_gap_days``: the shop's median days between orders — a shorter window is flagged as early.
+    """
+    notes = list(notes or [])
+    rows = campaigns.merge(outcomes, on=["campaign_id", "customer_id"], how="left")
+    rows[["purchases", "revenue"]] = rows[["purchases", "revenue"]].fillna(0.0)
+    rows["bought"] = (rows["purchases"] > 0).astype(float)
+    rows["margin"] = margin * rows["revenue"]
+    out = []
+    for cid, c in rows.groupby("campaign_id", sort=True):
+        tactic, created = c["tactic"].iloc[0], c["created"].iloc[0]
+        days = (pd.Timestamp(window_end) - pd.Timestamp(created)).days
+        t, k = c[c["group"] == "treatment"], c[c["group"] == "control"]
+        cost = cost_per_customer.get(tactic, 0.0) if isinstance(cost_per_customer, dict) else float(cost_per_customer)
+        rec = {"campaign_id": cid, "tactic": tactic, "created": created, "window_end": pd.Timestamp(window_end).date(),
+               "window_days": days, "treatment_customers": len(t), "control_customers": len(k)}
+        if days <= 0:
+            rec["verdict"] = (f"Too early: the orders end on {pd.Timestamp(window_end):%d %b %Y}, before the campaign "
+                              f"started ({pd.Timestamp(created):%d %b %Y}). Upload a newer orders export.")
+            out.append(rec)
+            continue
+        if len(t) < 2 or len(k) < 2:
+            rec["verdict"] = ("Can't measure: the campaign needs at least two customers in each group "
+                              f"(treatment {len(t)}, control {len(k)}).")
+            out.append(rec)
+            continue
+        d, lo, hi = newcombe(t["bought"].sum(), len(t), k["bought"].sum(), len(k))
+        m, m_lo, m_hi = welch(t["margin"].mean(), t["margin"].var(ddof=1), len(t),
+                              k["margin"].mean(), k["margin"].var(ddof=1), len(k))
+        risk = float(t["churn_risk"].mean()) if "churn_risk" in t and t["churn_risk"].notna().any() else np.nan
+        rec.update({
+            "treatment_buyers": int(t["bought"].sum()), "control_buyers": int(k["bought"].sum()),
+            "treatment_rate": float(t["bought"].mean()), "control_rate": float(k["bought"].mean()),
+            "treatment_orders": float(t["purchases"].sum()), "control_orders": float(k["purchases"].sum()),
+            "treatment_margin_per_customer": float(t["margin"].mean()),
+            "control_margin_per_customer": float(k["margin"].mean()),
+            "uplift": float(d), "uplift_low": float(lo), "uplift_high": float(hi),
+            "margin_uplift": float(m), "margin_uplift_low": float(m_lo), "margin_uplift_high": float(m_hi),
+            "extra_buyers": float(d * len(t)), "extra_buyers_low": float(lo * len(t)),
+            "extra_buyers_high": float(hi * len(t)),
+            "incremental_margin": float(m * len(t)), "incremental_margin_low": float(m_lo * len(t)),
+            "incremental_margin_high": float(m_hi * len(t)),
+            "cost": cost * len(t), "net_return": float(m * len(t) - cost * len(t)),
+            "net_return_low": float(m_lo * len(t) - cost * len(t)),
+            "net_return_high": float(m_hi * len(t) - cost * len(t)),
+            "mean_churn_risk": risk,
+        })
+        rec["verdict"] = _verdict(rec)
+        if typical_gap_days and days < typical_gap_days:
+            rec["verdict"] += (f" Note: the window ({days} days) is shorter than the time your customers usually take "
+                               f"between orders ({typical_gap_days:.0f} days), so part of the effect may not show yet.")
+        out.append(rec)
+    return Measurement(pd.DataFrame(out), notes)
+
+
+def typical_gap_days(customers: pd.DataFrame) -> float | None:
+    """Median days between purchase days of the customers who bought more than once (None if nobody did)."""
+    repeat = customers[customers["frequency"] > 0]
+    return float((repeat["recency_days"] / repeat["frequency"]).median()) if len(repeat) else None
+
+
+def measure_on(shop, campaigns: pd.DataFrame, notes: list, margin: float, cost_per_customer: dict | float = 0.0,
+               window_days: int | None = None) -> Measurement:
+    """``measure`` with the outcomes from a loaded shop (a clv.store.Shop): the window runs from each campaign's
+    date to ``window_days`` later, or to the last date in the orders. Customers of the file that the orders do not
+    know at all are reported (a campaign from another shop, or ids changed since)."""
+    notes = list(notes)
+    last = shop.last_date()
+    ends = []
+    for cid, created in campaigns.groupby("campaign_id")["created"].first().items():
+        end = last if window_days is None else min(last, created + dt.timedelta(days=window_days))
+        if window_days is not None and created + dt.timedelta(days=window_days) > last:
+            notes.append(f"{cid}: the orders end on {last:%d %b %Y}, before the {window_days}-day window does; "
+                         f"measured up to {last:%d %b %Y}.")
+        ends.append((cid, end))
+    unknown = campaigns["customer_id"].nunique() - shop.known_customers(campaigns["customer_id"].unique())
+    if unknown:
+        share = unknown / campaigns["customer_id"].nunique()
+        notes.append(f"{unknown:,} customers of the campaign file ({share:.0%}) have no order in this data at all; "
+                     "they count as not having bought." + (" Is this the same shop's export?" if share > 0.5 else ""))
+    gap = typical_gap_days(shop.customers())
+    parts = []
+    for cid, end in ends:
+        rows = campaigns[campaigns["campaign_id"] == cid]
+        parts.append(measure(rows, shop.campaign_outcomes(rows, end), end, margin, cost_per_customer, gap).results)
+    return Measurement(pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(), notes)
+
+
+def _fmt(v: float) -> str:
+    return f"{v:,.0f}"
+
+
+def _verdict(r: dict) -> str:
+    extra, lo, hi = r["extra_buyers"], r["extra_buyers_low"], r["extra_buyers_high"]
+    money = (f"worth {_fmt(r['net_return'])} ({_fmt(r['net_return_low'])} to {_fmt(r['net_return_high'])}) "
+             f"in margin after {_fmt(r['cost'])} of contact costs")
+    if lo > 0:
+        return (f"It worked: the campaign brought about {extra:,.0f} extra buyers ({lo:,.0f}–{hi:,.0f}) among "
+                f"{r['treatment_customers']:,} customers contacted, {money}.")
+    if hi < 0:
+        return (f"It backfired: about {-extra:,.0f} fewer buyers ({-hi:,.0f}–{-lo:,.0f}) than without it, {money}.")
+    return (f"Can't tell yet: the difference ({extra:+,.0f} buyers, {lo:+,.0f} to {hi:+,.0f}) could be chance — too "
+            f"early or too small a control group to tell; {money}.")
+
+
+# --- before sending -------------------------------------------------------------------------------------------
+
+def power(n: int, control_share: float, base_rate: float, level: float = 0.95, power_: float = 0.8) -> float:
+    """The smallest conversion uplift a list of ``n`` customers with this control share can detect (two-sided
+    test at ``level``, with probability ``power_``), when the control group buys at ``base_rate``.
+
+    Solves d = z_a √(p̄(1 − p̄)(1/n_t + 1/n_c)) + z_b √(p0(1 − p0)/n_c + p1(1 − p1)/n_t) with p1 = p0 + d (the
+    treated group's own variance, not the control's) by fixed-point iteration."""
+    n_c = int(round(n * control_share))
+    n_t = n - n_c
+    if n_c < 1 or n_t < 1:
+        return float("inf")
+    z_a, z_b = stats.norm.ppf(0.5 + level / 2), stats.norm.ppf(power_)
+    p0 = min(max(base_rate, 1e-6), 1 - 1e-6)
+    d = (z_a + z_b) * np.sqrt(p0 * (1 - p0) * (1 / n_t + 1 / n_c))
+    for _ in range(100):
+        p1 = min(p0 + d, 1 - 1e-9)
+        pbar = (n_t * p1 + n_c * p0) / n
+        new = z_a * np.sqrt(pbar * (1 - pbar) * (1 / n_t + 1 / n_c)) + z_b * np.sqrt(p0 * (1 - p0) / n_c
+                                                                                  + p1 * (1 - p1) / n_t)
+        if abs(new - d) < 1e-12:
+            break
+        d = new
+    return float(d) if p0 + d < 1 else float("inf")
+
+
+def control_share_for(n: int, uplift: float, base_rate: float, level: float = 0.95, power_: float = 0.8) -> float | None:
+    """The smallest control share (up to one half) with which a list of ``n`` detects ``uplift`` (None: not possible
+    at this size)."""
+    if power(n, 0.5, base_rate, level, power_) > uplift:
+        return None
+    lo, hi = 0.0, 0.5
+    for _ in range(60):  # the detectable uplift falls as the control share grows towards one half
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if power(n, mid, base_rate, level, power_) > uplift else (lo, mid)
+    return hi
+
+
+# --- back into the playbook -------------------------------------------------------------------------------------
+
+def feedback(results: pd.DataFrame, kinds: dict) -> pd.DataFrame:
+    """Per tactic, the uplift the playbook should assume, from the measured campaigns (inverse-variance pooled).
+
+    The playbook's uplift means, for *save* tactics, the share of at-risk customers a contact keeps (gain = uplift ×
+    churn risk × CLTV), so a conversion uplift is divided by the targets' mean churn risk; for the other kinds it is
+    the chance of one extra order, the conversion uplift itself. Returns tactic, uplift, low, high, campaigns,
+    customers, source (words).
+    """
+    ok = results.dropna(subset=["uplift"]) if "uplift" in results else results.iloc[:0]
+    rows = []
+    for tactic, g in ok.groupby("tactic", sort=True):
+        scale = np.ones(len(g))
+        if kinds.get(tactic) == "save":
+            scale = 1 / g["mean_churn_risk"].clip(lower=0.05).fillna(1.0).to_numpy()
+        est = g["uplift"].to_numpy() * scale
+        se = (g["uplift_high"] - g["uplift_low"]).to_numpy() * scale / (2 * Z)
+        w = 1 / np.maximum(se, 1e-9) ** 2
+        pooled = float(np.sum(w * est) / np.sum(w))
+        pooled_se = float(np.sqrt(1 / np.sum(w)))
+        n = int((g["treatment_customers"] + g["control_customers"]).sum())
+        names = ", ".join(g["campaign_id"])
+        rows.append({"tactic": tactic, "uplift": pooled, "low": pooled - Z * pooled_se, "high": pooled + Z * pooled_se,
+                     "campaigns": len(g), "customers": n,
+                     "source": f"measured on {names}, n = {n:,}" + (" (pooled)" if len(g) > 1 else "")})
+    return pd.DataFrame(rows, columns=["tactic", "uplift", "low", "high", "campaigns", "customers", "source"])
