@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 __all__ = ["revenue_by_month", "cohort_heatmap", "segment_sizes", "rf_grid", "cluster_scatter", "segment_overlap",
            "value_histogram", "value_by_segment", "backtest_by_frequency", "weekly_orders_with_cutoff",
            "calibration_by_decile", "cumulative_repeat_purchases", "churn_histogram", "at_stake_by_segment",
-           "p_alive_grid", "tactic_gains"]
+           "p_alive_grid", "tactic_gains", "campaign_uplifts"]
 
 
 def revenue_by_month(monthly: pd.DataFrame) -> go.Figure:
@@ -163,4 +163,21 @@ def tactic_gains(ranked: pd.DataFrame) -> go.Figure:
                  labels={"expected_gain": "expected net gain (after contact costs)", "name": ""})
     fig.update_layout(height=120 + 34 * len(r))
     fig.update_yaxes(categoryorder="array", categoryarray=list(r["name"]))  # best at the top, whatever the colour
+    return fig
+
+
+def campaign_uplifts(results: pd.DataFrame) -> go.Figure:
+    """Measured conversion uplift per campaign (clv.campaigns.measure results) with its 95 % interval; the zero
+    line is "no effect": an interval crossing it cannot tell the campaign from chance."""
+    r = results.dropna(subset=["uplift"]).sort_values("uplift")
+    colour = np.where(r["uplift_low"] > 0, "#1a7f37", np.where(r["uplift_high"] < 0, "#cf222e", "#6e7781"))
+    fig = go.Figure(go.Scatter(
+        x=100 * r["uplift"], y=r["campaign_id"], mode="markers", marker={"size": 11, "color": colour},
+        error_x={"type": "data", "symmetric": False, "array": 100 * (r["uplift_high"] - r["uplift"]),
+                 "arrayminus": 100 * (r["uplift"] - r["uplift_low"]), "color": "#57606a"},
+        hovertemplate="%{y}: %{x:.1f} points<extra></extra>"))
+    fig.add_vline(x=0, line_dash="dash", line_color="#888")
+    fig.update_layout(title="Extra buyers per 100 customers contacted (95 % interval)",
+                      xaxis_title="treatment − control buying rate, percentage points", yaxis_title="",
+                      height=160 + 40 * len(r), showlegend=False)
     return fig

@@ -182,10 +182,16 @@ def target_list(features: pd.DataFrame, tactic: str, margin: float, catalogue: p
 
 
 def lists_zip(features: pd.DataFrame, margin: float, catalogue: pd.DataFrame = CATALOGUE,
-              control_share: float = 0.10, seed: int = 0) -> bytes:
-    """All target lists as one zip of CSVs (formula-safe)."""
+              control_share: float = 0.10, seed: int = 0, created=None) -> bytes:
+    """All target lists as one zip of CSVs (formula-safe); with ``created`` (the day they are sent) each list's
+    campaign file too (<tactic>.campaign.csv, clv.campaigns.campaign_file), to measure the campaigns later."""
+    from .campaigns import campaign_file
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         for tactic in catalogue["tactic"]:
-            z.writestr(f"{tactic}.csv", to_safe_csv(target_list(features, tactic, margin, catalogue, control_share, seed)))
+            lst = target_list(features, tactic, margin, catalogue, control_share, seed)
+            z.writestr(f"{tactic}.csv", to_safe_csv(lst))
+            if created is not None:
+                z.writestr(f"{tactic}.campaign.csv", to_safe_csv(campaign_file(lst, tactic, created, seed,
+                                                                                control_share)))
     return buf.getvalue()

@@ -1,11 +1,15 @@
 """What should I do first? Retention tactics ranked by expected value, with target lists and control groups."""
+import datetime as dt
+
 import streamlit as st
 
 from clv import charts
+from clv.campaigns import campaign_file
+from clv.export import to_safe_csv
 from clv.models import ModelError
 from clv.tactics import GAIN_FORMULAS, combined_plan, lists_zip, target_list
 from ui.common import count, download_csv, money, page_setup
-from ui.model import apply_assumption_edits, catalogue, tactic_table
+from ui.model import apply_assumption_edits, campaigns, catalogue, catalogue_in_use, measured_uplifts, tactic_table
 
 settings = page_setup("Playbook")
 st.title("What should I do first?")
@@ -35,10 +39,19 @@ c2.markdown("**How the gain is computed**, per targeted customer:\n"
             f"margin {settings.margin:.0%})\n\n"
             "Expected net gain = Σ gain − customers × cost per contact; ROI = net gain ÷ cost. "
             "Value at stake: Σ churn risk × CLTV (save) or Σ one order's margin (others).")
-show = ["name", "kind", "channel", "customers", "value_at_stake", "gross_gain", "cost", "expected_gain", "roi"]
+in_use = catalogue_in_use().set_index("tactic")
+ranked = ranked.assign(uplift_from=ranked["tactic"].map(in_use["uplift_source"]))
+show = ["name", "kind", "channel", "customers", "value_at_stake", "gross_gain", "cost", "expected_gain", "roi",
+        "uplift", "uplift_from"]
 st.dataframe(ranked[show].style.format({"value_at_stake": "{:,.0f}", "gross_gain": "{:,.0f}", "cost": "{:,.0f}",
-                                        "expected_gain": "{:,.0f}", "roi": "{:.0%}"}),
+                                        "expected_gain": "{:,.0f}", "roi": "{:.0%}", "uplift": "{:.1%}"}),
              hide_index=True, width="stretch")
+measured = measured_uplifts()
+if measured is not None:
+    st.info("Measured on your own campaigns, so used instead of the assumption: "
+            + "; ".join(f"**{in_use.loc[r.tactic, 'name']}** {r.uplift:.1%} ({r.low:.1%} to {r.high:.1%}, {r.source})"
+                        for r in measured.itertuples(index=False))
+            + ". Switch back to the assumptions on the Campaigns page.")
 download_csv(ranked.drop(columns=["rationale"]), "tactics.csv", "Download the ranking (CSV)")
 
 st.subheader("Assumptions")
@@ -53,7 +66,7 @@ st.data_editor(catalogue()[["name", "kind", "channel", "target", "uplift", "cost
                                                                                  format="%.2f")})
 
 st.subheader("Do these together")
-plan = combined_plan(features, settings.margin, catalogue())
+plan = combined_plan(features, settings.margin, catalogue_in_use())
 by = plan.groupby("tactic").agg(customers=("customer_id", "size"), net_gain=("net_gain", "sum"))
 by = by.join(ranked.set_index("tactic")["name"]).sort_values("net_gain", ascending=False)
 st.caption(f"One primary tactic per customer — the one with their highest expected net gain: "
@@ -68,10 +81,29 @@ st.caption("Each list holds the customers a tactic targets, with a random, repro
            "only to *treatment*, then compare the two groups' orders to see what the campaign really did.")
 pick = st.selectbox("Tactic", list(ranked["tactic"]), format_func=lambda t: ranked.set_index("tactic").loc[t, "name"],
                     key="list_tactic")
-lst = target_list(features, pick, settings.margin, catalogue(), share)
+lst = target_list(features, pick, settings.margin, catalogue_in_use(), share)
 st.dataframe(lst.head(300), hide_index=True, height=300, width="stretch")
-c1, c2 = st.columns(2)
+record = campaign_file(lst, pick, dt.date.today(), 0, share)
+cid = record["campaign_id"].iloc[0]
+
+
+def _keep_campaign(cid=cid, record=record):
+    """A downloaded list is a campaign about to be sent: keep its record to measure it later."""
+    campaigns()[cid] = record
+
+
+c1, c2, c3 = st.columns(3)
 with c1:
-    download_csv(lst, f"targets_{pick}.csv", f"Download this list ({count(len(lst))} customers)", key="dl-list")
-c2.download_button("Download all lists (zip)", lists_zip(features, settings.margin, catalogue(), share),
+    download_csv(lst, f"targets_{pick}.csv", f"Download this list ({count(len(lst))} customers)", key="dl-list",
+                 on_click=_keep_campaign)
+
+c2.download_button("Download its campaign file", to_safe_csv(record), file_name=f"{cid}.campaign.csv",
+                   mime="text/csv", key="dl-campaign", on_click=_keep_campaign,
+                   help="Who is in the treatment and the control group, and their scores today. Keep it: upload it "
+                        "on the Campaigns page with a newer orders export to see what the campaign really did.")
+c3.download_button("Download all lists (zip)", lists_zip(features, settings.margin, catalogue_in_use(), share,
+                                                        created=dt.date.today()),
                    file_name="target_lists.zip", mime="application/zip", key="dl-zip")
+if cid in campaigns():
+    st.caption(f"Campaign **{cid}** is kept for this session: measure it on the Campaigns page once newer orders "
+               "are in.")

@@ -148,3 +148,35 @@ def test_download_a_target_list_and_open_it_as_csv(browser, server, tmp_path):
     assert groups <= {"treatment", "control"} and "treatment" in groups
     page.screenshot(path=str(ROOT / "tests" / "screenshot-playbook.png"))
     ctx.close()
+
+
+def test_measure_a_downloaded_campaign(browser, server, tmp_path):
+    """Playbook -> campaign file -> (sent on 31 Aug) -> Campaigns page: the verdict and the groups' buying rates."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 1600}, accept_downloads=True)
+    page = ctx.new_page()
+    page.goto(server + "/Playbook")
+    button = page.get_by_test_id("stDownloadButton").filter(has_text="Download its campaign file")
+    expect(button).to_be_visible(timeout=120_000)
+    with page.expect_download() as info:
+        button.get_by_role("button").click()
+    path = tmp_path / info.value.suggested_filename
+    info.value.save_as(path)
+    assert path.name.endswith(".campaign.csv")
+    text = path.read_text(encoding="utf-8").splitlines()
+    header = text[0].split(",")
+    assert header[:7] == ["campaign_id", "tactic", "created", "seed", "control_share", "customer_id", "group"]
+    # the founder sent it on 31 August; the sample shop's orders run to the end of October
+    rows = [line.split(",", 3) for line in text[1:]]
+    sent = tmp_path / "sent.campaign.csv"
+    sent.write_text("\n".join([text[0]] + [f"{r[0].rsplit('-', 2)[0]}-aug,{r[1]},2026-08-31,{r[3]}" for r in rows])
+                    + "\n", encoding="utf-8")
+    page.goto(server + "/Campaigns")
+    page.get_by_test_id("stFileUploader").first.locator("input[type=file]").set_input_files(str(sent))
+    expect(metric_value(page, "Bought, contacted")).to_be_visible(timeout=120_000)
+    verdict = page.get_by_test_id("stAlert").filter(has_text="of contact costs").first
+    expect(verdict).to_be_visible()
+    assert any(verdict.inner_text().startswith(v) for v in ("It worked", "Can't tell", "It backfired"))
+    expect(page.get_by_text("Back into the playbook")).to_be_visible()
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(ROOT / "tests" / "screenshot-campaigns.png"), full_page=True)
+    ctx.close()

@@ -23,7 +23,8 @@ NAV = [("app.py", "Overview", ":material/home:"), ("pages/1_Data.py", "Your data
        ("pages/2_Segments.py", "Who are my customers?", ":material/groups:"),
        ("pages/3_Customer_value.py", "What is each worth?", ":material/payments:"),
        ("pages/4_Churn_risk.py", "Who is slipping away?", ":material/trending_down:"),
-       ("pages/5_Playbook.py", "What should I do first?", ":material/checklist:")]
+       ("pages/5_Playbook.py", "What should I do first?", ":material/checklist:"),
+       ("pages/6_Campaigns.py", "Did it work?", ":material/fact_check:")]
 
 
 def page_setup(title: str) -> "Settings":
@@ -219,6 +220,7 @@ def count(x: float) -> str:
     return f"{x:,.0f}"
 
 
-def download_csv(df, filename: str, label: str = "Download CSV", key: str | None = None) -> None:
+def download_csv(df, filename: str, label: str = "Download CSV", key: str | None = None, on_click=None) -> None:
     from clv.export import to_safe_csv
-    st.download_button(label, to_safe_csv(df), file_name=filename, mime="text/csv", key=key or f"dl-{filename}")
+    st.download_button(label, to_safe_csv(df), file_name=filename, mime="text/csv", key=key or f"dl-{filename}",
+                       on_click=on_click)

@@ -156,10 +156,38 @@ def apply_assumption_edits(editor_key: str = "assumptions") -> None:
     st.session_state["catalogue"] = cat
 
 
+def measured_uplifts():
+    """The uplifts measured on campaigns (clv.campaigns.feedback) the playbook uses, or None: none measured yet,
+    or the user chose to go back to the assumptions."""
+    fb = st.session_state.get("measured_uplifts")
+    if fb is None or fb.empty or not st.session_state.get("use_measured", True):
+        return None
+    return fb
+
+
+def catalogue_in_use():
+    """The catalogue the playbook ranks with: the session's assumptions, with each measured uplift in place of the
+    assumed one; ``uplift_source`` says which ("assumption" or the campaigns it was measured on, with the interval)."""
+    cat = catalogue().copy()
+    cat["uplift_source"] = "assumption"
+    fb = measured_uplifts()
+    if fb is not None:
+        for row in fb.itertuples(index=False):
+            hit = cat["tactic"] == row.tactic
+            cat.loc[hit, "uplift"] = row.uplift
+            cat.loc[hit, "uplift_source"] = f"{row.source}; 95 % interval {row.low:.1%} to {row.high:.1%}"
+    return cat
+
+
+def campaigns():
+    """Campaign records of this session: id -> campaign frame (from the playbook's downloads and uploads)."""
+    return st.session_state.setdefault("campaigns", {})
+
+
 def tactic_table(s: Settings):
-    """(features, ranking) for the current data, assumptions and settings."""
+    """(features, ranking) for the current data, assumptions (or measured uplifts) and settings."""
     from clv.tactics import rank_tactics, tactic_features
-    cat = catalogue()
+    cat = catalogue_in_use()
     features = memo("tactic_features", (s,), lambda: tactic_features(scored(s)))
     key = (s, tuple(cat["uplift"]), tuple(cat["cost_per_customer"]))
     return features, memo("tactic_ranking", key, lambda: rank_tactics(features, s.margin, cat))
