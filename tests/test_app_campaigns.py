@@ -3,7 +3,6 @@ replaces the playbook's assumption (and the founder can switch back), and the po
 campaign exists."""
 import datetime as dt
 
-import pandas as pd
 import pytest
 from conftest import open_app
 
