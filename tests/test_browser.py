@@ -32,20 +32,21 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def server():
+def _serve(extra: list[str], log_name: str):
+    """A live Streamlit server on a free port (yields its URL), stopped afterwards."""
     port = _free_port()
-    log = open(ROOT / "tests" / "streamlit-server.log", "w")
+    log_path = ROOT / "tests" / log_name
+    log = open(log_path, "w")
     env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                              "--server.port", str(port), "--server.address", "127.0.0.1",
-                             "--server.fileWatcherType", "none"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                            env=env)
+                             "--server.fileWatcherType", "none", *extra], cwd=ROOT, stdout=log,
+                            stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while True:
         if proc.poll() is not None:
-            raise RuntimeError("streamlit died:\n" + (ROOT / "tests" / "streamlit-server.log").read_text())
+            raise RuntimeError("streamlit died:\n" + log_path.read_text())
         try:
             if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
                 break
@@ -59,6 +60,11 @@ def server():
     proc.terminate()
     proc.wait(10)
     log.close()
+
+
+@pytest.fixture(scope="session")
+def server():
+    yield from _serve([], "streamlit-server.log")
 
 
 @pytest.fixture(scope="session")
@@ -180,3 +186,26 @@ def test_measure_a_downloaded_campaign(browser, server, tmp_path):
     page.wait_for_timeout(1500)
     page.screenshot(path=str(ROOT / "tests" / "screenshot-campaigns.png"), full_page=True)
     ctx.close()
+
+
+def test_shared_password_protects_every_page(browser, tmp_path):
+    """A server with `[clv] password` in its secrets: no page shows data before the password; a wrong one is
+    refused; the right one opens the dashboard."""
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text('[clv]\npassword = "open sesame"\n')
+    for url in _serve(["--secrets.files", str(secrets)], "streamlit-server-password.log"):
+        ctx = browser.new_context(viewport={"width": 1280, "height": 1000})
+        page = ctx.new_page()
+        for path in ("/", "/Customer_value"):
+            page.goto(url + path)
+            expect(page.get_by_label("Password", exact=True)).to_be_visible(timeout=60_000)
+            assert page.get_by_test_id("stMetric").count() == 0
+        page.get_by_label("Password", exact=True).fill("sesame")
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_text("Wrong password.")).to_be_visible()
+        assert page.get_by_test_id("stMetric").count() == 0
+        page.get_by_label("Password", exact=True).fill("open sesame")
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_text("Signed in as shared password")).to_be_visible(timeout=120_000)
+        expect(metric_value(page, "Average projected CLTV")).to_be_visible(timeout=120_000)  # the page asked for
+        ctx.close()

@@ -30,8 +30,10 @@ NAV = [("app.py", "Overview", ":material/home:"), ("pages/1_Data.py", "Your data
 def page_setup(title: str) -> "Settings":
     """Call first on every page: page config, the shop, the shared sidebar. Returns the current settings."""
     st.set_page_config(page_title=f"{title} · clv", page_icon=":material/insights:", layout="wide")
+    from ui.auth import gate
+    who = gate()  # stops here until the visitor is signed in (when sign-in is set up)
     shop()
-    return sidebar()
+    return sidebar(who)
 
 
 # --- the session's data ---------------------------------------------------------------------------------
@@ -148,8 +150,9 @@ def _cuts(text: str, name: str) -> tuple:
     return values
 
 
-def sidebar() -> Settings:
-    """The one set of controls every page shows; values persist across pages in session state."""
+def sidebar(who: str | None = None) -> Settings:
+    """The one set of controls every page shows; values persist across pages in session state. ``who``: the
+    signed-in user, shown with a sign-out button."""
     for k, v in DEFAULTS.items():
         # re-assigning keeps a widget's value when the user moves to a page where it is rendered anew
         st.session_state[k] = st.session_state.get(k, v)
@@ -158,6 +161,10 @@ def sidebar() -> Settings:
         if Path(ROOT / path).exists():
             sb.page_link(path, label=label, icon=icon)
     sb.divider()
+    if who:
+        from ui.auth import sign_out
+        sb.caption(f"Signed in as {plain(who)}")
+        sb.button("Sign out", on_click=sign_out, key="sign_out")
     sb.caption(f"Data: {plain(st.session_state.get('source', 'the sample shop'))}")
     with sb.expander("Value & churn assumptions", expanded=True):
         st.selectbox("Projection horizon (months)", [12, 24], key="horizon_months",
