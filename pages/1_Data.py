@@ -7,12 +7,13 @@ import streamlit as st
 from clv.errors import DataError
 from clv.ingest import (DATE_ORDERS, DECIMALS, FIELD_LABELS, FORMATS, INTERACTION_FIELDS, ORDER_FIELDS, REQUIRED_INTERACTION_FIELDS,
                         REQUIRED_ORDER_FIELDS, detect_format, detect_interaction_mapping, sniff)
-from ui.common import count, download_csv, keep_widgets, load_shop, memo, page_setup, plain, upload_dir
+from ui.common import count, download_csv, keep_widgets, load_shop, memo, page_setup, plain, show_sample, upload_dir
 from ui.model import customers_table
+from ui.workspace import WIDGET_PREFIXES, remember, reopen, workspace
 
 settings = page_setup("Your data")
 # the mapping, format, date-order and decimal choices outlive a visit to another page
-keep_widgets("data", ("map_", "evmap_", "fmt_choice", "date_order", "decimal", "currency_choice"))
+keep_widgets("data", WIDGET_PREFIXES)
 st.title("Your data")
 st.write("Drop the orders export you already have — Shopify, WooCommerce, BigCommerce, Squarespace, Etsy, Wix, "
          "Magento, PrestaShop, Stripe, Square, Gumroad, an invoice-line file like UCI *Online Retail*, or any table "
@@ -23,16 +24,54 @@ NONE = "— none —"
 
 
 def _save(uploads: list, slot: str) -> str | tuple:
-    """Store this slot's upload(s) under unique names, replacing the slot's previous upload; the path(s) to read."""
-    for old in upload_dir().glob(f"{slot}-*"):
-        old.unlink()  # the previous upload of this slot is no longer needed
-    paths = []
-    for up in uploads:
-        safe = re.sub(r"[^A-Za-z0-9._-]", "_", up.name)[-80:] or "upload.csv"
-        target = upload_dir() / f"{slot}-{up.file_id}-{safe}"
-        target.write_bytes(up.getbuffer())
-        paths.append(str(target))
+    """Store this slot's upload(s); the path(s) to read. A new orders upload is a new data set in the visitor's
+    workspace (kept on the server until they delete it); interactions join the current data set. Interactions
+    uploaded next to the sample shop are kept only for this session."""
+    if slot == "orders":
+        st.session_state["dataset"] = workspace().create(", ".join(up.name for up in uploads))
+    ds = st.session_state.get("dataset")
+    if ds:
+        paths = [str(p) for p in workspace().add_files(ds, "orders" if slot == "orders" else "events",
+                                                       [(up.name, up.getvalue()) for up in uploads])]
+    else:
+        for old in upload_dir().glob(f"{slot}-*"):
+            old.unlink()  # the previous upload of this slot is no longer needed
+        paths = []
+        for up in uploads:
+            safe = re.sub(r"[^A-Za-z0-9._-]", "_", up.name)[-80:] or "upload.csv"
+            target = upload_dir() / f"{slot}-{up.file_id}-{safe}"
+            target.write_bytes(up.getbuffer())
+            paths.append(str(target))
     return paths[0] if len(paths) == 1 else tuple(paths)
+
+
+def your_data_sets(box) -> None:
+    """The workspace's data sets, with open and delete (drawn into ``box``, once this run's upload is stored)."""
+    sets = workspace().datasets()
+    current = st.session_state.get("dataset")
+    with box.expander(f"Your data sets ({len(sets)})", expanded=bool(sets) and current is None):
+        if not sets:
+            st.caption("Files you upload are kept here on the server, so a reload or a later visit opens them again. "
+                       "Nothing uploaded yet.")
+        for d in sets:
+            c1, c2, c3 = st.columns([5, 1, 1])
+            opened = str(d["opened"] or "")[:16].replace("T", " ")
+            c1.markdown(f"**{plain(d['name'])}** · last opened {opened} UTC"
+                        + (" · *open now*" if d["id"] == current else ""))
+            if c2.button("Open", key=f"ds_open_{d['id']}", disabled=d["id"] == current):
+                st.session_state.pop("reopen_error", None)
+                reopen(d["id"])
+                st.rerun()
+            if c3.button("Delete", key=f"ds_delete_{d['id']}",
+                         help="Removes the data set and every file of it from the server."):
+                workspace().delete(d["id"])
+                if d["id"] == current:
+                    show_sample()
+                st.rerun()
+        if current is not None and st.button("Show the sample shop instead", key="ds_sample"):
+            workspace().forget_last()
+            show_sample()
+            st.rerun()
 
 
 def _set_mapping_widgets(columns, fmt) -> None:
@@ -42,6 +81,7 @@ def _set_mapping_widgets(columns, fmt) -> None:
         st.session_state[f"map_{f}"] = mapping.columns.get(f) or NONE
 
 
+sets_box = st.container()
 c1, c2 = st.columns(2)
 FILE_TYPES = ["csv", "gz", "txt", "tsv", "parquet", "xlsx", "xls", "zip"]
 orders_up = c1.file_uploader("Orders export (CSV, Excel, Parquet; an export in several parts: all of them, or a .zip)",
@@ -50,7 +90,9 @@ events_up = c2.file_uploader("Interactions export (optional)", type=FILE_TYPES, 
 
 src = st.session_state["orders_src"]
 orders_ids = tuple(up.file_id for up in orders_up or [])
-if orders_ids and src.get("file_id") != orders_ids:
+# an upload is read once: the uploader keeps showing it after a data set is reopened, which must not re-read it
+if orders_ids and st.session_state.get("orders_upload_ids") != orders_ids:
+    st.session_state["orders_upload_ids"] = orders_ids
     names = ", ".join(up.name for up in orders_up)
     with st.status(f"Reading {names}…", expanded=False) as status:
         path = _save(orders_up, "orders")
@@ -61,9 +103,13 @@ if orders_ids and src.get("file_id") != orders_ids:
         st.session_state["date_order"] = st.session_state["decimal"] = "auto"
         st.session_state.pop("mapping_columns", None)
         status.update(label=f"Read {names}", state="complete")
-if events_up is not None and (st.session_state.get("events_src") or {}).get("file_id") != events_up.file_id:
+if events_up is not None and st.session_state.get("events_upload_id") != events_up.file_id:
+    st.session_state["events_upload_id"] = events_up.file_id
     st.session_state["events_src"] = {"path": _save([events_up], "events"), "name": events_up.name,
                                       "file_id": events_up.file_id}
+
+your_data_sets(sets_box)
+
 
 def columns_of(source: dict, what: str) -> tuple:
     """The file's column names (sniffed once per file); a file that cannot be read stops the page with why."""
@@ -124,7 +170,8 @@ currency = st.session_state.get("currency_choice")
 load_key = (src["path"], mapping, currency, (events or {}).get("path"), events_mapping)
 if st.session_state.get("loaded_key") != load_key:
     with st.spinner("Building the customer table…"):
-        load_shop(mapping=mapping, currency=currency, events_mapping=events_mapping)
+        if load_shop(mapping=mapping, currency=currency, events_mapping=events_mapping):
+            remember(mapping, currency, events_mapping)
 if st.session_state.get("load_error"):
     st.error(st.session_state["load_error"], icon="⚠️")
     st.caption("The dashboard still shows the last data that loaded. Fix the mapping above or upload another file.")

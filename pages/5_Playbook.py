@@ -10,6 +10,7 @@ from clv.models import ModelError
 from clv.tactics import GAIN_FORMULAS, combined_plan, lists_zip, target_list
 from ui.common import count, download_csv, money, page_setup
 from ui.model import apply_assumption_edits, campaigns, catalogue, catalogue_in_use, measured_uplifts, tactic_table
+from ui.workspace import keep_campaign
 
 settings = page_setup("Playbook")
 st.title("What should I do first?")
@@ -88,8 +89,8 @@ cid = record["campaign_id"].iloc[0]
 
 
 def _keep_campaign(cid=cid, record=record):
-    """A downloaded list is a campaign about to be sent: keep its record to measure it later."""
-    campaigns()[cid] = record
+    """A downloaded list is a campaign about to be sent: keep its record (with the data set) to measure it later."""
+    keep_campaign(cid, record)
 
 
 c1, c2, c3 = st.columns(3)

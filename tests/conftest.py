@@ -1,10 +1,15 @@
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+# uploaded shops go to a throw-away workspace root, never to the user's own (~/.local/share/clv/workspaces);
+# the browser tests' servers inherit it
+os.environ["CLV_WORKSPACES"] = tempfile.mkdtemp(prefix="clv-test-workspaces-")
 
 
 @pytest.fixture

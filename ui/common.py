@@ -1,7 +1,8 @@
 """What every page shares: the session's shop, per-session memoisation, the sidebar controls, formatting.
 
-Per-user data lives only in ``st.session_state`` (one DuckDB connection per browser session); nothing here
-uses ``st.cache_resource`` or module-level state, which every user of the server would share.
+Per-user data lives in ``st.session_state`` (one DuckDB connection per browser session) and in the visitor's
+workspace on disk (ui/workspace.py); nothing here uses ``st.cache_resource`` or module-level state, which every user
+of the server would share.
 """
 from __future__ import annotations
 
@@ -30,10 +31,24 @@ NAV = [("app.py", "Overview", ":material/home:"), ("pages/1_Data.py", "Your data
 def page_setup(title: str) -> "Settings":
     """Call first on every page: page config, the shop, the shared sidebar. Returns the current settings."""
     st.set_page_config(page_title=f"{title} · clv", page_icon=":material/insights:", layout="wide")
-    from ui.auth import gate
+    from ui.auth import gate, mode
     who = gate()  # stops here until the visitor is signed in (when sign-in is set up)
+    if who and mode() == "oidc":
+        st.session_state["signed_in_user"] = who  # the workspace follows the person, not the browser
     shop()
+    _sample_banner()
     return sidebar(who)
+
+
+def _sample_banner() -> None:
+    """Never show the sample shop in place of the user's own data without saying so."""
+    from ui.workspace import workspace
+    if st.session_state.get("reopen_error"):
+        st.warning(plain(st.session_state["reopen_error"]) + " You are looking at the **sample shop**; your data "
+                   "sets are on *Your data*.", icon="⚠️")
+    elif st.session_state.get("dataset") is None and workspace().datasets():
+        st.info("You are looking at the bundled **sample shop**, not your data: open one of your data sets on "
+                "*Your data*.", icon="ℹ️")
 
 
 # --- the session's data ---------------------------------------------------------------------------------
@@ -41,11 +56,25 @@ def page_setup(title: str) -> "Settings":
 def shop() -> Shop:
     """This browser session's Shop; the bundled sample shop until the user uploads their own export."""
     if "shop" not in st.session_state:
-        st.session_state["orders_src"] = {"path": str(SAMPLE_ORDERS), "name": "sample shop orders"}
-        st.session_state["events_src"] = {"path": str(SAMPLE_INTERACTIONS), "name": "sample shop interactions"}
-        with st.spinner("Loading the sample shop…"):
-            load_shop()
+        from ui.workspace import reopen, workspace
+        last = workspace().last()
+        if last is not None:
+            with st.spinner("Opening your last data set…"):
+                if reopen(last):
+                    return st.session_state["shop"]
+            st.session_state.pop("dataset", None)
+        show_sample()
     return st.session_state["shop"]
+
+
+def show_sample() -> None:
+    """Load the bundled sample shop into the session."""
+    st.session_state["dataset"] = None
+    st.session_state["campaigns"] = {}
+    st.session_state["orders_src"] = {"path": str(SAMPLE_ORDERS), "name": "sample shop orders"}
+    st.session_state["events_src"] = {"path": str(SAMPLE_INTERACTIONS), "name": "sample shop interactions"}
+    with st.spinner("Loading the sample shop…"):
+        load_shop()
 
 
 def load_shop(mapping: Mapping | None = None, currency: str | None = None,

@@ -1,0 +1,153 @@
+"""Workspaces: a founder's uploaded shops kept on the server, so a reload or a new visit finds them again.
+
+Layout under the root (``CLV_WORKSPACES``, else ``$XDG_DATA_HOME/clv/workspaces``, else
+``~/.local/share/clv/workspaces``)::
+
+    <owner key>/                  one per signed-in user (or per browser token when there is no sign-in)
+        last                      the id of the data set opened last
+        <data set id>/
+            meta.json             name, created, opened, and the choices that rebuild it (mapping, currency, …)
+            orders/…              the uploaded orders file(s), as uploaded
+            events/…              the uploaded interactions file
+            campaigns/<id>.csv    campaign files kept from the playbook
+
+The owner key is a hash of the user's identity, so no e-mail appears in a path. ``delete`` removes the data set's
+folder and every file in it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+from pathlib import Path
+
+__all__ = ["default_root", "Workspace", "new_token", "valid_token"]
+
+SLOTS = ("orders", "events")
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+_ID = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
+
+
+def default_root() -> Path:
+    if os.environ.get("CLV_WORKSPACES"):
+        return Path(os.environ["CLV_WORKSPACES"])
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "clv" / "workspaces"
+
+
+def new_token() -> str:
+    """A random browser token (the workspace key when nobody signs in): 128 bits, URL-safe."""
+    return secrets.token_urlsafe(16)
+
+
+def valid_token(token: str | None) -> bool:
+    return bool(token) and bool(_TOKEN.match(token))
+
+
+def _safe_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name)[-80:].lstrip(".") or "upload"
+
+
+class Workspace:
+    """The data sets of one owner (an identity such as an e-mail, or a browser token)."""
+
+    def __init__(self, owner: str, root: Path | None = None):
+        key = hashlib.sha256(owner.encode("utf-8")).hexdigest()[:32]
+        self.dir = Path(root or default_root()) / key
+
+    # -- data sets ---------------------------------------------------------------------------------------------
+    def _ds(self, ds: str) -> Path:
+        if not _ID.match(ds or ""):
+            raise ValueError(f"not a data set id: {ds!r}")
+        return self.dir / ds
+
+    def create(self, name: str) -> str:
+        now = dt.datetime.now(dt.timezone.utc)
+        ds = f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+        path = self._ds(ds)
+        path.mkdir(parents=True)
+        self._write_meta(ds, {"name": name, "created": now.isoformat(), "opened": now.isoformat(), "state": {}})
+        return ds
+
+    def datasets(self) -> list[dict]:
+        """Every data set: id, name, created, opened — the most recently opened first."""
+        out = []
+        if self.dir.exists():
+            for p in self.dir.iterdir():
+                if p.is_dir() and _ID.match(p.name) and (p / "meta.json").exists():
+                    meta = json.loads((p / "meta.json").read_text(encoding="utf-8"))
+                    out.append({"id": p.name, "name": meta.get("name", p.name), "created": meta.get("created"),
+                                "opened": meta.get("opened")})
+        return sorted(out, key=lambda d: d["opened"] or "", reverse=True)
+
+    def delete(self, ds: str) -> None:
+        """Remove the data set and every file in it."""
+        shutil.rmtree(self._ds(ds), ignore_errors=False)
+        if self.last() == ds:
+            (self.dir / "last").unlink(missing_ok=True)
+
+    # -- files ---------------------------------------------------------------------------------------------
+    def add_files(self, ds: str, slot: str, files: list[tuple[str, bytes]]) -> list[Path]:
+        """Store the upload(s) of a slot ("orders" or "events"), replacing what the slot held."""
+        if slot not in SLOTS:
+            raise ValueError(slot)
+        folder = self._ds(ds) / slot
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        paths = []
+        for i, (name, data) in enumerate(files):
+            path = folder / f"{i:02d}-{_safe_name(name)}"
+            path.write_bytes(data)
+            paths.append(path)
+        return paths
+
+    def files(self, ds: str, slot: str) -> list[Path]:
+        folder = self._ds(ds) / slot
+        return sorted(folder.iterdir()) if folder.exists() else []
+
+    # -- what rebuilds it ------------------------------------------------------------------------------------
+    def _write_meta(self, ds: str, meta: dict) -> None:
+        tmp = self._ds(ds) / "meta.json.tmp"
+        tmp.write_text(json.dumps(meta, default=str, indent=1), encoding="utf-8")
+        tmp.replace(self._ds(ds) / "meta.json")
+
+    def meta(self, ds: str) -> dict:
+        return json.loads((self._ds(ds) / "meta.json").read_text(encoding="utf-8"))
+
+    def save_state(self, ds: str, state: dict) -> None:
+        meta = self.meta(ds)
+        meta["state"] = state
+        self._write_meta(ds, meta)
+
+    def open(self, ds: str) -> dict:
+        """Mark the data set as opened now (and as the one to reopen next time); its meta."""
+        meta = self.meta(ds)
+        meta["opened"] = dt.datetime.now(dt.timezone.utc).isoformat()
+        self._write_meta(ds, meta)
+        (self.dir / "last").write_text(ds, encoding="utf-8")
+        return meta
+
+    def last(self) -> str | None:
+        path = self.dir / "last"
+        ds = path.read_text(encoding="utf-8").strip() if path.exists() else None
+        return ds if ds and _ID.match(ds) and (self.dir / ds / "meta.json").exists() else None
+
+    def forget_last(self) -> None:
+        (self.dir / "last").unlink(missing_ok=True)
+
+    # -- campaigns -----------------------------------------------------------------------------------------
+    def save_campaign(self, ds: str, campaign_id: str, csv_bytes: bytes) -> Path:
+        folder = self._ds(ds) / "campaigns"
+        folder.mkdir(exist_ok=True)
+        path = folder / f"{_safe_name(campaign_id)}.csv"
+        path.write_bytes(csv_bytes)
+        return path
+
+    def campaigns(self, ds: str) -> dict[str, bytes]:
+        folder = self._ds(ds) / "campaigns"
+        return {p.stem: p.read_bytes() for p in sorted(folder.glob("*.csv"))} if folder.exists() else {}

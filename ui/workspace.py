@@ -1,0 +1,109 @@
+"""The session's workspace: uploaded shops kept on the server (clv.workspace), reopened on reload.
+
+Whose workspace: the signed-in user's with OIDC sign-in; otherwise this browser's, keyed by a random token kept in
+the address bar (``?ws=…``) — a reload keeps it; whoever has the full address has the data sets, so share the
+address only with whom you would share the data (or set up sign-in: README, Hosting).
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import pandas as pd
+import streamlit as st
+
+from clv.ingest import Mapping
+from clv.workspace import Workspace, new_token, valid_token
+
+__all__ = ["workspace", "keep_token", "reopen", "remember", "keep_campaign", "WIDGET_PREFIXES"]
+
+#: Data-page choices that rebuild a data set (the same keys keep_widgets keeps across pages)
+WIDGET_PREFIXES = ("map_", "evmap_", "fmt_choice", "date_order", "decimal", "currency_choice")
+_COLUMN_KEYS = ("mapping_columns", "events_mapping_columns", "detected_format")
+
+
+def workspace() -> Workspace:
+    """This visitor's workspace (created on first use)."""
+    if "workspace" not in st.session_state:
+        user = st.session_state.get("signed_in_user")
+        if user:
+            owner = f"user:{user}"
+        else:
+            token = st.query_params.get("ws")
+            if not valid_token(token):
+                token = new_token()
+            st.session_state["ws_token"] = token
+            owner = f"browser:{token}"
+        st.session_state["workspace"] = Workspace(owner)
+    keep_token()
+    return st.session_state["workspace"]
+
+
+def keep_token() -> None:
+    """Keep the browser token in the address bar on every page, so a reload finds the same workspace."""
+    token = st.session_state.get("ws_token")
+    if token and st.query_params.get("ws") != token:
+        st.query_params["ws"] = token
+
+
+def _mapping(d: dict | None) -> Mapping | None:
+    if not d:
+        return None
+    return Mapping(**{**d, "flags": tuple(tuple(f) for f in d.get("flags", ())),
+                      "guest_ids": tuple(d.get("guest_ids", ()))})
+
+
+def reopen(ds: str) -> bool:
+    """Load data set ``ds`` of the workspace into the session (files, mapping, choices, campaigns)."""
+    from ui.common import load_shop
+    ws = workspace()
+    try:
+        meta = ws.open(ds)
+    except (OSError, ValueError) as exc:
+        st.session_state["reopen_error"] = f"Your data set could not be opened ({exc})."
+        return False
+    orders, events = ws.files(ds, "orders"), ws.files(ds, "events")
+    if not orders:
+        st.session_state["reopen_error"] = f"The data set “{meta.get('name')}” has no orders file any more."
+        return False
+    state = meta.get("state", {})
+    st.session_state["orders_src"] = {"path": str(orders[0]) if len(orders) == 1 else tuple(map(str, orders)),
+                                      "name": meta.get("name", ds), "file_id": ("workspace", ds)}
+    st.session_state["events_src"] = ({"path": str(events[0]), "name": state.get("events_name", events[0].name),
+                                       "file_id": ("workspace", ds)} if events else None)
+    widgets = state.get("widgets", {})
+    for k, v in widgets.items():
+        st.session_state[k] = tuple(v) if k in _COLUMN_KEYS[:2] and isinstance(v, list) else v
+    st.session_state["_kept_data"] = {k: v for k, v in widgets.items() if k.startswith(WIDGET_PREFIXES)}
+    st.session_state["dataset"] = ds
+    st.session_state["campaigns"] = {cid: pd.read_csv(pd.io.common.BytesIO(data), dtype={"customer_id": str})
+                                     for cid, data in ws.campaigns(ds).items()}
+    ok = load_shop(mapping=_mapping(state.get("mapping")), currency=state.get("currency"),
+                   events_mapping=_mapping(state.get("events_mapping")))
+    if not ok:
+        st.session_state["reopen_error"] = (f"Your data set “{meta.get('name')}” could not be loaded again: "
+                                            f"{st.session_state.get('load_error')}")
+    return ok
+
+
+def remember(mapping: Mapping | None, currency: str | None, events_mapping: Mapping | None) -> None:
+    """After a successful load from the Data page: keep the choices that rebuild the current data set."""
+    ds = st.session_state.get("dataset")
+    if not ds:
+        return
+    widgets = {k: (list(v) if isinstance(v, tuple) else v) for k, v in st.session_state.items()
+               if isinstance(k, str) and (k.startswith(WIDGET_PREFIXES) or k in _COLUMN_KEYS)}
+    events = st.session_state.get("events_src")
+    workspace().open(ds)  # the one a reload reopens
+    workspace().save_state(ds, {
+        "mapping": dataclasses.asdict(mapping) if mapping else None, "currency": currency,
+        "events_mapping": dataclasses.asdict(events_mapping) if events_mapping else None,
+        "events_name": events["name"] if events else None, "widgets": widgets})
+
+
+def keep_campaign(campaign_id: str, frame: pd.DataFrame) -> None:
+    """A campaign handed out from the playbook: kept in the session, and in the workspace with its data set."""
+    from clv.export import to_safe_csv
+    st.session_state.setdefault("campaigns", {})[campaign_id] = frame
+    ds = st.session_state.get("dataset")
+    if ds:
+        workspace().save_campaign(ds, campaign_id, to_safe_csv(frame))
