@@ -43,7 +43,7 @@ def stages_of(path: str) -> None:
         t = time.perf_counter()
 
     from clv import defaults
-    from clv.export import rounded
+    from clv.export import safe_relation
     from clv.scoring import assemble
     from clv.segments import fit_clusters, segment_table
     from clv.store import Shop
@@ -67,8 +67,8 @@ def stages_of(path: str) -> None:
     lap("RFM and behavioural segments")
     table = assemble(customers, segments, priced, vm, None, day)
     lap("one row per customer")
-    shop.con.register("scores_out", rounded(table))  # as cmd_score in clv/cli.py
-    shop.con.table("scores_out").write_csv("/tmp/clv-bench/stages.csv")
+    shop.con.register("scores_out", table)  # as cmd_score in clv/cli.py
+    safe_relation(shop.con.table("scores_out")).write_csv("/tmp/clv-bench/stages.csv")
     lap(f"CSV out ({table.shape[1]} columns)")
 
 

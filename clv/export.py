@@ -43,14 +43,19 @@ def to_safe_csv(df: pd.DataFrame) -> bytes:
     return out.to_csv(index=False, lineterminator="\r\n").encode("utf-8")
 
 
-def safe_relation(rel):
-    """A DuckDB relation with every text column neutralised as ``neutralise`` does (for files written by DuckDB,
-    which writes millions of rows far faster than pandas). Column names come from the relation itself, quoted."""
+def safe_relation(rel, raw: bool = False):
+    """A DuckDB relation ready for a file a founder opens: the ``DECIMALS`` columns rounded and (unless ``raw``)
+    every text column neutralised as ``neutralise`` does — in DuckDB, which writes millions of rows far faster than
+    pandas and needs no rounded copy of the frame. Column names come from the relation itself, quoted."""
     def q(name: str) -> str:
         return '"' + name.replace('"', '""') + '"'
     cols = []
     for name, kind in zip(rel.columns, rel.types):
-        if str(kind) == "VARCHAR":
+        if name in DECIMALS and str(kind) in ("DOUBLE", "FLOAT"):
+            cols.append(f"round({q(name)}, {int(DECIMALS[name])}) AS {q(name)}")
+        elif raw:
+            cols.append(q(name))
+        elif str(kind) == "VARCHAR":
             cols.append(f"CASE WHEN regexp_matches({q(name)}, '^[=+@\\t\\r-]') THEN chr(39) || {q(name)} "
                         f"ELSE {q(name)} END AS {q(name)}")
         else:

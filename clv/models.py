@@ -517,6 +517,9 @@ class ParetoNBD(_MaximumLikelihood):
         self._store_fit(res, n_total, lambda lp: self._neg_ll_and_grad(lp, ux, utx, uT, w, 1.0, pairs),
                         "This happens with very few repeat buyers or a very short history; try a longer period "
                         "or a small penalizer.")
+        # the gradient is itself a finite difference, so differencing it again for the Hessian amplifies rounding;
+        # second differences of the log-likelihood with a wider step are far steadier
+        self.covariance_ = self._covariance(lambda lp: self._neg_ll(lp, ux, utx, uT, w, 1.0, pairs), res.x)
         self.n_unique_ = len(ux)
         r, alpha, s, beta = self._p()
         self._check_boundary(
@@ -525,6 +528,36 @@ class ParetoNBD(_MaximumLikelihood):
             "regular daily or weekly buyers, or a very short history. Projections from it would not mean anything, "
             "so none are made; historic value, segments and cohorts still hold.")
         return self
+
+    @staticmethod
+    def _covariance(total_neg_ll, log_params, h: float = 1e-3):
+        """Inverse observed information in natural parameters, from central second differences of the total
+        negative log-likelihood in log-parameters: H = D⁻¹ (H_log − diag(g_log)) D⁻¹ with D = diag(params)."""
+        n = len(log_params)
+        f0 = total_neg_ll(log_params)
+        f = {}
+
+        def at(*steps):
+            if steps not in f:
+                x = np.array(log_params, float)
+                for i, sgn in steps:
+                    x[i] += sgn * h
+                f[steps] = total_neg_ll(x)
+            return f[steps]
+
+        H = np.empty((n, n))
+        g = np.empty(n)
+        for i in range(n):
+            H[i, i] = (at((i, 1)) - 2 * f0 + at((i, -1))) / h ** 2
+            g[i] = (at((i, 1)) - at((i, -1))) / (2 * h)
+            for j in range(i):
+                H[i, j] = H[j, i] = (at((i, 1), (j, 1)) - at((i, 1), (j, -1)) - at((i, -1), (j, 1))
+                                     + at((i, -1), (j, -1))) / (4 * h * h)
+        p = np.exp(log_params)
+        try:
+            return np.linalg.inv((H - np.diag(g)) / np.outer(p, p))
+        except np.linalg.LinAlgError:
+            return None
 
     def log_likelihood(self, frequency, recency, T) -> np.ndarray:
         """Per-customer log-likelihood at the fitted parameters (eq. 18)."""

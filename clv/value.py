@@ -39,21 +39,26 @@ class ValueModel:
     spend: GammaGamma | ShrunkMeanSpend  # Gamma-Gamma, or the simpler estimate when it cannot be fitted
     customer_id: pd.Series
     p_alive: np.ndarray
-    cumulative_purchases: np.ndarray     # (customers × 24): expected purchases by the end of each month
+    if_alive_by_month: np.ndarray        # (distinct (x, T) pairs × months): expected purchases by each month's end
+    pair_of: np.ndarray                  # each customer's row in if_alive_by_month
     expected_average_value: np.ndarray   # Gamma-Gamma expected value of a future purchase
     days_to_next_purchase: np.ndarray    # median days to the next purchase if still active
 
+    @property
+    def cumulative_purchases(self) -> np.ndarray:
+        """(customers × months): expected purchases by the end of each month (built on demand: at millions of
+        customers it is the largest array of a fit, and pricing never needs it whole)."""
+        return self.if_alive_by_month[self.pair_of] * self.p_alive[:, None]
 
-def _expected_by_month(bg: BGNBD | ParetoNBD, x, tx, T, months: int = MAX_MONTHS) -> np.ndarray:
-    """Cumulative expected purchases at the end of months 1..months.
 
-    The costly hypergeometric part depends only on (x, T), so it is computed once per distinct pair and then
-    scaled by each customer's P(alive)."""
+def _expected_by_month(bg: BGNBD | ParetoNBD, x, T, months: int = MAX_MONTHS) -> tuple[np.ndarray, np.ndarray]:
+    """Expected purchases by the end of months 1..months for a customer still active, per distinct (x, T) pair
+    (the costly hypergeometric part depends on nothing else), and each customer's pair. A customer's expectation is
+    that row × their P(alive) (eq. 10 factorises)."""
     uniq, _, inverse = _compress(x, T)
     ux, uT = uniq.T
     t = np.arange(1, months + 1) * MONTH_DAYS
-    if_alive = bg.expected_purchases_if_alive(t[None, :], ux[:, None], uT[:, None])
-    return if_alive[inverse] * bg.probability_alive(x, tx, T)[:, None]
+    return bg.expected_purchases_if_alive(t[None, :], ux[:, None], uT[:, None]), inverse.astype(np.int32)
 
 
 @defaults.thread_budget
@@ -66,10 +71,10 @@ def fit_value_model(customers: pd.DataFrame, penalizer: float = 0.0, months: int
     x, tx, T = (customers[c].to_numpy(float) for c in ("frequency", "recency_days", "T_days"))
     bg = PURCHASE_MODELS[model](penalizer=penalizer).fit(x, tx, T)
     gg = fit_spend(x, customers["monetary_value"].to_numpy(float), penalizer)
+    by_month, pair_of = _expected_by_month(bg, x, T, months)
     return ValueModel(
         purchases=bg, spend=gg, customer_id=customers["customer_id"].reset_index(drop=True),
-        p_alive=bg.probability_alive(x, tx, T),
-        cumulative_purchases=_expected_by_month(bg, x, tx, T, months),
+        p_alive=bg.probability_alive(x, tx, T), if_alive_by_month=by_month, pair_of=pair_of,
         expected_average_value=gg.expected_average_value(x, customers["monetary_value"].to_numpy(float)),
         days_to_next_purchase=bg.days_to_next_purchase(x, tx, T))
 
@@ -102,18 +107,18 @@ def monthly_discount_factors(months: int, yearly_rate: float) -> np.ndarray:
 
 def price(vm: ValueModel, horizon_months: int = 12, margin: float = 1.0, discount_rate: float = 0.1) -> pd.DataFrame:
     """Per customer: p_alive, expected purchases and CLTV over the horizon (margin × spend, discounted monthly)."""
-    if not 1 <= horizon_months <= vm.cumulative_purchases.shape[1]:
-        raise ValueError(f"horizon_months must be between 1 and {vm.cumulative_purchases.shape[1]}")
-    cum = vm.cumulative_purchases[:, :horizon_months]
-    per_month = np.diff(cum, axis=1, prepend=0.0)
-    discounted = per_month @ monthly_discount_factors(horizon_months, discount_rate)
+    months = vm.if_alive_by_month.shape[1]
+    if not 1 <= horizon_months <= months:
+        raise ValueError(f"horizon_months must be between 1 and {months}")
+    cum = vm.if_alive_by_month[:, :horizon_months]  # per distinct (x, T) pair, if alive
+    discounted = np.diff(cum, axis=1, prepend=0.0) @ monthly_discount_factors(horizon_months, discount_rate)
     return pd.DataFrame({
         "customer_id": vm.customer_id,
         "p_alive": vm.p_alive,
-        "expected_purchases": cum[:, -1],
+        "expected_purchases": cum[:, -1][vm.pair_of] * vm.p_alive,
         "expected_order_value": vm.expected_average_value,
         "days_to_next_purchase": vm.days_to_next_purchase,
-        "clv": margin * vm.expected_average_value * discounted,
+        "clv": margin * vm.expected_average_value * discounted[vm.pair_of] * vm.p_alive,
     })
 
 
@@ -139,7 +144,7 @@ class Backtest:
     holdout_days: int
     per_customer: pd.DataFrame      # customer_id, frequency, predicted/actual purchases and revenue
     by_frequency: pd.DataFrame      # frequency bucket -> mean predicted, mean actual, customers
-    model: ValueModel
+    model: "FittedModels"
     cumulative: pd.DataFrame | None = None  # day after the cut-off -> cumulative predicted and actual repeat purchases
 
     @property
@@ -186,6 +191,21 @@ def _cumulative(purchases, x, tx, T, days: int, weekly: pd.DataFrame) -> pd.Data
     return pd.DataFrame({"day": t.astype(int), "predicted": pred, "actual": actual})
 
 
+@dataclass
+class FittedModels:
+    """The purchase and spend models of a backtest (no month-by-month table: a backtest needs one horizon)."""
+    purchases: BGNBD | ParetoNBD
+    spend: GammaGamma | ShrunkMeanSpend
+
+
+@defaults.thread_budget
+def _fit_models(customers: pd.DataFrame, model: str) -> FittedModels:
+    x = customers["frequency"].to_numpy(float)
+    purchases = PURCHASE_MODELS[model]().fit(x, customers["recency_days"].to_numpy(float),
+                                             customers["T_days"].to_numpy(float))
+    return FittedModels(purchases, fit_spend(x, customers["monetary_value"].to_numpy(float)))
+
+
 def backtest(calibration: pd.DataFrame, holdout: pd.DataFrame, calibration_end, holdout_end,
              model: str = "bgnbd", weekly: pd.DataFrame | None = None) -> Backtest:
     """Fit on the calibration customer table, predict the holdout, compare with what happened.
@@ -195,11 +215,12 @@ def backtest(calibration: pd.DataFrame, holdout: pd.DataFrame, calibration_end, 
     their repeat purchase days per week, for the cumulative predicted-vs-actual curve.
     """
     days = (pd.Timestamp(holdout_end) - pd.Timestamp(calibration_end)).days
-    vm = fit_value_model(calibration, model=model)
+    vm = _fit_models(calibration, model)
     x, tx, T = (calibration[c].to_numpy(float) for c in ("frequency", "recency_days", "T_days"))
     pred = vm.purchases.expected_purchases(days, x, tx, T)
+    spend = vm.spend.expected_average_value(x, calibration["monetary_value"].to_numpy(float))
     per = pd.DataFrame({"customer_id": calibration["customer_id"].to_numpy(), "frequency": x,
-                        "predicted_purchases": pred, "predicted_revenue": pred * vm.expected_average_value})
+                        "predicted_purchases": pred, "predicted_revenue": pred * spend})
     per = per.merge(holdout.rename(columns={"holdout_purchases": "actual_purchases",
                                             "holdout_revenue": "actual_revenue"}), on="customer_id", how="left")
     per[["actual_purchases", "actual_revenue"]] = per[["actual_purchases", "actual_revenue"]].fillna(0)
@@ -221,12 +242,27 @@ class ModelComparison:
     backtests: dict                 # model name -> Backtest, for the models that could be fitted
 
 
+#: the model comparison backtests on at most this many customers (a seeded random sample beyond): the choice
+#: between models rests on mean errors whose sampling noise at this size is far below the margins that matter,
+#: and the comparison stays a few seconds on a shop of millions
+COMPARE_MAX_CUSTOMERS = 300_000
+
+
 def compare_purchase_models(calibration: pd.DataFrame, holdout: pd.DataFrame, calibration_end,
                             holdout_end, weekly: pd.DataFrame | None = None) -> ModelComparison:
     """Backtest every purchase model on the shop's own history, side by side, and say which one to use and why.
 
     The one whose per-customer error (MAE of repeat purchases in the holdout) is lowest is used; a model that
-    cannot be fitted on this shop is listed with the reason."""
+    cannot be fitted on this shop is listed with the reason. Above COMPARE_MAX_CUSTOMERS customers the comparison
+    runs on a seeded random sample of them (``weekly`` is then scaled to the sample's share of repeat purchases)."""
+    if len(calibration) > COMPARE_MAX_CUSTOMERS:
+        pick = np.sort(np.random.default_rng(0).choice(len(calibration), COMPARE_MAX_CUSTOMERS, replace=False))
+        sample = calibration.iloc[pick]
+        kept = holdout[holdout["customer_id"].isin(sample["customer_id"])]
+        if weekly is not None:
+            share = kept["holdout_purchases"].sum() / max(holdout["holdout_purchases"].sum(), 1)
+            weekly = weekly.assign(repeat_purchases=weekly["repeat_purchases"] * share)
+        calibration, holdout = sample, kept
     rows, errors, backtests = [], {}, {}
     for name in PURCHASE_MODELS:
         try:

@@ -34,7 +34,9 @@ def test_summary_matches_the_library(tmp_path, sample_shop):
     assert len(got) == len(want)
     for col in ("frequency", "recency_days", "T_days", "carts_abandoned", "support_tickets"):
         assert (got[col] == want.loc[got.index, col]).all(), col
-    assert (got["monetary_value"] - want.loc[got.index, "monetary_value"]).abs().max() < 1e-6
+    # money is written to the cent and shares to 4 places (clv.export.DECIMALS), as in every exported file
+    for col, places in (("monetary_value", 2), ("aov", 2), ("discount_share", 4)):
+        assert (got[col] - want.loc[got.index, col]).abs().max() <= 0.5 * 10 ** -places + 1e-9, col
 
 
 def test_bad_input_exits_non_zero_with_the_apps_message(tmp_path):
@@ -85,10 +87,12 @@ def test_score_and_tactics(tmp_path):
     t = pd.read_csv(tmp_path / "t.csv")
     assert list(t.columns[:6]) == ["tactic", "customers", "value_at_stake", "expected_gain", "cost", "roi"]
     assert t["expected_gain"].is_monotonic_decreasing
-    lists = sorted((tmp_path / "lists").glob("*.csv"))
-    assert len(lists) == len(t)
-    one = pd.read_csv(lists[0])
+    lists = sorted(p for p in (tmp_path / "lists").glob("*.csv") if not p.name.endswith(".campaign.csv"))
+    campaigns = sorted((tmp_path / "lists").glob("*.campaign.csv"))
+    assert len(lists) == len(campaigns) == len(t)
+    one, record = pd.read_csv(lists[0]), pd.read_csv(campaigns[0])
     assert set(one["group"]) <= {"treatment", "control"}
+    assert list(record["group"]) == list(one["group"]) and list(record["customer_id"]) == list(one["customer_id"])
 
 
 def test_segments_csv_columns(tmp_path):

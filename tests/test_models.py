@@ -176,7 +176,9 @@ def test_monthly_tabulation_equals_eq10_per_customer(sim):
     m.params_ = dict(TRUE_BG)
     d = sim.iloc[:3000]
     x, tx, T = (d[c].to_numpy() for c in ("frequency", "recency", "T"))
-    table = _expected_by_month(m, x, np.round(tx), np.round(T), months=6)
+    by_pair, pair_of = _expected_by_month(m, x, np.round(T), months=6)
+    assert len(by_pair) == len(np.unique(np.column_stack([x, np.round(T)]), axis=0))  # one row per distinct (x, T)
+    table = by_pair[pair_of] * m.probability_alive(x, np.round(tx), np.round(T))[:, None]
     direct = np.column_stack([m.expected_purchases(k * MONTH_DAYS, x, np.round(tx), np.round(T)) for k in range(1, 7)])
     np.testing.assert_allclose(table, direct, rtol=1e-12)
 
