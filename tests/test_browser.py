@@ -1,4 +1,5 @@
 """Real-browser tests: Playwright driving Debian's Chromium against a live Streamlit server."""
+import contextlib
 import functools
 import os
 import shutil
@@ -32,8 +33,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@contextlib.contextmanager
 def _serve(extra: list[str], log_name: str):
-    """A live Streamlit server on a free port (yields its URL), stopped afterwards."""
+    """A live Streamlit server on a free port (yields its URL), stopped afterwards — also when the test fails."""
     port = _free_port()
     log_path = ROOT / "tests" / log_name
     log = open(log_path, "w")
@@ -56,15 +58,18 @@ def _serve(extra: list[str], log_name: str):
             proc.kill()
             raise RuntimeError("streamlit did not start in 60 s")
         time.sleep(0.3)
-    yield url
-    proc.terminate()
-    proc.wait(10)
-    log.close()
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        log.close()
 
 
 @pytest.fixture(scope="session")
 def server():
-    yield from _serve([], "streamlit-server.log")
+    with _serve([], "streamlit-server.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -193,7 +198,7 @@ def test_shared_password_protects_every_page(browser, tmp_path):
     refused; the right one opens the dashboard."""
     secrets = tmp_path / "secrets.toml"
     secrets.write_text('[clv]\npassword = "open sesame"\n')
-    for url in _serve(["--secrets.files", str(secrets)], "streamlit-server-password.log"):
+    with _serve(["--secrets.files", str(secrets)], "streamlit-server-password.log") as url:
         ctx = browser.new_context(viewport={"width": 1280, "height": 1000})
         page = ctx.new_page()
         for path in ("/", "/Customer_value"):
