@@ -159,54 +159,65 @@ def measure(campaigns: pd.DataFrame, outcomes: pd.DataFrame, window_end: dt.date
     """
     notes = list(notes or [])
     rows = campaigns.merge(outcomes, on=["campaign_id", "customer_id"], how="left")
-    rows[["purchases", "revenue"]] = rows[["purchases", "revenue"]].fillna(0.0)
+    rows[["purchases", "revenue"]] = rows[["purchases", "revenue"]].astype(float).fillna(0.0)
     rows["bought"] = (rows["purchases"] > 0).astype(float)
     rows["margin"] = margin * rows["revenue"]
-    out = []
-    for cid, c in rows.groupby("campaign_id", sort=True):
-        tactic, created = c["tactic"].iloc[0], c["created"].iloc[0]
-        days = (pd.Timestamp(window_end) - pd.Timestamp(created)).days
-        t, k = c[c["group"] == "treatment"], c[c["group"] == "control"]
-        cost = cost_per_customer.get(tactic, 0.0) if isinstance(cost_per_customer, dict) else float(cost_per_customer)
-        rec = {"campaign_id": cid, "tactic": tactic, "created": created, "window_end": pd.Timestamp(window_end).date(),
-               "window_days": days, "treatment_customers": len(t), "control_customers": len(k)}
-        if days <= 0:
-            rec["verdict"] = (f"Too early: the orders end on {pd.Timestamp(window_end):%d %b %Y}, before the campaign "
-                              f"started ({pd.Timestamp(created):%d %b %Y}). Upload a newer orders export.")
-            out.append(rec)
-            continue
-        if len(t) < 2 or len(k) < 2:
-            rec["verdict"] = ("Can't measure: the campaign needs at least two customers in each group "
-                              f"(treatment {len(t)}, control {len(k)}).")
-            out.append(rec)
-            continue
-        d, lo, hi = newcombe(t["bought"].sum(), len(t), k["bought"].sum(), len(k))
-        m, m_lo, m_hi = welch(t["margin"].mean(), t["margin"].var(ddof=1), len(t),
-                              k["margin"].mean(), k["margin"].var(ddof=1), len(k))
-        risk = float(t["churn_risk"].mean()) if "churn_risk" in t and t["churn_risk"].notna().any() else np.nan
-        rec.update({
-            "treatment_buyers": int(t["bought"].sum()), "control_buyers": int(k["bought"].sum()),
-            "treatment_rate": float(t["bought"].mean()), "control_rate": float(k["bought"].mean()),
-            "treatment_orders": float(t["purchases"].sum()), "control_orders": float(k["purchases"].sum()),
-            "treatment_margin_per_customer": float(t["margin"].mean()),
-            "control_margin_per_customer": float(k["margin"].mean()),
-            "uplift": float(d), "uplift_low": float(lo), "uplift_high": float(hi),
-            "margin_uplift": float(m), "margin_uplift_low": float(m_lo), "margin_uplift_high": float(m_hi),
-            "extra_buyers": float(d * len(t)), "extra_buyers_low": float(lo * len(t)),
-            "extra_buyers_high": float(hi * len(t)),
-            "incremental_margin": float(m * len(t)), "incremental_margin_low": float(m_lo * len(t)),
-            "incremental_margin_high": float(m_hi * len(t)),
-            "cost": cost * len(t), "net_return": float(m * len(t) - cost * len(t)),
-            "net_return_low": float(m_lo * len(t) - cost * len(t)),
-            "net_return_high": float(m_hi * len(t) - cost * len(t)),
-            "mean_churn_risk": risk,
-        })
-        rec["verdict"] = _verdict(rec)
-        if typical_gap_days and days < typical_gap_days:
-            rec["verdict"] += (f" Note: the window ({days} days) is shorter than the time your customers usually take "
-                               f"between orders ({typical_gap_days:.0f} days), so part of the effect may not show yet.")
-        out.append(rec)
-    return Measurement(pd.DataFrame(out), notes)
+    if "churn_risk" not in rows:
+        rows["churn_risk"] = np.nan
+    # one pass over all campaigns: per campaign and group, the counts, sums and variances the intervals need
+    g = rows.groupby(["campaign_id", "group"], sort=True).agg(
+        n=("customer_id", "size"), buyers=("bought", "sum"), orders=("purchases", "sum"),
+        margin_mean=("margin", "mean"), margin_var=("margin", "var"), risk=("churn_risk", "mean"))
+    g = g.unstack("group")
+    first = rows.groupby("campaign_id", sort=True)[["tactic", "created"]].first()
+    t = {c: g[c].get("treatment", pd.Series(np.nan, index=g.index)).fillna(0 if c in ("n", "buyers", "orders") else np.nan)
+         for c in g.columns.levels[0]}
+    k = {c: g[c].get("control", pd.Series(np.nan, index=g.index)).fillna(0 if c in ("n", "buyers", "orders") else np.nan)
+         for c in g.columns.levels[0]}
+    nt, nc = t["n"].to_numpy(float), k["n"].to_numpy(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        d, lo, hi = newcombe(t["buyers"].to_numpy(), nt, k["buyers"].to_numpy(), nc)
+        m, m_lo, m_hi = welch(t["margin_mean"].to_numpy(), t["margin_var"].to_numpy(), nt,
+                              k["margin_mean"].to_numpy(), k["margin_var"].to_numpy(), nc)
+    tactics = first["tactic"].to_numpy()
+    cost = np.array([cost_per_customer.get(x, 0.0) if isinstance(cost_per_customer, dict) else float(cost_per_customer)
+                     for x in tactics]) * nt
+    end = pd.Timestamp(window_end)
+    days = np.array([(end - pd.Timestamp(c)).days for c in first["created"]])
+    res = pd.DataFrame({
+        "campaign_id": first.index, "tactic": tactics, "created": first["created"].to_numpy(),
+        "window_end": end.date(), "window_days": days,
+        "treatment_customers": nt.astype(int), "control_customers": nc.astype(int),
+        "treatment_buyers": t["buyers"].to_numpy().astype(int), "control_buyers": k["buyers"].to_numpy().astype(int),
+        "treatment_rate": t["buyers"].to_numpy() / nt, "control_rate": k["buyers"].to_numpy() / nc,
+        "treatment_orders": t["orders"].to_numpy(), "control_orders": k["orders"].to_numpy(),
+        "treatment_margin_per_customer": t["margin_mean"].to_numpy(),
+        "control_margin_per_customer": k["margin_mean"].to_numpy(),
+        "uplift": d, "uplift_low": lo, "uplift_high": hi,
+        "margin_uplift": m, "margin_uplift_low": m_lo, "margin_uplift_high": m_hi,
+        "extra_buyers": d * nt, "extra_buyers_low": lo * nt, "extra_buyers_high": hi * nt,
+        "incremental_margin": m * nt, "incremental_margin_low": m_lo * nt, "incremental_margin_high": m_hi * nt,
+        "cost": cost, "net_return": m * nt - cost, "net_return_low": m_lo * nt - cost,
+        "net_return_high": m_hi * nt - cost, "mean_churn_risk": t["risk"].to_numpy()})
+    measurable = (days > 0) & (nt >= 2) & (nc >= 2)
+    res.loc[~measurable, [c for c in res.columns if c.startswith(("uplift", "margin_uplift", "extra_", "incremental_",
+                                                                    "net_return"))]] = np.nan
+    verdicts = []
+    for r, ok, day in zip(res.to_dict("records"), measurable, days):
+        if day <= 0:
+            v = (f"Too early: the orders end on {end:%d %b %Y}, before the campaign started "
+                 f"({pd.Timestamp(r['created']):%d %b %Y}). Upload a newer orders export.")
+        elif not ok:
+            v = ("Can't measure: the campaign needs at least two customers in each group "
+                 f"(treatment {r['treatment_customers']}, control {r['control_customers']}).")
+        else:
+            v = _verdict(r)
+            if typical_gap_days and day < typical_gap_days:
+                v += (f" Note: the window ({day} days) is shorter than the time your customers usually take "
+                      f"between orders ({typical_gap_days:.0f} days), so part of the effect may not show yet.")
+        verdicts.append(v)
+    res["verdict"] = verdicts
+    return Measurement(res, notes)
 
 
 def typical_gap_days(customers: pd.DataFrame) -> float | None:

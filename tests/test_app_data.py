@@ -18,6 +18,8 @@ def test_landing_page_opens_on_the_sample_shop():
     at = open_app()
     assert metric(at, "Customers") == sample_counts()[0]
     assert at.get("plotly_chart")
+    # served on localhost (.streamlit/config.toml) with no sign-in: open, and no warning (tests/test_auth.py)
+    assert not any("Anyone who can reach" in e.value for e in at.error)
 
 
 def test_data_page_renders_sample_shop(data_page):

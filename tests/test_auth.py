@@ -28,14 +28,6 @@ def no_failures():
     ui.auth._failures.clear()
 
 
-def test_open_on_localhost_shows_the_dashboard_without_warning():
-    config.set_option("server.address", "localhost")
-    at = _app()
-    at.run()
-    assert not at.exception and at.metric
-    assert not any("Anyone who can reach" in e.value for e in at.error)
-
-
 def test_open_beyond_localhost_warns_on_every_page(beyond_localhost):
     at = _app()
     at.run()

@@ -130,7 +130,7 @@ def test_two_sessions_see_only_their_own_data(browser, server, tmp_path):
     upload(page_b, shopify_csv(tmp_path, 5, "shop-b"))
     expect(metric_value(page_b, "Customers")).to_have_text("5")
     expect(metric_value(page_a, "Customers")).to_have_text("3")
-    expect(page_a.get_by_text("shop-a.csv").first).to_be_visible()
+    expect(page_a.get_by_test_id("stAlert").filter(has_text="shop-a.csv").first).to_be_visible()
     upload(page_a, shopify_csv(tmp_path, 4, "shop-a2"))  # a new run in A after B's upload: still A's own data
     expect(metric_value(page_a, "Customers")).to_have_text("4")
     expect(metric_value(page_b, "Customers")).to_have_text("5")

@@ -82,7 +82,8 @@ def test_open_delete_and_the_sample_banner():
     at.button(key="ds_sample").click().run()
     at.switch_page("app.py").run()
     assert any("sample shop" in i.value and "not your data" in i.value for i in at.info)
-    assert _session(token).info and "sample shop" in _session(token).info[0].value
+    reload = _session(token)
+    assert reload.info and "sample shop" in reload.info[0].value
     # deleting removes every file of the data set
     at.switch_page("pages/1_Data.py").run()
     folder = ws.dir / first

@@ -11,6 +11,7 @@ import codecs
 import csv
 import datetime as dt
 import gzip
+import zlib
 import io
 import os
 import re
@@ -87,9 +88,13 @@ def open_inputs(paths, con: duckdb.DuckDBPyConnection | None = None):
         parts: list[Sniff] = []
         origins: list[str] = []
         for p in _as_list(paths):
-            for sn, origin in _expand(Path(p), workdir, con):
-                parts.append(sn)
-                origins.append(origin)
+            try:
+                for sn, origin in _expand(Path(p), workdir, con):
+                    parts.append(sn)
+                    origins.append(origin)
+            except (zlib.error, EOFError, gzip.BadGzipFile) as exc:  # a damaged .gz anywhere in the file
+                raise DataError(f"The compressed file {Path(p).name} is damaged ({first_line(exc)}); export it "
+                                "again or send it uncompressed.", expected=_EXPECTED) from None
         if not parts:
             raise DataError("The archive holds no data file.", expected=_EXPECTED)
         yield _combine(parts, [o for o in origins if o], workdir, con)
@@ -198,7 +203,7 @@ def _text(p: Path, workdir: Path, con) -> Sniff:
     try:
         with (gzip.open(p, "rb") if compressed else open(p, "rb")) as fh:
             sample = fh.read(1 << 16)
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zlib.error) as exc:
         raise DataError(f"The file {p.name} could not be read ({first_line(exc)}).", expected=_EXPECTED) from None
     encoding = "utf-8"
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
