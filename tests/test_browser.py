@@ -140,10 +140,12 @@ def test_two_sessions_see_only_their_own_data(browser, server, tmp_path):
         ctx.close()
 
 
-def test_download_a_target_list_and_open_it_as_csv(browser, server, tmp_path):
+def test_download_a_target_list_then_measure_its_campaign(browser, server, tmp_path):
+    """Playbook -> target list (a CSV an e-mail tool opens) and its campaign file -> (sent on 31 Aug) -> Campaigns
+    page: the verdict and the groups' buying rates."""
     import csv
 
-    ctx = browser.new_context(viewport={"width": 1280, "height": 1400}, accept_downloads=True)
+    ctx = browser.new_context(viewport={"width": 1280, "height": 1600}, accept_downloads=True)
     page = ctx.new_page()
     page.goto(server + "/Playbook")
     button = page.get_by_test_id("stDownloadButton").filter(has_text="Download this list")
@@ -158,14 +160,6 @@ def test_download_a_target_list_and_open_it_as_csv(browser, server, tmp_path):
     groups = {r["group"] for r in rows}
     assert groups <= {"treatment", "control"} and "treatment" in groups
     page.screenshot(path=str(ROOT / "tests" / "screenshot-playbook.png"))
-    ctx.close()
-
-
-def test_measure_a_downloaded_campaign(browser, server, tmp_path):
-    """Playbook -> campaign file -> (sent on 31 Aug) -> Campaigns page: the verdict and the groups' buying rates."""
-    ctx = browser.new_context(viewport={"width": 1280, "height": 1600}, accept_downloads=True)
-    page = ctx.new_page()
-    page.goto(server + "/Playbook")
     button = page.get_by_test_id("stDownloadButton").filter(has_text="Download its campaign file")
     expect(button).to_be_visible(timeout=120_000)
     with page.expect_download() as info:
