@@ -128,6 +128,34 @@ class _MaximumLikelihood:
         except np.linalg.LinAlgError:
             self.covariance_ = None
 
+    def _purchase_inputs(self, frequency, recency, T, weights):
+        """Checked purchase-model inputs: (x, t_x, T, weights, distinct (x, t_x, T) rows, their total weights)."""
+        x, tx, T_ = (np.asarray(v, float) for v in (frequency, recency, T))
+        if not (len(x) == len(tx) == len(T_)) or len(x) == 0:
+            raise ModelError(f"{self.label} needs frequency, recency and T of the same, non-zero length.")
+        if np.any(x < 0) or np.any(tx < 0) or np.any(T_ < tx) or np.any(~np.isfinite(x + tx + T_)):
+            raise ModelError(f"{self.label} needs frequency ≥ 0 and 0 ≤ recency ≤ T for every customer.")
+        if np.any((x == 0) & (tx > 0)):
+            raise ModelError("A customer with no repeat purchase must have recency 0.")
+        if x.sum() == 0:  # (in every model: with no repeat purchase the drop-out and the rate cannot be told apart)
+            raise ModelError("Nobody has bought twice yet, so repeat buying cannot be modelled. "
+                             "Projected value needs customers with at least one repeat purchase.")
+        w_in = np.ones_like(x) if weights is None else np.asarray(weights, float)
+        uniq, _, inverse = _compress(x, tx, T_)
+        return x, tx, T_, w_in, uniq.T, np.bincount(inverse, weights=w_in)
+
+    def _warm_start(self, x, tx, T_, w_in, n_unique: int):
+        """The same model fitted on a WARM_START_ROWS subsample when the data is large (see _minimise), or None."""
+        if n_unique <= 2 * WARM_START_ROWS:
+            return None
+        pick = _subsample(len(x), w_in)
+        if x[pick].sum() == 0:
+            return None
+        try:
+            return type(self)(self.penalizer, tol=1e-9).fit(x[pick], tx[pick], T_[pick])
+        except ModelError:  # the subsample alone may sit at an edge: start plainly instead
+            return None
+
     def _penalty(self, params: np.ndarray) -> tuple[float, np.ndarray]:
         """The L2 penalty and its gradient, on scale-free parameters (``_scale`` divides those that carry a unit:
         BG/NBD's alpha in days, Gamma-Gamma's v in money), so a penalizer means the same whatever the units."""
@@ -239,33 +267,13 @@ class BGNBD(_MaximumLikelihood):
 
     def fit(self, frequency, recency, T, weights=None, initial_params=None) -> "BGNBD":
         """Fit on repeat-purchase days ``frequency``, ``recency`` (last − first purchase) and age ``T``, in days."""
-        x, tx, T_ = (np.asarray(v, float) for v in (frequency, recency, T))
-        if not (len(x) == len(tx) == len(T_)) or len(x) == 0:
-            raise ModelError("BG/NBD needs frequency, recency and T of the same, non-zero length.")
-        if np.any(x < 0) or np.any(tx < 0) or np.any(T_ < tx) or np.any(~np.isfinite(x + tx + T_)):
-            raise ModelError("BG/NBD needs frequency ≥ 0 and 0 ≤ recency ≤ T for every customer.")
-        if np.any((x == 0) & (tx > 0)):
-            raise ModelError("A customer with no repeat purchase must have recency 0.")
-        if x.sum() == 0:  # (MBG/NBD too: with no repeat purchase the drop-out and the rate cannot be told apart)
-            raise ModelError("Nobody has bought twice yet, so repeat buying cannot be modelled. "
-                             "Projected value needs customers with at least one repeat purchase.")
-        w_in = np.ones_like(x) if weights is None else np.asarray(weights, float)
-        uniq, counts, inverse = _compress(x, tx, T_)
-        w = np.bincount(inverse, weights=w_in)
-        ux, utx, uT = uniq.T
+        x, tx, T_, w_in, (ux, utx, uT), w = self._purchase_inputs(frequency, recency, T, weights)
         n_total = w.sum()
         xv, xi = np.unique(ux, return_inverse=True)
         by_x = (xv, xi, np.bincount(xi, weights=w, minlength=len(xv)))
         self._scale = np.array([1.0, max(float(np.average(T_, weights=w_in)), 1e-9), 1.0, 1.0])
         fun = lambda lp: self._neg_ll_and_grad(lp, ux, utx, uT, w, n_total, by_x)  # noqa: E731
-        warm = None
-        if initial_params is None and len(ux) > 2 * WARM_START_ROWS:
-            pick = _subsample(len(x), w_in)
-            if x[pick].sum() > 0:
-                try:
-                    warm = type(self)(self.penalizer, tol=1e-9).fit(x[pick], tx[pick], T_[pick])
-                except ModelError:  # the subsample alone may sit at an edge: start plainly instead
-                    warm = None
+        warm = self._warm_start(x, tx, T_, w_in, len(ux)) if initial_params is None else None
         if initial_params is None:
             initial_params = (1.0, max(1.0, float(np.average(T_, weights=w_in)) / max(1.0, x.mean() + 1)), 1.0, 1.0)
         res = _minimise(fun, np.log(np.asarray(initial_params, float)), self.tol, self.maxiter, warm)
@@ -483,33 +491,13 @@ class ParetoNBD(_MaximumLikelihood):
 
     def fit(self, frequency, recency, T, weights=None, initial_params=None) -> "ParetoNBD":
         """Fit on repeat-purchase days ``frequency``, ``recency`` (last − first purchase) and age ``T``, in days."""
-        x, tx, T_ = (np.asarray(v, float) for v in (frequency, recency, T))
-        if not (len(x) == len(tx) == len(T_)) or len(x) == 0:
-            raise ModelError("Pareto/NBD needs frequency, recency and T of the same, non-zero length.")
-        if np.any(x < 0) or np.any(tx < 0) or np.any(T_ < tx) or np.any(~np.isfinite(x + tx + T_)):
-            raise ModelError("Pareto/NBD needs frequency ≥ 0 and 0 ≤ recency ≤ T for every customer.")
-        if np.any((x == 0) & (tx > 0)):
-            raise ModelError("A customer with no repeat purchase must have recency 0.")
-        if x.sum() == 0:
-            raise ModelError("Nobody has bought twice yet, so repeat buying cannot be modelled. "
-                             "Projected value needs customers with at least one repeat purchase.")
-        w_in = np.ones_like(x) if weights is None else np.asarray(weights, float)
-        uniq, _, inverse = _compress(x, tx, T_)
-        w = np.bincount(inverse, weights=w_in)
-        ux, utx, uT = uniq.T
+        x, tx, T_, w_in, (ux, utx, uT), w = self._purchase_inputs(frequency, recency, T, weights)
         n_total = w.sum()
         mean_T = max(float(np.average(T_, weights=w_in)), 1e-9)
         self._scale = np.array([1.0, mean_T, 1.0, mean_T])
         pairs = self._pairs(ux, utx, uT)
         fun = lambda lp: self._neg_ll_and_grad(lp, ux, utx, uT, w, n_total, pairs)  # noqa: E731
-        warm = None
-        if initial_params is None and len(ux) > 2 * WARM_START_ROWS:
-            pick = _subsample(len(x), w_in)
-            if x[pick].sum() > 0:
-                try:
-                    warm = type(self)(self.penalizer, tol=1e-9).fit(x[pick], tx[pick], T_[pick])
-                except ModelError:
-                    warm = None
+        warm = self._warm_start(x, tx, T_, w_in, len(ux)) if initial_params is None else None
         if initial_params is None:
             rate = max(1.0, mean_T / max(1.0, x.mean() + 1))
             initial_params = (1.0, rate, 1.0, mean_T)
