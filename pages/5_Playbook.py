@@ -106,5 +106,5 @@ c3.download_button("Download all lists (zip)", lists_zip(features, settings.marg
                                                         created=dt.date.today()),
                    file_name="target_lists.zip", mime="application/zip", key="dl-zip")
 if cid in campaigns():
-    st.caption(f"Campaign **{cid}** is kept for this session: measure it on the Campaigns page once newer orders "
-               "are in.")
+    kept = "with your data set" if st.session_state.get("dataset") else "for this session (the sample shop)"
+    st.caption(f"Campaign **{cid}** is kept {kept}: measure it on the Campaigns page once newer orders are in.")

@@ -90,6 +90,7 @@ def remember(mapping: Mapping | None, currency: str | None, events_mapping: Mapp
     ds = st.session_state.get("dataset")
     if not ds:
         return
+    st.session_state.pop("reopen_error", None)  # the user's own data is loaded now
     widgets = {k: (list(v) if isinstance(v, tuple) else v) for k, v in st.session_state.items()
                if isinstance(k, str) and (k.startswith(WIDGET_PREFIXES) or k in _COLUMN_KEYS)}
     events = st.session_state.get("events_src")
