@@ -3,7 +3,8 @@
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import integrate, optimize, special
+from conftest import beta_pdf, gamma_pdf
+from scipy import integrate, optimize
 
 from clv.models import BGNBD, MBGNBD
 from clv.simulate import simulate_bgnbd, simulate_future_purchases
@@ -37,9 +38,8 @@ def test_p_alive_and_likelihood_match_numerical_integration():
     m.params_ = dict(r=0.9, alpha=40.0, a=1.3, b=2.2)
     r, alpha, a, b = m.params_.values()
     for x, tx, T in [(0, 0.0, 200.0), (1, 30.0, 200.0), (4, 150.0, 160.0)]:
-        # the densities written out: scipy.stats' pdf per point makes the double integral 20 times slower
-        lam_pdf = lambda lam: np.exp((r - 1) * np.log(lam) - alpha * lam + r * np.log(alpha) - special.gammaln(r))  # noqa: E731,E501
-        p_pdf = lambda p: np.exp((a - 1) * np.log(p) + (b - 1) * np.log1p(-p) - special.betaln(a, b))  # noqa: E731
+        lam_pdf = lambda lam: gamma_pdf(lam, r, alpha)  # noqa: E731
+        p_pdf = lambda p: beta_pdf(p, a, b)  # noqa: E731
         alive = lambda lam, p: (1 - p) ** (x + 1) * lam ** x * np.exp(-lam * T)  # noqa: E731
         dead = lambda lam, p: p * (1 - p) ** x * lam ** x * np.exp(-lam * tx)  # noqa: E731
         A = integrate.dblquad(lambda p, lam: alive(lam, p) * lam_pdf(lam) * p_pdf(p), 0, 2, 0, 1, epsabs=1e-14)[0]
