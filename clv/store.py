@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
+import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -59,10 +60,18 @@ def _as_date(value) -> dt.date | None:
 
 
 class Shop:
-    """Orders and interactions of one shop, held in a private DuckDB connection."""
+    """Orders and interactions of one shop, held in a private DuckDB database.
+
+    ``con`` is this thread's connection to it: the thread that made the Shop uses the connection it was given,
+    any other thread gets its own ``cursor()`` (with the macros installed). A DuckDB connection refuses a second
+    call while one is running ("connection is busy"), and Streamlit may start a session's next run while the
+    previous one is still inside a query (a tab that reloads or rejoins), so sharing one connection across
+    threads fails at random. Tables live in the database, so every thread sees the same orders."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection | None = None, memory_limit: str | None = None):
-        self.con = con or duckdb.connect()
+        self._root = con or duckdb.connect()
+        self._local = threading.local()
+        self._local.con = self._root
         self.memory_limit: str | None = None  # DuckDB's default (80 % of RAM) unless set
         # work that does not fit in memory spills to the system's temp folder, not to ./.tmp
         self.con.execute("SET temp_directory = ?", [str(Path(tempfile.gettempdir()) / "clv-duckdb")])
@@ -74,6 +83,15 @@ class Shop:
         self.orders_report: LoadReport | None = None
         self.interactions_report: LoadReport | None = None
         self.version = 0  # bumped on every load, so callers can key derived results on it
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        con = getattr(self._local, "con", None)
+        if con is None:  # first call on another thread; the cursor closes when the thread ends
+            con = self._root.cursor()
+            install_macros(con)
+            self._local.con = con
+        return con
 
     def limit_memory(self, limit: str) -> None:
         """Cap DuckDB's memory (e.g. "1GB"); tables beyond the cap move to the temp folder, work beyond it spills."""

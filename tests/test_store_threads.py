@@ -1,0 +1,44 @@
+"""A Shop is used from several threads: Streamlit may start a session's next run while the last is still querying."""
+import threading
+
+from clv.store import Shop
+
+
+def test_a_second_thread_queries_while_the_first_is_busy(sample_shop):
+    started, done, errors = threading.Event(), threading.Event(), []
+
+    def busy():
+        con = sample_shop.con
+        started.set()
+        try:  # a query that keeps this thread's connection busy for a while
+            con.execute("SELECT sum(hash(a.range + b.range)) FROM range(20000) a, range(20000) b").fetchall()
+        except Exception as e:  # noqa: BLE001 - the test reports whatever broke
+            errors.append(e)
+        done.set()
+
+    t = threading.Thread(target=busy)
+    t.start()
+    started.wait()
+    # the main thread (the one that built the Shop) and a third thread both read while the first is busy
+    from_other = []
+    other = threading.Thread(target=lambda: from_other.append(sample_shop.last_date()))
+    other.start()
+    last, customers = sample_shop.last_date(), len(sample_shop.customers())
+    other.join()
+    was_busy = not done.is_set()
+    t.join()
+    assert errors == []
+    assert was_busy  # the reads above really overlapped the long query
+    assert from_other == [last]
+    assert last == sample_shop.purchase_span()[1] and customers > 0
+
+
+def test_a_table_loaded_on_one_thread_is_seen_from_another(tmp_path):
+    shop = Shop()
+    path = tmp_path / "orders.csv"
+    path.write_text("customer_id,order_date,amount\na,2024-01-01,10\nb,2024-02-01,20\na,2024-03-01,5\n")
+    t = threading.Thread(target=lambda: shop.load_orders(path))
+    t.start()
+    t.join()
+    assert shop.last_date().isoformat() == "2024-03-01"
+    assert sorted(shop.customers()["customer_id"]) == ["a", "b"]
