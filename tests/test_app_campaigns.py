@@ -30,6 +30,10 @@ def test_a_kept_campaign_is_measured_and_feeds_the_playbook(app):
     tactic = at.session_state["list_tactic"]
     record = campaign_file(lst, tactic, dt.date(2026, 8, 31), 0, 0.1)
     at.session_state["campaigns"] = {record["campaign_id"].iloc[0]: record}
+    # a kept campaign (as a reopened data set brings back) counts in the playbook before any visit to Campaigns
+    at.run()
+    early = at.dataframe[0].value
+    assert (early["uplift_from"].str.startswith("measured on")).sum() == 1
     at.switch_page("pages/6_Campaigns.py").run()
     assert not at.exception
     assert [m.label for m in at.metric][:4] == ["Bought, contacted", "Bought, control", "Extra buyers", "Net return"]

@@ -158,11 +158,27 @@ def apply_assumption_edits(editor_key: str = "assumptions") -> None:
 
 def measured_uplifts():
     """The uplifts measured on campaigns (clv.campaigns.feedback) the playbook uses, or None: none measured yet,
-    or the user chose to go back to the assumptions."""
-    fb = st.session_state.get("measured_uplifts")
-    if fb is None or fb.empty or not st.session_state.get("use_measured", True):
+    or the user chose to go back to the assumptions. Campaigns kept with a reopened data set are measured here
+    (up to the last order, as the Campaigns page does by default) so the playbook uses them without a visit there."""
+    if not st.session_state.get("use_measured", True):
         return None
-    return fb
+    fb = st.session_state.get("measured_uplifts")
+    kept = st.session_state.get("campaigns") or {}
+    if fb is None and kept:
+        fb = memo("measured_uplifts_kept", (tuple(sorted(kept)),), lambda: _measure_kept(kept))
+    return None if fb is None or fb.empty else fb
+
+
+def _measure_kept(kept: dict):
+    from clv.campaigns import feedback, measure_on, read_campaigns
+    from clv.errors import DataError
+    try:
+        rows, notes = read_campaigns([frame.to_csv(index=False).encode() for frame in kept.values()])
+    except DataError:
+        return None
+    cat = catalogue().set_index("tactic")
+    res = measure_on(shop(), rows, notes, 1.0, cat["cost_per_customer"].to_dict()).results
+    return feedback(res, cat["kind"].to_dict())
 
 
 def catalogue_in_use():
