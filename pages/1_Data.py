@@ -182,7 +182,11 @@ rep = shop.orders_report
 m1, m2, m3, m4 = st.columns(4)
 m1.metric("Rows read", count(rep.rows_read))
 m2.metric("Orders kept", count(rep.kept))
-m3.metric("Customers", count(rep.customers))
+buyers = len(customers_table())
+m3.metric("Customers", count(rep.customers),
+          help=f"Everyone with an order kept from the file. {count(buyers)} of them bought at least once: the customer "
+               "table below and the other pages count those (a customer whose orders were all cancelled, unpaid or "
+               "refunded has no purchase).")
 m4.metric("Excluded orders", count(sum(i["count"] for i in rep.excluded.values())))
 st.caption(f"{count(rep.rows_read)} rows became {count(rep.records_built)} orders; "
            f"{count(rep.kept)} orders from {count(rep.customers)} customers are used, "

@@ -43,6 +43,19 @@ def test_data_page_upload(data_page):
     assert "bad date" in report["example rows"].iloc[0]
 
 
+def test_customers_with_an_order_and_buyers_are_told_apart(data_page):
+    """'Customers' on Your data counts everyone with a kept order; the help says how many bought (the number every
+    other page counts), so a customer whose only order was refunded does not make the figures disagree silently."""
+    at = data_page
+    csv = (b"customer_id,order_date,amount,status\na,2024-01-01,10,paid\na,2024-02-01,20,paid\n"
+           b"b,2024-01-05,7,refunded\nc,2024-01-09,5,paid\n")
+    at.file_uploader(key="orders").set_value(("refunds.csv", csv, "text/csv")).run()
+    assert not at.exception
+    shown = next(m for m in at.metric if m.label == "Customers")
+    assert shown.value == "3" and "2 of them bought at least once" in shown.help
+    assert len(at.dataframe[-1].value) == 2                                   # the customer table: the two buyers
+
+
 def test_bad_upload_shows_message_not_traceback(data_page):
     at = data_page
     at.file_uploader(key="orders").set_value(("junk.csv", b"\x00\x01\x02junk" * 100, "text/csv")).run()
