@@ -8,6 +8,7 @@ from clv.errors import DataError
 from clv.ingest import (DATE_ORDERS, DECIMALS, FIELD_LABELS, FORMATS, INTERACTION_FIELDS, ORDER_FIELDS, REQUIRED_INTERACTION_FIELDS,
                         REQUIRED_ORDER_FIELDS, detect_format, detect_interaction_mapping, sniff)
 from ui.common import count, download_csv, keep_widgets, load_shop, memo, page_setup, plain, show_sample, upload_dir
+from ui.common import shop as current_shop
 from ui.model import customers_table
 from ui.workspace import WIDGET_PREFIXES, remember, reopen, workspace
 
@@ -177,7 +178,7 @@ if st.session_state.get("load_error"):
     st.caption("The dashboard still shows the last data that loaded. Fix the mapping above or upload another file.")
     st.stop()
 
-shop = st.session_state["shop"]
+shop = current_shop()
 rep = shop.orders_report
 m1, m2, m3, m4 = st.columns(4)
 m1.metric("Rows read", count(rep.rows_read))

@@ -212,3 +212,23 @@ def test_shared_password_protects_every_page(browser, tmp_path):
         expect(page.get_by_text("Signed in as shared password")).to_be_visible(timeout=120_000)
         expect(metric_value(page, "Average projected CLTV")).to_be_visible(timeout=120_000)  # the page asked for
         ctx.close()
+
+
+def test_closing_the_tab_removes_its_uploads(browser, server, tmp_path):
+    """Files kept only for a session (interactions uploaded next to the sample shop) are deleted when the tab
+    disconnects — by the session's own end, not when the next visitor connects."""
+    import tempfile
+    before = set(Path(tempfile.gettempdir()).glob("clv-upload-*"))
+    ctx, page = open_data_page(browser, server)
+    events = tmp_path / "events.csv"
+    events.write_text("customer_id,timestamp,event_type\nC00001,2026-01-05 10:00:00,view\n"
+                      "C00002,2026-01-06 11:00:00,add_to_cart\n")
+    page.get_by_test_id("stFileUploader").nth(1).locator("input[type=file]").set_input_files(str(events))
+    expect(page.get_by_text("Interactions column mapping (events.csv)")).to_be_visible()
+    new = set(Path(tempfile.gettempdir()).glob("clv-upload-*")) - before
+    assert len(new) == 1 and any(p.name.endswith("events.csv") for p in next(iter(new)).iterdir())
+    ctx.close()
+    deadline = time.time() + 30
+    while next(iter(new)).exists() and time.time() < deadline:
+        time.sleep(0.5)
+    assert not next(iter(new)).exists()

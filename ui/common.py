@@ -1,13 +1,17 @@
 """What every page shares: the session's shop, per-session memoisation, the sidebar controls, formatting.
 
-Per-user data lives in ``st.session_state`` (one DuckDB connection per browser session) and in the visitor's
-workspace on disk (ui/workspace.py); nothing here uses ``st.cache_resource`` or module-level state, which every user
-of the server would share.
+Per-user data lives in ``st.session_state``, in a session-scoped cache (``resources()``: the Shop with its own DuckDB
+database, derived results, uploads; released when the tab disconnects) and in the visitor's workspace on disk
+(ui/workspace.py); nothing here uses a global ``st.cache_resource`` or module-level state, which every user of the
+server would share.
 """
 from __future__ import annotations
 
+import ctypes
+import gc
 import re
 import tempfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,18 +57,72 @@ def _sample_banner() -> None:
 
 # --- the session's data ---------------------------------------------------------------------------------
 
+class _SessionResources:
+    """What one browser session holds on the server beyond its widget values: the Shop (DuckDB tables), the
+    derived results (memo) and the folder of uploads kept only for the session.
+
+    Released as soon as the tab disconnects — Streamlit's session-scoped cache calls ``release`` then — not when
+    the next visitor happens to connect: the uploaded files are deleted and the memory goes back. A tab that comes
+    back (a reload, a network blip) rebuilds its Shop from the files it was using (``shop()``)."""
+
+    def __init__(self, memo: dict):
+        self.shop: Shop | None = None
+        self.memo = memo  # the session state's own dict: emptied on release, kept for the session's next run
+        self._uploads: tempfile.TemporaryDirectory | None = None
+
+    def upload_dir(self) -> Path:
+        if self._uploads is None:
+            self._uploads = tempfile.TemporaryDirectory(prefix="clv-upload-")
+        return Path(self._uploads.name)
+
+    def release(self) -> None:
+        if self._uploads is not None:
+            self._uploads.cleanup()
+        self.shop = None
+        self.memo.clear()
+        gc.collect()
+        _return_memory()
+
+
+def _return_memory() -> None:
+    """Hand freed memory back to the system (glibc keeps freed blocks of big frames otherwise)."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
+
+
+@st.cache_resource(scope="session", max_entries=1, on_release=_SessionResources.release, show_spinner=False)
+def _resources(state_token: str, _memo: dict) -> _SessionResources:
+    return _SessionResources(_memo)
+
+
+def resources() -> _SessionResources:
+    """This session's server-side resources (see _SessionResources), tied to this session state by a token (a
+    test harness that reuses a session id with a fresh state gets fresh resources, the old ones released)."""
+    token = st.session_state.setdefault("_resources_token", uuid.uuid4().hex)
+    return _resources(token, st.session_state.setdefault("_memo", {}))
+
+
 def shop() -> Shop:
     """This browser session's Shop; the bundled sample shop until the user uploads their own export."""
-    if "shop" not in st.session_state:
+    res = resources()
+    if res.shop is None and "orders_src" in st.session_state:
+        # the session had data, released while the tab was away: build it again from the same files and choices
+        _, mapping, currency, _, events_mapping = st.session_state["loaded_key"]
+        with st.spinner("Opening your data again…"):
+            if load_shop(mapping=mapping, currency=currency, events_mapping=events_mapping):
+                return res.shop
+    if res.shop is None:
         from ui.workspace import reopen, workspace
         last = workspace().last()
         if last is not None:
             with st.spinner("Opening your last data set…"):
                 if reopen(last):
-                    return st.session_state["shop"]
+                    return res.shop
             st.session_state.pop("dataset", None)
         show_sample()
-    return st.session_state["shop"]
+    return res.shop
 
 
 def show_sample() -> None:
@@ -92,7 +150,7 @@ def load_shop(mapping: Mapping | None = None, currency: str | None = None,
     except DataError as exc:
         st.session_state["load_error"] = str(exc)
         return False
-    st.session_state["shop"] = new
+    resources().shop = new
     st.session_state["data_version"] = st.session_state.get("data_version", 0) + 1  # invalidates memo()
     st.session_state["load_error"] = None
     st.session_state["source"] = orders["name"] + (f" + {events['name']}" if events else "")
@@ -100,15 +158,13 @@ def load_shop(mapping: Mapping | None = None, currency: str | None = None,
 
 
 def upload_dir() -> Path:
-    """A temporary folder for this session's uploads, removed when the session's state is dropped."""
-    if "upload_dir" not in st.session_state:
-        st.session_state["upload_dir"] = tempfile.TemporaryDirectory(prefix="clv-upload-")
-    return Path(st.session_state["upload_dir"].name)
+    """A temporary folder for this session's uploads, removed when the session ends (see _SessionResources)."""
+    return resources().upload_dir()
 
 
 def memo(name: str, key: tuple, compute):
     """Per-session memo of one derived result: recomputed only when ``key`` changes (keeps the latest only)."""
-    store = st.session_state.setdefault("_memo", {})
+    store = resources().memo
     full_key = (st.session_state.get("data_version", 0),) + tuple(key)
     hit = store.get(name)
     if hit is not None and hit[0] == full_key:
