@@ -360,8 +360,9 @@ def _build_orders(con, mapping: Mapping, spec, source_sql: str, one_row_per_orde
         amount_expr = f"sum({amount})" if mapping.amount_per == "line" else num("any_value(amount_raw)")
         products = ""
         if m.get("product"):
-            products = (", first(product_raw ORDER BY _line) FILTER (WHERE product_raw IS NOT NULL) AS product_raw, "
-                        "list(product_raw ORDER BY _line) FILTER (WHERE product_raw IS NOT NULL) AS products")
+            products = (", arg_min(product_raw, _line) AS product_raw, "
+                        "list_transform(list_sort(list((_line, product_raw)) FILTER (WHERE product_raw IS NOT NULL)), "
+                        "lambda x: x[2]) AS products")
         else:
             products = ", NULL::VARCHAR AS product_raw"
         per_order = (f"SELECT order_key AS order_id, {grouped}{products}, {amount_expr} AS amount_value, "
