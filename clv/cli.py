@@ -111,6 +111,30 @@ def _json(obj) -> None:
     print(json.dumps(_finite(obj), indent=2, default=str, allow_nan=False))
 
 
+def cmd_cuts(args) -> None:
+    from .cuts import CUTS, cohort_ltv, ltv_by, require_field
+    from .export import safe_relation
+    shop = _load(args)
+    if args.by == "cohort":
+        table = cohort_ltv(shop, args.margin, args.as_of)
+    else:
+        require_field(shop, args.by)  # before any model is fitted: the missing column is said at once
+        scored = None
+        if args.projected:
+            from .scoring import score_table
+            scored = score_table(shop, args.as_of, args.horizon_months, args.discount_rate, args.margin,
+                                 churn="palive", model=_purchase_model(args, shop))
+        table = ltv_by(shop, args.by, scored, args.as_of, args.top, args.min_customers)
+        print(f"note: {table.attrs['note']}", file=sys.stderr)
+    shop.con.register("cut_out", table)
+    try:
+        safe_relation(shop.con.table("cut_out"), raw=args.raw).write_csv(args.out)
+    finally:
+        shop.con.unregister("cut_out")
+    what = "cohort curves" if args.by == "cohort" else f"LTV by {CUTS[args.by].label}"
+    print(f"wrote {args.out} ({what}, {len(table):,} rows)", file=sys.stderr)
+
+
 def cmd_fit(args) -> None:
     from .value import fit_value_model
     shop = _load(args)
@@ -275,6 +299,31 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write text cells exactly as in the data; by default a cell starting with = + - @ gets a "
                         "leading apostrophe so spreadsheets do not run it as a formula")
     p.set_defaults(func=cmd_segments)
+
+    p = sub.add_parser("cuts", help="LTV cuts: cumulative value by cohort, or value by first product, discount code, "
+                                    "channel or country (CSV)",
+                       description="--by cohort: cumulative revenue and margin per customer by acquisition month and "
+                                   "months since the first order (cohort, months_since_first, customers, "
+                                   "cumulative_revenue_per_customer, cumulative_margin_per_customer, complete). "
+                                   "Any other --by: one row per group of the first purchase's trait (group, customers, "
+                                   "share, revenue_per_customer, revenue_median, revenue_ci_low/high: 95 %% t-interval, "
+                                   "repeat_rate, median_days_to_second_order, projected_clv_per_customer with "
+                                   "--projected, scored_customers, small, folded_groups). Revenue counts returns as the "
+                                   "customer table does.")
+    _add_input_args(p)
+    p.add_argument("--by", required=True,
+                   choices=["first_product", "discount_code", "discounted", "channel", "country", "cohort"],
+                   help="discounted: discounted vs full-price first order")
+    p.add_argument("--out", required=True, metavar="FILE", help="where to write the CSV")
+    p.add_argument("--top", type=int, default=20, help="groups shown by name; the rest are folded into '(other)'")
+    p.add_argument("--min-customers", type=int, default=30, help="groups with fewer customers are flagged small")
+    p.add_argument("--projected", action="store_true",
+                   help="also fit the value model and add each group's mean projected CLTV (slower)")
+    _add_value_args(p)
+    p.add_argument("--raw", action="store_true",
+                   help="write text cells exactly as in the data; by default a cell starting with = + - @ gets a "
+                        "leading apostrophe so spreadsheets do not run it as a formula")
+    p.set_defaults(func=cmd_cuts)
 
     p = sub.add_parser("fit", help="fit BG/NBD and Gamma-Gamma; JSON parameters on stdout (time unit: days)")
     _add_input_args(p)

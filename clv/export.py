@@ -16,6 +16,11 @@ DECIMALS = {
                      "value_at_stake", "mean_satisfaction", "mean_rating"], 2),
     **dict.fromkeys(["p_alive", "churn_risk", "churn_risk_purchases", "churn_risk_model", "discount_share"], 4),
     "expected_purchases": 3, "days_to_next_purchase": 1,
+    # the LTV cuts (clv/cuts.py)
+    **dict.fromkeys(["revenue_per_customer", "revenue_median", "revenue_ci_low", "revenue_ci_high",
+                     "projected_clv_per_customer", "cumulative_revenue_per_customer",
+                     "cumulative_margin_per_customer"], 2),
+    **dict.fromkeys(["share", "repeat_rate"], 4), "median_days_to_second_order": 1,
 }
 
 

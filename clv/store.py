@@ -46,6 +46,11 @@ def pd_frame(data: dict):
     return pandas.DataFrame(data)
 
 
+def pd_series(values, dtype: str):
+    import pandas
+    return pandas.Series(values, dtype=dtype)
+
+
 def _as_date(value) -> dt.date | None:
     if value is None or value == "":
         return None
@@ -175,6 +180,37 @@ class Shop:
         """Monthly cohort retention (clv/sql/cohorts.sql)."""
         self._require_orders()
         return self.con.execute(sql("cohorts")).df()
+
+    def cohort_ltv(self, margin: float, as_of=None) -> pd.DataFrame:
+        """Cumulative revenue and margin per customer by cohort and months since first order, up to ``as_of``
+        (default: the last date in the data) — clv/sql/cohort_ltv.sql. See clv.cuts.cohort_ltv."""
+        self._require_orders()
+        end = _as_date(as_of) or self.last_date()
+        return self.con.execute(sql("cohort_ltv"), {"period_end": end, "margin": float(margin)}).df()
+
+    def ltv_by(self, by: str, scores: pd.DataFrame | None = None, as_of=None, top_n: int = 20,
+               missing: str = "(none)", other: str = "(other)") -> pd.DataFrame:
+        """Historic value per customer grouped by a trait of the first purchase (clv/sql/ltv_by.sql); ``scores``:
+        customer_id and clv per customer, or None. See clv.cuts.ltv_by, which adds intervals and flags."""
+        self._require_orders()
+        end = _as_date(as_of) or self.last_date()
+        frame = scores[["customer_id", "clv"]] if scores is not None else \
+            pd_frame({"customer_id": pd_series([], "object"), "clv": pd_series([], "float64")})
+        self.con.register("cut_scores", frame)
+        try:
+            return self.con.execute(sql("ltv_by"), {"period_end": end, "by": by, "top_n": int(top_n),
+                                                    "missing": missing, "other": other}).df()
+        finally:
+            self.con.unregister("cut_scores")
+
+    def customer_orders(self, customer_id: str) -> pd.DataFrame:
+        """Every order of one customer, by date (clv/sql/customer_orders.sql)."""
+        self._require_orders()
+        return self.con.execute(sql("customer_orders"), {"customer_id": str(customer_id)}).df()
+
+    def customer_interactions(self, customer_id: str) -> pd.DataFrame:
+        """Every interaction of one customer, by time (clv/sql/customer_interactions.sql)."""
+        return self.con.execute(sql("customer_interactions"), {"customer_id": str(customer_id)}).df()
 
     def monthly(self) -> pd.DataFrame:
         """Revenue, orders, customers and new customers per month (clv/sql/monthly_revenue.sql)."""

@@ -114,3 +114,37 @@ def test_platform_export_read_right_with_no_mapping(name):
     customers = shop.customers()
     got = (len(customers), int(customers["orders"].sum()), round(float(customers["revenue"].sum()), 2))
     assert got == independent(FIX / name, rules), str(report)
+
+
+#: fixture -> order id -> (product, products, discount_code, country) as the file says them: the first line item's
+#: product in file order, every line's product, the code upper-cased, the shipping country else the billing one
+CUT_FIELDS = {
+    "shopify_orders_export_1.csv": {"#1001": ("Tee", ["Tee", "Hoodie"], "WELCOME10", "CA"),  # ships to CA, bills US
+                                    "#1004": ("Scarf", ["Scarf"], None, "DE"),               # billing country only
+                                    "J-939719": ("Mug", ["Mug"], None, "US")},
+    "woocommerce_customer_order_export.csv": {"2001": ("Mug", ["Mug", "Plate"], None, "DE"),
+                                              "2005": ("Spoon", ["Spoon"], "SPRING10", None)},  # "code:spring10;…"
+    "online_retail.csv": {"536365": ("WHITE HANGING HEART T-LIGHT HOLDER",
+                                     ["WHITE HANGING HEART T-LIGHT HOLDER", "WHITE METAL LANTERN"], None,
+                                     "United Kingdom")},
+    "EtsySoldOrderItems2024.csv": {"3159107010": ("Ceramic Cup", ["Ceramic Cup", "Ceramic Plate"], "SAVE10", "United States")},
+}
+
+
+@pytest.mark.parametrize("name", sorted(CUT_FIELDS))
+def test_product_discount_code_and_country_are_read(name):
+    shop = Shop()
+    shop.load_orders(FIX / name)
+    got = {r[0]: (r[1], r[2], r[3], r[4]) for r in shop.con.execute(
+        "SELECT order_id, product, products, discount_code, country FROM orders").fetchall()}
+    for order_id, want in CUT_FIELDS[name].items():
+        assert got[order_id] == want, order_id
+
+
+def test_optional_cut_fields_are_null_and_not_stored_when_the_file_lacks_them():
+    shop = Shop()
+    shop.load_orders(FIX / "magento_orders.csv")
+    stored = {r[0] for r in shop.con.execute("SELECT column_name FROM (DESCRIBE orders_all)").fetchall()}
+    assert not stored & {"product", "products", "discount_code", "country"}
+    assert shop.con.execute("SELECT count(*) FROM orders WHERE product IS NOT NULL OR products IS NOT NULL "
+                            "OR discount_code IS NOT NULL OR country IS NOT NULL").fetchall()[0][0] == 0

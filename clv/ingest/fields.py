@@ -10,7 +10,8 @@ __all__ = ["ORDER_FIELDS", "REQUIRED_ORDER_FIELDS", "INTERACTION_FIELDS", "REQUI
 
 #: canonical order fields a file column can be mapped to; the first three are required.
 ORDER_FIELDS = ["customer_id", "order_ts", "amount", "order_id", "customer_alt", "order_time", "timezone",
-                "discount", "refund", "status", "cancelled_at", "currency", "channel", "quantity"]
+                "discount", "refund", "status", "cancelled_at", "currency", "channel", "quantity", "product",
+                "discount_code", "country", "country_alt"]
 REQUIRED_ORDER_FIELDS = ["customer_id", "order_ts", "amount"]
 INTERACTION_FIELDS = ["customer_id", "event_ts", "event_type", "channel", "value"]
 REQUIRED_INTERACTION_FIELDS = ["customer_id", "event_ts", "event_type"]
@@ -21,7 +22,10 @@ FIELD_LABELS = {
     "order_time": "order time (when the date column holds only the date)", "timezone": "time zone",
     "discount": "discount amount", "refund": "refunded amount",
     "status": "order/payment status", "cancelled_at": "cancelled date", "currency": "currency",
-    "channel": "sales channel", "quantity": "quantity", "event_ts": "event date/time",
+    "channel": "sales channel", "quantity": "quantity", "product": "product / line-item name",
+    "discount_code": "discount / coupon code", "country": "shipping country",
+    "country_alt": "second country column (billing country, used where the shipping country is empty)",
+    "event_ts": "event date/time",
     "event_type": "event type", "value": "value / rating / satisfaction score",
 }
 

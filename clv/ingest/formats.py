@@ -73,11 +73,23 @@ GENERIC_COLUMNS = {
     "channel": ("channel", "saleschannel", "source", "orderchannel", "createdvia", "utmsource", "channelname"),
     "quantity": ("quantity", "qty", "items", "itemquantity", "lineitemquantity", "itemcount", "numberofcds",
                  "numberofitems", "totalquantity", "itemssold"),
+    # the optional fields of the LTV cuts (clv/cuts.py): what was bought, with which code, shipped where
+    "product": ("product", "productname", "producttitle", "itemname", "item", "lineitemname", "lineitemtitle",
+                "itemtitle", "artikel", "artikelname", "produit", "producto"),
+    "discount_code": ("discountcode", "couponcode", "coupon", "coupons", "couponcodes", "discountcodes", "promocode",
+                      "promotioncode", "vouchercode", "voucher", "offercode", "couponused", "couponsused",
+                      "gutscheincode", "codepromo"),
+    "country": ("shippingcountry", "shipcountry", "shiptocountry", "deliverycountry", "countryshipping",
+                "shippingcountrycode", "countrycodeshipping", "countrynameshipping", "country", "countrycode",
+                "land", "pays", "pais"),
+    "country_alt": ("billingcountry", "billcountry", "billtocountry", "countrybilling", "billingcountrycode",
+                    "countrycodebilling", "countrynamebilling", "buyercountry", "customercountry"),
 }
 
 _SHOPIFY_LIKE = {"customer_id": ("email",), "order_ts": ("createdat",), "amount": ("total",),
                  "discount": ("discountamount",), "status": ("financialstatus",), "cancelled_at": ("cancelledat",),
-                 "currency": ("currency",), "quantity": ("lineitemquantity",)}
+                 "currency": ("currency",), "quantity": ("lineitemquantity",), "product": ("lineitemname",),
+                 "discount_code": ("discountcode",), "country": ("shippingcountry",), "country_alt": ("billingcountry",)}
 
 #: Square's transactions and item-sales exports share the customer, the split date/time/zone and the amount
 _SQUARE = {"customer_id": ("customerid",), "customer_alt": ("customerreferenceid",), "order_ts": ("date",),
@@ -101,7 +113,9 @@ FORMATS: dict[str, FormatSpec] = {spec.name: spec for spec in [
         columns={"customer_id": ("billingemail",), "customer_alt": ("customerid", "customeruser"),
                  "order_ts": ("date",), "amount": ("ordertotal",), "order_id": ("orderid",),
                  "discount": ("discounttotal", "cartdiscount"), "refund": ("refundedtotal",), "status": ("status",),
-                 "currency": ("ordercurrency",), "quantity": ("itemquantity",)},
+                 "currency": ("ordercurrency",), "quantity": ("itemquantity",), "product": ("itemname",),
+                 "discount_code": ("couponitems", "coupons", "couponcode"), "country": ("shippingcountry",),
+                 "country_alt": ("billingcountry",)},
         line_items=True, guest_ids=("0",),
         note="order totals repeat on every item row of per-item exports: counted once per order"),
     FormatSpec(
@@ -124,13 +138,17 @@ FORMATS: dict[str, FormatSpec] = {spec.name: spec for spec in [
                  "discount": ("cartdiscountamount", "cartdiscount", "orderdiscount", "discountamount"),
                  "refund": ("orderrefundamount", "orderrefund", "refundamount"), "status": ("orderstatus",),
                  "currency": ("ordercurrency", "currency"), "channel": ("createdvia",),
-                 "quantity": ("quantity", "itemquantity", "qty")},
+                 "quantity": ("quantity", "itemquantity", "qty"), "product": ("itemname", "productname"),
+                 "discount_code": ("couponcode", "coupons", "couponcodes"),
+                 "country": ("countrycodeshipping", "countrynameshipping", "shippingcountry"),
+                 "country_alt": ("countrycodebilling", "countrynamebilling", "billingcountry")},
         line_items=True, guest_ids=("0",)),
     FormatSpec(
         "woocommerce_analytics", "WooCommerce Analytics orders download",
         signature=(("date",), ("order",), ("status",), ("customer",), ("customertype",), ("netsales", "nrevenue")),
         columns={"customer_id": ("customer",), "order_ts": ("date",), "amount": ("netsales", "nrevenue"),
-                 "order_id": ("order",), "status": ("status",), "quantity": ("itemssold",)},
+                 "order_id": ("order",), "status": ("status",), "quantity": ("itemssold",),
+                 "discount_code": ("coupons",)},  # "Product(s)" lists every item ("2× Mug, 1× Plate"): not mapped
         note="this download names customers only by their name (no email or id): two customers with one name "
              "are counted as one"),
     FormatSpec(
@@ -140,14 +158,16 @@ FORMATS: dict[str, FormatSpec] = {spec.name: spec for spec in [
         columns={"customer_id": ("customeremail", "billingemail"), "customer_alt": ("customerid",),
                  "order_ts": ("orderdate",), "order_time": ("ordertime",), "amount": ("ordertotalinctax",),
                  "order_id": ("orderid",), "refund": ("refundamount",), "status": ("orderstatus",),
-                 "currency": ("ordercurrencycode",), "channel": ("channelname",), "quantity": ("totalquantity",)},
+                 "currency": ("ordercurrencycode",), "channel": ("channelname",), "quantity": ("totalquantity",),
+                 "country": ("shippingcountry", "shipcountry"), "country_alt": ("billingcountry",)},
         guest_ids=("0",)),
     FormatSpec(
         "etsy_orders", "Etsy Sold Orders",
         signature=(("saledate",), ("orderid",), ("buyeruserid",), ("ordertotal",), ("ordervalue",)),
         columns={"customer_id": ("buyeruserid",), "customer_alt": ("buyer", "fullname"), "order_ts": ("saledate",),
                  "amount": ("ordertotal",), "order_id": ("orderid",), "discount": ("discountamount",),
-                 "status": ("status",), "currency": ("currency",), "quantity": ("numberofitems",)},
+                 "status": ("status",), "currency": ("currency",), "quantity": ("numberofitems",),
+                 "discount_code": ("couponcode",), "country": ("shipcountry",)},
         date_order="mdy",
         note="guest checkouts have no Buyer User ID: they are matched by the buyer's name instead"),
     FormatSpec(
@@ -155,7 +175,8 @@ FORMATS: dict[str, FormatSpec] = {spec.name: spec for spec in [
         signature=(("saledate",), ("itemname",), ("buyer",), ("itemtotal",), ("orderid",)),
         columns={"customer_id": ("buyer",), "order_ts": ("saledate",), "amount": ("itemtotal",),
                  "order_id": ("orderid",), "discount": ("discountamount",), "currency": ("currency",),
-                 "quantity": ("quantity",)},
+                 "quantity": ("quantity",), "product": ("itemname",), "discount_code": ("couponcode",),
+                 "country": ("shipcountry",)},
         amount_per="line", line_items=True, date_order="mdy"),
     FormatSpec(
         "wix", "Wix Stores orders export",
@@ -163,7 +184,9 @@ FORMATS: dict[str, FormatSpec] = {spec.name: spec for spec in [
                    ("contactemail", "buyersemail", "email")),
         columns={"customer_id": ("contactemail", "buyersemail", "email"), "order_ts": ("datecreated", "date"),
                  "order_time": ("time",), "amount": ("total",), "order_id": ("order", "ordernumber"),
-                 "status": ("paymentstatus",), "currency": ("currency",), "quantity": ("qty", "quantity")},
+                 "status": ("paymentstatus",), "currency": ("currency",), "quantity": ("qty", "quantity"),
+                 "product": ("itemsname", "itemname"), "discount_code": ("couponcode", "coupon"),
+                 "country": ("deliverycountry", "shippingcountry"), "country_alt": ("billingcountry",)},
         line_items=True),
     FormatSpec(
         "magento", "Magento / Adobe Commerce order grid",
@@ -181,7 +204,8 @@ FORMATS: dict[str, FormatSpec] = {spec.name: spec for spec in [
                    ("status", "etat", "statut")),
         columns={"customer_id": ("customer", "client", "kunde"), "order_ts": ("date", "datum"),
                  "amount": ("total", "gesamt"), "order_id": ("reference", "referenz", "id"),
-                 "status": ("status", "etat", "statut")},
+                 "status": ("status", "etat", "statut"),
+                 "country": ("delivery", "livraison", "lieferung", "entrega")},  # the order list's delivery country
         note="PrestaShop's order list names customers as 'J. Doe' (no email or id): namesakes are counted as one "
              "customer"),
     FormatSpec(
@@ -195,7 +219,7 @@ FORMATS: dict[str, FormatSpec] = {spec.name: spec for spec in [
     FormatSpec(
         "square_items", "Square item sales",
         signature=(("date",), ("time",), ("timezone",), ("item",), ("netsales",), ("transactionid",)),
-        columns={**_SQUARE, "quantity": ("qty",), "channel": ("channel",)},
+        columns={**_SQUARE, "quantity": ("qty",), "channel": ("channel",), "product": ("item",)},
         amount_per="line", line_items=True,
         note="walk-in sales without a Customer ID cannot be attributed to a customer"),
     FormatSpec(
@@ -211,7 +235,8 @@ FORMATS: dict[str, FormatSpec] = {spec.name: spec for spec in [
         columns={"customer_id": ("purchaseemail",), "customer_alt": ("buyeremail",),
                  "order_ts": ("purchasetimeutctimezone", "purchasedate"), "amount": ("saleprice",),
                  "order_id": ("ordernumber", "purchaseid"), "refund": ("partialrefund",),
-                 "quantity": ("quantity",), "channel": ("referrer",)},
+                 "quantity": ("quantity",), "channel": ("referrer",), "product": ("itemname",),
+                 "discount_code": ("discountcode", "offercode"), "country": ("country",)},
         amount_per="line", flags=(("fullyrefunded", "1", "fully refunded"),),
         note="Gumroad writes a 'Totals' row at the end: it has no customer and is left out"),
     FormatSpec(
@@ -219,7 +244,8 @@ FORMATS: dict[str, FormatSpec] = {spec.name: spec for spec in [
         signature=(("invoiceno", "invoice"), ("stockcode",), ("quantity",), ("invoicedate",),
                    ("unitprice", "price"), ("customerid",)),
         columns={"customer_id": ("customerid",), "order_ts": ("invoicedate",), "amount": ("unitprice", "price"),
-                 "order_id": ("invoiceno", "invoice"), "quantity": ("quantity",)},
+                 "order_id": ("invoiceno", "invoice"), "quantity": ("quantity",), "product": ("description",),
+                 "country": ("country",)},
         amount_per="line", amount_times_quantity=True, line_items=True, date_order="mdy", returns_by_prefix=True),
     FormatSpec("generic", "Generic orders file (mapped by column names)", columns=GENERIC_COLUMNS,
                amount_per="line"),

@@ -56,7 +56,14 @@ def load_orders(con: duckdb.DuckDBPyConnection, paths, fmt: str | None = None, m
     """Read an orders export (one path or several parts) into ``orders`` and report what happened.
 
     ``orders`` columns: order_id, customer_id, order_ts (UTC), gross, discount, refund, net, status, currency,
-    channel, items, is_purchase, not_purchase_reason. Orders that cannot be attributed or dated, or whose amount
+    channel, items, product, products, discount_code, country, is_purchase, not_purchase_reason. Optional fields
+    the file lacks are NULL.
+
+    ``product`` is the order's first product in file order (the first line item with a product name, as the platform
+    wrote the order's rows); ``products`` lists every line item's product in file order (one per line, repeats kept;
+    a one-row-per-order file has a list of one). ``discount_code`` is upper-case (platforms match codes
+    case-insensitively); WooCommerce's "code:SAVE10;amount:5" coupon cells give "SAVE10". ``country`` is the shipping
+    country, else the billing country (``country_alt``), as written in the file ("US", "United States"). Orders that cannot be attributed or dated, or whose amount
     is missing or not a finite number, are excluded (and reported with examples); cancelled, voided, unpaid,
     fully refunded and returned orders stay in the table with ``is_purchase = false``.
     """
@@ -221,12 +228,15 @@ def _load_orders(con, sn: Sniff, mapping: Mapping, spec, currency: str | None, v
             report.excluded[f"other currency than {report.currency} (column '{where}')"] = info
 
     optional = {c: _stored_or_null(mapping, c, symbols) for c in _OPTIONAL_COLUMNS}
+    if not parsed.products_stored:  # one row per order: its product is its only one, listed when the view is read
+        optional["products"] = ("CASE WHEN product IS NOT NULL THEN [product] END AS products"
+                                if _stored(mapping, "product") else "NULL::VARCHAR[] AS products")
     con.execute(f"""
         CREATE OR REPLACE VIEW orders AS
         SELECT order_id, customer_id, order_ts,
                amount + coalesce(discount, 0) AS gross, discount, refund,
                CASE WHEN not_purchase_reason IS NULL THEN amount - coalesce(refund, 0) ELSE amount END AS net,
-               status, currency, channel, items,
+               status, currency, channel, items, product, products, discount_code, country,
                not_purchase_reason IS NULL AS is_purchase, not_purchase_reason
         FROM (SELECT order_id, customer_id, order_ts, amount, {', '.join(optional.values())}, not_purchase_reason
               FROM orders_all WHERE excluded_reason IS NULL)""")
@@ -252,18 +262,25 @@ _RANGE_REASON = "date before 1990 or after tomorrow"
 _MONEY = "DECIMAL(18, 4)"
 _ABSURD_REASON = "amount, discount or refund not a finite number, or over 1e9"
 _ORDER_COLUMNS = ("order_id", "customer_id", "order_ts", "amount", "discount", "refund", "status", "currency",
-                  "channel", "items", "excluded_reason", "not_purchase_reason")
+                  "channel", "items", "product", "products", "discount_code", "country", "excluded_reason",
+                  "not_purchase_reason")
 #: columns of orders_all that exist only when the file has the field (else the ``orders`` view says NULL, instead
-#: of 10M-order files storing 10M NULLs): column -> (mapped field, type)
+#: of 10M-order files storing 10M NULLs): column -> (mapped field, or fields of which any will do; type).
+#: ``products`` is stored only when line items are grouped into orders (see ``_build_orders``)
 _OPTIONAL_COLUMNS = {"discount": ("discount", _MONEY), "refund": ("refund", _MONEY), "status": ("status", "VARCHAR"),
                      "currency": ("currency", "VARCHAR"), "channel": ("channel", "VARCHAR"),
-                     "items": ("quantity", "DOUBLE")}
+                     "items": ("quantity", "DOUBLE"), "product": ("product", "VARCHAR"),
+                     "products": ("product", "VARCHAR[]"), "discount_code": ("discount_code", "VARCHAR"),
+                     "country": (("country", "country_alt"), "VARCHAR")}
 
 
 def _stored(mapping: Mapping, column: str, symbols: bool = False) -> bool:
     if column == "currency" and symbols:
         return True
-    return column not in _OPTIONAL_COLUMNS or bool(mapping.columns.get(_OPTIONAL_COLUMNS[column][0]))
+    if column not in _OPTIONAL_COLUMNS:
+        return True
+    fields = _OPTIONAL_COLUMNS[column][0]
+    return any(mapping.columns.get(f) for f in ((fields,) if isinstance(fields, str) else fields))
 
 
 def _stored_or_null(mapping: Mapping, column: str, symbols: bool) -> str:
@@ -291,6 +308,7 @@ class _Parsed:
     """The query that parses and classifies every order of a file, with its parameters."""
     sql: str
     params: dict
+    products_stored: bool = False  # orders_all has ``products`` (line items grouped into orders)
 
 
 def _col(mapping: Mapping, f: str) -> str:
@@ -326,17 +344,28 @@ def _build_orders(con, mapping: Mapping, spec, source_sql: str, one_row_per_orde
            "discount_raw": _col(mapping, "discount"), "refund_raw": _col(mapping, "refund"),
            "status_raw": _col(mapping, "status"), "cancelled_raw": _col(mapping, "cancelled_at"),
            "currency_raw": _col(mapping, "currency"), "channel_raw": _col(mapping, "channel"),
-           "qty_raw": _col(mapping, "quantity")}
+           "qty_raw": _col(mapping, "quantity"), "product_raw": f"nullif(trim({_col(mapping, 'product')}), '')",
+           "code_raw": _col(mapping, "discount_code"), "country_raw": _col(mapping, "country"),
+           "country_alt_raw": _col(mapping, "country_alt")}
     raw.update({f"flag{i}": q(col) for i, (col, _, _) in enumerate(mapping.flags)})
     lines = ", ".join(f"{expr} AS {name}" for name, expr in raw.items())
-    if m.get("order_id") and not one_row_per_order:
+    grouped_lines = bool(m.get("order_id")) and not one_row_per_order
+    if grouped_lines:
         # one order from its rows: order-level fields may sit on the first row only (Shopify), so take any
         # non-null value; line amounts are summed when the format has one row per item. A row without an order
-        # id is an order of its own (grouped by its line number), never merged with other such rows.
+        # id is an order of its own (grouped by its line number), never merged with other such rows. The
+        # order's product is its first line's (file order), so it does not depend on which row DuckDB sees first.
         lines += ", row_number() OVER () AS _line"
-        grouped = ", ".join(f"any_value({name}) AS {name}" for name in raw if name != "order_key")
+        grouped = ", ".join(f"any_value({name}) AS {name}" for name in raw if name not in ("order_key", "product_raw"))
         amount_expr = f"sum({amount})" if mapping.amount_per == "line" else num("any_value(amount_raw)")
-        per_order = (f"SELECT order_key AS order_id, {grouped}, {amount_expr} AS amount_value, "
+        products = ""
+        if m.get("product"):
+            products = (", arg_min(product_raw, _line) AS product_raw, "
+                        "list_transform(list_sort(list((_line, product_raw)) FILTER (WHERE product_raw IS NOT NULL)), "
+                        "lambda x: x[2]) AS products")
+        else:
+            products = ", NULL::VARCHAR AS product_raw"
+        per_order = (f"SELECT order_key AS order_id, {grouped}{products}, {amount_expr} AS amount_value, "
                      f"sum({num('qty_raw')}) AS items FROM lines "
                      f"GROUP BY order_key, CASE WHEN order_key IS NULL THEN _line END")
     else:  # every row is an order
@@ -372,9 +401,14 @@ def _build_orders(con, mapping: Mapping, spec, source_sql: str, one_row_per_orde
                    {order_ts} AS order_ts, amount_value AS amount, {num('discount_raw')} AS discount,
                    {num('refund_raw')} AS refund, nullif(lower(trim(status_raw)), '') AS status,
                    nullif(trim(cancelled_raw), '') AS cancelled_at, {currency} AS currency,
-                   nullif(trim(channel_raw), '') AS channel
+                   nullif(trim(channel_raw), '') AS channel, product_raw AS product,
+                   -- WooCommerce's coupon cells read "code:save10;amount:5.00": the code alone
+                   nullif(upper(trim(regexp_replace(code_raw, '^\\s*code:([^;|]*).*$', '\\1'))), '') AS discount_code,
+                   coalesce(nullif(trim(country_raw), ''), nullif(trim(country_alt_raw), '')) AS country
             FROM per_order)
         SELECT order_id, customer_id, order_ts, amount, discount, refund, status, currency, channel, items,
+            product, {'products' if grouped_lines and m.get('product') else 'NULL::VARCHAR[] AS products'},
+            discount_code, country,
             CASE WHEN customer_id IS NULL THEN 'no customer id'
                  WHEN order_ts IS NULL THEN 'date could not be read'
                  WHEN order_ts < $earliest OR order_ts >= $latest THEN '{_RANGE_REASON}'
@@ -398,7 +432,9 @@ def _build_orders(con, mapping: Mapping, spec, source_sql: str, one_row_per_orde
     # read again from ``parsed`` when there are any, instead of costing 10M-order files a column each
     money = {c: f"CASE WHEN excluded_reason IS NULL THEN CAST({c} AS {_MONEY}) END AS {c}"
              for c in ("amount", "discount", "refund")}
-    stored = ", ".join(money.get(c, c) for c in _ORDER_COLUMNS if _stored(mapping, c, symbols))
+    products_stored = grouped_lines and bool(m.get("product"))
+    stored = ", ".join(money.get(c, c) for c in _ORDER_COLUMNS
+                       if _stored(mapping, c, symbols) and (c != "products" or products_stored))
     con.execute(f"CREATE OR REPLACE TABLE orders_all AS SELECT {stored} FROM ({parsed})", params)
     if m.get("status"):
         late = [r[0] for r in con.execute("SELECT DISTINCT status FROM orders_all WHERE status IS NOT NULL "
@@ -408,7 +444,7 @@ def _build_orders(con, mapping: Mapping, spec, source_sql: str, one_row_per_orde
                 con.execute("UPDATE orders_all SET not_purchase_reason = ? WHERE status = ? AND (not_purchase_reason "
                             "IS NULL OR not_purchase_reason IN ('return (negative amount)', 'fully refunded', "
                             "'zero amount'))", [table[norm_words(status)], status])
-    return _Parsed(parsed, params)
+    return _Parsed(parsed, params, products_stored)
 
 
 def _unique_ids(con, table: str, column: str) -> bool:
