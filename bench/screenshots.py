@@ -7,7 +7,7 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-PAGES = ["", "Data", "Segments", "Customer_value", "Churn_risk", "Playbook"]
+PAGES = ["", "Data", "Segments", "Customer_value", "Churn_risk", "Playbook", "Campaigns", "LTV_cuts"]
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
 

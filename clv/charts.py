@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 __all__ = ["revenue_by_month", "cohort_heatmap", "segment_sizes", "rf_grid", "cluster_scatter", "segment_overlap",
            "value_histogram", "value_by_segment", "backtest_by_frequency", "weekly_orders_with_cutoff",
            "calibration_by_decile", "cumulative_repeat_purchases", "churn_histogram", "at_stake_by_segment",
-           "p_alive_grid", "tactic_gains", "campaign_uplifts"]
+           "p_alive_grid", "tactic_gains", "campaign_uplifts", "cohort_ltv_curves", "ltv_by_group"]
 
 
 def revenue_by_month(monthly: pd.DataFrame) -> go.Figure:
@@ -180,4 +180,38 @@ def campaign_uplifts(results: pd.DataFrame) -> go.Figure:
     fig.update_layout(title="Extra buyers per 100 customers contacted (95 % interval)",
                       xaxis_title="treatment − control buying rate, percentage points", yaxis_title="",
                       height=160 + 40 * len(r), showlegend=False)
+    return fig
+
+
+def cohort_ltv_curves(curves: pd.DataFrame, value: str = "revenue", max_cohorts: int = 12) -> go.Figure:
+    """Cumulative revenue (or margin) per customer by months since the first order, one line per acquisition cohort
+    (the latest ``max_cohorts``; months not yet over are left out, so a young cohort's line is short)."""
+    col = f"cumulative_{value}_per_customer"
+    c = curves[curves["complete"]]
+    keep = sorted(c["cohort"].unique())[-max_cohorts:]
+    c = c[c["cohort"].isin(keep)].sort_values(["cohort", "months_since_first"])
+    c = c.assign(first_bought=[f"{pd.Timestamp(m):%b %Y} ({n:,})" for m, n in zip(c["cohort"], c["customers"])])
+    fig = px.line(c, x="months_since_first", y=col, color="first_bought", markers=True,
+                  color_discrete_sequence=px.colors.sequential.Viridis_r[1:] + px.colors.qualitative.Dark24,
+                  labels={"months_since_first": "months since first order", col: f"{value} per customer so far",
+                          "first_bought": "first order in (customers)"},
+                  title=f"Cumulative {value} per customer, by month of first order")
+    fig.update_layout(legend_title_text="first order in (customers)")
+    return fig
+
+
+def ltv_by_group(groups: pd.DataFrame, label: str) -> go.Figure:
+    """Historic revenue per customer per group with its 95 % interval; small groups drawn pale."""
+    g = groups.sort_values("revenue_per_customer")
+    colour = np.where(g["small"], "#9db7e6", "#2f6fdf")
+    fig = go.Figure(go.Bar(
+        x=g["revenue_per_customer"], y=g["group"].astype(str), orientation="h", marker_color=colour,
+        error_x=dict(type="data", symmetric=False, array=(g["revenue_ci_high"] - g["revenue_per_customer"]).fillna(0),
+                     arrayminus=(g["revenue_per_customer"] - g["revenue_ci_low"]).fillna(0), color="#1c2333"),
+        customdata=np.stack([g["customers"], g["repeat_rate"]], axis=1),
+        hovertemplate="%{y}<br>revenue per customer %{x:,.2f}<br>customers %{customdata[0]:,}"
+                      "<br>bought again %{customdata[1]:.0%}<extra></extra>"))
+    fig.update_layout(title=f"Revenue per customer by {label} (bars: 95 % interval; pale: fewer than 30 customers)",
+                      xaxis_title="revenue per customer so far", yaxis_title="", height=max(320, 28 * len(g) + 140),
+                      yaxis=dict(automargin=True))
     return fig

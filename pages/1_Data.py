@@ -5,10 +5,11 @@ import pandas as pd
 import streamlit as st
 
 from clv.errors import DataError
+from clv.formatting import SYMBOLS
 from clv.ingest import (DATE_ORDERS, DECIMALS, FIELD_LABELS, FORMATS, INTERACTION_FIELDS, ORDER_FIELDS, REQUIRED_INTERACTION_FIELDS,
                         REQUIRED_ORDER_FIELDS, detect_format, detect_interaction_mapping, sniff)
-from ui.common import count, download_csv, keep_widgets, load_shop, memo, page_setup, plain, show_sample, upload_dir
-from ui.common import shop as current_shop
+from ui.common import (count, download_csv, keep_widgets, load_shop, memo, page_setup, plain, show_sample,
+                       shop as current_shop, upload_dir)
 from ui.model import customers_table
 from ui.workspace import WIDGET_PREFIXES, remember, reopen, workspace
 
@@ -200,6 +201,11 @@ for w in rep.warnings:
 if len(rep.currencies) > 1:
     st.selectbox("Currency to analyse", list(rep.currencies), key="currency_choice",
                  index=list(rep.currencies).index(rep.currency))
+elif not rep.currencies:
+    codes = ["", *SYMBOLS]
+    st.selectbox("Currency of the amounts", codes, key="currency_choice_display",
+                 format_func=lambda c: f"{c} ({SYMBOLS[c].strip()})" if c else "not said: plain numbers",
+                 help="The file does not say its currency. Choose it to see money as money on every page.")
 
 
 def report_table(report) -> pd.DataFrame:

@@ -4,7 +4,7 @@ import streamlit as st
 
 from clv import charts
 from clv.segments import RFM_SEGMENT_RULES, days_since_last, describe_rules
-from ui.common import count, download_csv, page_setup
+from ui.common import count, download_csv, money, page_setup
 from ui.model import customers_table, segments_table, segment_params, clusters
 
 settings = page_setup("Segments")
@@ -55,7 +55,7 @@ c1, c2 = st.columns([3, 2])
 c1.plotly_chart(charts.cluster_scatter(plot, order), width="stretch")
 prof = cl.profile.copy()
 c2.dataframe(prof.style.format({"revenue_share": "{:.0%}", "mean_days_since_last": "{:.0f}", "mean_orders": "{:.1f}",
-                                "mean_revenue": "{:,.0f}", "aov": "{:,.0f}"}), width="stretch")
+                                "mean_revenue": money, "aov": money}), width="stretch")
 c2.caption(f"Cluster 0, *{cl.names[0]}*: {prof.loc[0, 'customers']:,} customers, "
            f"{prof.loc[0, 'revenue_share']:.0%} of revenue, about {prof.loc[0, 'mean_orders']:.1f} orders each.")
 download_csv(prof.reset_index(), "cluster_profiles.csv", "Download cluster profiles")

@@ -54,7 +54,7 @@ c2.caption(f"**{by_seg.index[0]}** hold the most future value: {money(by_seg['pr
 by_cl = data.groupby("cluster_name").agg(customers=("customer_id", "size"), projected=("clv", "sum"),
                                          average=("clv", "mean"), expected_purchases=("expected_purchases", "mean"))
 st.dataframe(by_cl.sort_values("projected", ascending=False).style.format(
-    {"projected": "{:,.0f}", "average": "{:,.2f}", "expected_purchases": "{:.2f}"}), width="stretch")
+    {"projected": money, "average": money, "expected_purchases": "{:.2f}"}), width="stretch")
 
 st.subheader("Most valuable customers")
 top = data.nlargest(50, "clv")
@@ -63,9 +63,9 @@ st.caption(f"{plain(first['customer_id'])} is expected to buy **{first['expected
            f"{H} months (P(still active) {first['p_alive']:.0%}), worth about {money(first['clv'])}.")
 cols = ["customer_id", "orders", "revenue", "p_alive", "expected_purchases", "expected_order_value",
         "next_order_date", "clv", "rfm_segment"]
-st.dataframe(top[cols].style.format({"revenue": "{:,.0f}", "p_alive": "{:.0%}", "expected_purchases": "{:.2f}",
-                                     "expected_order_value": "{:,.2f}", "next_order_date": "{:%Y-%m-%d}",
-                                     "clv": "{:,.2f}"}), hide_index=True, height=300, width="stretch")
+st.dataframe(top[cols].style.format({"revenue": money, "p_alive": "{:.0%}", "expected_purchases": "{:.2f}",
+                                     "expected_order_value": money, "next_order_date": "{:%Y-%m-%d}",
+                                     "clv": money}), hide_index=True, height=300, width="stretch")
 st.caption("*next_order_date*: if still active, the customer is more likely than not to have ordered again by "
            "this date — time your message just before it.")
 download_csv(data[cols + ["churn_risk"]], "customer_value.csv", "Download value for every customer (CSV)")

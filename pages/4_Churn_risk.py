@@ -52,8 +52,8 @@ if len(ranked):
     r0 = ranked.iloc[0]
     st.caption(f"Top of the list: {plain(r0['customer_id'])} — {plain(r0['reason'])}; {r0['churn_risk']:.0%} risk, "
                f"{money(r0['value_at_stake'])} at stake.")
-st.dataframe(ranked[cols].head(500).style.format({"churn_risk": "{:.0%}", "clv": "{:,.2f}", "value_at_stake": "{:,.2f}",
-                                                  "revenue": "{:,.0f}"}), hide_index=True, height=360, width="stretch")
+st.dataframe(ranked[cols].head(500).style.format({"churn_risk": "{:.0%}", "clv": money, "value_at_stake": money,
+                                                  "revenue": money}), hide_index=True, height=360, width="stretch")
 download_csv(ranked[cols], "customers_at_risk.csv", f"Download all {count(len(ranked))} at-risk customers (CSV)")
 
 c1, c2 = st.columns(2)

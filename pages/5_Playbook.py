@@ -44,8 +44,8 @@ in_use = catalogue_in_use().set_index("tactic")
 ranked = ranked.assign(uplift_from=ranked["tactic"].map(in_use["uplift_source"]))
 show = ["name", "kind", "channel", "customers", "value_at_stake", "gross_gain", "cost", "expected_gain", "roi",
         "uplift", "uplift_from"]
-st.dataframe(ranked[show].style.format({"value_at_stake": "{:,.0f}", "gross_gain": "{:,.0f}", "cost": "{:,.0f}",
-                                        "expected_gain": "{:,.0f}", "roi": "{:.0%}", "uplift": "{:.1%}"}),
+st.dataframe(ranked[show].style.format({"value_at_stake": money, "gross_gain": money, "cost": money,
+                                        "expected_gain": money, "roi": "{:.0%}", "uplift": "{:.1%}"}),
              hide_index=True, width="stretch")
 measured = measured_uplifts()
 if measured is not None:
@@ -72,7 +72,7 @@ by = plan.groupby("tactic").agg(customers=("customer_id", "size"), net_gain=("ne
 by = by.join(ranked.set_index("tactic")["name"]).sort_values("net_gain", ascending=False)
 st.caption(f"One primary tactic per customer — the one with their highest expected net gain: "
            f"{count(len(plan))} customers, {money(plan['net_gain'].sum())} expected in total, nobody contacted twice.")
-st.dataframe(by[["name", "customers", "net_gain"]].style.format({"net_gain": "{:,.0f}"}), width="stretch")
+st.dataframe(by[["name", "customers", "net_gain"]].style.format({"net_gain": money}), width="stretch")
 download_csv(plan, "combined_plan.csv", "Download the combined plan (CSV)")
 
 st.subheader("Target lists")

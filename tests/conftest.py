@@ -54,6 +54,13 @@ def open_app(page: str | None = None, timeout: int = 120):
     return at
 
 
+def amount(text: str) -> float:
+    """The number in a money figure as the pages write it ("$1,234", "−€12.00", "1,234 CHF")."""
+    import re
+    number = re.sub(r"[^0-9.]", "", text)
+    return -float(number) if text.strip().startswith(("−", "-")) else float(number)
+
+
 def metric(at, label: str) -> str:
     """The value of the first metric whose label starts with ``label``."""
     return next(m.value for m in at.metric if m.label.startswith(label))

@@ -1,6 +1,6 @@
 """Overview and Playbook pages: the top three tactics, and editing an assumption re-ranks the tactics."""
 import pytest
-from conftest import open_app
+from conftest import amount, open_app
 
 
 @pytest.fixture(scope="module")
@@ -16,7 +16,7 @@ def test_overview_shows_kpis_cohorts_and_top_three_tactics(app):
         assert label in labels
     gains = [m.value for m in at.metric if m.label == "Expected net gain"]
     assert len(gains) == 3
-    values = [float(g.replace(",", "")) for g in gains]
+    values = [amount(g) for g in gains]
     assert values == sorted(values, reverse=True) and values[0] > 0
     assert len(at.get("plotly_chart")) == 2          # revenue by month, cohort heatmap
     assert len(at.get("page_link")) >= 3 + 6          # a link per tactic card, plus the navigation

@@ -15,7 +15,7 @@ from clv.store import SAMPLE_ORDERS
 
 FIX = Path(__file__).parent / "fixtures"
 PAGES = ["pages/1_Data.py", "pages/2_Segments.py", "pages/3_Customer_value.py", "pages/4_Churn_risk.py",
-         "pages/5_Playbook.py", "app.py"]
+         "pages/5_Playbook.py", "pages/7_LTV_cuts.py", "app.py"]
 SHAPES = {"orders only": SAMPLE_ORDERS, "invoice lines": FIX / "online_retail.csv", "tiny log": FIX / "CDNOW_sample.txt",
           "shopify with returns and guests": FIX / "shopify_orders_export_1.csv"}
 D0 = dt.date(2024, 1, 1)

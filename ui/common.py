@@ -17,7 +17,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from clv import defaults
+from clv import defaults, formatting
 from clv.errors import DataError
 from clv.ingest import Mapping
 from clv.store import SAMPLE_INTERACTIONS, SAMPLE_ORDERS, Shop
@@ -29,7 +29,8 @@ NAV = [("app.py", "Overview", ":material/home:"), ("pages/1_Data.py", "Your data
        ("pages/3_Customer_value.py", "What is each worth?", ":material/payments:"),
        ("pages/4_Churn_risk.py", "Who is slipping away?", ":material/trending_down:"),
        ("pages/5_Playbook.py", "What should I do first?", ":material/checklist:"),
-       ("pages/6_Campaigns.py", "Did it work?", ":material/fact_check:")]
+       ("pages/6_Campaigns.py", "Did it work?", ":material/fact_check:"),
+       ("pages/7_LTV_cuts.py", "Which customers become valuable?", ":material/stacked_line_chart:")]
 
 
 def page_setup(title: str) -> "Settings":
@@ -304,12 +305,37 @@ def plain(text) -> str:
     return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:@=])", r"\\\1", str(text))
 
 
+def currency() -> str | None:
+    """The shop's currency: from the orders file, else the one chosen on the Data page, else none (plain numbers)."""
+    rep = shop().orders_report
+    if rep is not None and rep.currency:
+        return rep.currency
+    # the Data page's widget (its value outlives the page in keep_widgets' store)
+    return st.session_state.get("currency_choice_display") or st.session_state.get("_kept_data", {}).get(
+        "currency_choice_display") or None
+
+
 def money(x: float) -> str:
-    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}"
+    """Money in the shop's currency ("$1,234", "$36.20"): clv.formatting.money."""
+    return formatting.money(x, currency())
 
 
 def count(x: float) -> str:
-    return f"{x:,.0f}"
+    return formatting.count(x)
+
+
+def pct(x: float) -> str:
+    """A share or probability as a percentage ("49%"): one way on every page."""
+    return formatting.percent(x)
+
+
+def money_column(label: str | None = None, **kwargs):
+    """A table column of money in the shop's currency."""
+    return st.column_config.NumberColumn(label, format=formatting.money_format(currency()), **kwargs)
+
+
+def percent_column(label: str | None = None, **kwargs):
+    return st.column_config.NumberColumn(label, format="percent", **kwargs)
 
 
 def download_csv(df, filename: str, label: str = "Download CSV", key: str | None = None, on_click=None) -> None:

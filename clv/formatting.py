@@ -1,0 +1,79 @@
+"""One way to write each kind of number for a founder: money (with the shop's currency), counts, shares.
+
+Used by the pages, the HTML report and the captions, so "$1,234" on one page is "$1,234" on the next. Money below
+1,000 keeps its cents ("$36.20"), above drops them ("$1,234"); currencies without minor units (JPY, KRW…) never
+show decimals. Shares and probabilities are percentages everywhere ("49%", "0.4%" below one percent).
+"""
+from __future__ import annotations
+
+import math
+
+__all__ = ["SYMBOLS", "ZERO_DECIMAL", "symbol", "money", "count", "percent", "money_format"]
+
+#: ISO 4217 code -> the symbol written before the amount (others are written as a code after it: "1,234 CHF")
+SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CNY": "¥", "INR": "₹", "KRW": "₩", "BRL": "R$",
+           "CAD": "CA$", "AUD": "A$", "NZD": "NZ$", "MXN": "MX$", "HKD": "HK$", "SGD": "S$", "ILS": "₪",
+           "PLN": "zł ", "TRY": "₺", "NGN": "₦", "PHP": "₱", "VND": "₫", "UAH": "₴", "THB": "฿", "ZAR": "R "}
+#: currencies written without decimals
+ZERO_DECIMAL = {"JPY", "KRW", "VND", "CLP", "ISK", "HUF", "TWD", "UGX", "XAF", "XOF"}
+_SIGN = "−"  # a real minus: reads better than a hyphen next to a currency symbol
+
+
+def symbol(currency: str | None) -> str:
+    """What goes before an amount in ``currency`` ("" when unknown or none)."""
+    return SYMBOLS.get((currency or "").upper(), "")
+
+
+def money(x, currency: str | None = None) -> str:
+    """An amount of money in words a founder reads at a glance: "$1,234", "$36.20", "−€12.00", "1,234 CHF"; "—"
+    for a missing or infinite value."""
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return "—"
+    if not math.isfinite(x):
+        return "—"
+    code = (currency or "").upper()
+    digits = 0 if abs(x) >= 1000 or code in ZERO_DECIMAL else 2
+    text = f"{abs(x):,.{digits}f}"
+    if text.strip("0.,") == "":
+        x = 0.0  # no "−$0.00"
+    sign = _SIGN if x < 0 else ""
+    sym = symbol(code)
+    if sym:
+        return f"{sign}{sym}{text}"
+    return f"{sign}{text} {code}" if code else f"{sign}{text}"
+
+
+def count(x) -> str:
+    """A count: "12,345"; "—" when missing."""
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return "—"
+    return f"{x:,.0f}" if math.isfinite(x) else "—"
+
+
+def percent(x, digits: int | None = None) -> str:
+    """A share or a probability as a percentage: "49%"; one decimal below 1 % and above 99 % where it matters
+    ("0.4%", "99.6%"); "—" when missing."""
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return "—"
+    if not math.isfinite(x):
+        return "—"
+    if digits is None:
+        pct = 100 * x
+        digits = 1 if (0 < abs(pct) < 1 or 99 < abs(pct) < 100) else 0
+    return f"{100 * x:.{digits}f}%"
+
+
+def money_format(currency: str | None = None, decimals: int = 2) -> str:
+    """A printf-style format for money columns of Streamlit tables ("$%,.2f"; "%,.0f CHF")."""
+    code = (currency or "").upper()
+    if code in ZERO_DECIMAL:
+        decimals = 0
+    sym = symbol(code)
+    number = f"%,.{decimals}f"
+    return f"{sym}{number}" if sym or not code else f"{number} {code}"

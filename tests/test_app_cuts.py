@@ -1,0 +1,34 @@
+"""The LTV cuts page ("Which customers become valuable?") on the sample shop and on a file without the cut's column."""
+from conftest import metric, open_app
+
+from clv.cuts import ltv_by
+from clv.formatting import money
+
+
+def test_cuts_page_shows_curves_groups_and_one_customer(sample_shop):
+    at = open_app("pages/7_LTV_cuts.py", timeout=180)
+    assert [s.value for s in at.subheader] == ["Value per customer by month of first order",
+                                               "Value per customer by their first order", "Look up one customer"]
+    assert len(at.get("plotly_chart")) == 2
+    # the caption names the best and the worst first product among groups big enough to compare
+    groups = ltv_by(sample_shop, "first_product")
+    named = groups[~groups["small"]]
+    best = named.loc[named["revenue_per_customer"].idxmax(), "group"]
+    assert any(f"**{best}**" in c.value.replace("\\", "") for c in at.caption)
+    # one customer: the page's figures are the customer table's
+    cust = sample_shop.customers().set_index("customer_id")
+    who = cust["orders"].idxmax()
+    at.text_input(key="cuts_customer").input(who.upper()).run()  # emails match in any letter case
+    assert not at.exception
+    assert metric(at, "Orders") == f"{cust.loc[who, 'orders']:,}"
+    assert metric(at, "Spent so far") == money(cust.loc[who, "revenue"], "USD")  # the sample shop sells in USD
+    at.text_input(key="cuts_customer").input("nobody@nowhere.example").run()
+    assert any("No orders or interactions" in w.value for w in at.warning)
+
+
+def test_a_cut_without_its_column_says_which_column_is_missing():
+    at = open_app("pages/7_LTV_cuts.py", timeout=180)
+    at.selectbox(key="cuts_by").select("country").run()
+    assert not at.exception
+    assert any("no shipping country column" in i.value and "Shipping Country" in i.value for i in at.info)
+    assert len(at.get("plotly_chart")) == 1  # the cohort curves still show
