@@ -4,7 +4,7 @@ import streamlit as st
 from clv import charts
 from clv.models import ModelError
 from clv.value import new_customer_value
-from ui.common import count, money, page_setup, plain, shop
+from ui.common import count, money, page_setup, pct, plain, shop
 from ui.model import customers_table, scored, shop_table, tactic_table, value_model
 
 settings = page_setup("Overview")
@@ -18,14 +18,17 @@ orders = int(customers["orders"].sum())
 revenue = float(customers["revenue"].sum())
 repeaters = customers["orders"] >= 2
 c = st.columns(6)
-c[0].metric("Customers", count(n))
-c[1].metric("Orders", count(orders))
+c[0].metric("Customers", count(n), help="Customers with at least one purchase — the number every page counts.")
+c[1].metric("Purchases", count(orders),
+            help="Orders that count as a purchase. *Your data* also lists orders kept but not purchases "
+                 "(cancelled, unpaid, fully refunded, returns).")
 c[2].metric("Revenue", money(revenue))
 c[3].metric("Average order value", money(revenue / max(orders, 1)))
-c[4].metric("Repeat-customer rate", f"{repeaters.mean():.0%}")
-c[5].metric("Revenue from repeat customers", f"{customers.loc[repeaters, 'revenue'].sum() / max(revenue, 1e-9):.0%}")
-st.caption(f"{repeaters.mean():.0%} of your customers ordered more than once; they brought in "
-           f"{customers.loc[repeaters, 'revenue'].sum() / max(revenue, 1e-9):.0%} of revenue.")
+c[4].metric("Repeat-customer rate", pct(repeaters.mean()))
+c[5].metric("Revenue from repeat customers", pct(customers.loc[repeaters, 'revenue'].sum() / max(revenue, 1e-9)))
+st.caption(f"{pct(repeaters.mean())} of your customers ordered more than once; they brought in "
+           f"{pct(customers.loc[repeaters, 'revenue'].sum() / max(revenue, 1e-9))} of revenue. Revenue is net of "
+           "refunds and returns, including returns after a customer's last purchase.")
 
 try:
     data = scored(settings)
@@ -44,17 +47,20 @@ if data is not None:
     st.caption(f"A new customer is worth about {money(new_value)} in margin over their first {H} months "
                f"(first order included), against a cost to acquire of {money(settings.cac)}.")
     if customers["channel"].nunique() > 1:
-        with st.expander("CLV : CAC by channel"):
+        with st.expander("Existing customers' value : CAC by channel"):
             by = data.groupby("channel").agg(customers=("customer_id", "size"), avg_projected=("clv", "mean"),
                                              avg_historic=("revenue", "mean"))
             by["avg_historic"] *= settings.margin
             by["CAC"] = settings.cac
             edited = st.data_editor(by.reset_index(), key="cac_by_channel", hide_index=True,
                                     disabled=["channel", "customers", "avg_projected", "avg_historic"])
-            edited["CLV : CAC"] = (edited["avg_historic"] + edited["avg_projected"]) / edited["CAC"].where(edited["CAC"] > 0)
-            st.dataframe(edited[["channel", "CAC", "CLV : CAC"]].style.format({"CLV : CAC": "{:.1f}"}), hide_index=True)
-            st.caption("Per channel of the customer's usual orders: (historic + projected margin) ÷ CAC. "
-                       "Edit CAC per channel above.")
+            ratio = f"value so far + next {H} months : CAC"
+            edited[ratio] = (edited["avg_historic"] + edited["avg_projected"]) / edited["CAC"].where(edited["CAC"] > 0)
+            st.dataframe(edited[["channel", "CAC", ratio]].style.format({ratio: "{:.1f}"}), hide_index=True)
+            st.caption("Per channel of the customer's first order: existing customers' margin so far plus their "
+                       f"projected margin for the next {H} months, ÷ CAC. This is not the headline CLV : CAC, which "
+                       "is a *new* customer's first "
+                       f"{H} months (first order included). Edit CAC per channel above.")
 
 st.subheader("Do these first")
 if data is not None:

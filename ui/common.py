@@ -225,13 +225,20 @@ DEFAULTS = dict(horizon_months=defaults.HORIZON_MONTHS, margin_pct=round(100 * d
                 cart_days=30, vip_tenure_months=6, purchase_model="auto")
 
 
+_CUT_LABELS = {"recency_cuts": "Recency cut-offs", "frequency_cuts": "Frequency cut-offs",
+               "monetary_cuts": "Monetary cut-offs"}
+
+
 def _cuts(text: str, name: str) -> tuple:
+    """Four cut-offs from the sidebar text; anything else is said next to the box and the defaults are used."""
     try:
         values = tuple(sorted(float(v) for v in str(text).replace(";", ",").split(",") if v.strip()))
+        problem = None if len(values) == 4 else f"{len(values)} number{'s' if len(values) != 1 else ''}"
     except ValueError:
-        st.sidebar.error(f"{name}: write four numbers separated by commas, e.g. {DEFAULTS[name]}")
-        values = ()
-    if len(values) != 4:
+        problem = "text that is not a number"
+    if problem:
+        st.sidebar.error(f"{_CUT_LABELS[name]}: “{plain(text)}” has {problem}; write four numbers separated by "
+                         f"commas, e.g. {DEFAULTS[name]}. Using {DEFAULTS[name]} until then.")
         values = tuple(float(v) for v in DEFAULTS[name].split(","))
     return values
 
@@ -259,8 +266,11 @@ def sidebar(who: str | None = None) -> Settings:
                   help="Share of revenue you keep after product and fulfilment costs.")
         st.slider("Yearly discount rate %", 0, 50, key="discount_rate_pct",
                   help="Money next year is worth less than money today; future revenue is discounted monthly.")
-        st.number_input("Cost to acquire a customer (CAC)", min_value=0.0, step=5.0, key="cac")
-        st.slider("Churn window (days without a purchase)", 30, 365, step=15, key="churn_window_days")
+        st.number_input("Cost to acquire a customer (CAC)", min_value=0.0, step=5.0, key="cac",
+                        help="What you spend on marketing per new customer; compared with what a new customer brings.")
+        st.slider("Churn window (days without a purchase)", 30, 365, step=15, key="churn_window_days",
+                  help="A customer who does not buy within this many days counts as lost; churn risk is the chance "
+                       "of that.")
         st.selectbox("Purchase model", ["auto", "bgnbd", "mbgnbd", "pareto_nbd"], key="purchase_model",
                      format_func={"auto": "choose by backtest", "bgnbd": "BG/NBD",
                                   "mbgnbd": "MBG/NBD (one-time buyers can be gone)",
@@ -270,19 +280,34 @@ def sidebar(who: str | None = None) -> Settings:
     with sb.expander("RFM & clusters"):
         st.radio("RFM scoring", ["quantiles", "thresholds"], key="rfm_method", horizontal=True,
                  help="Quintiles of your own customers, or fixed cut-offs you choose below.")
-        st.text_input("Recency cut-offs (days)", key="recency_cuts")
-        st.text_input("Frequency cut-offs (orders)", key="frequency_cuts")
-        st.text_input("Monetary cut-offs (revenue)", key="monetary_cuts")
-        st.checkbox("Choose number of clusters automatically", key="k_auto")
-        st.slider("Number of clusters (k)", 2, 8, key="k", disabled=st.session_state["k_auto"])
-        st.radio("Cluster on", ["R, F, M", "R, F, M + behaviour"], key="cluster_features")
+        st.text_input("Recency cut-offs (days)", key="recency_cuts",
+                      help="Four numbers: days since the last order that separate scores 5|4|3|2|1 (used with "
+                           "'thresholds').")
+        st.text_input("Frequency cut-offs (orders)", key="frequency_cuts",
+                      help="Four numbers of orders separating scores 1|2|3|4|5 (used with 'thresholds').")
+        st.text_input("Monetary cut-offs (revenue)", key="monetary_cuts",
+                      help="Four amounts of revenue separating scores 1|2|3|4|5 (used with 'thresholds').")
+        st.checkbox("Choose number of clusters automatically", key="k_auto",
+                    help="Tries 2 to 8 groups and keeps the number whose groups are most clearly apart.")
+        st.slider("Number of clusters (k)", 2, 8, key="k", disabled=st.session_state["k_auto"],
+                  help="How many groups of similar customers to form.")
+        st.radio("Cluster on", ["R, F, M", "R, F, M + behaviour"], key="cluster_features",
+                 help="Group customers by recency, frequency and spend only, or also by discounts, carts, e-mail "
+                      "and support behaviour.")
     with sb.expander("Behavioural segments"):
-        st.slider("First-time buyer: first order within (days)", 7, 365, key="first_time_days")
-        st.slider("Big spender: top % by revenue", 1, 50, key="big_spender_top_pct")
-        st.slider("High AOV: above percentile", 50, 99, key="high_aov_pct")
-        st.slider("Discount shopper: % of orders discounted ≥", 10, 100, step=5, key="discount_share_min")
-        st.slider("Cart abandoner: abandoned within (days)", 1, 180, key="cart_days")
-        st.slider("VIP: customer for at least (months)", 1, 36, key="vip_tenure_months")
+        st.slider("First-time buyer: first order within (days)", 7, 365, key="first_time_days",
+                  help="One order so far, placed in this many last days.")
+        st.slider("Big spender: top % by revenue", 1, 50, key="big_spender_top_pct",
+                  help="The customers who spent most: this top share of all customers.")
+        st.slider("High AOV: above percentile", 50, 99, key="high_aov_pct",
+                  help="Average order value higher than this share of customers' (80: the top 20 %).")
+        st.slider("Discount shopper: % of orders discounted ≥", 10, 100, step=5, key="discount_share_min",
+                  help="At least this share of the customer's orders had a discount.")
+        st.slider("Cart abandoner: abandoned within (days)", 1, 180, key="cart_days",
+                  help="Abandoned a cart (no purchase within 24 hours) in this many last days and has not ordered "
+                       "since (needs interactions).")
+        st.slider("VIP: customer for at least (months)", 1, 36, key="vip_tenure_months",
+                  help="VIP/loyal: Champions or Loyal in RFM and a customer at least this long.")
     s = st.session_state
     return Settings(
         horizon_months=int(s["horizon_months"]), margin=s["margin_pct"] / 100, discount_rate=s["discount_rate_pct"] / 100,

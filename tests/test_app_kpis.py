@@ -1,0 +1,43 @@
+"""One number, one definition: a KPI shown on several pages is the same figure on each; every sidebar control says
+what it does; wrong input in a control is said next to it."""
+import re
+
+from conftest import metric, open_app
+
+
+def _number(text: str) -> int:
+    return int(re.sub(r"[^0-9]", "", text))
+
+
+def test_a_kpi_is_the_same_on_every_page_that_shows_it():
+    at = open_app(timeout=180)
+    customers = _number(metric(at, "Customers"))
+    avg_projected = metric(at, "Average projected value")
+    at.switch_page("pages/1_Data.py").run()
+    data_help = next(m.help for m in at.metric if m.label == "Customers")
+    assert f"{customers:,} of them bought" in data_help  # the Data page counts everyone with an order; says buyers
+    at.switch_page("pages/2_Segments.py").run()
+    assert any(c.value.startswith(f"{customers:,} customers,") for c in at.caption)  # "everyone" in Find customers
+    at.switch_page("pages/3_Customer_value.py").run()
+    assert metric(at, "Average projected CLTV") == avg_projected
+    at.switch_page("pages/7_LTV_cuts.py").run()
+    assert at.dataframe[-1].value["customers"].sum() == customers  # the groups add up to every customer
+
+
+def test_every_sidebar_control_has_help_text():
+    at = open_app(timeout=180)
+    kinds = ("slider", "selectbox", "radio", "text_input", "number_input", "checkbox")
+    controls = [w for kind in kinds for w in getattr(at.sidebar, kind)]
+    assert len(controls) >= 19
+    assert [w.label for w in controls if not (w.help or "").strip()] == []
+
+
+def test_cut_offs_with_the_wrong_count_are_said_not_ignored():
+    at = open_app("pages/2_Segments.py", timeout=180)
+    at.radio(key="rfm_method").set_value("thresholds").run()
+    at.text_input(key="recency_cuts").input("30, 60").run()
+    assert not at.exception
+    errors = [e.value for e in at.sidebar.error]
+    assert any("Recency cut-offs" in e and "2 numbers" in e for e in errors), errors
+    at.text_input(key="recency_cuts").input("30, 60, 120, 240").run()
+    assert not at.sidebar.error
