@@ -39,14 +39,16 @@ with st.expander("What each segment means"):
 # --- clusters ---------------------------------------------------------------------------------------------
 st.subheader("Clusters")
 if cl.auto_k:
-    how = f"k = {cl.k} chosen automatically (best silhouette among 2–8)"
+    how = f"{cl.k} groups, the number (from 2 to 8) whose groups are most clearly apart"
 elif settings.k is None:
     how = f"{cl.k} group{'s' if cl.k > 1 else ''} only: the customers' recency, frequency and spend are too alike to split"
 else:
-    how = f"k = {cl.k} as set in the sidebar"
-st.caption(f"KMeans groups customers with similar log-scaled recency, frequency and spend"
-           f"{' plus behaviour' if settings.cluster_features != 'rfm' else ''}; {how}. "
-           "Clusters are numbered by value: 0 has the highest average revenue.")
+    how = f"{cl.k} groups, as set in the sidebar"
+st.caption(f"Customers who look alike in how recently, how often and how much they buy"
+           f"{' and in how they behave (discounts, carts, e-mail, support)' if settings.cluster_features != 'rfm' else ''}"
+           f" are put together: {how}. Clusters are numbered by value: 0 has the highest average revenue.",
+           help="KMeans on log-scaled recency, frequency and spend (standardised); with automatic k, the k with the "
+                "best silhouette score among 2–8.")
 plot = data.assign(days_since_last=days_since_last(cust).clip(lower=1), revenue_plot=cust["revenue"].clip(lower=1))
 if len(plot) > 5000:
     plot = plot.sample(5000, random_state=0)

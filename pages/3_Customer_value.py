@@ -8,7 +8,7 @@ from scipy import stats
 from clv import charts
 from clv.models import ModelError
 from clv.value import new_customer_value, payback_months
-from ui.common import count, download_csv, money, page_setup, plain, shop
+from ui.common import count, download_csv, money, page_setup, pct, plain, shop
 from ui.model import (backtest_result, customers_table, model_comparison, purchase_model_name, scored, shop_table,
                       value_model)
 
@@ -60,12 +60,16 @@ st.subheader("Most valuable customers")
 top = data.nlargest(50, "clv")
 first = top.iloc[0]
 st.caption(f"{plain(first['customer_id'])} is expected to buy **{first['expected_purchases']:.1f} more times** in the next "
-           f"{H} months (P(still active) {first['p_alive']:.0%}), worth about {money(first['clv'])}.")
+           f"{H} months (a {pct(first['p_alive'])} chance they are still an active customer), worth about "
+           f"{money(first['clv'])}.")
 cols = ["customer_id", "orders", "revenue", "p_alive", "expected_purchases", "expected_order_value",
         "next_order_date", "clv", "rfm_segment"]
 st.dataframe(top[cols].style.format({"revenue": money, "p_alive": "{:.0%}", "expected_purchases": "{:.2f}",
                                      "expected_order_value": money, "next_order_date": "{:%Y-%m-%d}",
-                                     "clv": money}), hide_index=True, height=300, width="stretch")
+                                     "clv": money}), hide_index=True, height=300, width="stretch",
+             column_config={"p_alive": st.column_config.Column("chance still active"),
+                            "expected_purchases": st.column_config.Column(f"expected orders, next {H} months"),
+                            "clv": st.column_config.Column(f"projected value, next {H} months")})
 st.caption("*next_order_date*: if still active, the customer is more likely than not to have ordered again by "
            "this date — time your message just before it.")
 download_csv(data[cols + ["churn_risk"]], "customer_value.csv", "Download value for every customer (CSV)")
@@ -85,8 +89,8 @@ def backtest_section(lo: dt.date, hi: dt.date) -> None:
                f"{money(t['actual_holdout_revenue'])}.")
     c1, c2 = st.columns(2)
     c1.plotly_chart(charts.backtest_by_frequency(bt.by_frequency), width="stretch")
-    c1.caption(f"Per customer the prediction is off by {t['mae']:.2f} orders on average (MAE; RMSE {t['rmse']:.2f}): "
-               "individual customers are noisy, groups are predictable.")
+    c1.caption(f"Per customer the prediction is off by {t['mae']:.2f} orders on average: individual customers are "
+               f"noisy, groups are predictable. (Mean absolute error {t['mae']:.2f}; root mean square {t['rmse']:.2f}.)")
     c2.plotly_chart(charts.weekly_orders_with_cutoff(shop_table("weekly_orders"), cal), width="stretch")
 
 
@@ -141,8 +145,10 @@ st.markdown(f"- **Purchases ({vm.purchases.label})**: while active, half of the 
             "toward their own average.")
 for w in vm.spend.warnings_:
     st.warning(w)
-c1, c2 = st.columns(2)
-c1.caption(f"{vm.purchases.label} (time in days), maximum likelihood with standard errors")
-c1.dataframe(vm.purchases.summary.style.format("{:.4g}"), width="stretch")
-c2.caption(f"{vm.spend.label[:1].upper() + vm.spend.label[1:]}; spend-frequency correlation {vm.spend.frequency_monetary_correlation_:+.2f}")
-c2.dataframe(vm.spend.summary.style.format("{:.4g}"), width="stretch")
+with st.expander("How this is computed: the fitted models"):
+    c1, c2 = st.columns(2)
+    c1.caption(f"{vm.purchases.label} (time in days), maximum likelihood with standard errors")
+    c1.dataframe(vm.purchases.summary.style.format("{:.4g}"), width="stretch")
+    c2.caption(f"{vm.spend.label[:1].upper() + vm.spend.label[1:]}; spend-frequency correlation "
+               f"{vm.spend.frequency_monetary_correlation_:+.2f}")
+    c2.dataframe(vm.spend.summary.style.format("{:.4g}"), width="stretch")

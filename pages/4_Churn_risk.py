@@ -63,6 +63,10 @@ c1.caption("Frequent buyers who have been silent (top-left) are the most likely 
               if vm.purchases.label == "BG/NBD" else
               f"with {vm.purchases.label}, a customer who bought once may be gone too (bottom row)."))
 if cm is not None:
-    c2.caption(f"What drives the churn model (drop in AUC when the feature is shuffled); trained at "
-               f"{cm.train_cutoff:%d %b %Y}, tested at {cm.eval_cutoff:%d %b %Y} on {count(cm.eval_customers)} customers.")
-    c2.dataframe(cm.drivers.head(10).style.format({"importance": "{:.3f}"}), hide_index=True, width="stretch")
+    c2.caption("What the churn model looks at most, from the most telling down: "
+               + ", ".join(plain(f).replace("_", " ") for f in cm.drivers["feature"].head(5)) + ".")
+    with c2.expander("How this is computed"):
+        st.caption(f"Importance = how much worse the model ranks who left (drop in ROC AUC) when that feature's "
+                   f"values are shuffled; trained at {cm.train_cutoff:%d %b %Y}, tested at {cm.eval_cutoff:%d %b %Y} "
+                   f"on {count(cm.eval_customers)} customers.")
+        st.dataframe(cm.drivers.head(10).style.format({"importance": "{:.3f}"}), hide_index=True, width="stretch")

@@ -1,0 +1,179 @@
+"""Many users at once on one server: browser sessions uploading different shops while others move sliders.
+
+    python bench/load.py [--uploaders 4] [--movers 4] [--customers 20000]
+
+Starts `streamlit run app.py` on a free localhost port and drives Debian's Chromium (Playwright). Each uploader
+sends its own generated shop (a different number of customers) and checks that its Data page shows exactly its
+own customer count; each mover opens "What is each worth?" on the sample shop, lowers the gross margin from 40 %
+to 35 % and checks that its average projected CLTV moved by exactly 35/40 (projected value is proportional to the
+margin) — so every session sees only its own numbers. Prints the server's resident memory (RSS) at baseline, at
+the peak while the sessions run, and after the tabs close (the sessions' resources are released on disconnect,
+ui/common._SessionResources), and any error in the server log.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+from playwright.sync_api import expect, sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def shop_csv(path: Path, customers: int, seed: int) -> Path:
+    """About three orders per customer, dates over two years, amounts 10-200."""
+    rnd = random.Random(seed)
+    with path.open("w") as f:
+        f.write("customer_id,order_date,amount\n")
+        for c in range(customers):
+            for _ in range(1 + min(int(rnd.expovariate(0.5)), 12)):
+                f.write(f"s{seed}-c{c},2024-{rnd.randint(1, 12):02d}-{rnd.randint(1, 28):02d},"
+                        f"{rnd.uniform(10, 200):.2f}\n")
+    return path
+
+
+def metric(page, label: str):
+    return (page.get_by_test_id("stMetric").filter(has=page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True))
+            .get_by_test_id("stMetricValue"))
+
+
+def amount(text: str) -> float:
+    return float(re.sub(r"[^0-9.]", "", text))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--uploaders", type=int, default=4)
+    ap.add_argument("--movers", type=int, default=4)
+    ap.add_argument("--customers", type=int, default=20000, help="customers in the first uploader's shop (+10 %% each)")
+    ap.add_argument("--linger", type=int, default=150,
+                    help="seconds after the tabs closed to measure again, once a new visitor has connected (Streamlit "
+                         "keeps a closed tab's session for 2 minutes in case it reconnects, then drops it on the "
+                         "next connection)")
+    a = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="clv-load-"))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = open(work / "server.log", "w")
+    env = dict(os.environ, CLV_WORKSPACES=str(work / "workspaces"), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+                               "--server.port", str(port), "--server.address", "127.0.0.1",
+                               "--server.fileWatcherType", "none"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                              env=env)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.3)
+    sizes = [int(a.customers * (1 + 0.1 * i)) for i in range(a.uploaders)]
+    files = [shop_csv(work / f"shop{i}.csv", n, i) for i, n in enumerate(sizes)]
+    peak = [0.0]
+    stop = threading.Event()
+
+    def watch():
+        while not stop.is_set():
+            peak[0] = max(peak[0], rss_mb(server.pid))
+            time.sleep(0.2)
+
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=ARGS)
+            warm = browser.new_page()
+            warm.goto(url + "/Customer_value")  # the baseline: a server that has served the sample shop once
+            expect(metric(warm, "Average projected CLTV")).to_be_visible(timeout=180_000)
+            warm.context.close()
+            time.sleep(5)
+            baseline = rss_mb(server.pid)
+            threading.Thread(target=watch, daemon=True).start()
+            t0 = time.perf_counter()
+            uploaders, movers = [], []
+            for i in range(a.uploaders):
+                page = browser.new_context(viewport={"width": 1280, "height": 1400}).new_page()
+                page.goto(url + "/Data")
+                uploaders.append(page)
+            for i in range(a.movers):
+                page = browser.new_context(viewport={"width": 1280, "height": 1400}).new_page()
+                page.goto(url + "/Customer_value")
+                movers.append(page)
+            for page, f in zip(uploaders, files):  # all uploads in flight at once
+                expect(page.get_by_test_id("stFileUploader").first).to_be_visible(timeout=180_000)
+                page.get_by_test_id("stFileUploader").first.locator("input[type=file]").set_input_files(str(f))
+            before = []
+            for page in movers:
+                expect(metric(page, "Average projected CLTV")).to_be_visible(timeout=300_000)
+                before.append(amount(metric(page, "Average projected CLTV").inner_text()))
+                knob = page.get_by_test_id("stSlider").filter(has_text="Gross margin").get_by_role("slider")
+                knob.focus()
+                for _ in range(5):
+                    knob.press("ArrowLeft")  # 40 % -> 35 %
+            problems = []
+            for page, n in zip(uploaders, sizes):
+                expect(metric(page, "Customers")).to_have_text(f"{n:,}", timeout=300_000)
+            for page, b in zip(movers, before):
+                want = b * 35 / 40
+                deadline = time.time() + 300
+                while True:
+                    now = amount(metric(page, "Average projected CLTV").inner_text())
+                    if abs(now - want) <= 0.011 + 0.005 * want or time.time() > deadline:
+                        break
+                    page.wait_for_timeout(500)
+                if abs(now - want) > 0.011 + 0.005 * want:
+                    problems.append(f"mover saw {now} after the margin change, expected {want:.2f}")
+            took = time.perf_counter() - t0
+            during = peak[0]
+            for page in uploaders + movers:
+                page.context.close()
+            browser.close()
+        released, closed = [], time.time()
+        for wait in (5, 15, 30):
+            time.sleep(max(0.0, closed + wait - time.time()))
+            released.append((wait, rss_mb(server.pid)))
+        if a.linger:
+            time.sleep(max(0.0, closed + a.linger - time.time()))
+            with sync_playwright() as pw:  # a new visitor: Streamlit drops the expired sessions on this connection
+                browser = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=ARGS)
+                page = browser.new_page()
+                page.goto(url + "/")
+                expect(metric(page, "Customers")).to_be_visible(timeout=180_000)
+                browser.close()
+            time.sleep(5)
+            released.append((round(time.time() - closed), rss_mb(server.pid)))
+        stop.set()
+    finally:
+        server.terminate()
+        server.wait(10)
+        log.close()
+    errors = [line for line in (work / "server.log").read_text().splitlines() if "Traceback" in line or "Error" in line]
+    print(f"{a.uploaders} sessions uploading shops of {', '.join(f'{n:,}' for n in sizes)} customers "
+          f"(~3 orders each) while {a.movers} sessions moved the margin slider: all done in {took:.1f} s")
+    print(f"each session saw only its own numbers: {'yes' if not problems else 'NO: ' + '; '.join(problems)}")
+    print(f"server RSS: baseline {baseline:.0f} MB, peak {during:.0f} MB, after the tabs closed: "
+          + ", ".join(f"{m:.0f} MB at {w} s" for w, m in released)
+          + (" (the last after a new visit)" if a.linger else ""))
+    print(f"server log: {len(errors)} error lines" + (":\n" + "\n".join(errors[:10]) if errors else ""))
+
+
+if __name__ == "__main__":
+    main()
