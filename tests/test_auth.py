@@ -94,3 +94,18 @@ def test_oidc_sign_in(beyond_localhost):
     assert not at.exception and at.metric
     assert any(c.value == r"Signed in as founder\@shop\.example" for c in at.sidebar.caption)  # shown as text
     assert not any("Anyone who can reach" in e.value for e in at.error)
+
+
+def test_a_file_beyond_the_memory_budget_is_refused_naming_the_budget():
+    from streamlit.testing.v1 import AppTest
+
+    from clv.store import SAMPLE_ORDERS
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.run()
+    at.switch_page("pages/1_Data.py").run()
+    assert not at.exception
+    at.secrets["clv"] = {"memory_budget": "1MB"}  # set by whoever runs the server
+    at.file_uploader(key="orders").set_value(("big.csv", SAMPLE_ORDERS.read_bytes(), "text/csv")).run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert any("memory_budget = 1MB" in e and "secrets.toml" in e for e in errors), errors

@@ -25,7 +25,8 @@ _lock = threading.Lock()
 _sleep = time.sleep  # (tests replace this, not time.sleep, which Streamlit's own loop uses)
 
 
-def _secret_section(name: str) -> dict:
+def secret_section(name: str) -> dict:
+    """A section of .streamlit/secrets.toml as a dict ({} when absent or there is no secrets file)."""
     try:
         return dict(st.secrets[name]) if name in st.secrets else {}
     except Exception:  # no secrets file at all: nothing configured  # noqa: BLE001
@@ -34,9 +35,9 @@ def _secret_section(name: str) -> dict:
 
 def mode() -> str:
     """"oidc", "password" or "open" — how this server is configured."""
-    if _secret_section("auth"):
+    if secret_section("auth"):
         return "oidc"
-    if _secret_section("clv").get("password"):
+    if secret_section("clv").get("password"):
         return "password"
     return "open"
 
@@ -64,7 +65,7 @@ def _password_form() -> None:
         given = st.text_input("Password", type="password", key="sign_in_password")
         sent = st.form_submit_button("Sign in")
     if sent:
-        expected = str(_secret_section("clv")["password"])
+        expected = str(secret_section("clv")["password"])
         if hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8")):
             st.session_state["signed_in_as"] = "shared password"
             st.rerun()

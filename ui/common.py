@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import os
 import re
 import tempfile
 import uuid
@@ -123,6 +124,9 @@ def shop() -> Shop:
                     return res.shop
             st.session_state.pop("dataset", None)
         show_sample()
+    if res.shop is None:  # not even the sample shop loads (e.g. a memory budget too small for it)
+        st.error(plain(st.session_state.get("load_error") or "No data could be loaded."), icon="⚠️")
+        st.stop()
     return res.shop
 
 
@@ -140,7 +144,8 @@ def load_shop(mapping: Mapping | None = None, currency: str | None = None,
               events_mapping: Mapping | None = None) -> bool:
     """(Re)build this session's Shop from the current sources; on bad input keep the old one and say why."""
     orders, events = st.session_state["orders_src"], st.session_state.get("events_src")
-    new = Shop()
+    budget = memory_budget()
+    new = Shop(memory_limit=budget)
     # what this shop was built from; the Data page rebuilds it when any of this changes
     st.session_state["loaded_key"] = (orders["path"], mapping, currency, (events or {}).get("path"), events_mapping)
     try:
@@ -149,13 +154,27 @@ def load_shop(mapping: Mapping | None = None, currency: str | None = None,
         st.session_state["loaded_key"] = (orders["path"], report.mapping, currency, (events or {}).get("path"),
                                           ev_mapping)
     except DataError as exc:
-        st.session_state["load_error"] = str(exc)
+        message = str(exc)
+        if budget and "Out of Memory" in message:
+            message = (f"This data set needs more memory than this server allows one session: memory_budget = "
+                       f"{budget} (set in .streamlit/secrets.toml under [clv], or CLV_MEMORY_BUDGET). Ask whoever "
+                       "runs the server to raise it, or upload a shorter export (fewer months). DuckDB said: "
+                       + message)
+        st.session_state["load_error"] = message
         return False
     resources().shop = new
     st.session_state["data_version"] = st.session_state.get("data_version", 0) + 1  # invalidates memo()
     st.session_state["load_error"] = None
     st.session_state["source"] = orders["name"] + (f" + {events['name']}" if events else "")
     return True
+
+
+def memory_budget() -> str | None:
+    """The most memory one session's DuckDB may use (e.g. "2GB"; beyond it work spills to disk, and what still does
+    not fit is refused with a message naming the budget): ``[clv] memory_budget`` in the secrets, else the
+    CLV_MEMORY_BUDGET environment variable, else DuckDB's default (80 % of the machine)."""
+    from ui.auth import secret_section
+    return secret_section("clv").get("memory_budget") or os.environ.get("CLV_MEMORY_BUDGET") or None
 
 
 def upload_dir() -> Path:
