@@ -4,7 +4,7 @@ import streamlit as st
 from clv import charts
 from clv.models import ModelError
 from clv.value import new_customer_value
-from ui.common import count, money, page_setup, pct, plain, shop
+from ui.common import count, currency, money, page_setup, pct, plain, shop
 from ui.model import customers_table, scored, shop_table, tactic_table, value_model
 
 settings = page_setup("Overview")
@@ -90,8 +90,9 @@ if data is not None:
         with st.spinner("Building the report…"):
             _, ranked_now = tactic_table(settings)
             st.session_state["report_html"] = build_report(
-                shop_table("monthly"), shop_table("cohorts"), data, ranked_now, settings.horizon_months, settings.margin, settings.discount_rate,
-                source=st.session_state["source"]).encode("utf-8")
+                shop_table("monthly"), shop_table("cohorts"), data, ranked_now, settings.horizon_months,
+                settings.margin, settings.discount_rate, source=st.session_state["source"],
+                currency=currency()).encode("utf-8")
     if st.session_state.get("report_html"):
         st.download_button("Download report.html", st.session_state["report_html"], file_name="clv_report.html",
                            mime="text/html", key="dl-report")

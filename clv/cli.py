@@ -236,8 +236,9 @@ def cmd_report(args) -> None:
     scored = score_table(shop, args.as_of, args.horizon_months, args.discount_rate, args.margin,
                          model=_purchase_model(args, shop))
     ranked = rank_tactics(tactic_features(scored), args.margin)
-    Path(args.out).write_text(build_report(shop.monthly(), shop.cohorts(), scored, ranked, args.horizon_months, args.margin, args.discount_rate,
-                                           source=", ".join(args.orders)), encoding="utf-8")
+    Path(args.out).write_text(build_report(shop.monthly(), shop.cohorts(), scored, ranked, args.horizon_months,
+                                           args.margin, args.discount_rate, source=", ".join(args.orders),
+                                           currency=shop.orders_report.currency), encoding="utf-8")
     print(f"wrote {args.out}", file=sys.stderr)
 
 

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 
 import pandas as pd
+import plotly.express as px
 
 from . import charts
+from .formatting import count, money, percent
 from .segments import RFM_SEGMENT_RULES
 
 __all__ = ["build_report"]
@@ -22,24 +25,53 @@ table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0}td,th{border-bott
 th{background:#f3f5f9}td:first-child,th:first-child{text-align:left}"""
 
 
+_PLACEHOLDER = re.compile(r"^#0000(\d\d)$")
+
+
+def _standalone(fig):
+    """A figure that draws the same outside Streamlit. Inside a Streamlit process plotly's default template is
+    Streamlit's, whose colours are placeholders (#000001, #000002…) the browser app swaps for its theme: written to
+    a file they are all near-black (a legend of identical black squares). Swap them for plotly's palette."""
+    palette = px.colors.qualitative.Plotly
+
+    def real(colour):
+        m = _PLACEHOLDER.match(colour) if isinstance(colour, str) else None
+        return palette[(int(m.group(1)) - 1) % len(palette)] if m else colour
+
+    for trace in fig.data:
+        for part in ("marker", "line"):
+            obj = getattr(trace, part, None)
+            if obj is not None and isinstance(getattr(obj, "color", None), str):
+                obj.color = real(obj.color)
+    fig.update_layout(template="plotly_white")
+    return fig
+
+
 def _kpis(items: list[tuple[str, str]]) -> str:
     return '<div class="kpis">' + "".join(f'<div class="kpi">{html.escape(k)}<b>{html.escape(v)}</b></div>'
                                           for k, v in items) + "</div>"
 
 
-def _table(df: pd.DataFrame, floats: str = "{:,.2f}") -> str:
-    return df.to_html(index=False, float_format=lambda x: floats.format(x), border=0, escape=True)
+def _table(df: pd.DataFrame, money_columns: tuple = (), percent_columns: tuple = (), currency: str | None = None) -> str:
+    """A frame as an HTML table (escaped), money in the shop's currency and shares as percentages."""
+    formatters = {c: (lambda x: money(x, currency)) for c in money_columns if c in df}
+    formatters.update({c: percent for c in percent_columns if c in df})
+    return df.to_html(index=False, formatters=formatters, float_format=lambda x: f"{x:,.2f}", border=0, escape=True)
 
 
 def build_report(monthly: pd.DataFrame, cohorts: pd.DataFrame, scored: pd.DataFrame, ranked: pd.DataFrame,
-                 horizon_months: int, margin: float, discount_rate: float, source: str = "") -> str:
+                 horizon_months: int, margin: float, discount_rate: float, source: str = "",
+                 currency: str | None = None) -> str:
     """The report as one HTML string, from frames: ``monthly`` and ``cohorts`` as ``Shop.monthly()`` and
-    ``Shop.cohorts()`` give them, ``scored`` from clv.scoring, ``ranked`` from clv.tactics.rank_tactics."""
+    ``Shop.cohorts()`` give them, ``scored`` from clv.scoring, ``ranked`` from clv.tactics.rank_tactics. Figures are
+    written as on the pages (clv.formatting), money in ``currency``."""
+    def m(x) -> str:
+        return money(x, currency)
     figs = [charts.revenue_by_month(monthly), charts.cohort_heatmap(cohorts),
             charts.segment_sizes(scored, list(RFM_SEGMENT_RULES["segment"])),
             charts.value_by_segment(scored, horizon_months), charts.at_stake_by_segment(scored),
             charts.tactic_gains(ranked)]
-    div = [f.to_html(full_html=False, include_plotlyjs=(i == 0)) for i, f in enumerate(figs)]
+    div = [_standalone(f).to_html(full_html=False, include_plotlyjs=(i == 0)) for i, f in enumerate(figs)]
     orders, revenue = int(scored["orders"].sum()), float(scored["revenue"].sum())
     repeat = scored["orders"] >= 2
     at_risk = scored.sort_values("value_at_stake", ascending=False).head(20)
@@ -49,21 +81,24 @@ def build_report(monthly: pd.DataFrame, cohorts: pd.DataFrame, scored: pd.DataFr
         f"<p class='note'>{html.escape(source)} — made {dt.date.today():%d %b %Y}. Assumptions: {horizon_months}-month "
         f"horizon, {margin:.0%} gross margin, {discount_rate:.0%} yearly discount rate.</p>",
         "<h2>Overview</h2>",
-        _kpis([("Customers", f"{len(scored):,}"), ("Orders", f"{orders:,}"), ("Revenue", f"{revenue:,.0f}"),
-               ("Average order value", f"{revenue / max(orders, 1):,.2f}"), ("Repeat customers", f"{repeat.mean():.0%}"),
-               (f"Projected value, {horizon_months} months", f"{scored['clv'].sum():,.0f}")]),
+        _kpis([("Customers", count(len(scored))), ("Purchases", count(orders)), ("Revenue", m(revenue)),
+               ("Average order value", m(revenue / max(orders, 1))), ("Repeat-customer rate", percent(repeat.mean())),
+               (f"Projected value, next {horizon_months} months", m(scored["clv"].sum()))]),
         div[0], div[1],
         "<h2>Who are my customers?</h2>", div[2],
         _table(scored.groupby("rfm_segment").agg(customers=("customer_id", "size"), revenue=("revenue", "sum"),
-                                                 projected=("clv", "sum")).reset_index()),
+                                                 projected=("clv", "sum")).reset_index(), ("revenue", "projected"),
+               currency=currency),
         "<h2>What is each worth?</h2>",
         f"<p>The average customer is expected to buy {scored['expected_purchases'].mean():.1f} more times in the next "
-        f"{horizon_months} months, worth {scored['clv'].mean():,.2f} in margin today.</p>", div[3],
+        f"{horizon_months} months, worth {m(scored['clv'].mean())} in margin today.</p>", div[3],
         "<h2>Who is slipping away?</h2>",
-        f"<p>Value at stake (projected value × churn risk): {scored['value_at_stake'].sum():,.0f}.</p>", div[4],
-        _table(at_risk[["customer_id", "churn_risk", "clv", "value_at_stake", "reason"]]),
+        f"<p>Value at stake (projected value × churn risk): {m(scored['value_at_stake'].sum())}.</p>", div[4],
+        _table(at_risk[["customer_id", "churn_risk", "clv", "value_at_stake", "reason"]], ("clv", "value_at_stake"),
+               ("churn_risk",), currency),
         "<h2>What should I do first?</h2>", div[5],
-        _table(ranked[["name", "kind", "customers", "value_at_stake", "gross_gain", "cost", "expected_gain"]]),
+        _table(ranked[["name", "kind", "customers", "value_at_stake", "gross_gain", "cost", "expected_gain"]],
+               ("value_at_stake", "gross_gain", "cost", "expected_gain"), currency=currency),
         "<p class='note'>Expected gain per customer: save tactics uplift × churn risk × CLTV; other tactics uplift × "
         "expected order value × margin; minus the cost per contact. Uplifts and costs are assumptions.</p>",
         "</body></html>"]

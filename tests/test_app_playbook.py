@@ -60,3 +60,10 @@ def test_report_is_built_with_interactive_charts(app):
     assert not at.exception
     html = at.session_state["report_html"].decode()
     assert html.count("Plotly.newPlot") == 6 and "What should I do first?" in html and "<table" in html
+    # the report's KPIs are the Overview's, written the same way (the sample shop sells in USD)
+    for label in ("Customers", "Purchases", "Revenue", "Repeat-customer rate"):
+        shown = next(m.value for m in at.metric if m.label == label)
+        assert f'<div class="kpi">{label}<b>{shown}</b></div>' in html, label
+    # Streamlit's placeholder colours (#000001…) would draw every bar and legend entry near-black in the file
+    import re
+    assert not re.search(r'"#0000(0[1-9]|1[0-9])"', html)
