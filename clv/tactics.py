@@ -18,7 +18,7 @@ import pandas as pd
 
 from .export import to_safe_csv
 
-__all__ = ["CATALOGUE", "KINDS", "tactic_features", "eligibility", "rank_tactics", "combined_plan", "target_list",
+__all__ = ["CATALOGUE", "TARGET_WORDS", "KINDS", "tactic_features", "eligibility", "rank_tactics", "combined_plan", "target_list",
            "assign_control", "lists_zip", "GAIN_FORMULAS"]
 
 KINDS = ("save", "grow", "convert", "recover")
@@ -68,6 +68,23 @@ CATALOGUE = pd.DataFrame([
      "Customers who stopped opening emails but still visit the site can be reached on another channel.",
      "email_silent_active == 1", "save", "SMS + retargeting ads", 0.05, 0.50),
 ], columns=["tactic", "name", "rationale", "target", "kind", "channel", "uplift", "cost_per_customer"])
+
+#: each tactic's ``target`` rule said in words, for founders (the rule itself is shown behind an expander)
+TARGET_WORDS = {
+    "loyalty_tiers": "VIP/loyal customers, and repeat buyers who are not at risk",
+    "winback": "the top quarter by projected value who are more likely than not to stop buying",
+    "second_purchase": "first-time buyers (one order, placed recently)",
+    "abandoned_cart": "customers who abandoned a cart recently and have not ordered since",
+    "recommendations": "repeat buyers who are not at risk",
+    "support_followup": "customers with a support ticket rated 3 or lower (or not rated)",
+    "post_purchase_updates": "customers whose first order was in the last 30 days",
+    "review_request": "customers who bought in the last 30 days",
+    "subscription_offer": "customers who reorder on a steady rhythm (3+ repeat days, at most 60 days apart, "
+                          "not overdue)",
+    "full_price_nudge": "discount shoppers who are not at risk",
+    "vip_early_access": "VIP/loyal customers",
+    "omnichannel": "customers silent on e-mail for 60+ days who still visited in the last 30",
+}
 
 
 def tactic_features(scored: pd.DataFrame) -> pd.DataFrame:

@@ -7,7 +7,7 @@ from clv import charts
 from clv.campaigns import campaign_file
 from clv.export import to_safe_csv
 from clv.models import ModelError
-from clv.tactics import GAIN_FORMULAS, combined_plan, lists_zip, target_list
+from clv.tactics import GAIN_FORMULAS, TARGET_WORDS, combined_plan, lists_zip, target_list
 from ui.common import count, download_csv, money, page_setup
 from ui.model import apply_assumption_edits, campaigns, catalogue, catalogue_in_use, measured_uplifts, tactic_table
 from ui.workspace import keep_campaign
@@ -58,13 +58,20 @@ download_csv(ranked.drop(columns=["rationale"]), "tactics.csv", "Download the ra
 st.subheader("Assumptions")
 st.caption("Uplift: for *save* tactics, the share of at-risk value a contact keeps; for the others, the chance a "
            "contact brings one extra order. Cost: what one contact costs you (discount, message, ad).")
-st.data_editor(catalogue()[["name", "kind", "channel", "target", "uplift", "cost_per_customer"]], key="assumptions",
-               hide_index=True, width="stretch",
-               disabled=["name", "kind", "channel", "target"],
+cat = catalogue()
+st.data_editor(cat.assign(who=cat["tactic"].map(TARGET_WORDS))[["name", "kind", "channel", "who", "uplift",
+                                                               "cost_per_customer"]],
+               key="assumptions", hide_index=True, width="stretch",
+               disabled=["name", "kind", "channel", "who"],
                column_config={"uplift": st.column_config.NumberColumn(min_value=0.0, max_value=1.0, step=0.01,
                                                                       format="%.2f"),
                               "cost_per_customer": st.column_config.NumberColumn(min_value=0.0, step=0.05,
                                                                                  format="%.2f")})
+
+with st.expander("The rule behind each target"):
+    st.caption("Each list is the customers for whom this rule holds, over the columns of the scored customer table "
+               "(flags are 1 when true; churn_risk is 0–1; high_value is the top quarter by projected value).")
+    st.dataframe(cat[["name", "target"]], hide_index=True, width="stretch")
 
 st.subheader("Do these together")
 plan = combined_plan(features, settings.margin, catalogue_in_use())

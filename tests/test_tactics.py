@@ -147,3 +147,9 @@ def test_exported_cells_never_start_with_a_formula_character():
         for col, value in r.items():
             if col not in ("clv", "churn_risk", "expected_gain"):
                 assert not value.startswith(FORMULA_PREFIXES), (col, value)
+
+
+def test_every_tactic_says_its_target_in_words():
+    from clv.tactics import CATALOGUE, TARGET_WORDS
+    assert set(TARGET_WORDS) == set(CATALOGUE["tactic"])
+    assert all("==" not in w and len(w) > 15 for w in TARGET_WORDS.values())
