@@ -25,7 +25,7 @@ c[1].metric("Purchases", count(orders),
 c[2].metric("Revenue", money(revenue))
 c[3].metric("Average order value", money(revenue / max(orders, 1)))
 c[4].metric("Repeat-customer rate", pct(repeaters.mean()))
-c[5].metric("Revenue from repeat customers", pct(customers.loc[repeaters, 'revenue'].sum() / max(revenue, 1e-9)))
+c[5].metric("Repeaters' revenue", pct(customers.loc[repeaters, 'revenue'].sum() / max(revenue, 1e-9)))
 st.caption(f"{pct(repeaters.mean())} of your customers ordered more than once; they brought in "
            f"{pct(customers.loc[repeaters, 'revenue'].sum() / max(revenue, 1e-9))} of revenue. Revenue is net of "
            "refunds and returns, including returns after a customer's last purchase.")

@@ -28,7 +28,7 @@ with sync_playwright() as pw:
         for _ in range(240):  # (a spinner can appear a moment after the page first looks idle)
             busy = page.get_by_test_id("stSpinner").count() or page.get_by_test_id("stStatusWidget").count()
             quiet = 0 if busy else quiet + 1
-            if quiet >= 4:
+            if quiet >= 8:
                 break
             page.wait_for_timeout(500)
         for _ in range(40):  # plotly draws after the script run; wait until every chart has its SVG
@@ -37,7 +37,7 @@ with sync_playwright() as pw:
                     charts.count() <= page.locator("[data-testid=stPlotlyChart] .main-svg").count():
                 break
             page.wait_for_timeout(500)
-        page.wait_for_timeout(2000)
+        page.wait_for_timeout(6000)  # tables (a canvas grid) draw a moment after the run
         path = out / f"{name or 'Overview'}.png"
         page.screenshot(path=str(path))
         print(path)

@@ -13,6 +13,11 @@ __all__ = ["revenue_by_month", "cohort_heatmap", "segment_sizes", "rf_grid", "cl
            "p_alive_grid", "tactic_gains", "campaign_uplifts", "cohort_ltv_curves", "ltv_by_group"]
 
 
+#: light blue to navy: the lowest value is still visible on a white page (plotly's "Blues" starts at white)
+BLUES = [[0.0, "#c6dbef"], [0.5, "#4a8fd0"], [1.0, "#08306b"]]
+REDS = [[0.0, "#fcbba1"], [0.5, "#ef3b2c"], [1.0, "#67000d"]]
+
+
 def revenue_by_month(monthly: pd.DataFrame) -> go.Figure:
     fig = px.bar(monthly, x="month", y="revenue", hover_data=["orders", "customers", "new_customers"],
                  title="Revenue by month")
@@ -26,7 +31,7 @@ def cohort_heatmap(cohorts: pd.DataFrame, max_months: int = 12) -> go.Figure:
     grid = c.pivot_table(index="cohort_month", columns="months_since", values="retention").sort_index()
     grid.index = [f"{pd.Timestamp(m):%b %Y} ({n:,})" for m, n in
                   zip(grid.index, cohorts.groupby("cohort_month")["cohort_size"].first().reindex(grid.index))]
-    fig = px.imshow(grid, color_continuous_scale="Blues", aspect="auto", text_auto=".0%" if len(grid) <= 12 else False,
+    fig = px.imshow(grid, color_continuous_scale=BLUES, aspect="auto", text_auto=".0%" if len(grid) <= 12 else False,
                     labels={"x": "months after first purchase", "y": "first purchase in (customers)",
                             "color": "bought again"},
                     title="Monthly cohorts: share who bought again N months later")
@@ -38,7 +43,7 @@ def segment_sizes(data: pd.DataFrame, order: list[str]) -> go.Figure:
     by = data.groupby("rfm_segment").agg(customers=("customer_id", "size"), revenue=("revenue", "sum"))
     by["revenue_share"] = by["revenue"] / max(by["revenue"].sum(), 1e-9)
     by = by.reindex([s for s in order if s in by.index]).reset_index()
-    return px.bar(by, x="rfm_segment", y="customers", color="revenue_share", color_continuous_scale="Blues",
+    return px.bar(by, x="rfm_segment", y="customers", color="revenue_share", color_continuous_scale=BLUES,
                   range_color=(0, max(float(by["revenue_share"].max()), 1e-9)),
                   labels={"rfm_segment": "", "revenue_share": "share of revenue"},
                   title="Customers per RFM segment (colour: share of revenue)")
@@ -50,7 +55,7 @@ def rf_grid(data: pd.DataFrame, metric: str) -> go.Figure:
                             aggfunc="size" if metric == "customers" else "sum").reindex(index=range(5, 0, -1),
                                                                                         columns=range(1, 6)).fillna(0)
     grid.index, grid.columns = [f"R{i}" for i in grid.index], [f"F{i}" for i in grid.columns]
-    return px.imshow(grid, text_auto=True if metric == "customers" else ".3s", color_continuous_scale="Blues",
+    return px.imshow(grid, text_auto=True if metric == "customers" else ".3s", color_continuous_scale=BLUES,
                      aspect="auto", labels={"x": "Frequency score", "y": "Recency score", "color": metric},
                      title=f"{metric.capitalize()} by recency and frequency score")
 
@@ -64,7 +69,7 @@ def cluster_scatter(plot: pd.DataFrame, order: list[str]) -> go.Figure:
 
 
 def segment_overlap(overlap: pd.DataFrame) -> go.Figure:
-    return px.imshow(overlap, text_auto=True, color_continuous_scale="Blues", aspect="auto",
+    return px.imshow(overlap, text_auto=True, color_continuous_scale=BLUES, aspect="auto",
                      title="Overlap: customers in both segments")
 
 
@@ -88,7 +93,7 @@ def backtest_by_frequency(by_frequency: pd.DataFrame) -> go.Figure:
     bf = by_frequency.reset_index()
     fig = go.Figure([go.Bar(x=bf.iloc[:, 0], y=bf["actual"], name="actual"),
                      go.Scatter(x=bf.iloc[:, 0], y=bf["predicted"], name="predicted", mode="lines+markers")])
-    fig.update_layout(title="Repeat orders per customer in the holdout, by repeat orders before it",
+    fig.update_layout(title="Repeat orders after the cut-off, by repeat orders before it",
                       xaxis_title="repeat purchase days before the cut-off", yaxis_title="average repeat orders")
     return fig
 
@@ -129,6 +134,7 @@ def cumulative_repeat_purchases(curves: dict[str, pd.DataFrame]) -> go.Figure:
 
 def churn_histogram(data: pd.DataFrame) -> go.Figure:
     fig = px.histogram(data, x="churn_risk", nbins=40, title="How churn risk is spread", labels={"churn_risk": "churn risk"})
+    fig.update_yaxes(title="customers")
     fig.update_xaxes(tickformat=".0%")
     return fig
 
@@ -137,7 +143,7 @@ def at_stake_by_segment(data: pd.DataFrame) -> go.Figure:
     by = data.groupby("rfm_segment").agg(value_at_stake=("value_at_stake", "sum"), customers=("customer_id", "size"),
                                          churn_risk=("churn_risk", "mean"))
     by = by.sort_values("value_at_stake", ascending=False).reset_index()
-    return px.bar(by, x="rfm_segment", y="value_at_stake", color="churn_risk", color_continuous_scale="Reds",
+    return px.bar(by, x="rfm_segment", y="value_at_stake", color="churn_risk", color_continuous_scale=REDS,
                   range_color=(0, 1), hover_data=["customers"],
                   labels={"rfm_segment": "", "value_at_stake": "value at stake", "churn_risk": "mean risk"},
                   title="Value at stake (CLTV × churn risk) by RFM segment")
@@ -151,9 +157,8 @@ def p_alive_grid(purchases, age_days: float = 365.0) -> go.Figure:
     P = purchases.probability_alive(F, np.where(F > 0, R, 0), age_days)
     return px.imshow(P, x=rec.round(), y=freq, origin="lower", color_continuous_scale="RdYlGn", zmin=0, zmax=1,
                      aspect="auto", labels={"x": "days between first and last purchase (recency)",
-                                            "y": "repeat purchase days", "color": "P(alive)"},
-                     title=f"P(still active) for a customer who first bought {age_days:.0f} days ago "
-                           f"({purchases.label})")
+                                            "y": "repeat purchase days", "color": "chance active"},
+                     title=f"Chance still active, first bought {age_days:.0f} days ago ({purchases.label})")
 
 
 def tactic_gains(ranked: pd.DataFrame) -> go.Figure:

@@ -64,7 +64,7 @@ c1.caption("Frequent buyers who have been silent (top-left) are the most likely 
               f"with {vm.purchases.label}, a customer who bought once may be gone too (bottom row)."))
 if cm is not None:
     c2.caption("What the churn model looks at most, from the most telling down: "
-               + ", ".join(plain(f).replace("_", " ") for f in cm.drivers["feature"].head(5)) + ".")
+               + ", ".join(plain(str(f).replace("_", " ")) for f in cm.drivers["feature"].head(5)) + ".")
     with c2.expander("How this is computed"):
         st.caption(f"Importance = how much worse the model ranks who left (drop in ROC AUC) when that feature's "
                    f"values are shuffled; trained at {cm.train_cutoff:%d %b %Y}, tested at {cm.eval_cutoff:%d %b %Y} "
