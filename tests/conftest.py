@@ -44,12 +44,12 @@ def sample_shop():
 
 
 def open_app(page: str | None = None, timeout: int = 120):
-    """An AppTest session that ran the landing page and, if given, switched to ``page`` (e.g. pages/2_Segments.py)."""
+    """An AppTest session that ran ``page`` (e.g. pages/2_Segments.py), or the landing page."""
     from streamlit.testing.v1 import AppTest
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+    if page:  # straight to the page: running the Overview first would fit every model for nothing
+        at.switch_page(page)
     at.run()
-    if page:
-        at.switch_page(page).run()
     assert not at.exception, at.exception
     return at
 

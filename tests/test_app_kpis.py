@@ -25,7 +25,7 @@ def test_a_kpi_is_the_same_on_every_page_that_shows_it():
 
 
 def test_every_sidebar_control_has_help_text():
-    at = open_app(timeout=180)
+    at = open_app("pages/1_Data.py", timeout=180)  # the same sidebar on every page
     kinds = ("slider", "selectbox", "radio", "text_input", "number_input", "checkbox")
     controls = [w for kind in kinds for w in getattr(at.sidebar, kind)]
     assert len(controls) >= 19

@@ -12,7 +12,7 @@ def test_overview_shows_kpis_cohorts_and_top_three_tactics(app):
     at = app
     labels = [m.label for m in at.metric]
     for label in ("Customers", "Purchases", "Revenue", "Average order value", "Repeat-customer rate",
-                  "Revenue from repeat customers", "Average historic value (margin)", "CLV : CAC (new customer)"):
+                  "Repeaters' revenue", "Average historic value (margin)", "CLV : CAC (new customer)"):
         assert label in labels
     gains = [m.value for m in at.metric if m.label == "Expected net gain"]
     assert len(gains) == 3
