@@ -31,7 +31,8 @@ NAV = [("app.py", "Overview", ":material/home:"), ("pages/1_Data.py", "Your data
        ("pages/4_Churn_risk.py", "Who is slipping away?", ":material/trending_down:"),
        ("pages/5_Playbook.py", "What should I do first?", ":material/checklist:"),
        ("pages/6_Campaigns.py", "Did it work?", ":material/fact_check:"),
-       ("pages/7_LTV_cuts.py", "Who becomes valuable?", ":material/stacked_line_chart:")]
+       ("pages/7_LTV_cuts.py", "Who becomes valuable?", ":material/stacked_line_chart:"),
+       ("pages/8_Scored_table.py", "Open a scored table", ":material/dataset:")]
 
 
 def page_setup(title: str) -> "Settings":
