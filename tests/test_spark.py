@@ -34,21 +34,58 @@ def spark_customers(spark, orders, interactions=None, as_of=None) -> pd.DataFram
     return customer_table(o, ev, as_of or last_date(o)).toPandas()
 
 
-def assert_same_table(duck: pd.DataFrame, sp: pd.DataFrame) -> None:
-    """Every column of the two customer tables equal, value for value (NULLs in the same places)."""
-    assert list(sp.columns) == CUSTOMER_COLUMNS
-    sp = sp.sort_values("customer_id", ignore_index=True)
+def assert_same_scores(duck: pd.DataFrame, sp: pd.DataFrame) -> None:
+    """The customer table's columns equal value for value (NULLs in the same places); every other column too,
+    floats to 1e-9 relative (segments, clusters and flags exactly)."""
+    assert list(sp.columns) == list(duck.columns)
     assert len(sp) == len(duck)
-    for col in CUSTOMER_COLUMNS:
+    for col in duck.columns:
         a, b = duck[col], sp[col]
         if a.dtype.kind == "M":
             b = pd.to_datetime(b).astype(a.dtype)
-        same = (a.isna() & b.isna()) | (a.to_numpy(object) == b.to_numpy(object))
+        if col not in CUSTOMER_COLUMNS and a.dtype.kind == "f":
+            same = np.isclose(a.to_numpy(float), b.to_numpy(float), rtol=1e-9, atol=0, equal_nan=True)
+        else:
+            same = ((a.isna() & b.isna()) | (a.astype(object) == b.astype(object))).to_numpy()
         assert same.all(), f"{col}: {(~same).sum()} customers differ, e.g. {duck.customer_id[~same].head(3).tolist()}"
 
 
-def test_sample_shop_customer_table(spark):
-    assert_same_table(Shop.sample().customers(), spark_customers(spark, SAMPLE_ORDERS, SAMPLE_INTERACTIONS))
+def assert_same_fit(shop: Shop, done: dict) -> None:
+    from clv.value import fit_value_model
+    vm = fit_value_model(shop.customers())
+    assert done["customers"] == vm.purchases.n_customers_
+    for name, value in vm.purchases.params_.items():
+        assert done["purchases"][name] == pytest.approx(value, rel=1e-9), name
+
+
+@pytest.fixture(scope="module")
+def lake_shop(tmp_path_factory):
+    """A generated shop (data/generate.py, realistic preset, 600 customers with events) as a data lake holds it:
+    a typed Parquet order table (timestamps, numbers) and the events as CSV."""
+    import sys
+
+    from clv.store import DATA_DIR
+    sys.path.insert(0, str(DATA_DIR))
+    from generate import generate
+    out = tmp_path_factory.mktemp("lake")
+    generate(out, 600, seed=7, preset="realistic", fmt="generic", prefix="shop")
+    orders = pd.read_csv(out / "shop_orders.csv", parse_dates=["order_date"])
+    orders["customer_id"] = orders["customer_id"].astype(str)
+    orders.to_parquet(out / "orders.parquet", index=False)
+    return out / "orders.parquet", out / "shop_interactions.csv"
+
+
+def test_generated_shop_in_parquet(spark, lake_shop, tmp_path):
+    from clv.export import read_scored
+    from clv.scoring import score_table
+    from clv.spark import score_files
+    orders, events = lake_shop
+    shop = Shop()
+    shop.load_orders(orders)
+    shop.load_interactions(events)
+    done = score_files(spark, orders, tmp_path / "scores.parquet", events)
+    assert_same_fit(shop, done)
+    assert_same_scores(score_table(shop, churn="palive"), read_scored(tmp_path / "scores.parquet"))
 
 
 def test_refuses_what_it_cannot_read_the_same_way(spark, tmp_path):
@@ -61,3 +98,16 @@ def test_refuses_what_it_cannot_read_the_same_way(spark, tmp_path):
     with pytest.raises(DataError, match="not a plain number") as err:
         spark_customers(spark, path)
     assert err.value.column == "amount"
+
+
+def test_sample_shop_through_the_cli(spark, tmp_path, capsys):
+    """python -m clv score --engine spark on the sample shop (Shopify line items, statuses, refunds, events):
+    the table the DuckDB path scores. Last in the module: the command stops the session when it is done."""
+    from clv.cli import main
+    from clv.export import read_scored
+    from clv.scoring import score_table
+    out = tmp_path / "scores.parquet"
+    assert main(["score", "--engine", "spark", "--master", "local[2]", "--model", "bgnbd", "--orders",
+                 str(SAMPLE_ORDERS), "--interactions", str(SAMPLE_INTERACTIONS), "--out", str(out)]) == 0
+    assert "distinct (frequency, recency, T) rows" in capsys.readouterr().err
+    assert_same_scores(score_table(Shop.sample(), churn="palive"), read_scored(out))
