@@ -61,4 +61,5 @@ def score_files(spark, orders, out: str, interactions=None, fmt: str | None = No
                            defaults.MARGIN if margin is None else margin, model, k)
     scored.write.mode("overwrite").option("maxRecordsPerFile", 1_000_000).parquet(str(out))
     return {"customers": int(fitted.purchases.n_customers_), "as_of": day, "rows_fitted": fitted.rows_fitted,
+            "pairs_fitted": fitted.pairs_fitted,
             "purchases": fitted.purchases.params_, "warnings": fitted.warnings, "clusters": fitted.names}

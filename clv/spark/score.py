@@ -26,7 +26,7 @@ from ..segments import (BEHAVIOURAL_SEGMENTS, QUINTILES, SegmentParams, _feature
                         rfm_segments, score_by_edges, value_rank)
 from ..value import PURCHASE_MODELS, fit_spend, price, value_model
 
-__all__ = ["SparkFit", "fit", "score", "quantile"]
+__all__ = ["SparkFit", "fit", "score", "quantiles"]
 
 #: customers sampled for KMeans, as clv.segments.fit_clusters
 CLUSTER_SAMPLE = 20_000
@@ -38,6 +38,7 @@ class SparkFit:
     purchases: object
     spend: object
     rows_fitted: int                  # distinct (frequency, recency, T) rows the purchase model was fitted on
+    pairs_fitted: int                 # distinct (frequency, monetary value) rows the spend model was given
     rfm_edges: dict                   # r/f/m -> (distinct quintile edges, largest value)
     cuts: dict                        # behavioural segment -> population threshold (big_spender, high_aov)
     scaler: tuple                     # (mean, scale) of the cluster features over every customer
@@ -48,26 +49,39 @@ class SparkFit:
     warnings: list = field(default_factory=list)
 
 
-def quantile(df: DataFrame, column, qs: list[float], n: int | None = None) -> list[float]:
-    """np.quantile(column, qs) (linear interpolation) from order statistics found in Spark: the distinct values
-    with their counts, counted up in order; only the two values around each quantile's position reach the
-    driver. Equal to numpy's whenever no value lies within a rounding error of an interpolated edge."""
-    values = df.select(F.col(column).alias("v") if isinstance(column, str) else column.alias("v"))
-    n = values.count() if n is None else n
-    positions = [(n - 1) * q for q in qs]
-    ranks = sorted({int(np.floor(p)) for p in positions} | {min(int(np.floor(p)) + 1, n - 1) for p in positions})
-    hist = values.groupBy("v").count()
-    upto = Window.orderBy("v").rowsBetween(Window.unboundedPreceding, Window.currentRow)
+def quantiles(df: DataFrame, columns: dict, n: int) -> dict:
+    """{name: (np.quantile(column, qs) (linear interpolation), largest value)} for {name: (column, qs)}, from
+    order statistics found in Spark in one pass: the distinct values of every column with their counts, counted
+    up in order; only the values at the positions asked for (and the largest) reach the driver. Equal to
+    numpy's whenever no value lies within a rounding error of an interpolated edge (values are whole days, order
+    counts and money to 1/10,000: interpolated edges between two different values never are)."""
+    names = list(columns)
+    ranks = {}
+    for name, (_, qs) in columns.items():
+        pos = [(n - 1) * q for q in qs]
+        ranks[name] = sorted({int(np.floor(p)) for p in pos} | {min(int(np.floor(p)) + 1, n - 1) for p in pos}
+                             | {n - 1})
+    tagged = F.explode(F.array(*(F.struct(F.lit(i).alias("c"), (F.col(c) if isinstance(c, str) else c)
+                                          .cast("double").alias("v")) for i, (c, _) in enumerate(columns.values()))))
+    hist = df.select(tagged.alias("t")).select("t.c", "t.v").groupBy("c", "v").count()
+    upto = Window.partitionBy("c").orderBy("v").rowsBetween(Window.unboundedPreceding, Window.currentRow)
     hist = hist.withColumn("below", F.sum("count").over(upto) - F.col("count"))
     hit = F.lit(False)
-    for r in ranks:
-        hit = hit | ((F.col("below") <= r) & (F.col("below") + F.col("count") > r))
-    found = hist.where(hit).orderBy("v").collect()
-    at = {r: next(row["v"] for row in found if row["below"] <= r < row["below"] + row["count"]) for r in ranks}
-    out = []
-    for p in positions:
-        lo = int(np.floor(p))
-        out.append(float(np.quantile(np.array([at[lo], at[min(lo + 1, n - 1)]], float), p - lo)))
+    for i, name in enumerate(names):
+        for r in ranks[name]:
+            hit = hit | ((F.col("c") == i) & (F.col("below") <= r) & (F.col("below") + F.col("count") > r))
+    found = hist.where(hit).collect()
+    out = {}
+    for i, (name, (_, qs)) in enumerate(columns.items()):
+        rows = [row for row in found if row["c"] == i]
+        at = {r: next(row["v"] for row in rows if row["below"] <= r < row["below"] + row["count"])
+              for r in ranks[name]}
+        values = []
+        for q in qs:
+            p = (n - 1) * q
+            lo = int(np.floor(p))
+            values.append(float(np.quantile(np.array([at[lo], at[min(lo + 1, n - 1)]], float), p - lo)))
+        out[name] = (values, at[n - 1])
     return out
 
 
@@ -88,15 +102,13 @@ def fit(customers: DataFrame, model: str = "bgnbd", k: int | None = None, seed: 
                       weights=pairs["count"].to_numpy(float))
     n = int(triples["count"].sum())
     rfm = _rfm_columns()
-    largest = customers.select(*(F.max(c) for c in rfm.values())).first()
-    # revenue's order statistics once, for the M edges and the big spenders' threshold
-    m_qs = quantile(customers, rfm["m"], [*QUINTILES, 1 - params.big_spender_top_pct / 100], n)
-    edges = {"r": quantile(customers, rfm["r"], QUINTILES, n), "f": quantile(customers, rfm["f"], QUINTILES, n),
-             "m": m_qs[:4]}
-    edges = {name: (np.unique(e), float(top)) for (name, e), top in zip(edges.items(), largest)}
-    cuts = {"big_spender": m_qs[4], "high_aov": quantile(customers, "aov", [params.high_aov_pct / 100], n)[0]}
+    q = quantiles(customers, {"r": (rfm["r"], QUINTILES), "f": (rfm["f"], QUINTILES),
+                              "m": (rfm["m"], [*QUINTILES, 1 - params.big_spender_top_pct / 100]),
+                              "aov": ("aov", [params.high_aov_pct / 100])}, n)
+    edges = {name: (np.unique(q[name][0][:4]), float(q[name][1])) for name in "rfm"}
+    cuts = {"big_spender": q["m"][0][4], "high_aov": q["aov"][0][0]}
     scaler, km, k, rank, names = _clusters(customers, k, seed)
-    return SparkFit(purchases, spend, len(triples), edges, cuts, scaler, km, rank, names, k,
+    return SparkFit(purchases, spend, len(triples), len(pairs), edges, cuts, scaler, km, rank, names, k,
                     list(getattr(spend, "warnings_", [])))
 
 
