@@ -100,6 +100,18 @@ def test_refuses_what_it_cannot_read_the_same_way(spark, tmp_path):
     assert err.value.column == "amount"
 
 
+def test_cli_refuses_what_spark_does_not_do(tmp_path, capsys):
+    from clv.cli import main
+    from clv.export import read_scored
+    args = ["score", "--engine", "spark", "--orders", str(SAMPLE_ORDERS), "--out", str(tmp_path / "s.parquet")]
+    assert main([*args, "--churn-model", "model"]) == 2
+    assert "purchase model only" in capsys.readouterr().err
+    assert main([*args, "--date-format", "dmy"]) == 2
+    pd.DataFrame({"customer_id": ["a"]}).to_parquet(tmp_path / "plain.parquet")
+    with pytest.raises(DataError, match="not a scored table"):
+        read_scored(tmp_path / "plain.parquet")
+
+
 def test_sample_shop_through_the_cli(spark, tmp_path, capsys):
     """python -m clv score --engine spark on the sample shop (Shopify line items, statuses, refunds, events):
     the table the DuckDB path scores. Last in the module: the command stops the session when it is done."""

@@ -91,6 +91,7 @@ def _rfm_columns():
             "m": F.col("revenue")}
 
 
+@defaults.thread_budget
 def fit(customers: DataFrame, model: str = "bgnbd", k: int | None = None, seed: int = 0,
         params: SegmentParams = SegmentParams()) -> SparkFit:
     """Fit the purchase and spend models, the RFM edges, the behavioural thresholds and the clusters."""
