@@ -100,6 +100,15 @@ def test_refuses_what_it_cannot_read_the_same_way(spark, tmp_path):
     assert err.value.column == "amount"
 
 
+def test_quoted_line_breaks_stay_in_their_row(spark, tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text('order_id,customer_id,order_date,amount,note\n1,a,2024-01-31,12.50,"gift,\nwrap it"\n'
+                    '2,b,2024-02-01,3,\n3,a,2024-02-03,4,"say ""hi"""\n')
+    table = spark_customers(spark, path).set_index("customer_id")
+    assert table["orders"].to_dict() == {"a": 2, "b": 1}
+    assert table.loc["a", "revenue"] == 16.5
+
+
 def test_cli_refuses_what_spark_does_not_do(tmp_path, capsys):
     from clv.cli import main
     from clv.export import read_scored

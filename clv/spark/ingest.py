@@ -54,7 +54,8 @@ class SparkOrders:
 def read_table(spark: SparkSession, paths) -> DataFrame:
     """Parquet or CSV files or folders (Delta folders when delta-spark is installed), as one DataFrame.
 
-    CSV is read as text with a header (every value a string, parsed by the rules below)."""
+    CSV is read as text with a header (every value a string, parsed by the rules below), quotes doubled inside
+    quoted fields (RFC 4180), line breaks allowed inside them."""
     paths = [str(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
     kinds = {_kind(p) for p in paths}
     if len(kinds) > 1:
@@ -70,7 +71,10 @@ def read_table(spark: SparkSession, paths) -> DataFrame:
                 from None
     if kind == "parquet":
         return spark.read.parquet(*paths)
-    return spark.read.options(header=True, escape='"', multiLine=False, encoding="UTF-8").csv(paths)
+    # multiLine: a quoted field may hold line breaks (customers' notes), as the app reads them; a line-by-line
+    # read would cut such a row in two and make a customer of the second half. It reads each file in one task:
+    # split big CSV exports into parts, or keep the table as Parquet
+    return spark.read.options(header=True, escape='"', multiLine=True, encoding="UTF-8").csv(paths)
 
 
 def _kind(path: str) -> str:
