@@ -98,6 +98,10 @@ def test_refuses_what_it_cannot_read_the_same_way(spark, tmp_path):
     with pytest.raises(DataError, match="not a plain number") as err:
         spark_customers(spark, path)
     assert err.value.column == "amount"
+    path.write_text("customer_id,order_date,amount,status\na,2024-01-31,12.50,cancelled\nb,2024-02-01,3,voided\n")
+    from clv.spark import score_files
+    with pytest.raises(DataError, match="No customer has a purchase"):
+        score_files(spark, path, tmp_path / "scores.parquet")
 
 
 def test_quoted_line_breaks_stay_in_their_row(spark, tmp_path):

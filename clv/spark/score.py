@@ -22,6 +22,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from .. import defaults
+from ..errors import DataError
 from ..segments import (BEHAVIOURAL_SEGMENTS, QUINTILES, SegmentParams, _features, cluster_names, fit_kmeans,
                         rfm_segments, score_by_edges, value_rank)
 from ..value import PURCHASE_MODELS, fit_spend, price, value_model
@@ -96,6 +97,10 @@ def fit(customers: DataFrame, model: str = "bgnbd", k: int | None = None, seed: 
         params: SegmentParams = SegmentParams()) -> SparkFit:
     """Fit the purchase and spend models, the RFM edges, the behavioural thresholds and the clusters."""
     triples = customers.groupBy("frequency", "recency_days", "T_days").count().toPandas()
+    if triples.empty:
+        raise DataError("No customer has a purchase up to the as-of date: every order was excluded, cancelled, "
+                        "unpaid, refunded or a return.", expected="at least one paid order with a customer id, a "
+                                                                  "date and an amount.")
     purchases = PURCHASE_MODELS[model]().fit(triples["frequency"], triples["recency_days"], triples["T_days"],
                                              weights=triples["count"])
     pairs = customers.groupBy("frequency", "monetary_value").count().toPandas()
