@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["DECIMALS", "FORMULA_PREFIXES", "neutralise", "rounded", "to_safe_csv", "safe_relation"]
+__all__ = ["DECIMALS", "FORMULA_PREFIXES", "neutralise", "rounded", "to_safe_csv", "safe_relation", "read_scored"]
 
 #: a text cell starting with one of these is run as a formula by spreadsheet programs (CSV injection)
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -66,3 +66,22 @@ def safe_relation(rel, raw: bool = False):
         else:
             cols.append(q(name))
     return rel.project(", ".join(cols))
+
+
+def read_scored(path) -> pd.DataFrame:
+    """A scored table written as Parquet (``score --engine spark``: a folder of parts) as one frame in customer-id
+    order, the columns of clv.scoring.score_table. Needs no Spark."""
+    from .errors import DataError
+    try:
+        table = pd.read_parquet(path)
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path} could not be read as a scored Parquet table ({exc}).",
+                        expected="the folder written by python -m clv score --engine spark.") from None
+    missing = [c for c in ("customer_id", "p_alive", "clv", "rfm_segment") if c not in table.columns]
+    if missing:
+        raise DataError(f"{path} is not a scored table: it has no {', '.join(missing)} column.",
+                        column=missing[0], expected="the folder written by python -m clv score --engine spark.")
+    for col in table.columns:  # Spark writes instants (UTC); the app's times are UTC wall times
+        if isinstance(table[col].dtype, pd.DatetimeTZDtype):
+            table[col] = table[col].dt.tz_convert(None)
+    return table.sort_values("customer_id", kind="stable", ignore_index=True)

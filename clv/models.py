@@ -87,8 +87,28 @@ def _minimise_quietly(fun, start_log, tol: float, maxiter: int, warm=None):
                              options={"maxiter": maxiter, "ftol": tol, "gtol": 1e-10})
 
 
-def _subsample(n: int, weights: np.ndarray) -> np.ndarray:
-    return np.random.default_rng(0).choice(n, WARM_START_ROWS, replace=False, p=weights / weights.sum())
+def _subsample(weights: np.ndarray) -> np.ndarray:
+    """WARM_START_ROWS customers drawn without replacement, as rows of the distinct table whose row i stands for
+    ``weights[i]`` customers (a row may come up several times). A function of the distinct table alone, so a fit
+    from customers and a fit from their distinct rows with counts start from the same subsample."""
+    rng = np.random.default_rng(0)
+    total = weights.sum()
+    if np.all(weights == np.floor(weights)) and total < 2 ** 53:
+        return np.searchsorted(np.cumsum(weights), rng.choice(int(total), WARM_START_ROWS, replace=False),
+                               side="right")
+    return rng.choice(len(weights), WARM_START_ROWS, replace=True, p=weights / total)
+
+
+def _distinct_sorted(*cols) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of the stacked columns in sorted order, and the total weight of each (``cols`` ends
+    with the weights). The order is canonical: the optimiser then sees the same sums in the same order whether
+    it is given every customer or the distinct rows with their counts (the Spark engine), so both fits are
+    identical to the last bit."""
+    *values, weights = cols
+    uniq, _, inverse = _compress(*values)
+    w = np.bincount(inverse, weights=weights)
+    order = np.lexsort(uniq.T[::-1])
+    return uniq[order], w[order]
 
 
 def _check_fitted(model, name: str) -> None:
@@ -141,18 +161,18 @@ class _MaximumLikelihood:
             raise ModelError("Nobody has bought twice yet, so repeat buying cannot be modelled. "
                              "Projected value needs customers with at least one repeat purchase.")
         w_in = np.ones_like(x) if weights is None else np.asarray(weights, float)
-        uniq, _, inverse = _compress(x, tx, T_)
-        return x, tx, T_, w_in, uniq.T, np.bincount(inverse, weights=w_in)
+        uniq, w = _distinct_sorted(x, tx, T_, w_in)
+        return x, tx, T_, w_in, uniq.T, w
 
-    def _warm_start(self, x, tx, T_, w_in, n_unique: int):
+    def _warm_start(self, ux, utx, uT, w):
         """The same model fitted on a WARM_START_ROWS subsample when the data is large (see _minimise), or None."""
-        if n_unique <= 2 * WARM_START_ROWS:
+        if len(ux) <= 2 * WARM_START_ROWS:
             return None
-        pick = _subsample(len(x), w_in)
-        if x[pick].sum() == 0:
+        pick = _subsample(w)
+        if ux[pick].sum() == 0:
             return None
         try:
-            return type(self)(self.penalizer, tol=1e-9).fit(x[pick], tx[pick], T_[pick])
+            return type(self)(self.penalizer, tol=1e-9).fit(ux[pick], utx[pick], uT[pick])
         except ModelError:  # the subsample alone may sit at an edge: start plainly instead
             return None
 
@@ -271,11 +291,12 @@ class BGNBD(_MaximumLikelihood):
         n_total = w.sum()
         xv, xi = np.unique(ux, return_inverse=True)
         by_x = (xv, xi, np.bincount(xi, weights=w, minlength=len(xv)))
-        self._scale = np.array([1.0, max(float(np.average(T_, weights=w_in)), 1e-9), 1.0, 1.0])
+        mean_T = float(np.average(uT, weights=w))
+        self._scale = np.array([1.0, max(mean_T, 1e-9), 1.0, 1.0])
         fun = lambda lp: self._neg_ll_and_grad(lp, ux, utx, uT, w, n_total, by_x)  # noqa: E731
-        warm = self._warm_start(x, tx, T_, w_in, len(ux)) if initial_params is None else None
+        warm = self._warm_start(ux, utx, uT, w) if initial_params is None else None
         if initial_params is None:
-            initial_params = (1.0, max(1.0, float(np.average(T_, weights=w_in)) / max(1.0, x.mean() + 1)), 1.0, 1.0)
+            initial_params = (1.0, max(1.0, mean_T / max(1.0, float(np.average(ux, weights=w)) + 1)), 1.0, 1.0)
         res = _minimise(fun, np.log(np.asarray(initial_params, float)), self.tol, self.maxiter, warm)
         self._store_fit(res, n_total, lambda lp: self._neg_ll_and_grad(lp, ux, utx, uT, w, 1.0, by_x),
                         "This happens with very few repeat buyers or a very short history; try a longer period "
@@ -283,7 +304,7 @@ class BGNBD(_MaximumLikelihood):
         self.n_unique_ = len(ux)
         r, alpha, a, b = self._p()
         self._check_boundary(
-            {"r": r, "alpha / mean age": alpha / max(float(np.average(T_, weights=w_in)), 1.0), "a": a, "b": b},
+            {"r": r, "alpha / mean age": alpha / max(mean_T, 1.0), "a": a, "b": b},
             "customers barely differ in how often they buy, or none seems to stop — typical of subscriptions, "
             "regular daily or weekly buyers, or a very short history. Projections from it would not mean anything, "
             "so none are made; historic value, segments and cohorts still hold.")
@@ -493,13 +514,13 @@ class ParetoNBD(_MaximumLikelihood):
         """Fit on repeat-purchase days ``frequency``, ``recency`` (last − first purchase) and age ``T``, in days."""
         x, tx, T_, w_in, (ux, utx, uT), w = self._purchase_inputs(frequency, recency, T, weights)
         n_total = w.sum()
-        mean_T = max(float(np.average(T_, weights=w_in)), 1e-9)
+        mean_T = max(float(np.average(uT, weights=w)), 1e-9)
         self._scale = np.array([1.0, mean_T, 1.0, mean_T])
         pairs = self._pairs(ux, utx, uT)
         fun = lambda lp: self._neg_ll_and_grad(lp, ux, utx, uT, w, n_total, pairs)  # noqa: E731
-        warm = self._warm_start(x, tx, T_, w_in, len(ux)) if initial_params is None else None
+        warm = self._warm_start(ux, utx, uT, w) if initial_params is None else None
         if initial_params is None:
-            rate = max(1.0, mean_T / max(1.0, x.mean() + 1))
+            rate = max(1.0, mean_T / max(1.0, float(np.average(ux, weights=w)) + 1))
             initial_params = (1.0, rate, 1.0, mean_T)
         res = _minimise(fun, np.log(np.asarray(initial_params, float)), self.tol, self.maxiter, warm)
         self._store_fit(res, n_total, lambda lp: self._neg_ll_and_grad(lp, ux, utx, uT, w, 1.0, pairs),
@@ -647,25 +668,24 @@ class GammaGamma(_MaximumLikelihood):
             raise ModelError("Gamma-Gamma needs at least a few customers with a repeat purchase of positive value.")
         x, m = x[keep], m[keep]
         w_in = np.ones_like(x) if weights is None else np.asarray(weights, float)[keep]
-        uniq, _, inverse = _compress(x, m)
-        w = np.bincount(inverse, weights=w_in)
+        uniq, w = _distinct_sorted(x, m, w_in)
         ux, um = uniq.T
         n_total = w.sum()
-        self.frequency_monetary_correlation_ = float(np.corrcoef(x, m)[0, 1]) if x.std() > 0 and m.std() > 0 else 0.0
+        self.frequency_monetary_correlation_ = _weighted_correlation(ux, um, w)
         self.warnings_ = []
         if abs(self.frequency_monetary_correlation_) > self.correlation_warning:
             self.warnings_.append(
                 f"Spend per order and number of orders are correlated ({self.frequency_monetary_correlation_:+.2f}); "
                 "the Gamma-Gamma model assumes they are independent, so projected spend is less reliable.")
-        mean_m = float(np.average(m, weights=w_in))
+        mean_m = float(np.average(um, weights=w))
         self._scale = np.array([1.0, 1.0, max(mean_m, 1e-9)])
         start = np.log([2.0, 3.0, max(mean_m, 1e-3)])
         fun = lambda lp: self._neg_ll_and_grad(lp, ux, um, w, n_total)  # noqa: E731
         warm = None
         if len(ux) > 2 * WARM_START_ROWS:
-            pick = _subsample(len(x), w_in)
+            pick = _subsample(w)
             try:
-                warm = GammaGamma(self.penalizer, tol=1e-9).fit(x[pick], m[pick])
+                warm = GammaGamma(self.penalizer, tol=1e-9).fit(ux[pick], um[pick])
             except ModelError:
                 warm = None
         res = _minimise(fun, start, self.tol, self.maxiter, warm)
@@ -692,6 +712,15 @@ class GammaGamma(_MaximumLikelihood):
         return p * (v + x * m) / (p * x + q - 1)
 
 
+def _weighted_correlation(x: np.ndarray, m: np.ndarray, w: np.ndarray) -> float:
+    """Pearson correlation of x and m with ``w`` customers per row (0 when either does not vary)."""
+    mx, mm = np.average(x, weights=w), np.average(m, weights=w)
+    vx, vm = np.average((x - mx) ** 2, weights=w), np.average((m - mm) ** 2, weights=w)
+    if vx <= 0 or vm <= 0:
+        return 0.0
+    return float(np.clip(np.average((x - mx) * (m - mm), weights=w) / np.sqrt(vx * vm), -1.0, 1.0))
+
+
 class ShrunkMeanSpend:
     """Spend per order when Gamma-Gamma cannot be fitted: each customer's own mean, shrunk towards the shop's.
 
@@ -709,15 +738,18 @@ class ShrunkMeanSpend:
         keep = (x > 0) & (m > 0) & np.isfinite(m)
         if keep.sum() < 1:
             raise ModelError("No customer has a repeat purchase of positive value, so spend cannot be estimated.")
-        x, m = x[keep], m[keep]
-        mu = float(np.average(m, weights=x))
+        w_in = np.ones(keep.sum()) if weights is None else np.asarray(weights, float)[keep]
+        uniq, w = _distinct_sorted(x[keep], m[keep], w_in)
+        x, m = uniq.T
+        mu = float(np.average(m, weights=x * w))
         dev = (m - mu) ** 2
         design = np.column_stack([np.ones_like(x), 1 / x])
-        tau2, s2 = np.linalg.lstsq(design * np.sqrt(x)[:, None], dev * np.sqrt(x), rcond=None)[0] \
-            if len(x) > 2 else (np.nan, np.nan)
+        root = np.sqrt(x * w)
+        tau2, s2 = np.linalg.lstsq(design * root[:, None], dev * root, rcond=None)[0] \
+            if w.sum() > 2 else (np.nan, np.nan)
         k = float(np.clip(s2 / tau2, 0.0, 1e6)) if np.isfinite(tau2) and tau2 > 0 and s2 > 0 else 1.0
         self.params_ = {"population_mean": mu, "k": k}
-        self.frequency_monetary_correlation_ = float(np.corrcoef(x, m)[0, 1]) if x.std() > 0 and m.std() > 0 else 0.0
+        self.frequency_monetary_correlation_ = _weighted_correlation(x, m, w)
         self.warnings_ = []
         return self
 

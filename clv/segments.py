@@ -67,11 +67,21 @@ def _quantile_score(values: np.ndarray) -> np.ndarray:
     values = np.asarray(values, float)
     if values.size == 0:
         return np.zeros(0, int)
-    edges = np.unique(np.quantile(values, [0.2, 0.4, 0.6, 0.8]))
-    bins = np.searchsorted(edges, values, side="left")
-    top = int(bins.max())
+    edges = np.unique(np.quantile(values, QUINTILES))
+    return score_by_edges(values, edges, values.max())
+
+
+#: the quantiles whose values are the edges of the 1–5 scores
+QUINTILES = [0.2, 0.4, 0.6, 0.8]
+
+
+def score_by_edges(values: np.ndarray, edges: np.ndarray, largest: float) -> np.ndarray:
+    """The 1–5 scores of ``values`` given the population's distinct quintile edges and its largest value (so a
+    slice of the customers — a Spark partition — is scored as the whole population would be)."""
+    bins = np.searchsorted(edges, np.asarray(values, float), side="left")
+    top = int(np.searchsorted(edges, largest, side="left"))
     if top == 0:
-        return np.full(values.size, 3)
+        return np.full(bins.size, 3)
     return (1 + np.rint(4 * bins / top)).astype(int)
 
 
@@ -192,31 +202,47 @@ def fit_clusters(customers: pd.DataFrame, k: int | None = None, feature_set: str
     ids = customers["customer_id"].iloc[order].reset_index(drop=True)
     X = StandardScaler().fit_transform(_features(customers, feature_set).to_numpy()[order])
     fit_rows = _stable_sample(ids, sample_size)
-    silhouettes = {}
-    # customers who all look alike (a shop of regular daily buyers) cannot make more groups than distinct points
-    distinct = len(np.unique(np.round(X[fit_rows], 9), axis=0)) if len(fit_rows) else 0
-    if k is None and distinct > 2:
-        sil_rows = fit_rows[_stable_sample(ids.iloc[fit_rows], silhouette_sample)]
-        k, silhouettes = choose_k(X[sil_rows], seed=seed)
-    k = max(1, min(k or distinct, len(ids), distinct))
-    km = KMeans(k, n_init=4, random_state=seed).fit(X[fit_rows])
+    km, k, silhouettes = fit_kmeans(X[fit_rows], ids.iloc[fit_rows], len(ids), k, seed, silhouette_sample)
     raw = km.predict(X)
     # order clusters by mean revenue, highest first, so numbers, names and colours stay put
-    mean_rev = pd.Series(customers["revenue"].to_numpy()[order]).groupby(raw).mean()
-    rank = {old: new for new, old in enumerate(mean_rev.sort_values(ascending=False).index)}
+    rank = value_rank(pd.Series(customers["revenue"].to_numpy()[order]).groupby(raw).mean())
     labels_sorted = np.vectorize(rank.get)(raw) if len(raw) else raw
-    centroids = pd.DataFrame(km.cluster_centers_[:, :3], columns=["recency", "frequency", "monetary"])
     labels = pd.Series(np.empty(len(ids), int), index=customers.index, name="cluster")
     labels.iloc[order] = labels_sorted
     prof = _profile(customers, labels)
+    names = cluster_names(km, rank, prof["mean_orders"])
+    prof.insert(0, "name", [names[i] for i in prof.index])
+    return Clusters(labels, names, prof, k, silhouettes, auto_k=bool(silhouettes))
+
+
+def fit_kmeans(X_fit: np.ndarray, ids_fit: pd.Series, customers: int, k: int | None = None, seed: int = 0,
+               silhouette_sample: int = 4_000) -> tuple[KMeans, int, dict]:
+    """KMeans on the standardised features of the sampled customers (rows in customer-id order), k chosen by
+    silhouette when None; returns (model, k, {k: silhouette})."""
+    silhouettes = {}
+    # customers who all look alike (a shop of regular daily buyers) cannot make more groups than distinct points
+    distinct = len(np.unique(np.round(X_fit, 9), axis=0)) if len(X_fit) else 0
+    if k is None and distinct > 2:
+        k, silhouettes = choose_k(X_fit[_stable_sample(ids_fit, silhouette_sample)], seed=seed)
+    k = max(1, min(k or distinct, customers, distinct))
+    return KMeans(k, n_init=4, random_state=seed).fit(X_fit), k, silhouettes
+
+
+def value_rank(mean_revenue: pd.Series) -> dict:
+    """KMeans cluster -> cluster number by value: 0 for the highest mean revenue."""
+    return {old: new for new, old in enumerate(mean_revenue.sort_values(ascending=False).index)}
+
+
+def cluster_names(km: KMeans, rank: dict, mean_orders: pd.Series) -> dict:
+    """Cluster number -> plain-words name, from its centroid and mean orders (``mean_orders`` by cluster number)."""
+    centroids = pd.DataFrame(km.cluster_centers_[:, :3], columns=["recency", "frequency", "monetary"])
     names = {}
     for old, new in rank.items():
-        name = _name(centroids.loc[old], prof.loc[new, "mean_orders"])
+        name = _name(centroids.loc[old], mean_orders.loc[new])
         while name in names.values():
             name += "+"
         names[new] = name
-    prof.insert(0, "name", [names[i] for i in prof.index])
-    return Clusters(labels, names, prof, k, silhouettes, auto_k=bool(silhouettes))
+    return names
 
 
 def _profile(customers: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:

@@ -16,7 +16,7 @@ from . import defaults
 from .errors import ModelError
 from .models import BGNBD, MBGNBD, GammaGamma, ParetoNBD, ShrunkMeanSpend, _compress
 
-__all__ = ["MONTH_DAYS", "PURCHASE_MODELS", "ValueModel", "fit_value_model", "fit_spend", "compare_purchase_models", "ModelComparison", "price", "Backtest", "backtest", "monthly_discount_factors",
+__all__ = ["MONTH_DAYS", "PURCHASE_MODELS", "ValueModel", "fit_value_model", "value_model", "fit_spend", "compare_purchase_models", "ModelComparison", "price", "Backtest", "backtest", "monthly_discount_factors",
            "payback_months", "new_customer_value"]
 
 MONTH_DAYS = 365.25 / 12
@@ -71,6 +71,14 @@ def fit_value_model(customers: pd.DataFrame, penalizer: float = 0.0, months: int
     x, tx, T = (customers[c].to_numpy(float) for c in ("frequency", "recency_days", "T_days"))
     bg = PURCHASE_MODELS[model](penalizer=penalizer).fit(x, tx, T)
     gg = fit_spend(x, customers["monetary_value"].to_numpy(float), penalizer)
+    return value_model(bg, gg, customers, months)
+
+
+def value_model(bg, gg, customers: pd.DataFrame, months: int = MAX_MONTHS) -> ValueModel:
+    """The per-customer arrays of fitted purchase and spend models. Each customer's row depends only on their
+    own (frequency, recency, T, monetary value), so a slice of the customers (a Spark partition) gets the rows
+    it would get among all of them."""
+    x, tx, T = (customers[c].to_numpy(float) for c in ("frequency", "recency_days", "T_days"))
     by_month, pair_of = _expected_by_month(bg, x, T, months)
     return ValueModel(
         purchases=bg, spend=gg, customer_id=customers["customer_id"].reset_index(drop=True),
@@ -79,18 +87,19 @@ def fit_value_model(customers: pd.DataFrame, penalizer: float = 0.0, months: int
         days_to_next_purchase=bg.days_to_next_purchase(x, tx, T))
 
 
-def fit_spend(frequency: np.ndarray, monetary_value: np.ndarray, penalizer: float = 0.0):
+def fit_spend(frequency: np.ndarray, monetary_value: np.ndarray, penalizer: float = 0.0, weights=None):
     """Gamma-Gamma, or — when it does not converge or gives no finite prediction (q ≤ 1) — ShrunkMeanSpend, with
-    the reason in ``warnings_``: the pages then still show values, and say which estimate they rest on."""
+    the reason in ``warnings_``: the pages then still show values, and say which estimate they rest on.
+    ``weights``: customers per row, when the rows are the distinct (frequency, monetary value) pairs."""
     try:
-        gg = GammaGamma(penalizer=penalizer).fit(frequency, monetary_value)
+        gg = GammaGamma(penalizer=penalizer).fit(frequency, monetary_value, weights)
         predicted = gg.expected_average_value(frequency, monetary_value)
         if np.isfinite(gg.population_mean_value) and np.all(np.isfinite(predicted)):
             return gg
         reason = "its estimate has no finite average spend (q ≤ 1)"
     except ModelError as exc:
         reason = str(exc).rstrip(".")
-    fallback = ShrunkMeanSpend().fit(frequency, monetary_value)
+    fallback = ShrunkMeanSpend().fit(frequency, monetary_value, weights)
     fallback.warnings_.append(
         f"The Gamma-Gamma spend model could not be used on this shop ({reason}). Spend per order is estimated "
         f"instead as each customer's own average, pulled towards the shop's average of "

@@ -269,3 +269,24 @@ def test_penalizer_is_scale_free(sim):
     assert days["alpha"] == pytest.approx(7 * weeks["alpha"], rel=1e-4)
     plain = BGNBD().fit(x, tx, T).params_
     assert days["alpha"] != pytest.approx(plain["alpha"], rel=1e-3)  # it does act
+
+
+def test_fit_from_distinct_rows_with_counts_is_the_fit_from_customers():
+    """What the Spark engine relies on: the distinct (x, t_x, T) rows with their counts, in any order, give the
+    same parameters as every customer, to the last bit (purchase models and Gamma-Gamma)."""
+    from clv.models import BGNBD, MBGNBD, GammaGamma, ParetoNBD, ShrunkMeanSpend
+    from clv.simulate import simulate_bgnbd
+    d = simulate_bgnbd(np.random.default_rng(3).integers(30, 400, 4000).astype(float), 0.6, 90.0, 0.8, 2.5, seed=4)
+    x, tx, T = d["frequency"].to_numpy(), np.floor(d["recency"].to_numpy()), d["T"].to_numpy()
+    tx = np.where(x > 0, tx, 0.0)
+    rows = pd.DataFrame({"x": x, "tx": tx, "T": T}).value_counts().reset_index().sample(frac=1, random_state=1)
+    for model in (BGNBD, MBGNBD, ParetoNBD):
+        full = model().fit(x, tx, T)
+        grouped = model().fit(rows["x"], rows["tx"], rows["T"], weights=rows["count"])
+        assert full.params_ == grouped.params_, model.label
+    m = np.where(x > 0, np.round(np.random.default_rng(5).gamma(6.0, 5.0, len(x)), 2), 0.0)
+    spend = pd.DataFrame({"x": x, "m": m}).value_counts().reset_index().sample(frac=1, random_state=2)
+    for model in (GammaGamma, ShrunkMeanSpend):
+        full = model().fit(x, m)
+        grouped = model().fit(spend["x"], spend["m"], weights=spend["count"])
+        assert full.params_ == grouped.params_, model.__name__

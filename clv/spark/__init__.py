@@ -1,0 +1,65 @@
+"""The pipeline on Apache Spark, for order logs that live in a data lake (Parquet, CSV, Delta).
+
+The same customer table, models and scores as the DuckDB path (clv.store, clv.scoring), written with Spark's
+DataFrame API: ``ingest`` reads and classifies orders and events with the app's column mapping and rules,
+``customers`` builds the customer table of clv/sql/customers.sql, ``score`` fits the models on the driver from
+the distinct (frequency, recency, T) rows and scores every customer with ``mapInPandas``. tests/test_spark.py
+holds both engines to the same table (exactly) and the same scores.
+
+Why the query is written twice rather than transpiled: customers.sql leans on DuckDB-only SQL (ASOF JOIN,
+arg_min, GROUP BY ALL, FILTER, $parameters) that sqlglot does not carry over to Spark SQL faithfully, and the
+ingest rules are Python-built SQL around DuckDB macros. One equality test over both engines is the contract.
+
+pyspark is needed only here (requirements-dev.txt); nothing else in clv imports this package.
+"""
+from __future__ import annotations
+
+__all__ = ["session", "score_files"]
+
+
+def session(master: str | None = None, app: str = "clv", **conf):
+    """A SparkSession: ``master`` (default local[*]) in UTC, as DuckDB's session is (times are UTC wall times).
+
+    Extra ``conf`` entries are Spark settings (dots written as underscores are not translated: pass a dict)."""
+    from pyspark.sql import SparkSession
+    builder = SparkSession.builder.appName(app).master(master or "local[*]") \
+        .config("spark.sql.session.timeZone", "UTC") \
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true") \
+        .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+    if (master or "local").startswith("local"):
+        # one machine: a few shuffle partitions, not the cluster default of 200 (each a task with its overhead)
+        conf = {"spark.sql.shuffle.partitions": "8", "spark.ui.showConsoleProgress": "false", **conf}
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def score_files(spark, orders, out: str, interactions=None, fmt: str | None = None, overrides: dict | None = None,
+                currency: str | None = None, as_of=None, horizon_months: int | None = None,
+                discount_rate: float | None = None, margin: float | None = None, model: str = "bgnbd",
+                k: int | None = None) -> dict:
+    """Read, build the customer table, fit, score and write ``out`` (a Parquet folder, parts of at most a
+    million customers). Returns what a caller reports: customers, purchase model parameters, rows fitted."""
+    import datetime as dt
+
+    from .. import defaults
+    from ..ingest import detect_format
+    from .customers import customer_table
+    from .ingest import last_date, load_interactions, load_orders, read_table
+    from .score import score
+    mapping = None
+    if overrides:
+        mapping = detect_format(tuple(read_table(spark, orders).columns), fmt).with_columns(**overrides)
+    loaded = load_orders(spark, orders, fmt=fmt, mapping=mapping, currency=currency)
+    events = load_interactions(spark, interactions) if interactions else None
+    day = dt.date.fromisoformat(str(as_of)[:10]) if as_of else last_date(loaded.orders)
+    customers = customer_table(loaded.orders, events, day).persist()
+    scored, fitted = score(customers, day, horizon_months or defaults.HORIZON_MONTHS,
+                           defaults.DISCOUNT_RATE if discount_rate is None else discount_rate,
+                           defaults.MARGIN if margin is None else margin, model, k)
+    scored.write.mode("overwrite").option("maxRecordsPerFile", 1_000_000).parquet(str(out))
+    return {"customers": int(fitted.purchases.n_customers_), "as_of": day, "rows_fitted": fitted.rows_fitted,
+            "pairs_fitted": fitted.pairs_fitted,
+            "purchases": fitted.purchases.params_, "warnings": fitted.warnings, "clusters": fitted.names}

@@ -1,0 +1,231 @@
+"""Fit on the driver from grouped counts, score every customer on the executors — the scores of clv.scoring.
+
+What is collected to the driver stays small at any number of customers: the distinct (frequency, recency, T)
+rows with their counts (the purchase model), the distinct (frequency, monetary value) pairs (Gamma-Gamma),
+a hash-chosen sample of 20,000 customers (KMeans, as clv.segments.fit_clusters samples), and a few order
+statistics per RFM column. Everything per customer is computed by ``mapInPandas`` with the same functions the
+DuckDB path calls (clv.value.value_model / price, clv.segments, clv.scoring.assemble), given those fitted
+models and population figures.
+
+The churn risk is the purchase model's (``score --churn-model palive``): the interaction-aware churn model
+needs three customer tables and a boosted-tree fit, which this engine does not do.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from .. import defaults
+from ..errors import DataError
+from ..segments import (BEHAVIOURAL_SEGMENTS, QUINTILES, SegmentParams, _features, cluster_names, fit_kmeans,
+                        rfm_segments, score_by_edges, value_rank)
+from ..value import PURCHASE_MODELS, fit_spend, price, value_model
+
+__all__ = ["SparkFit", "fit", "score", "quantiles"]
+
+#: customers sampled for KMeans, as clv.segments.fit_clusters
+CLUSTER_SAMPLE = 20_000
+
+
+@dataclass
+class SparkFit:
+    """What the executors need to score a customer: fitted models and population figures (broadcast)."""
+    purchases: object
+    spend: object
+    rows_fitted: int                  # distinct (frequency, recency, T) rows the purchase model was fitted on
+    pairs_fitted: int                 # distinct (frequency, monetary value) rows the spend model was given
+    rfm_edges: dict                   # r/f/m -> (distinct quintile edges, largest value)
+    cuts: dict                        # behavioural segment -> population threshold (big_spender, high_aov)
+    scaler: tuple                     # (mean, scale) of the cluster features over every customer
+    kmeans: object
+    rank: dict                        # KMeans cluster -> cluster number by value
+    names: dict                       # cluster number -> name
+    k: int
+    warnings: list = field(default_factory=list)
+
+
+def quantiles(df: DataFrame, columns: dict, n: int) -> dict:
+    """{name: (np.quantile(column, qs) (linear interpolation), largest value)} for {name: (column, qs)}, from
+    order statistics found in Spark in one pass: the distinct values of every column with their counts, counted
+    up in order; only the values at the positions asked for (and the largest) reach the driver. Equal to
+    numpy's whenever no value lies within a rounding error of an interpolated edge (values are whole days, order
+    counts and money to 1/10,000: interpolated edges between two different values never are)."""
+    names = list(columns)
+    ranks = {}
+    for name, (_, qs) in columns.items():
+        pos = [(n - 1) * q for q in qs]
+        ranks[name] = sorted({int(np.floor(p)) for p in pos} | {min(int(np.floor(p)) + 1, n - 1) for p in pos}
+                             | {n - 1})
+    tagged = F.explode(F.array(*(F.struct(F.lit(i).alias("c"), (F.col(c) if isinstance(c, str) else c)
+                                          .cast("double").alias("v")) for i, (c, _) in enumerate(columns.values()))))
+    hist = df.select(tagged.alias("t")).select("t.c", "t.v").groupBy("c", "v").count()
+    upto = Window.partitionBy("c").orderBy("v").rowsBetween(Window.unboundedPreceding, Window.currentRow)
+    hist = hist.withColumn("below", F.sum("count").over(upto) - F.col("count"))
+    hit = F.lit(False)
+    for i, name in enumerate(names):
+        for r in ranks[name]:
+            hit = hit | ((F.col("c") == i) & (F.col("below") <= r) & (F.col("below") + F.col("count") > r))
+    found = hist.where(hit).collect()
+    out = {}
+    for i, (name, (_, qs)) in enumerate(columns.items()):
+        rows = [row for row in found if row["c"] == i]
+        at = {r: next(row["v"] for row in rows if row["below"] <= r < row["below"] + row["count"])
+              for r in ranks[name]}
+        values = []
+        for q in qs:
+            p = (n - 1) * q
+            lo = int(np.floor(p))
+            values.append(float(np.quantile(np.array([at[lo], at[min(lo + 1, n - 1)]], float), p - lo)))
+        out[name] = (values, at[n - 1])
+    return out
+
+
+def _rfm_columns():
+    """The R, F and M of clv.segments.rfm_scores: -(days since last purchase), orders, revenue."""
+    return {"r": -(F.col("T_days") - F.col("recency_days")).cast("double"), "f": F.col("orders").cast("double"),
+            "m": F.col("revenue")}
+
+
+@defaults.thread_budget
+def fit(customers: DataFrame, model: str = "bgnbd", k: int | None = None, seed: int = 0,
+        params: SegmentParams = SegmentParams()) -> SparkFit:
+    """Fit the purchase and spend models, the RFM edges, the behavioural thresholds and the clusters."""
+    triples = customers.groupBy("frequency", "recency_days", "T_days").count().toPandas()
+    if triples.empty:
+        raise DataError("No customer has a purchase up to the as-of date: every order was excluded, cancelled, "
+                        "unpaid, refunded or a return.", expected="at least one paid order with a customer id, a "
+                                                                  "date and an amount.")
+    purchases = PURCHASE_MODELS[model]().fit(triples["frequency"], triples["recency_days"], triples["T_days"],
+                                             weights=triples["count"])
+    pairs = customers.groupBy("frequency", "monetary_value").count().toPandas()
+    spend = fit_spend(pairs["frequency"].to_numpy(float), pairs["monetary_value"].to_numpy(float),
+                      weights=pairs["count"].to_numpy(float))
+    n = int(triples["count"].sum())
+    rfm = _rfm_columns()
+    q = quantiles(customers, {"r": (rfm["r"], QUINTILES), "f": (rfm["f"], QUINTILES),
+                              "m": (rfm["m"], [*QUINTILES, 1 - params.big_spender_top_pct / 100]),
+                              "aov": ("aov", [params.high_aov_pct / 100])}, n)
+    edges = {name: (np.unique(q[name][0][:4]), float(q[name][1])) for name in "rfm"}
+    cuts = {"big_spender": q["m"][0][4], "high_aov": q["aov"][0][0]}
+    scaler, km, k, rank, names = _clusters(customers, k, seed)
+    return SparkFit(purchases, spend, len(triples), len(pairs), edges, cuts, scaler, km, rank, names, k,
+                    list(getattr(spend, "warnings_", [])))
+
+
+def _hashed(customers: DataFrame) -> DataFrame:
+    """customer_id with DuckDB's hash of it (clv.segments._stable_sample's order), computed on the executors."""
+    def hashes(batches):
+        import duckdb
+        con = duckdb.connect()
+        for b in batches:
+            con.register("ids", b[["customer_id"]])
+            h = con.execute("SELECT hash(CAST(customer_id AS VARCHAR)) AS h FROM ids").fetchnumpy()["h"]
+            con.unregister("ids")
+            # unsigned 64-bit hashes in a signed column, order kept: flip the top bit
+            yield pd.DataFrame({"customer_id": b["customer_id"], "h": (h ^ np.uint64(1 << 63)).view(np.int64)})
+    return customers.select("customer_id").mapInPandas(hashes, "customer_id string, h long")
+
+
+def _clusters(customers: DataFrame, k: int | None, seed: int):
+    """clv.segments.fit_clusters on Spark: standardise over everyone, fit KMeans on the hash-chosen sample (in
+    customer-id order), predict everyone, number clusters by mean revenue, name them."""
+    feats = customers.select("customer_id", "orders", "revenue", "T_days", "recency_days")
+    logs = {"recency": F.log1p(F.greatest(F.col("T_days") - F.col("recency_days"), F.lit(0)).cast("double")),
+            "frequency": F.log1p(F.greatest(F.col("orders"), F.lit(0)).cast("double")),
+            "monetary": F.log1p(F.greatest(F.col("revenue"), F.lit(0.0)))}
+    stats = feats.select(*(F.avg(e).alias(f"m_{n}") for n, e in logs.items()),
+                         *(F.stddev_pop(e).alias(f"s_{n}") for n, e in logs.items()), F.count(F.lit(1))).first()
+    n = stats[-1]
+    mean = np.array([stats[f"m_{c}"] for c in logs])
+    scale = np.array([stats[f"s_{c}"] for c in logs])
+    scale = np.where(scale > 0, scale, 1.0)  # as StandardScaler: a constant feature is left unscaled
+    sample = feats.join(_hashed(feats).orderBy("h").limit(CLUSTER_SAMPLE), "customer_id") \
+        if n > CLUSTER_SAMPLE else feats
+    sample = sample.toPandas().sort_values("customer_id", kind="stable", ignore_index=True)
+    X = (_features(sample, "rfm").to_numpy() - mean) / scale
+    km, k, _ = fit_kmeans(X, sample["customer_id"], n, k, seed)
+    raw = _predict(customers, (mean, scale), km).groupBy("raw").agg(
+        F.avg("revenue").alias("mean_revenue"), F.avg("orders").alias("mean_orders")).toPandas().set_index("raw")
+    rank = value_rank(raw["mean_revenue"])
+    mean_orders = raw["mean_orders"].rename(index=rank).sort_index()
+    return (mean, scale), km, k, rank, cluster_names(km, rank, mean_orders)
+
+
+def _predict(customers: DataFrame, scaler, km) -> DataFrame:
+    """Each customer's KMeans cluster (before numbering by value), with revenue and orders."""
+    mean, scale = scaler
+
+    def predict(batches):
+        for b in batches:
+            X = (_features(b, "rfm").to_numpy() - mean) / scale
+            yield pd.DataFrame({"raw": km.predict(X) if len(b) else np.zeros(0, int), "revenue": b["revenue"],
+                                "orders": b["orders"]})
+    return customers.select("orders", "revenue", "T_days", "recency_days") \
+        .mapInPandas(predict, "raw int, revenue double, orders long")
+
+
+def segment_columns(c: pd.DataFrame, f: SparkFit, params: SegmentParams = SegmentParams()) -> pd.DataFrame:
+    """clv.segments.segment_table for a slice of the customers, with the population's edges and thresholds."""
+    rec = (c["T_days"] - c["recency_days"]).to_numpy(float)
+    values = {"r": -rec, "f": c["orders"].to_numpy(float), "m": c["revenue"].to_numpy(float)}
+    scores = pd.DataFrame({f"{k}_score": score_by_edges(values[k], *f.rfm_edges[k]) for k in "rfm"}, index=c.index)
+    out = pd.concat([c[["customer_id"]], scores], axis=1)
+    out["rfm_segment"] = rfm_segments(scores)
+    raw = f.kmeans.predict((_features(c, "rfm").to_numpy() - f.scaler[0]) / f.scaler[1]) if len(c) else []
+    out["cluster"] = pd.Series(raw, index=c.index, dtype=int).map(f.rank).astype(int)
+    out["cluster_name"] = out["cluster"].map(f.names)
+    rules = dict(BEHAVIOURAL_SEGMENTS)  # the two rules that compare with the population, given its thresholds
+    rules["big_spender"] = replace(rules["big_spender"], test=lambda c, p: c["revenue"] >= f.cuts["big_spender"])
+    rules["high_aov"] = replace(rules["high_aov"], test=lambda c, p: c["aov"] > f.cuts["high_aov"])
+    tagged = c.assign(rfm_segment=out["rfm_segment"])
+    beh = pd.DataFrame({name: seg.test(tagged, params).fillna(False).astype(int) for name, seg in rules.items()},
+                       index=c.index)
+    return pd.concat([out, beh], axis=1)
+
+
+def score(customers: DataFrame, as_of: dt.date, horizon_months: int = defaults.HORIZON_MONTHS,
+          discount_rate: float = defaults.DISCOUNT_RATE, margin: float = defaults.MARGIN, model: str = "bgnbd",
+          k: int | None = None, window_days: int = defaults.CHURN_WINDOW_DAYS) -> tuple[DataFrame, SparkFit]:
+    """Every customer of the Spark customer table scored as clv.scoring.score_table(churn="palive") scores them:
+    the customer table, segments, value columns, churn risk, value at stake and reason."""
+    from ..scoring import assemble
+    fitted = fit(customers, model, k)
+    spark = customers.sparkSession
+    shared = spark.sparkContext.broadcast(fitted)
+    schema = _schema(customers, fitted, as_of, horizon_months, discount_rate, margin, window_days)
+
+    def score_batches(batches):
+        f = shared.value
+        for c in batches:
+            c = c.reset_index(drop=True)
+            vm = value_model(f.purchases, f.spend, c, horizon_months)
+            table = assemble(c, segment_columns(c, f), price(vm, horizon_months, margin, discount_rate), vm, None,
+                             as_of, window_days)
+            yield _arrow_ready(table)
+    return customers.mapInPandas(score_batches, schema), fitted
+
+
+def _arrow_ready(table: pd.DataFrame) -> pd.DataFrame:
+    """Categoricals as text (Arrow writes them as dictionaries, which the declared schema does not expect)."""
+    return table.assign(**{c: table[c].astype(str) for c in table.columns
+                           if isinstance(table[c].dtype, pd.CategoricalDtype)})
+
+
+def _schema(customers: DataFrame, fitted: SparkFit, as_of, horizon_months, discount_rate, margin,
+            window_days) -> T.StructType:
+    """The scored table's Spark schema, read off the same functions run on the first few customers."""
+    from ..scoring import assemble
+    c = customers.limit(5).toPandas()
+    vm = value_model(fitted.purchases, fitted.spend, c, horizon_months)
+    table = _arrow_ready(assemble(c, segment_columns(c, fitted), price(vm, horizon_months, margin, discount_rate),
+                                  vm, None, as_of, window_days))
+    base = {f.name: f.dataType for f in customers.schema.fields}
+    kinds = {"i": T.LongType(), "f": T.DoubleType(), "b": T.BooleanType(), "M": T.TimestampType()}
+    return T.StructType([T.StructField(col, base.get(col) or kinds.get(table[col].dtype.kind, T.StringType()))
+                         for col in table.columns])

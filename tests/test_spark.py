@@ -1,0 +1,138 @@
+"""The Spark engine (clv.spark) against the DuckDB path: the same customer table, value for value.
+
+One local[2] SparkSession for the module (starting a JVM costs seconds); skipped without pyspark or Java.
+"""
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("pyspark")
+if shutil.which("java") is None:
+    pytest.skip("Java is not installed (apt-get install -y default-jre-headless)", allow_module_level=True)
+
+from clv.errors import DataError  # noqa: E402
+from clv.store import CUSTOMER_COLUMNS, SAMPLE_INTERACTIONS, SAMPLE_ORDERS, Shop  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def spark():
+    from clv.spark import session
+    s = session("local[2]", **{"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false",
+                               "spark.sql.shuffle.partitions": "4", "spark.driver.memory": "2g"})
+    s.sparkContext.setLogLevel("ERROR")
+    yield s
+    s.stop()
+
+
+def spark_customers(spark, orders, interactions=None, as_of=None) -> pd.DataFrame:
+    from clv.spark.customers import customer_table
+    from clv.spark.ingest import last_date, load_interactions, load_orders
+    o = load_orders(spark, orders).orders
+    ev = load_interactions(spark, interactions) if interactions else None
+    return customer_table(o, ev, as_of or last_date(o)).toPandas()
+
+
+def assert_same_scores(duck: pd.DataFrame, sp: pd.DataFrame) -> None:
+    """The customer table's columns equal value for value (NULLs in the same places); every other column too,
+    floats to 1e-9 relative (segments, clusters and flags exactly)."""
+    assert list(sp.columns) == list(duck.columns)
+    assert len(sp) == len(duck)
+    for col in duck.columns:
+        a, b = duck[col], sp[col]
+        if a.dtype.kind == "M":
+            b = pd.to_datetime(b).astype(a.dtype)
+        if col not in CUSTOMER_COLUMNS and a.dtype.kind == "f":
+            same = np.isclose(a.to_numpy(float), b.to_numpy(float), rtol=1e-9, atol=0, equal_nan=True)
+        else:
+            same = ((a.isna() & b.isna()) | (a.astype(object) == b.astype(object))).to_numpy()
+        assert same.all(), f"{col}: {(~same).sum()} customers differ, e.g. {duck.customer_id[~same].head(3).tolist()}"
+
+
+def assert_same_fit(shop: Shop, done: dict) -> None:
+    from clv.value import fit_value_model
+    vm = fit_value_model(shop.customers())
+    assert done["customers"] == vm.purchases.n_customers_
+    for name, value in vm.purchases.params_.items():
+        assert done["purchases"][name] == pytest.approx(value, rel=1e-9), name
+
+
+@pytest.fixture(scope="module")
+def lake_shop(tmp_path_factory):
+    """A generated shop (data/generate.py, realistic preset, 600 customers with events) as a data lake holds it:
+    a typed Parquet order table (timestamps, numbers) and the events as CSV."""
+    import sys
+
+    from clv.store import DATA_DIR
+    sys.path.insert(0, str(DATA_DIR))
+    from generate import generate
+    out = tmp_path_factory.mktemp("lake")
+    generate(out, 600, seed=7, preset="realistic", fmt="generic", prefix="shop")
+    orders = pd.read_csv(out / "shop_orders.csv", parse_dates=["order_date"])
+    orders["customer_id"] = orders["customer_id"].astype(str)
+    orders.to_parquet(out / "orders.parquet", index=False)
+    return out / "orders.parquet", out / "shop_interactions.csv"
+
+
+def test_generated_shop_in_parquet(spark, lake_shop, tmp_path):
+    from clv.export import read_scored
+    from clv.scoring import score_table
+    from clv.spark import score_files
+    orders, events = lake_shop
+    shop = Shop()
+    shop.load_orders(orders)
+    shop.load_interactions(events)
+    done = score_files(spark, orders, tmp_path / "scores.parquet", events)
+    assert_same_fit(shop, done)
+    assert_same_scores(score_table(shop, churn="palive"), read_scored(tmp_path / "scores.parquet"))
+
+
+def test_refuses_what_it_cannot_read_the_same_way(spark, tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text("customer_id,order_date,amount\na,31/01/2024,12.50\nb,2024-02-01,3\n")
+    with pytest.raises(DataError, match="not ISO times") as err:
+        spark_customers(spark, path)
+    assert err.value.column == "order_date"
+    path.write_text("customer_id,order_date,amount\na,2024-01-31,\"12,50\"\nb,2024-02-01,3\n")
+    with pytest.raises(DataError, match="not a plain number") as err:
+        spark_customers(spark, path)
+    assert err.value.column == "amount"
+    path.write_text("customer_id,order_date,amount,status\na,2024-01-31,12.50,cancelled\nb,2024-02-01,3,voided\n")
+    from clv.spark import score_files
+    with pytest.raises(DataError, match="No customer has a purchase"):
+        score_files(spark, path, tmp_path / "scores.parquet")
+
+
+def test_quoted_line_breaks_stay_in_their_row(spark, tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text('order_id,customer_id,order_date,amount,note\n1,a,2024-01-31,12.50,"gift,\nwrap it"\n'
+                    '2,b,2024-02-01,3,\n3,a,2024-02-03,4,"say ""hi"""\n')
+    table = spark_customers(spark, path).set_index("customer_id")
+    assert table["orders"].to_dict() == {"a": 2, "b": 1}
+    assert table.loc["a", "revenue"] == 16.5
+
+
+def test_cli_refuses_what_spark_does_not_do(tmp_path, capsys):
+    from clv.cli import main
+    from clv.export import read_scored
+    args = ["score", "--engine", "spark", "--orders", str(SAMPLE_ORDERS), "--out", str(tmp_path / "s.parquet")]
+    assert main([*args, "--churn-model", "model"]) == 2
+    assert "purchase model only" in capsys.readouterr().err
+    assert main([*args, "--date-format", "dmy"]) == 2
+    pd.DataFrame({"customer_id": ["a"]}).to_parquet(tmp_path / "plain.parquet")
+    with pytest.raises(DataError, match="not a scored table"):
+        read_scored(tmp_path / "plain.parquet")
+
+
+def test_sample_shop_through_the_cli(spark, tmp_path, capsys):
+    """python -m clv score --engine spark on the sample shop (Shopify line items, statuses, refunds, events):
+    the table the DuckDB path scores. Last in the module: the command stops the session when it is done."""
+    from clv.cli import main
+    from clv.export import read_scored
+    from clv.scoring import score_table
+    out = tmp_path / "scores.parquet"
+    assert main(["score", "--engine", "spark", "--master", "local[2]", "--model", "bgnbd", "--orders",
+                 str(SAMPLE_ORDERS), "--interactions", str(SAMPLE_INTERACTIONS), "--out", str(out)]) == 0
+    assert "distinct (frequency, recency, T) rows" in capsys.readouterr().err
+    assert_same_scores(score_table(Shop.sample(), churn="palive"), read_scored(out))
