@@ -10,7 +10,9 @@ from clv.errors import DataError
 from clv.export import read_scored
 from clv.segments import RFM_SEGMENT_RULES
 from clv.tactics import CATALOGUE, rank_tactics, tactic_features, target_list
-from ui.common import count, download_csv, money, page_setup, pct, plain, upload_dir
+from clv import formatting
+from clv.formatting import SYMBOLS
+from ui.common import count, download_csv, page_setup, pct, plain, upload_dir
 
 settings = page_setup("Scored table")
 st.title("A big shop, scored elsewhere")
@@ -51,6 +53,16 @@ if table is None:
     st.stop()
 
 name = plain(st.session_state.get("scored_name", "the scored table"))
+currency = st.selectbox("Currency of the amounts", ["", *SYMBOLS], key="scored_currency",
+                        format_func=lambda c: f"{c} ({SYMBOLS[c].strip()})" if c else "not said: plain numbers",
+                        help="A scored table does not carry its currency; choose it to see money as money.")
+
+
+def money(x) -> str:
+    return formatting.money(x, currency)
+
+
+
 n = len(table)
 c = st.columns(4)
 c[0].metric("Customers", count(n))
