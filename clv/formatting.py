@@ -1,8 +1,8 @@
 """One way to write each kind of number for a founder: money (with the shop's currency), counts, shares.
 
 Used by the pages, the HTML report and the captions, so "$1,234" on one page is "$1,234" on the next. Money below
-1,000 keeps its cents ("$36.20"), above drops them ("$1,234"); currencies without minor units (JPY, KRW…) never
-show decimals. Shares and probabilities are percentages everywhere ("49%", "0.4%" below one percent).
+1,000 keeps its cents ("$36.20"), above drops them ("$1,234"), from a million on it is short ("$18.31M"); currencies
+without minor units (JPY, KRW…) never show decimals. Tables keep every digit (``money_format``). Shares and probabilities are percentages everywhere ("49%", "0.4%" below one percent).
 """
 from __future__ import annotations
 
@@ -35,7 +35,11 @@ def money(x, currency: str | None = None) -> str:
         return "—"
     code = (currency or "").upper()
     digits = 0 if abs(x) >= 1000 or code in ZERO_DECIMAL else 2
-    text = f"{abs(x):,.{digits}f}"
+    if abs(x) >= 1e6:  # a headline figure stays short: "$18.31M", "$2.4B"
+        big, unit = (abs(x) / 1e9, "B") if abs(x) >= 1e9 else (abs(x) / 1e6, "M")
+        text = f"{big:,.2f}{unit}" if big < 100 else f"{big:,.0f}{unit}"
+    else:
+        text = f"{abs(x):,.{digits}f}"
     if text.strip("0.,") == "":
         x = 0.0  # no "−$0.00"
     sign = _SIGN if x < 0 else ""

@@ -48,6 +48,8 @@ st.subheader("At-risk customers worth saving")
 ranked = data[data["churn_risk"] >= 0.3].sort_values("value_at_stake", ascending=False)
 cols = ["customer_id", "email", "churn_risk", "clv", "value_at_stake", "orders", "revenue", "last_order",
         "rfm_segment", "reason"]
+if data["email"].isna().all():  # ids are not e-mails: no empty column of "None"
+    cols.remove("email")
 if len(ranked):
     r0 = ranked.iloc[0]
     st.caption(f"Top of the list: {plain(r0['customer_id'])} — {plain(r0['reason'])}; {r0['churn_risk']:.0%} risk, "
@@ -63,7 +65,9 @@ c1.caption("Frequent buyers who have been silent (top-left) are the most likely 
               if vm.purchases.label == "BG/NBD" else
               f"with {vm.purchases.label}, a customer who bought once may be gone too (bottom row)."))
 if cm is not None:
-    c2.caption("What the churn model looks at most, from the most telling down: "
+    c2.caption(("What the churn model looks at most" if cm.chosen == "model" else
+                "What the model that reads interactions (not used here: see above) looked at most")
+               + ", from the most telling down: "
                + ", ".join(plain(str(f).replace("_", " ")) for f in cm.drivers["feature"].head(5)) + ".")
     with c2.expander("How this is computed"):
         st.caption(f"Importance = how much worse the model ranks who left (drop in ROC AUC) when that feature's "

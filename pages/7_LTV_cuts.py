@@ -30,8 +30,8 @@ else:
     best = row.loc[row[col].idxmax()]
     st.caption(f"Each line is the customers who first bought in one month. After {at} month{'s' if at != 1 else ''}, "
                f"the customers who started in **{pd.Timestamp(best['cohort']):%B %Y}** had brought "
-               f"**{money(best[col])}** of {value} each — the best of the cohorts shown. A line that keeps rising "
-               "means those customers keep coming back; a flat one means they bought once.")
+               f"**{money(best[col])}** of {value} each — the best of the {len(row)} cohorts that old. A line that "
+               "keeps rising means those customers keep coming back; a flat one means they bought once.")
     with st.expander("The numbers behind the curves"):
         grid = done.pivot_table(index="cohort", columns="months_since_first", values=col)
         grid.index = [f"{pd.Timestamp(m):%b %Y}" for m in grid.index]
