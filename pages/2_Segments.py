@@ -4,7 +4,7 @@ import streamlit as st
 
 from clv import charts
 from clv.segments import RFM_SEGMENT_RULES, days_since_last, describe_rules
-from ui.common import count, download_csv, money, page_setup
+from ui.common import count, download_csv, money, money_column, page_setup
 from ui.model import customers_table, segments_table, segment_params, clusters
 
 settings = page_setup("Segments")
@@ -90,5 +90,6 @@ else:
 st.caption(f"{count(len(rows))} customers, {rows['revenue'].sum() / total_rev:.0%} of revenue.")
 show = ["customer_id", "orders", "revenue", "aov", "last_order", "r_score", "f_score", "m_score", "rfm_segment",
         "cluster_name", *rules]
-st.dataframe(rows[show].sort_values("revenue", ascending=False), hide_index=True, height=360, width="stretch")
+st.dataframe(rows[show].sort_values("revenue", ascending=False), hide_index=True, height=360, width="stretch",
+             column_config={"revenue": money_column(), "aov": money_column("average order")})
 download_csv(rows[show], "customers_selection.csv", "Download this selection (CSV)")
