@@ -109,11 +109,17 @@ c2.download_button("Download its campaign file", to_safe_csv(record), file_name=
                    mime="text/csv", key="dl-campaign", on_click=_keep_campaign,
                    help="Who is in the treatment and the control group, and their scores today. Keep it: upload it "
                         "on the Campaigns page with a newer orders export to see what the campaign really did.")
-in_use = catalogue_in_use()
-# built when the button is clicked, not on every run of the page (every tactic's list and campaign file)
-c3.download_button("Download all lists (zip)", lambda: lists_zip(features, settings.margin, in_use, share,
-                                                                created=dt.date.today()),
-                   file_name="target_lists.zip", mime="application/zip", key="dl-zip", on_click="ignore")
+# every tactic's list and campaign file: built when asked for, not on every run of the page
+zip_key = (st.session_state.get("data_version"), settings, share, dt.date.today(),
+           catalogue_in_use()[["tactic", "uplift", "cost_per_customer"]].to_csv())
+if st.session_state.get("lists_zip", (None,))[0] != zip_key:
+    if c3.button("Prepare all lists (zip)", key="prepare_zip"):
+        with st.spinner("Writing every list…"):
+            st.session_state["lists_zip"] = (zip_key, lists_zip(features, settings.margin, catalogue_in_use(), share,
+                                                                created=dt.date.today()))
+if st.session_state.get("lists_zip", (None,))[0] == zip_key:
+    c3.download_button("Download all lists (zip)", st.session_state["lists_zip"][1], file_name="target_lists.zip",
+                       mime="application/zip", key="dl-zip")
 if cid in campaigns():
     kept = "with your data set" if st.session_state.get("dataset") else "for this session (the sample shop)"
     st.caption(f"Campaign **{cid}** is kept {kept}: measure it on the Campaigns page once newer orders are in.")

@@ -172,8 +172,12 @@ def test_download_a_target_list_then_measure_its_campaign(browser, server, tmp_p
     expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=120_000)
     # every tactic's list in one zip, built only when asked for
     import zipfile
+    page.get_by_role("button", name="Prepare all lists (zip)").click()
+    zip_button = page.get_by_test_id("stDownloadButton").filter(has_text="Download all lists")
+    expect(zip_button).to_be_visible(timeout=120_000)
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=120_000)
     with page.expect_download() as info:
-        page.get_by_test_id("stDownloadButton").filter(has_text="Download all lists").get_by_role("button").click()
+        zip_button.get_by_role("button").click()
     zipped = tmp_path / "lists.zip"
     info.value.save_as(zipped)
     names = zipfile.ZipFile(zipped).namelist()
