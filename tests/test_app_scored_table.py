@@ -2,12 +2,15 @@
 import io
 import zipfile
 
+import pytest
 from conftest import metric, open_app
 
 from clv.formatting import money
 
 
-def _scored_parquet(sample_shop) -> bytes:
+@pytest.fixture(scope="module")
+def scored(sample_shop):
+    """The sample shop scored as `python -m clv score` does, as Parquet bytes and as the frame."""
     from clv.scoring import score_table
     table = score_table(sample_shop, None, 12, 0.1, 0.4)
     buf = io.BytesIO()
@@ -15,8 +18,8 @@ def _scored_parquet(sample_shop) -> bytes:
     return buf.getvalue(), table
 
 
-def test_a_scored_parquet_gets_the_four_answers(sample_shop):
-    data, table = _scored_parquet(sample_shop)
+def test_a_scored_parquet_gets_the_four_answers(scored):
+    data, table = scored
     at = open_app("pages/8_Scored_table.py", timeout=180)
     assert any("No scored table opened yet" in i.value for i in at.info)
     at.file_uploader(key="scored_upload").set_value(("scores.parquet", data, "application/octet-stream")).run()
@@ -30,8 +33,8 @@ def test_a_scored_parquet_gets_the_four_answers(sample_shop):
                                                "What should I do first?"]
 
 
-def test_a_zipped_spark_folder_opens_and_a_wrong_file_is_refused(sample_shop, tmp_path):
-    data, table = _scored_parquet(sample_shop)
+def test_a_zipped_spark_folder_opens_and_a_wrong_file_is_refused(scored):
+    data, table = scored
     half = len(table) // 2
     zbuf = io.BytesIO()
     with zipfile.ZipFile(zbuf, "w") as z:  # a folder of parts as Spark writes it

@@ -10,7 +10,11 @@ import ui.auth
 
 
 def _app() -> AppTest:
-    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    """A session that opens Your data first (the gate is the same on every page; the Overview would fit every
+    model of the sample shop for nothing)."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.switch_page("pages/1_Data.py")
+    return at
 
 
 @pytest.fixture
@@ -101,7 +105,6 @@ def test_a_file_beyond_the_memory_budget_is_refused_naming_the_budget():
 
     from clv.store import SAMPLE_ORDERS
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
-    at.run()
     at.switch_page("pages/1_Data.py").run()
     assert not at.exception
     at.secrets["clv"] = {"memory_budget": "1MB"}  # set by whoever runs the server

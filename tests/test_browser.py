@@ -120,6 +120,15 @@ def test_upload_shopify_file_shows_customer_count(browser, server, tmp_path):
     expect(metric_value(page, "Customers")).to_have_text("7")
     expect(metric_value(page, "Rows read")).to_have_text("14")
     page.screenshot(path=str(ROOT / "tests" / "screenshot-data-upload.png"))
+    # the Overview counts the same customers and writes money in the file's currency (USD: $20.00 a purchase)
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Overview").click()
+    expect(metric_value(page, "Customers")).to_have_text("7", timeout=120_000)
+    expect(metric_value(page, "Average order value")).to_have_text("$20.00")
+    # and back on Your data: the same file, its report and its mapping, no false error
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Your data").click()
+    expect(metric_value(page, "Rows read")).to_have_text("14", timeout=120_000)
+    expect(metric_value(page, "Customers")).to_have_text("7")
+    assert page.get_by_text("No customer id or email column found").count() == 0
     ctx.close()
 
 

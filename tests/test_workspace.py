@@ -34,10 +34,13 @@ def test_workspace_files_and_deletion(tmp_path):
     assert valid_token("A" * 22) and not valid_token("../x") and not valid_token(None)
 
 
-def _session(token: str | None = None) -> AppTest:
+def _session(token: str | None = None, page: str = "pages/1_Data.py") -> AppTest:
+    """A new browser session (with the address's workspace token, if given) that opens ``page`` first (the Data
+    page by default: the Overview would fit every model of the sample shop for nothing)."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     if token:
         at.query_params["ws"] = token
+    at.switch_page(page)
     at.run()
     return at
 
@@ -52,7 +55,7 @@ def test_a_reload_reopens_the_last_data_set_with_its_mapping():
     assert metric(at, "Customers") == "3"
     assert at.query_params["ws"] == token                                # kept in the address on every page
     # a reload: a new session with the same address
-    again = _session(token)
+    again = _session(token, page="app.py")
     assert not again.exception
     assert metric(again, "Customers") == "3" and not again.info                # the user's shop, no sample banner
     again.switch_page("pages/1_Data.py").run()
@@ -83,7 +86,7 @@ def test_open_delete_and_the_sample_banner():
     at.switch_page("app.py").run()
     assert any("sample shop" in i.value and "not your data" in i.value for i in at.info)
     reload = _session(token)
-    assert reload.info and "sample shop" in reload.info[0].value
+    assert reload.info and "sample shop" in reload.info[0].value and "not your data" in reload.info[0].value
     # deleting removes every file of the data set
     at.switch_page("pages/1_Data.py").run()
     folder = ws.dir / first
