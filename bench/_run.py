@@ -1,7 +1,11 @@
 """Shared by the benchmarks: make big exports, and time a command in a fresh process with its peak memory."""
 import json
+import os
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,3 +86,29 @@ FUSED_CUSTOMERS_ONE_SCAN = (
     "arg_min(net, d) AS first_net, sum(n) AS orders, sum(nd) / sum(n) AS ds, min(f) AS first_order, "
     "max(l) AS last_order FROM days GROUP BY c ORDER BY c) TO '/tmp/clv-bench/fused.csv' (HEADER)\", "
     "{'p': sys.argv[1]})")
+
+
+#: Chromium's flags on these machines (headless, no sandbox, no background networking)
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+def serve_app(work: Path) -> tuple[subprocess.Popen, str]:
+    """`streamlit run app.py` on a free localhost port, workspaces and log (server.log) in ``work``; returns the
+    process and its URL once it answers its health check. The caller terminates it."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, CLV_WORKSPACES=str(work / "workspaces"), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+                               "--server.port", str(port), "--server.address", "127.0.0.1",
+                               "--server.fileWatcherType", "none"], cwd=ROOT, stdout=open(work / "server.log", "w"),
+                              stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.3)
+    return server, url

@@ -14,23 +14,16 @@ Prints each figure (median of --repeats).
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import expect, sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _run import ROOT, export, rows_in  # noqa: E402
-
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+from _run import CHROMIUM_ARGS as ARGS, export, rows_in, serve_app  # noqa: E402
 
 
 def idle(page, quiet_ms: int = 500, timeout_s: float = 600) -> float:
@@ -68,21 +61,7 @@ def main() -> None:
     a = ap.parse_args()
     path = export(a.orders, "realistic")
     work = Path(tempfile.mkdtemp(prefix="clv-interactive-"))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = open(work / "server.log", "w")
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                               "--server.port", str(port), "--server.address", "127.0.0.1",
-                               "--server.fileWatcherType", "none"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                              env=dict(os.environ, CLV_WORKSPACES=str(work / "ws")))
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.3)
+    server, url = serve_app(work)
     results: dict[str, list[float]] = {}
     try:
         with sync_playwright() as pw:
@@ -128,7 +107,6 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(10)
-        log.close()
     print(f"{rows_in(path):,} orders, {customers} customers; seconds from the change in the browser to an idle page "
           f"(median of {a.repeats} where repeated):")
     for what, times in results.items():

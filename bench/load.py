@@ -13,23 +13,18 @@ ui/common._SessionResources), and any error in the server log.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import re
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import expect, sync_playwright
 
-ROOT = Path(__file__).resolve().parent.parent
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _run import CHROMIUM_ARGS as ARGS, serve_app  # noqa: E402
 
 
 def rss_mb(pid: int) -> float:
@@ -71,22 +66,7 @@ def main() -> None:
                          "next connection)")
     a = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="clv-load-"))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = open(work / "server.log", "w")
-    env = dict(os.environ, CLV_WORKSPACES=str(work / "workspaces"), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                               "--server.port", str(port), "--server.address", "127.0.0.1",
-                               "--server.fileWatcherType", "none"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                              env=env)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.3)
+    server, url = serve_app(work)
     sizes = [int(a.customers * (1 + 0.1 * i)) for i in range(a.uploaders)]
     files = [shop_csv(work / f"shop{i}.csv", n, i) for i, n in enumerate(sizes)]
     peak = [0.0]
@@ -164,7 +144,6 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(10)
-        log.close()
     errors = [line for line in (work / "server.log").read_text().splitlines() if "Traceback" in line or "Error" in line]
     print(f"{a.uploaders} sessions uploading shops of {', '.join(f'{n:,}' for n in sizes)} customers "
           f"(~3 orders each) while {a.movers} sessions moved the margin slider: all done in {took:.1f} s")

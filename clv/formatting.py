@@ -24,14 +24,20 @@ def symbol(currency: str | None) -> str:
     return SYMBOLS.get((currency or "").upper(), "")
 
 
-def money(x, currency: str | None = None) -> str:
-    """An amount of money in words a founder reads at a glance: "$1,234", "$36.20", "−€12.00", "1,234 CHF"; "—"
-    for a missing or infinite value."""
+def _finite(x) -> float | None:
+    """``x`` as a finite float, or None (missing, text, NaN, infinite): written as "—"."""
     try:
         x = float(x)
     except (TypeError, ValueError):
-        return "—"
-    if not math.isfinite(x):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def money(x, currency: str | None = None) -> str:
+    """An amount of money in words a founder reads at a glance: "$1,234", "$36.20", "−€12.00", "1,234 CHF"; "—"
+    for a missing or infinite value."""
+    x = _finite(x)
+    if x is None:
         return "—"
     code = (currency or "").upper()
     digits = 0 if abs(x) >= 1000 or code in ZERO_DECIMAL else 2
@@ -51,21 +57,15 @@ def money(x, currency: str | None = None) -> str:
 
 def count(x) -> str:
     """A count: "12,345"; "—" when missing."""
-    try:
-        x = float(x)
-    except (TypeError, ValueError):
-        return "—"
-    return f"{x:,.0f}" if math.isfinite(x) else "—"
+    x = _finite(x)
+    return "—" if x is None else f"{x:,.0f}"
 
 
 def percent(x, digits: int | None = None) -> str:
     """A share or a probability as a percentage: "49%"; one decimal below 1 % and above 99 % where it matters
     ("0.4%", "99.6%"); "—" when missing."""
-    try:
-        x = float(x)
-    except (TypeError, ValueError):
-        return "—"
-    if not math.isfinite(x):
+    x = _finite(x)
+    if x is None:
         return "—"
     if digits is None:
         pct = 100 * x
