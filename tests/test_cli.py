@@ -147,7 +147,7 @@ def test_purchase_model_option(tmp_path):
 def test_cli_csvs_neutralise_formulas_unless_raw(tmp_path):
     evil = '=HYPERLINK("http://x.example","click")'
     sample = pd.read_csv(ORDERS, dtype=str, keep_default_na=False)
-    emails = [e for e in sample["Email"].unique() if e][:800]
+    emails = [e for e in sample["Email"].unique() if e][:300]
     sample = sample[sample["Email"].isin(emails)]
     sample["Email"] = sample["Email"].replace({emails[0]: evil, emails[1]: "@SUM(A1)", emails[2]: "ok"})
     orders = tmp_path / "o.csv"
