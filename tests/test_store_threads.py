@@ -42,3 +42,14 @@ def test_a_table_loaded_on_one_thread_is_seen_from_another(tmp_path):
     t.join()
     assert shop.last_date().isoformat() == "2024-03-01"
     assert sorted(shop.customers()["customer_id"]) == ["a", "b"]
+
+
+def test_a_copy_has_the_same_data_in_a_database_of_its_own(sample_shop):
+    import pandas as pd
+    copy = sample_shop.copy()
+    pd.testing.assert_frame_equal(copy.customers(), sample_shop.customers())
+    types = "SELECT table_name, column_name, data_type FROM information_schema.columns ORDER BY ALL"
+    assert copy.con.execute(types).fetchall() == sample_shop.con.execute(types).fetchall()
+    assert copy.orders_report is sample_shop.orders_report and copy.last_date() == sample_shop.last_date()
+    copy.con.execute("DELETE FROM orders_all")  # a session changing its copy leaves the original alone
+    assert len(sample_shop.customers()) > 0

@@ -146,12 +146,20 @@ def load_shop(mapping: Mapping | None = None, currency: str | None = None,
     """(Re)build this session's Shop from the current sources; on bad input keep the old one and say why."""
     orders, events = st.session_state["orders_src"], st.session_state.get("events_src")
     budget = memory_budget()
-    new = Shop(memory_limit=budget)
     # what this shop was built from; the Data page rebuilds it when any of this changes
     st.session_state["loaded_key"] = (orders["path"], mapping, currency, (events or {}).get("path"), events_mapping)
+    template = _sample_template() if _is_plain_sample(orders, events, currency, budget) else None
+    if template is not None and mapping in (None, template.orders_report.mapping) and events_mapping in (
+            None, template.interactions_report.mapping):
+        new = template.copy()  # the bundled sample as read once by this server: no need to read its files again
+        report, ev_mapping = new.orders_report, new.interactions_report.mapping
+    else:
+        new = None
     try:
-        report = new.load_orders(orders["path"], mapping=mapping, currency=currency)
-        ev_mapping = new.load_interactions(events["path"], mapping=events_mapping).mapping if events else None
+        if new is None:
+            new = Shop(memory_limit=budget)
+            report = new.load_orders(orders["path"], mapping=mapping, currency=currency)
+            ev_mapping = new.load_interactions(events["path"], mapping=events_mapping).mapping if events else None
         st.session_state["loaded_key"] = (orders["path"], report.mapping, currency, (events or {}).get("path"),
                                           ev_mapping)
     except DataError as exc:
@@ -176,6 +184,18 @@ def memory_budget() -> str | None:
     CLV_MEMORY_BUDGET environment variable, else DuckDB's default (80 % of the machine)."""
     from ui.auth import secret_section
     return secret_section("clv").get("memory_budget") or os.environ.get("CLV_MEMORY_BUDGET") or None
+
+
+def _is_plain_sample(orders: dict, events: dict | None, currency: str | None, budget: str | None) -> bool:
+    return (str(orders["path"]) == str(SAMPLE_ORDERS) and events is not None
+            and str(events["path"]) == str(SAMPLE_INTERACTIONS) and currency is None and budget is None)
+
+
+@st.cache_resource(show_spinner=False)
+def _sample_template() -> Shop:
+    """The bundled sample shop, read once per server process and only ever copied (Shop.copy): it is the same for
+    every visitor, and reading its files costs each new session more than a second. Never handed to a session."""
+    return Shop.sample()
 
 
 def upload_dir() -> Path:
