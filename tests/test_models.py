@@ -290,3 +290,36 @@ def test_fit_from_distinct_rows_with_counts_is_the_fit_from_customers():
         full = model().fit(x, m)
         grouped = model().fit(spend["x"], spend["m"], weights=spend["count"])
         assert full.params_ == grouped.params_, model.__name__
+
+
+def test_warm_started_fit_on_many_customers_reaches_the_cold_fits_maximum_in_few_evaluations(monkeypatch):
+    """Above 2 x WARM_START_ROWS distinct rows the fit starts from a subsample's estimate and curvature; it must land
+    on the maximum a plain L-BFGS-B fit from the usual start finds, and stop there instead of searching below
+    double precision (issue 12: ~90 evaluations at 10M orders)."""
+    import clv.models as models
+    rng = np.random.default_rng(7)
+    monkeypatch.setattr(models, "WARM_START_ROWS", 20_000)  # warm starts above 40,000 distinct rows
+    T = rng.integers(30, 1500, 120_000).astype(float)
+    d = simulate_bgnbd(T, 0.5, 80.0, 0.7, 2.0, seed=8)
+    x, tx = d["frequency"].to_numpy(), np.where(d["frequency"] > 0, np.floor(d["recency"].to_numpy()), 0.0)
+    m = np.where(x > 0, np.round(simulate_gamma_gamma(x, **TRUE_GG, seed=9), 2), 0.0)
+    evaluations = []
+    real = models.optimize.minimize
+
+    def counting(fun, x0, **kw):
+        def counted(p):
+            evaluations[-1] += 1
+            return fun(p)
+        evaluations.append(0)
+        return real(counted, x0, **kw)
+    monkeypatch.setattr(models.optimize, "minimize", counting)
+    for model, args in ((BGNBD, (x, tx, T)), (GammaGamma, (x, m))):
+        evaluations.clear()
+        warm = model().fit(*args)
+        assert len(evaluations) == 2 and evaluations[1] <= 10, (model.label, evaluations)  # subsample, then full
+        monkeypatch.setattr(models, "WARM_START_ROWS", 10 ** 9)  # no warm start: L-BFGS-B from the usual start
+        cold = model(tol=1e-14).fit(*args)
+        monkeypatch.setattr(models, "WARM_START_ROWS", 20_000)
+        assert warm.log_likelihood_ >= cold.log_likelihood_ - 1e-6 * abs(cold.log_likelihood_)
+        for k, v in cold.params_.items():
+            assert warm.params_[k] == pytest.approx(v, rel=1e-4), (model.label, k)

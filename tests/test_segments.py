@@ -132,3 +132,15 @@ def test_behavioural_segment_rules():
     assert list(b["vip"]) == [0, 0, 0, 1, 0, 1]
     p_short = SegmentParams(cart_days=30)                         # customer 1's cart is 195 days before as-of
     assert behavioural_segments(c, p_short)["cart_abandoner"].sum() == 0
+
+
+def test_customer_id_order_is_pythons_string_order():
+    """fit_clusters orders rows by customer id with Arrow (0.4 s instead of numpy's 0.5 s of Python strings at
+    3.3M customers, nothing when already sorted): the same stable order Python's own string comparison gives."""
+    from clv.segments import _id_order
+    ids = ["b", "a", "B", "é", "e", "10", "9", "a", "zz", "Z", "😀", "ß", "a@x.com", ""]
+    expected = np.argsort(np.array(ids, dtype=object), kind="stable")
+    for series in (pd.Series(ids, dtype="str"), pd.Series(ids, dtype=object)):
+        assert _id_order(series).tolist() == expected.tolist()
+    assert _id_order(pd.Series(sorted(ids), dtype="str")) is None
+    assert _id_order(pd.Series([], dtype="str")) is None
