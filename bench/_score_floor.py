@@ -16,7 +16,7 @@ import duckdb  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from clv import defaults  # noqa: E402
-from clv.export import safe_relation  # noqa: E402
+from clv.export import write_csv  # noqa: E402
 from clv.scoring import assemble  # noqa: E402
 from clv.segments import fit_clusters, segment_table  # noqa: E402
 from clv.store import CUSTOMER_COLUMNS  # noqa: E402
@@ -61,8 +61,7 @@ def main(path: str, out: str) -> None:
     segments = segment_table(customers, fit_clusters(customers))
     table = assemble(customers, segments, price(vm, defaults.HORIZON_MONTHS, defaults.MARGIN, defaults.DISCOUNT_RATE), vm, None, day)
     t = time.perf_counter()
-    con.register("scores_out", table)
-    safe_relation(con.table("scores_out")).write_csv(out)
+    write_csv(con, table, out)
     print(f"{len(table)} customers, CSV out {time.perf_counter() - t:.3f} s")  # bench/pipeline.py reads this line
 
 

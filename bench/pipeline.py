@@ -38,12 +38,14 @@ def stages_of(path: str) -> None:
 
     def lap(step: str) -> None:
         nonlocal t
+        now = int(Path("/proc/self/statm").read_text().split()[1]) * resource.getpagesize() / 2 ** 20
         print(f"    {step:<38} {time.perf_counter() - t:6.2f} s  peak so far "
-              f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:6.0f} MB", flush=True)
+              f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:6.0f} MB, now {now:6.0f} MB", flush=True)
         t = time.perf_counter()
 
     from clv import defaults
-    from clv.export import safe_relation
+    from clv.export import write_csv
+    from clv.store import release_memory
     from clv.scoring import assemble
     from clv.segments import fit_clusters, segment_table
     from clv.store import Shop
@@ -67,8 +69,10 @@ def stages_of(path: str) -> None:
     lap("RFM and behavioural segments")
     table = assemble(customers, segments, priced, vm, None, day)
     lap("one row per customer")
-    shop.con.register("scores_out", table)  # as cmd_score in clv/cli.py
-    safe_relation(shop.con.table("scores_out")).write_csv("/tmp/clv-bench/stages.csv")
+    del customers, segments, priced, vm, clusters  # as when score_table returns
+    release_memory()
+    lap("what score_table held, released")
+    write_csv(shop.con, table, "/tmp/clv-bench/stages.csv")  # as cmd_score in clv/cli.py
     lap(f"CSV out ({table.shape[1]} columns)")
 
 

@@ -108,14 +108,20 @@ def rfm_scores(customers: pd.DataFrame, method: str = "quantiles", recency_cuts=
     return pd.DataFrame({"r_score": r, "f_score": f, "m_score": m}, index=customers.index)
 
 
-def rfm_segments(scores: pd.DataFrame, rules: pd.DataFrame = RFM_SEGMENT_RULES) -> pd.Series:
-    """The named segment of each customer: the rule whose R and FM ranges hold its scores."""
+def rfm_segments(scores: pd.DataFrame, rules: pd.DataFrame = RFM_SEGMENT_RULES,
+                 categorical: bool = False) -> pd.Series:
+    """The named segment of each customer: the rule whose R and FM ranges hold its scores. ``categorical``: as a
+    pandas Categorical (names in alphabetical order, so sorting is as for text): one byte per customer instead of
+    the name's text (segment_table; 45 MB less at 3.3M customers)."""
     check_segment_rules(rules)
     fm = np.floor((scores["f_score"] + scores["m_score"]) / 2 + 0.5).astype(int)
-    lookup = np.empty((6, 6), dtype=object)
+    names = sorted(set(rules["segment"]))
+    lookup = np.zeros((6, 6), dtype=np.int8)
     for row in rules.itertuples(index=False):
-        lookup[row.r_min:row.r_max + 1, row.fm_min:row.fm_max + 1] = row.segment
-    return pd.Series(lookup[scores["r_score"].to_numpy(), fm.to_numpy()], index=scores.index, name="rfm_segment")
+        lookup[row.r_min:row.r_max + 1, row.fm_min:row.fm_max + 1] = names.index(row.segment)
+    segment = pd.Categorical.from_codes(lookup[scores["r_score"].to_numpy(), fm.to_numpy()], categories=names)
+    out = pd.Series(segment, index=scores.index, name="rfm_segment")
+    return out if categorical else out.astype(object)
 
 
 # --- clusters -------------------------------------------------------------------------------------------
@@ -184,6 +190,17 @@ def choose_k(X: np.ndarray, ks=range(2, 9), seed: int = 0) -> tuple[int, dict]:
     if not scores:
         return 1, {}
     return max(scores, key=scores.get), scores
+
+
+def cluster_name_column(clusters: "Clusters") -> pd.Series:
+    """Each customer's cluster name as a pandas Categorical (names in alphabetical order; one byte per customer)."""
+    names = sorted(set(clusters.names.values()))
+    code = np.zeros(max(clusters.names, default=-1) + 1, dtype=np.int8)
+    for number, name in clusters.names.items():
+        code[number] = names.index(name)
+    labels = clusters.labels.to_numpy()
+    return pd.Series(pd.Categorical.from_codes(code[labels] if len(labels) else labels.astype(np.int8),
+                                               categories=names), index=clusters.labels.index, name="cluster_name")
 
 
 @dataclass
@@ -352,8 +369,8 @@ def segment_table(customers: pd.DataFrame, clusters: Clusters, params: SegmentPa
     """customer_id, r/f/m scores, rfm_segment, cluster, cluster_name and the behavioural 0/1 columns."""
     scores = rfm_scores(customers, method, **(cuts or {}))
     out = pd.concat([customers[["customer_id"]], scores], axis=1)
-    out["rfm_segment"] = rfm_segments(scores)
+    out["rfm_segment"] = rfm_segments(scores, categorical=True)
     out["cluster"] = clusters.labels
-    out["cluster_name"] = clusters.labels.map(clusters.names)
+    out["cluster_name"] = cluster_name_column(clusters)
     beh = behavioural_segments(customers.assign(rfm_segment=out["rfm_segment"]), params)
     return pd.concat([out, beh], axis=1)

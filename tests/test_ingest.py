@@ -247,10 +247,30 @@ def test_customer_features_match_independent_pandas(sample_shop):
 
 
 def test_customer_table_frame_equals_duckdbs_own(sample_shop):
-    """customers() builds its frame from numpy arrays (faster); it is the frame DuckDB's .df() gives, NULLs included."""
+    """customers() builds its frame from a stream of Arrow batches (less memory, faster); it is the frame DuckDB's
+    .df() gives, NULLs included."""
     fast = sample_shop.customers()
     assert fast["mean_rating"].isna().any() and fast["last_abandoned_cart"].isna().any()  # the cases that matter
     pd.testing.assert_frame_equal(fast, sample_shop.customers_relation().df())
+
+
+@pytest.mark.parametrize("rows", [0, 1, 5, 70_000])
+def test_streamed_frame_equals_duckdbs_own_for_every_kind_of_column(rows):
+    """clv.store.frame on the column kinds the customer table has — text with and without NULLs, all-NULL text,
+    32/64-bit integers, doubles with NULL and NaN, timestamps with NULLs — over several batches, and empty."""
+    import duckdb
+
+    from clv.store import frame
+    con = duckdb.connect()
+    rel = con.sql("""
+        SELECT 'c' || i AS id, CASE WHEN i % 3 = 0 THEN NULL ELSE 'x' || (i % 7) END AS some_text,
+               NULL::VARCHAR AS no_text, i::INTEGER AS small, i * 1000000000 AS big,
+               CASE WHEN i % 4 = 0 THEN NULL WHEN i % 4 = 1 THEN 'nan'::DOUBLE ELSE i / 3 END AS share,
+               CASE WHEN i % 5 = 0 THEN NULL ELSE TIMESTAMP '2024-01-01' + INTERVAL (i) SECOND END AS seen
+        FROM range($n) t(i) ORDER BY i""", params={"n": rows})
+    got = frame(rel, batch_rows=4096)
+    pd.testing.assert_frame_equal(got, rel.df())
+    assert len(got) == rows
 
 
 def test_cp1252_characters_survive(write):

@@ -4,6 +4,8 @@
 --   frequency = distinct purchase days - 1, recency_days = last - first purchase day,
 --   T_days = $period_end - first purchase day, monetary_value = mean net value of the repeat purchase days.
 -- channel is the channel of the customer's first order (where they were acquired).
+-- Counts and day spans are 32-bit and money is DOUBLE in the output (half the memory of 64-bit counts at 3.3M
+-- customers; clv.store.frame fetches no DECIMAL).
 WITH purchases AS NOT MATERIALIZED (  -- read three times: cheaper to re-scan than to copy 10M rows
     SELECT customer_id, order_ts, net, discount, refund, channel
     FROM orders
@@ -58,27 +60,27 @@ WITH purchases AS NOT MATERIALIZED (  -- read three times: cheaper to re-scan th
 )
 SELECT d.customer_id,
        CASE WHEN d.customer_id LIKE '%@%' THEN d.customer_id END AS email,
-       first_order, last_order, orders,
-       d.day_net_total - coalesce(r.returned, 0) AS revenue,
+       first_order, last_order, orders::INTEGER AS orders,
+       (d.day_net_total - coalesce(r.returned, 0))::DOUBLE AS revenue,
        d.day_net_total / orders AS aov,
-       d.frequency,
-       date_diff('day', d.first_day, d.last_day) AS recency_days,
-       date_diff('day', d.first_day, $period_end::DATE) AS T_days,
+       d.frequency::INTEGER AS frequency,
+       date_diff('day', d.first_day, d.last_day)::INTEGER AS recency_days,
+       date_diff('day', d.first_day, $period_end::DATE)::INTEGER AS T_days,
        CASE WHEN d.frequency > 0 THEN (d.day_net_total - d.first_day_net) / d.frequency ELSE 0 END AS monetary_value,
        discount_share,
-       refunds + coalesce(r.returned, 0) AS refund_total,
+       (refunds + coalesce(r.returned, 0))::DOUBLE AS refund_total,
        first_channel AS channel,
-       coalesce(e.views, 0) AS views,
-       coalesce(e.add_to_cart, 0) AS add_to_cart,
-       coalesce(c.carts_abandoned, 0) AS carts_abandoned,
+       coalesce(e.views, 0)::INTEGER AS views,
+       coalesce(e.add_to_cart, 0)::INTEGER AS add_to_cart,
+       coalesce(c.carts_abandoned, 0)::INTEGER AS carts_abandoned,
        c.last_abandoned_cart,
-       coalesce(e.email_opens, 0) AS email_opens,
-       coalesce(e.email_clicks, 0) AS email_clicks,
-       coalesce(e.support_tickets, 0) AS support_tickets,
+       coalesce(e.email_opens, 0)::INTEGER AS email_opens,
+       coalesce(e.email_clicks, 0)::INTEGER AS email_clicks,
+       coalesce(e.support_tickets, 0)::INTEGER AS support_tickets,
        e.mean_satisfaction,
-       coalesce(e.reviews, 0) AS reviews,
+       coalesce(e.reviews, 0)::INTEGER AS reviews,
        e.mean_rating,
-       coalesce(e.return_requests, 0) AS return_requests,
+       coalesce(e.return_requests, 0)::INTEGER AS return_requests,
        e.last_interaction,
        e.last_email_engagement
 FROM day_stats d
