@@ -19,9 +19,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.inspection import permutation_importance
-from scipy import stats
 
 from . import defaults
 from .models import BGNBD, ModelError, ParetoNBD
@@ -90,7 +87,7 @@ class ChurnModel:
     drivers: pd.DataFrame          # feature, meaning, importance (drop in AUC when shuffled)
     chosen: str                    # "model" or "purchases"
     why: str
-    classifier: HistGradientBoostingClassifier
+    classifier: "HistGradientBoostingClassifier"  # noqa: F821 (sklearn.ensemble, imported when a model is fitted)
     features: list                 # the FEATURES this shop has data for, in the classifier's order
     eval_customers: int
     eval_churn_rate: float
@@ -143,6 +140,9 @@ def fit_churn(history: ChurnHistory, model: str = "bgnbd", seed: int = 0, max_ro
     # passed empty: scikit-learn 1.9's gradient boosting fails on an all-missing column
     features = [f for f in FEATURES if X_tr[f].notna().any() and X_ev[f].notna().any()]
     X_tr, X_ev = X_tr[features], X_ev[features]
+    # imported here: a second of a CLI run's start for every shop without interactions, which never fits one
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.inspection import permutation_importance
     tr = _sample(len(X_tr), max_rows, seed)
     clf = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, max_leaf_nodes=15, l2_regularization=1.0,
                                          random_state=seed)
@@ -183,6 +183,7 @@ def fit_churn(history: ChurnHistory, model: str = "bgnbd", seed: int = 0, max_ro
 
 def _auc(y: np.ndarray, score: np.ndarray) -> float:
     """ROC AUC by the Mann-Whitney statistic (ties count half), fast enough to bootstrap."""
+    from scipy import stats  # here, not at import: scipy.stats costs 0.9 s of every CLI run's start
     ranks = stats.rankdata(score)
     pos = y == 1
     n1, n0 = pos.sum(), (~pos).sum()
