@@ -222,6 +222,7 @@ def reason_in_words(customers: pd.DataFrame) -> pd.Series:
         left_cart = ((customers["carts_abandoned"] > 0) & (pd.to_datetime(customers["last_abandoned_cart"])
                                                            > pd.to_datetime(customers["last_order"]))).to_numpy(bool)
     con = duckdb.connect()  # a connection of its own: callers' connections may be busy on another thread
+    con.execute("SET arrow_large_buffer_size = true")  # pandas' text type: taken as it is, not converted (150 MB)
     try:
         con.register("parts", pa.table({"since": since, "gap": gap, "repeat": repeat, "unhappy": unhappy,
                                         "left_cart": left_cart}))

@@ -20,12 +20,17 @@ from .ingest.fields import q
 if TYPE_CHECKING:  # pandas is imported by DuckDB when a table is asked for as a DataFrame, not before
     import pandas as pd
 
-__all__ = ["Shop", "SAMPLE_ORDERS", "SAMPLE_INTERACTIONS", "SAMPLE_TRUTH", "CUSTOMER_COLUMNS"]
+__all__ = ["Shop", "SAMPLE_ORDERS", "SAMPLE_INTERACTIONS", "SAMPLE_TRUTH", "CUSTOMER_COLUMNS", "EVENT_COLUMNS"]
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 SAMPLE_ORDERS = DATA_DIR / "sample_orders.csv"
 SAMPLE_INTERACTIONS = DATA_DIR / "sample_interactions.csv"
 SAMPLE_TRUTH = DATA_DIR / "sample_truth.json"
+
+#: the customer table's columns counted from the interactions file (zero or NULL for every customer without one)
+EVENT_COLUMNS = ["views", "add_to_cart", "carts_abandoned", "last_abandoned_cart", "email_opens", "email_clicks",
+                 "support_tickets", "mean_satisfaction", "reviews", "mean_rating", "return_requests",
+                 "last_interaction", "last_email_engagement"]
 
 CUSTOMER_COLUMNS = [
     "customer_id", "email", "first_order", "last_order", "orders", "revenue", "aov", "frequency", "recency_days",
@@ -57,33 +62,38 @@ def frame(rel: duckdb.DuckDBPyRelation, batch_rows: int = 262_144) -> pd.DataFra
     batches: text stays Arrow (no Python string per row; pandas' own string type), numbers are copied out of each
     batch as it arrives, so the result is never held twice. At 3.3M customers this is ~1 GB less at the peak of
     `score` than ``fetchnumpy`` (DuckDB's materialised result and numpy's copy side by side) and 2 s faster
-    (bench/pipeline.py --stages). DECIMAL columns are not expected: cast them to DOUBLE in the SQL."""
+    (bench/pipeline.py --stages). DECIMAL columns come out as float64 like ``.df()``'s, converted by Arrow (cast them to
+    DOUBLE in the SQL for DuckDB's own conversion, as customers.sql does)."""
     import numpy as np
     import pandas as pd
     import pyarrow as pa
     reader = rel.to_arrow_reader(batch_rows)
     schema = reader.schema
     text = [pa.types.is_string(f.type) or pa.types.is_large_string(f.type) for f in schema]
+    decimal = [pa.types.is_decimal(f.type) for f in schema]
     parts: list[list] = [[] for _ in schema]
     for batch in reader:
         for j, col in enumerate(batch.columns):
+            if decimal[j]:
+                col = col.cast(pa.float64())
             # a copy per batch, text too: DuckDB frees a batch when the last of its columns goes, so a view of one
             # column would keep every column of every batch alive (measured: 470 MB more after the fetch)
-            parts[j].append(pa.concat_arrays([col]) if text[j]
+            # (text as large_string, pandas' own: a string column would be converted again at the end)
+            parts[j].append(pa.concat_arrays([col.cast(pa.large_string())]) if text[j]
                             else np.array(col.to_numpy(zero_copy_only=False), copy=True))
         del batch
     columns = {}
     for j, f in enumerate(schema):
         chunks, parts[j] = parts[j], []
         if text[j]:
-            values = pa.chunked_array(chunks, type=f.type)
+            values = pa.chunked_array(chunks, type=pa.large_string())
             # all NULL: DuckDB's .df() gives an object column of None (pandas cannot infer a text column)
             columns[f.name] = (pd.Series(values, dtype="str") if values.null_count < len(values)
                                else np.full(len(values), None, dtype=object))
         elif chunks:
             columns[f.name] = np.concatenate(chunks)
         else:
-            columns[f.name] = np.empty(0, f.type.to_pandas_dtype())
+            columns[f.name] = np.empty(0, np.float64 if decimal[j] else f.type.to_pandas_dtype())
         del chunks
     return pd.DataFrame(columns, copy=False)
 
@@ -238,7 +248,20 @@ class Shop:
 
     def customers(self, as_of=None, calibration_end=None) -> pd.DataFrame:
         """One row per customer (see clv/sql/customers.sql for every column's definition)."""
-        return frame(self.customers_relation(as_of, calibration_end))
+        import numpy as np
+        import pandas as pd
+        rel = self.customers_relation(as_of, calibration_end)
+        if self.con.execute("SELECT count(*) FROM interactions").fetchall()[0][0]:
+            return frame(rel)
+        # no interactions: their columns are all zero or NULL. They are made here, after DuckDB has let go of its
+        # result, not fetched: 13 of the 27 columns, ~250 MB less at the peak of a 3.3M-customer score
+        kinds = dict(zip(rel.columns, (str(t) for t in rel.types)))
+        table = frame(rel.project(", ".join(q(c) for c in rel.columns if c not in EVENT_COLUMNS)))
+        empty = {"INTEGER": lambda n: np.zeros(n, np.int32), "DOUBLE": lambda n: np.full(n, np.nan),
+                 "TIMESTAMP": lambda n: np.full(n, np.datetime64("NaT", "us"))}
+        columns = {c: table[c] if c in table else pd.Series(empty[kinds[c]](len(table)), name=c, copy=False)
+                   for c in rel.columns}
+        return pd.concat(columns.values(), axis=1, keys=list(columns)) if len(columns) else table
 
     def cohorts(self) -> pd.DataFrame:
         """Monthly cohort retention (clv/sql/cohorts.sql)."""

@@ -254,10 +254,23 @@ def test_customer_table_frame_equals_duckdbs_own(sample_shop):
     pd.testing.assert_frame_equal(fast, sample_shop.customers_relation().df())
 
 
+def test_customer_table_without_interactions_equals_duckdbs_own():
+    """Orders only: the interaction columns are made after the fetch (zero or NULL), typed as DuckDB would give them,
+    in their place; also for an as-of date before most customers' first order."""
+    from clv.store import SAMPLE_ORDERS, Shop
+    shop = Shop()
+    shop.load_orders(SAMPLE_ORDERS)
+    for as_of in (None, "2024-02-01"):
+        fast = shop.customers(as_of=as_of)
+        assert (fast["views"] == 0).all() and fast["last_interaction"].isna().all()
+        pd.testing.assert_frame_equal(fast, shop.customers_relation(as_of=as_of).df())
+
+
 @pytest.mark.parametrize("rows", [0, 1, 5, 70_000])
 def test_streamed_frame_equals_duckdbs_own_for_every_kind_of_column(rows):
     """clv.store.frame on the column kinds the customer table has — text with and without NULLs, all-NULL text,
-    32/64-bit integers, doubles with NULL and NaN, timestamps with NULLs — over several batches, and empty."""
+    32/64-bit integers, doubles with NULL and NaN, timestamps with NULLs, decimals — over several batches, and
+    empty."""
     import duckdb
 
     from clv.store import frame
@@ -266,7 +279,8 @@ def test_streamed_frame_equals_duckdbs_own_for_every_kind_of_column(rows):
         SELECT 'c' || i AS id, CASE WHEN i % 3 = 0 THEN NULL ELSE 'x' || (i % 7) END AS some_text,
                NULL::VARCHAR AS no_text, i::INTEGER AS small, i * 1000000000 AS big,
                CASE WHEN i % 4 = 0 THEN NULL WHEN i % 4 = 1 THEN 'nan'::DOUBLE ELSE i / 3 END AS share,
-               CASE WHEN i % 5 = 0 THEN NULL ELSE TIMESTAMP '2024-01-01' + INTERVAL (i) SECOND END AS seen
+               CASE WHEN i % 5 = 0 THEN NULL ELSE TIMESTAMP '2024-01-01' + INTERVAL (i) SECOND END AS seen,
+               CASE WHEN i % 6 = 0 THEN NULL ELSE (i / 7)::DECIMAL(18, 4) END AS money
         FROM range($n) t(i) ORDER BY i""", params={"n": rows})
     got = frame(rel, batch_rows=4096)
     pd.testing.assert_frame_equal(got, rel.df())
