@@ -21,7 +21,7 @@ from . import defaults
 __all__ = [
     "RFM_SEGMENT_RULES", "SegmentParams", "BEHAVIOURAL_SEGMENTS", "rfm_scores", "rfm_segments",
     "check_segment_rules", "Clusters", "fit_clusters", "choose_k", "behavioural_segments", "segment_table",
-    "days_since_last",
+    "days_since_last", "segment_overlap",
 ]
 
 # --- RFM ------------------------------------------------------------------------------------------------
@@ -66,7 +66,7 @@ def _quantile_score(values: np.ndarray) -> np.ndarray:
     the remaining bins are spread over 1–5, so one-time, two-time and frequent buyers still get 1, 3 and 5."""
     values = np.asarray(values, float)
     if values.size == 0:
-        return np.zeros(0, np.int8)
+        return np.zeros(0, np.int32)
     edges = np.unique(np.quantile(values, QUINTILES))
     return score_by_edges(values, edges, values.max())
 
@@ -81,14 +81,14 @@ def score_by_edges(values: np.ndarray, edges: np.ndarray, largest: float) -> np.
     bins = np.searchsorted(edges, np.asarray(values, float), side="left")
     top = int(np.searchsorted(edges, largest, side="left"))
     if top == 0:
-        return np.full(bins.size, 3, dtype=np.int8)
-    return (1 + np.rint(4 * bins / top)).astype(np.int8)
+        return np.full(bins.size, 3, dtype=np.int32)
+    return (1 + np.rint(4 * bins / top)).astype(np.int32)
 
 
 def _threshold_score(values: np.ndarray, cuts, higher_is_better: bool) -> np.ndarray:
     """1–5 from four cut-offs: value ≤ cut[0] is the first band, and so on."""
     band = np.searchsorted(np.sort(np.asarray(cuts, float)), np.asarray(values, float), side="left")
-    return ((1 + band) if higher_is_better else (5 - band)).astype(np.int8)
+    return ((1 + band) if higher_is_better else (5 - band)).astype(np.int32)
 
 
 def rfm_scores(customers: pd.DataFrame, method: str = "quantiles", recency_cuts=(30, 60, 120, 240),
@@ -354,10 +354,20 @@ BEHAVIOURAL_SEGMENTS: dict[str, BehaviouralSegment] = {
 
 def behavioural_segments(customers: pd.DataFrame, params: SegmentParams = SegmentParams(),
                          segments: dict[str, BehaviouralSegment] = BEHAVIOURAL_SEGMENTS) -> pd.DataFrame:
-    """One 0/1 column per behavioural segment (a customer may be in several), one byte each (a 64-bit integer
-    cost 3.3M-customer shops 190 MB for eight flags). Needs ``rfm_segment``."""
-    return pd.DataFrame({name: seg.test(customers, params).fillna(False).astype(np.int8)
+    """One 0/1 column per behavioural segment (a customer may be in several), 32-bit (64-bit integers cost
+    3.3M-customer shops 110 MB more for eight flags; one byte each overflowed in sums and products of flags, e.g. the
+    overlap of two segments past 127 customers). Needs ``rfm_segment``."""
+    return pd.DataFrame({name: seg.test(customers, params).fillna(False).astype(np.int32)
                          for name, seg in segments.items()}, index=customers.index)
+
+
+def segment_overlap(flags: pd.DataFrame) -> pd.DataFrame:
+    """Customers in both segments, for every pair of 0/1 columns (the diagonal: each segment's size), counted as
+    64-bit totals of boolean ANDs whatever the flags' integer type (a matrix product keeps it, and overflows)."""
+    rows = np.ascontiguousarray(flags.to_numpy(bool).T)
+    counts = np.array([[np.count_nonzero(a & b) for b in rows] for a in rows], dtype=np.int64).reshape(
+        len(flags.columns), len(flags.columns))
+    return pd.DataFrame(counts, index=flags.columns, columns=flags.columns)
 
 
 def describe_rules(params: SegmentParams) -> dict[str, str]:

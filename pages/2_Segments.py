@@ -3,7 +3,7 @@ import pandas as pd
 import streamlit as st
 
 from clv import charts
-from clv.segments import RFM_SEGMENT_RULES, days_since_last, describe_rules
+from clv.segments import RFM_SEGMENT_RULES, days_since_last, describe_rules, segment_overlap
 from ui.common import count, download_csv, money, money_column, page_setup
 from ui.model import customers_table, segments_table, segment_params, clusters
 
@@ -71,7 +71,7 @@ sizes = pd.DataFrame({"segment": list(rules), "rule": list(rules.values()), "cus
 c1, c2 = st.columns(2)
 c1.dataframe(sizes.style.format({"revenue_share": "{:.0%}"}), hide_index=True, width="stretch")
 c1.caption("A customer can be in several behavioural segments. Thresholds are in the sidebar.")
-overlap = flags.T.dot(flags)
+overlap = segment_overlap(flags)
 c2.plotly_chart(charts.segment_overlap(overlap), width="stretch")
 
 # --- the customer list -------------------------------------------------------------------------------------

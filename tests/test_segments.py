@@ -144,3 +144,14 @@ def test_customer_id_order_is_pythons_string_order():
         assert _id_order(series).tolist() == expected.tolist()
     assert _id_order(pd.Series(sorted(ids), dtype="str")) is None
     assert _id_order(pd.Series([], dtype="str")) is None
+
+
+def test_segment_overlap_counts_past_one_byte():
+    """The Segments page's overlap heatmap: 300 customers in both segments is 300 (a product of one-byte flags
+    showed -44), whatever the flags' integer type."""
+    from clv.segments import segment_overlap
+    for dtype in (np.int8, np.int32, np.int64, bool):
+        flags = pd.DataFrame({"a": np.ones(400, dtype), "b": np.r_[np.ones(300), np.zeros(100)].astype(dtype)})
+        got = segment_overlap(flags)
+        assert got.loc["a", "b"] == got.loc["b", "a"] == 300 and got.loc["a", "a"] == 400, dtype
+        pd.testing.assert_frame_equal(got, flags.astype(np.int64).T.dot(flags.astype(np.int64)))
