@@ -261,7 +261,7 @@ class Shop:
                  "TIMESTAMP": lambda n: np.full(n, np.datetime64("NaT", "us"))}
         columns = {c: table[c] if c in table else pd.Series(empty[kinds[c]](len(table)), name=c, copy=False)
                    for c in rel.columns}
-        return pd.concat(columns.values(), axis=1, keys=list(columns)) if len(columns) else table
+        return pd.concat(columns.values(), axis=1, keys=list(columns))
 
     def cohorts(self) -> pd.DataFrame:
         """Monthly cohort retention (clv/sql/cohorts.sql)."""
