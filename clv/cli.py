@@ -74,23 +74,18 @@ def _load(args) -> Shop:
 
 def cmd_summary(args) -> None:
     shop = _load(args)
-    from .export import safe_relation
-    rel = shop.customers_relation(as_of=args.as_of)
-    safe_relation(rel, raw=args.raw).write_csv(args.out)
+    from .export import write_table
+    write_table(shop.con, shop.customers_relation(as_of=args.as_of), args.out, raw=args.raw)
     print(f"wrote {args.out}", file=sys.stderr)
 
 
 def cmd_segments(args) -> None:
+    from .export import write_table
     from .segments import fit_clusters, segment_table
-    customers = _load(args).customers(as_of=args.as_of)
+    shop = _load(args)
+    customers = shop.customers(as_of=args.as_of)
     table = segment_table(customers, fit_clusters(customers, k=args.k))
-    from pathlib import Path
-
-    from .export import to_safe_csv
-    if args.raw:
-        table.to_csv(args.out, index=False)
-    else:
-        Path(args.out).write_bytes(to_safe_csv(table))
+    write_table(shop.con, table, args.out, raw=args.raw)
     print(f"wrote {args.out} ({len(table):,} customers)", file=sys.stderr)
 
 
@@ -113,7 +108,7 @@ def _json(obj) -> None:
 
 def cmd_cuts(args) -> None:
     from .cuts import CUTS, cohort_ltv, ltv_by, require_field
-    from .export import safe_relation
+    from .export import write_table
     shop = _load(args)
     if args.by == "cohort":
         table = cohort_ltv(shop, args.margin, args.as_of)
@@ -126,11 +121,7 @@ def cmd_cuts(args) -> None:
                                  churn="palive", model=_purchase_model(args, shop))
         table = ltv_by(shop, args.by, scored, args.as_of, args.top, args.min_customers)
         print(f"note: {table.attrs['note']}", file=sys.stderr)
-    shop.con.register("cut_out", table)
-    try:
-        safe_relation(shop.con.table("cut_out"), raw=args.raw).write_csv(args.out)
-    finally:
-        shop.con.unregister("cut_out")
+    write_table(shop.con, table, args.out, raw=args.raw)
     what = "cohort curves" if args.by == "cohort" else f"LTV by {CUTS[args.by].label}"
     print(f"wrote {args.out} ({what}, {len(table):,} rows)", file=sys.stderr)
 
@@ -174,10 +165,10 @@ def cmd_score(args) -> None:
                         args.churn_model, offload=True, model=_purchase_model(args, shop))
     if "churn_model_why" in table.attrs:
         print(table.attrs["churn_model_why"], file=sys.stderr)
-    from .export import write_csv
+    from .export import write_table
     from .store import release_memory
     release_memory()  # what the models held: a few hundred MB at 3.3M customers, before the CSV writer needs its own
-    write_csv(shop.con, table, args.out, raw=args.raw)
+    write_table(shop.con, table, args.out, raw=args.raw)
     print(f"wrote {args.out} ({len(table):,} customers)", file=sys.stderr)
 
 
@@ -211,7 +202,7 @@ def _score_on_spark(args) -> None:
 def cmd_tactics(args) -> None:
     from pathlib import Path
 
-    from .export import to_safe_csv
+    from .export import to_safe_csv, write_table
     from .scoring import score_table
     from .tactics import CATALOGUE, rank_tactics, tactic_features, target_list
     shop = _load(args)
@@ -220,7 +211,7 @@ def cmd_tactics(args) -> None:
     ranked = rank_tactics(features, args.margin)
     cols = ["tactic", "customers", "value_at_stake", "expected_gain", "cost", "roi", "gross_gain", "name", "kind",
             "channel", "uplift", "cost_per_customer"]
-    Path(args.out).write_bytes(to_safe_csv(ranked[cols]))
+    write_table(shop.con, ranked[cols], args.out)
     print(f"wrote {args.out}", file=sys.stderr)
     if args.lists:
         from .campaigns import campaign_file
@@ -240,7 +231,7 @@ def cmd_measure(args) -> None:
     from pathlib import Path
 
     from .campaigns import measure_on, read_campaigns
-    from .export import to_safe_csv
+    from .export import write_table
     from .tactics import CATALOGUE
     rows, notes = read_campaigns([Path(p).read_bytes() for p in args.campaign])
     shop = _load(args)
@@ -250,7 +241,7 @@ def cmd_measure(args) -> None:
     m = measure_on(shop, rows, notes, args.margin, costs, args.window_days)
     for note in m.notes:
         print(f"note: {note}", file=sys.stderr)
-    Path(args.out).write_bytes(to_safe_csv(m.results))
+    write_table(shop.con, m.results, args.out)
     summary = {"campaigns": [{k: _finite(v) for k, v in r.items()} for r in m.results.to_dict("records")],
                "notes": m.notes}
     print(json.dumps(summary, default=str, indent=1))
@@ -312,7 +303,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "aov, frequency, recency_days, T_days, monetary_value, discount_share, refund_total "
                                    "and interaction features. The validation report goes to stderr.")
     _add_input_args(p)
-    p.add_argument("--out", required=True, metavar="FILE", help="where to write customers.csv")
+    p.add_argument("--out", required=True, metavar="FILE",
+                   help="where to write customers.csv (or .csv.gz, .parquet: the name says the format)")
     p.add_argument("--memory-limit", default="1GB", help="DuckDB memory limit; larger work spills to disk")
     p.add_argument("--raw", action="store_true",
                    help="write text cells exactly as in the data; by default a cell starting with = + - @ gets a "
@@ -325,7 +317,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "repeat, big_spender, high_aov, full_price, discount_shopper, cart_abandoner, vip).")
     _add_input_args(p)
     p.add_argument("--k", type=int, help="number of clusters (default: chosen by silhouette among 2..8)")
-    p.add_argument("--out", required=True, metavar="FILE", help="where to write segments.csv")
+    p.add_argument("--out", required=True, metavar="FILE",
+                   help="where to write segments.csv (or .csv.gz, .parquet: the name says the format)")
     p.add_argument("--raw", action="store_true",
                    help="write text cells exactly as in the data; by default a cell starting with = + - @ gets a "
                         "leading apostrophe so spreadsheets do not run it as a formula")
@@ -345,7 +338,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--by", required=True,
                    choices=["first_product", "discount_code", "discounted", "channel", "country", "cohort"],
                    help="discounted: discounted vs full-price first order")
-    p.add_argument("--out", required=True, metavar="FILE", help="where to write the CSV")
+    p.add_argument("--out", required=True, metavar="FILE",
+                   help="where to write the table (.csv, .csv.gz or .parquet: the name says the format)")
     p.add_argument("--top", type=int, default=20, help="groups shown by name; the rest are folded into '(other)'")
     p.add_argument("--min-customers", type=int, default=30, help="groups with fewer customers are flagged small")
     p.add_argument("--projected", action="store_true",
@@ -377,7 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "on the holdout, or auto (the model only when interactions are given)")
     p.add_argument("--memory-limit", default="1GB", help="DuckDB memory limit; larger work spills to disk")
     p.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb",
-                   help="duckdb (embedded, default; writes CSV) or spark (pyspark; Parquet/CSV files or folders, "
+                   help="duckdb (embedded, default; writes what --out names: .csv, .csv.gz or .parquet) or spark (pyspark; Parquet/CSV files or folders, "
                         "Delta with delta-spark; writes a Parquet folder; see README 'Running on Spark')")
     p.add_argument("--master", help="Spark master URL with --engine spark (default local[*])")
     p.add_argument("--out", required=True, metavar="FILE")
@@ -391,7 +385,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "and, with --lists, one CSV per tactic with a random control group.")
     _add_input_args(p)
     _add_value_args(p)
-    p.add_argument("--out", required=True, metavar="FILE", help="where to write tactics.csv")
+    p.add_argument("--out", required=True, metavar="FILE",
+                   help="where to write tactics.csv (or .csv.gz, .parquet: the name says the format)")
     p.add_argument("--lists", metavar="DIR", help="also write one target list per tactic into DIR")
     p.add_argument("--control-share", type=float, default=defaults.CONTROL_SHARE, help="share of each list held out as control")
     p.add_argument("--seed", type=int, default=0, help="seed of the control-group draw")
@@ -412,7 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"gross margin as a share of revenue (default {defaults.MARGIN})")
     p.add_argument("--cost-per-customer", type=float,
                    help="what one contact cost (default: the tactic's cost in the playbook's catalogue)")
-    p.add_argument("--out", required=True, metavar="FILE", help="where to write the results CSV")
+    p.add_argument("--out", required=True, metavar="FILE", help="where to write the results (.csv, .csv.gz or .parquet)")
     p.set_defaults(func=cmd_measure)
 
     p = sub.add_parser("report", help="write the one-file HTML report (interactive charts)")
@@ -423,9 +418,22 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+def _check_output(args) -> None:
+    """An output whose name says no format we write is refused before any work (see clv.export.table_format)."""
+    from .export import table_format
+    if args.func is cmd_report or not getattr(args, "out", None):
+        return
+    if getattr(args, "engine", None) == "spark":
+        if table_format(args.out) != ".parquet":
+            raise DataError("--engine spark writes a Parquet folder.", expected="--out ending in .parquet.")
+        return
+    table_format(args.out)
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        _check_output(args)
         args.func(args)
     except (DataError, ModelError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -1,10 +1,12 @@
 """CSV exports a founder can open in a spreadsheet or import into an email tool without surprises."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 __all__ = ["DECIMALS", "FORMULA_PREFIXES", "neutralise", "rounded", "to_safe_csv", "safe_relation", "csv_lines", "write_csv",
-           "read_scored"]
+           "TABLE_FORMATS", "table_format", "write_table", "read_scored"]
 
 #: a text cell starting with one of these is run as a formula by spreadsheet programs (CSV injection)
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -98,19 +100,66 @@ def csv_lines(rel):
     return rel.project("concat(" + ", ',', ".join(cells) + ", chr(10)) AS line")
 
 
-def write_csv(con, table: pd.DataFrame, path, raw: bool = False, batch_rows: int = 100_000) -> None:
-    """``table`` as a CSV file a founder can open (``safe_relation``): DuckDB formats the rows (in parallel) as
-    ``csv_lines`` and Python writes them in order as they stream out — the bytes DuckDB's COPY writes, in the same
-    time, without COPY's buffer of formatted rows waiting for their turn (~500 MB at 3.3M customers x 52 columns:
-    bench/pipeline.py --stages)."""
+#: what a command that writes a table writes, by the output file's extension
+TABLE_FORMATS = {".csv": "CSV", ".csv.gz": "gzip-compressed CSV", ".parquet": "Parquet"}
+
+
+def table_format(path) -> str:
+    """The extension of ``path`` that names its format (a key of ``TABLE_FORMATS``); anything else is refused in
+    words before any work is done."""
+    from .errors import DataError
+    name = str(path).lower()
+    for ext in sorted(TABLE_FORMATS, key=len, reverse=True):
+        if name.endswith(ext):
+            return ext
+    raise DataError(f"The output file name {Path(str(path)).name!r} does not say which format to write.",
+                    expected="a name ending in " + ", ".join(f"{e} ({k})" for e, k in TABLE_FORMATS.items()) + ".")
+
+
+def _relation(con, table, name: str):
+    if isinstance(table, pd.DataFrame):
+        con.register(name, table)
+        return con.table(name), True
+    return table, False
+
+
+def write_table(con, table, path, raw: bool = False, batch_rows: int = 100_000) -> None:
+    """``table`` (a DataFrame or a DuckDB relation) written in the format its file name says (``table_format``):
+    CSV or .csv.gz as a founder can open it in a spreadsheet (``safe_relation``, streamed as ``csv_lines``);
+    Parquet with every value as computed (full precision, text as it is: Parquet is typed and no spreadsheet runs
+    its cells). Whole or absent: written under a temporary name beside ``path`` and renamed when complete, so a
+    killed run leaves the previous file (or none), never a tidy-looking truncated one."""
+    import os
+    ext = table_format(path)
+    path = Path(path)
+    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    rel, registered = _relation(con, table, "_table_out")
+    try:
+        if ext == ".parquet":
+            rel.write_parquet(str(partial))
+        else:
+            _write_csv_stream(safe_relation(rel, raw=raw), partial, gz=ext == ".csv.gz", batch_rows=batch_rows)
+        os.replace(partial, path)
+    finally:
+        if registered:
+            con.unregister("_table_out")
+        partial.unlink(missing_ok=True)
+
+
+def _write_csv_stream(rel, path, gz: bool = False, batch_rows: int = 100_000) -> None:
+    """DuckDB formats the rows (in parallel) as ``csv_lines`` and Python writes them in order as they stream out —
+    the bytes DuckDB's COPY writes, in the same time, without COPY's buffer of formatted rows waiting for their turn
+    (~500 MB at 3.3M customers x 52 columns: bench/pipeline.py --stages)."""
+    import gzip
+
     import numpy as np
     import pyarrow as pa
-    con.register("_csv_out", table)
+    opener = gzip.open if gz else open
+    reader = csv_lines(rel).to_arrow_reader(batch_rows)
     try:
-        rel = safe_relation(con.table("_csv_out"), raw=raw)
-        with open(path, "wb") as out:
+        with opener(path, "wb") as out:
             out.write((",".join(_csv_field(c) for c in rel.columns) + "\n").encode("utf-8"))
-            for batch in csv_lines(rel).to_arrow_reader(batch_rows):
+            for batch in reader:
                 lines = batch.column(0)
                 if len(lines) == 0:
                     continue
@@ -120,22 +169,37 @@ def write_csv(con, table: pd.DataFrame, path, raw: bool = False, batch_rows: int
                 first, last = offsets[lines.offset], offsets[lines.offset + len(lines)]
                 out.write(memoryview(lines.buffers()[2])[first:last])
     finally:
-        con.unregister("_csv_out")
+        reader.close()  # a write that failed midway (disk full) leaves no open result on the connection
 
 
-def read_scored(path) -> pd.DataFrame:
-    """A scored table written as Parquet (``score --engine spark``: a folder of parts) as one frame in customer-id
-    order, the columns of clv.scoring.score_table. Needs no Spark."""
+def write_csv(con, table: pd.DataFrame, path, raw: bool = False, batch_rows: int = 100_000) -> None:
+    """``table`` as a CSV file a founder can open (``safe_relation``), whatever ``path`` is named (the benches'
+    scratch files); commands use ``write_table``."""
+    rel, registered = _relation(con, table, "_csv_out")
+    try:
+        _write_csv_stream(safe_relation(rel, raw=raw), path, batch_rows=batch_rows)
+    finally:
+        if registered:
+            con.unregister("_csv_out")
+
+
+def read_scored(path, name: str | None = None) -> pd.DataFrame:
+    """A scored table written as Parquet — ``score --out x.parquet`` (one file, written by DuckDB) or ``score
+    --engine spark`` (a folder of parts) — as one frame in customer-id order, the columns of
+    clv.scoring.score_table. Needs no Spark. ``name``: how messages call the table (default: the path's name; the
+    app passes the uploaded file's name, never a server path)."""
     from .errors import DataError
+    shown = name or Path(str(path)).name
+    expected = "a .parquet file written by python -m clv score --out scores.parquet (or the folder --engine spark writes)."
     try:
         table = pd.read_parquet(path)
     except (OSError, ValueError) as exc:
-        raise DataError(f"{path} could not be read as a scored Parquet table ({exc}).",
-                        expected="the folder written by python -m clv score --engine spark.") from None
+        detail = str(exc).replace(str(path), shown)
+        raise DataError(f"{shown} could not be read as a Parquet table ({detail}).", expected=expected) from None
     missing = [c for c in ("customer_id", "p_alive", "clv", "rfm_segment") if c not in table.columns]
     if missing:
-        raise DataError(f"{path} is not a scored table: it has no {', '.join(missing)} column.",
-                        column=missing[0], expected="the folder written by python -m clv score --engine spark.")
+        raise DataError(f"{shown} is not a scored table: it has no {', '.join(missing)} column.",
+                        column=missing[0], expected=expected)
     for col in table.columns:  # Spark writes instants (UTC); the app's times are UTC wall times
         if isinstance(table[col].dtype, pd.DatetimeTZDtype):
             table[col] = table[col].dt.tz_convert(None)

@@ -39,7 +39,7 @@ if up is not None and st.session_state.get("scored_upload_id") != up.file_id:
         (target / "part-00000.parquet").write_bytes(up.getvalue())
     try:
         with st.spinner("Reading the scored table…"):
-            st.session_state["scored_table"] = read_scored(target)
+            st.session_state["scored_table"] = read_scored(target, name=up.name)
         st.session_state["scored_name"] = up.name
         st.session_state["scored_upload_id"] = up.file_id
     except DataError as exc:

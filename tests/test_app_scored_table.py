@@ -9,13 +9,14 @@ from clv.formatting import money
 
 
 @pytest.fixture(scope="module")
-def scored(sample_shop):
-    """The sample shop scored as `python -m clv score` does, as Parquet bytes and as the frame."""
+def scored(sample_shop, tmp_path_factory):
+    """The sample shop scored as `python -m clv score --out scores.parquet` does, as Parquet bytes and the frame."""
     from clv.scoring import score_table
+    from clv.export import write_table
     table = score_table(sample_shop, None, 12, 0.1, 0.4)
-    buf = io.BytesIO()
-    table.to_parquet(buf, index=False)
-    return buf.getvalue(), table
+    path = tmp_path_factory.mktemp("scored") / "scores.parquet"
+    write_table(sample_shop.con, table, path)  # as `score --out scores.parquet` writes it (DuckDB's Parquet)
+    return path.read_bytes(), table
 
 
 def test_a_scored_parquet_gets_the_four_answers(scored):

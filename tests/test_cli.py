@@ -161,3 +161,19 @@ def test_cli_csvs_neutralise_formulas_unless_raw(tmp_path):
         raw = tmp_path / f"{cmd}_raw.csv"
         assert clv(cmd, "--orders", str(orders), "--out", str(raw), "--raw").returncode == 0
         assert {evil, "@SUM(A1)", "ok"} <= set(pd.read_csv(raw, dtype=str)["customer_id"])
+
+
+def test_score_writes_the_format_its_out_names(tmp_path):
+    """--out scores.parquet is Parquet (it was CSV text under a .parquet name), read back by pandas and by the
+    app's reader with the CSV's customers and values; a name that says no format is refused before any work."""
+    from clv.export import read_scored
+    base = ["score", "--model", "bgnbd", "--churn-model", "palive", "--orders", ORDERS]
+    assert clv(*base, "--out", str(tmp_path / "s.parquet")).returncode == 0
+    assert clv(*base, "--out", str(tmp_path / "s.csv")).returncode == 0
+    parquet, csv = pd.read_parquet(tmp_path / "s.parquet"), pd.read_csv(tmp_path / "s.csv")
+    assert list(parquet.columns) == list(csv.columns) and len(parquet) == len(csv) > 4000
+    assert (parquet["clv"].round(2) - csv["clv"]).abs().max() < 1e-9
+    assert read_scored(tmp_path / "s.parquet")["customer_id"].is_monotonic_increasing
+    r = clv(*base, "--out", str(tmp_path / "s.xlsx"))
+    assert r.returncode == 2 and "does not say which format" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "s.xlsx").exists()

@@ -44,3 +44,60 @@ def test_write_csv_is_duckdbs_copy_byte_for_byte(tmp_path, rows, raw):
     assert len(back) == rows and list(back.columns) == list(table.columns)
     if rows and not raw:
         assert not back["note"].str.match(r"^[=+@\t-]").any()  # formulas neutralised
+
+
+def test_write_table_writes_the_format_its_name_says(tmp_path):
+    """.csv and .csv.gz as a spreadsheet opens them (formulas neutralised, money rounded), .parquet with every value
+    as computed; any other name is refused before anything is written."""
+    import gzip
+
+    from clv.errors import DataError
+    from clv.export import write_table
+    con = duckdb.connect()
+    table = pd.DataFrame({"customer_id": ["=1+1", "b"], "clv": [1.23456, 2.0],
+                          "seg": pd.Categorical(["x", "y"]), "when": pd.to_datetime(["2024-01-02", "2024-03-04"])})
+    write_table(con, table, tmp_path / "t.parquet")
+    back = pd.read_parquet(tmp_path / "t.parquet")
+    assert back["customer_id"].tolist() == ["=1+1", "b"] and back["clv"].tolist() == [1.23456, 2.0]
+    assert back["seg"].astype(str).tolist() == ["x", "y"] and back["when"].dt.month.tolist() == [1, 3]
+    write_table(con, table, tmp_path / "t.csv")
+    write_table(con, table, tmp_path / "t.csv.gz")
+    assert gzip.decompress((tmp_path / "t.csv.gz").read_bytes()) == (tmp_path / "t.csv").read_bytes()
+    csv = pd.read_csv(tmp_path / "t.csv")
+    assert csv["customer_id"].tolist() == ["'=1+1", "b"] and csv["clv"].tolist() == [1.23, 2.0]
+    with pytest.raises(DataError, match="does not say which format"):
+        write_table(con, table, tmp_path / "t.txt")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv", "t.csv.gz", "t.parquet"]
+
+
+def test_a_write_that_fails_midway_leaves_the_previous_file(tmp_path, monkeypatch):
+    """Whole or absent: the table goes to a temporary name and is renamed when complete."""
+    from clv import export
+    con = duckdb.connect()
+    out = tmp_path / "scores.csv"
+    out.write_text("the previous run's table\n")
+    table = pd.DataFrame({"customer_id": [str(i) for i in range(1000)], "clv": np.arange(1000.0)})
+
+    real = export.csv_lines
+
+    def half_then_disk_full(rel):  # the first batch of lines is written, then the disk fills up
+        lines = real(rel)
+
+        class Lines:
+            columns = lines.columns
+
+            def to_arrow_reader(self, n):
+                import pyarrow as pa
+                reader = lines.to_arrow_reader(n)
+
+                def batches():
+                    yield reader.read_next_batch()
+                    reader.close()
+                    raise OSError("No space left on device")
+                return pa.RecordBatchReader.from_batches(reader.schema, batches())
+        return Lines()
+    monkeypatch.setattr(export, "csv_lines", half_then_disk_full)
+    with pytest.raises(OSError, match="No space"):
+        export.write_table(con, table, out, batch_rows=100)
+    assert out.read_text() == "the previous run's table\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["scores.csv"]  # no partial file left behind

@@ -125,14 +125,30 @@ def test_cli_refuses_what_spark_does_not_do(tmp_path, capsys):
         read_scored(tmp_path / "plain.parquet")
 
 
-def test_sample_shop_through_the_cli(spark, tmp_path, capsys):
-    """python -m clv score --engine spark on the sample shop (Shopify line items, statuses, refunds, events):
-    the table the DuckDB path scores. Last in the module: the command stops the session when it is done."""
-    from clv.cli import main
+def test_sample_shop_through_the_cli_on_a_fresh_machine(tmp_path):
+    """python -m clv score --engine spark on the sample shop (Shopify line items, statuses, refunds, events): the
+    table the DuckDB path scores. Run as a user runs it — the venv's python, not activated — with a ``python3``
+    first on the PATH that has no packages, as on a fresh machine: Spark's Python workers must run the driver's
+    interpreter, not whatever ``python3`` the PATH finds (they failed with "No module named 'pandas'")."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
     from clv.export import read_scored
     from clv.scoring import score_table
+    bare = tmp_path / "bare-python"
+    bare.mkdir()
+    (bare / "python3").write_text(f"#!/bin/sh\nexec {sys._base_executable} -S \"$@\"\n")
+    (bare / "python3").chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYSPARK_PYTHON", "PYSPARK_DRIVER_PYTHON")}
+    env["PATH"] = f"{bare}:{env.get('PATH', '')}"
+    assert subprocess.run(["python3", "-c", "import pandas"], env=env, capture_output=True).returncode != 0
     out = tmp_path / "scores.parquet"
-    assert main(["score", "--engine", "spark", "--master", "local[2]", "--model", "bgnbd", "--orders",
-                 str(SAMPLE_ORDERS), "--interactions", str(SAMPLE_INTERACTIONS), "--out", str(out)]) == 0
-    assert "distinct (frequency, recency, T) rows" in capsys.readouterr().err
+    r = subprocess.run([sys.executable, "-m", "clv", "score", "--engine", "spark", "--master", "local[2]", "--model",
+                        "bgnbd", "--orders", str(SAMPLE_ORDERS), "--interactions", str(SAMPLE_INTERACTIONS),
+                        "--out", str(out)], env=env, cwd=Path(__file__).resolve().parent.parent,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "distinct (frequency, recency, T) rows" in r.stderr
     assert_same_scores(score_table(Shop.sample(), churn="palive"), read_scored(out))

@@ -20,8 +20,20 @@ __all__ = ["session", "score_files"]
 def session(master: str | None = None, app: str = "clv", **conf):
     """A SparkSession: ``master`` (default local[*]) in UTC, as DuckDB's session is (times are UTC wall times).
 
-    Extra ``conf`` entries are Spark settings (dots written as underscores are not translated: pass a dict)."""
+    Extra ``conf`` entries are Spark settings (dots written as underscores are not translated: pass a dict).
+
+    Spark's Python workers run this process's interpreter (``sys.executable``) unless the user chose one
+    (``PYSPARK_PYTHON`` or ``spark.pyspark.python``): by default Spark starts whatever ``python3`` is first on the
+    PATH, which on a fresh machine is the system Python without pandas or scikit-learn."""
+    import os
+    import sys
+
     from pyspark.sql import SparkSession
+    chosen = os.environ.get("PYSPARK_PYTHON") or conf.get("spark.pyspark.python")
+    # pyspark's SparkContext reads the workers' interpreter from PYSPARK_PYTHON (the setting alone is read only by
+    # spark-submit); the variable is set for this process, so every session it starts agrees
+    os.environ["PYSPARK_PYTHON"] = chosen or sys.executable
+    conf = {"spark.pyspark.python": os.environ["PYSPARK_PYTHON"], **conf}
     builder = SparkSession.builder.appName(app).master(master or "local[*]") \
         .config("spark.sql.session.timeZone", "UTC") \
         .config("spark.sql.execution.arrow.pyspark.enabled", "true") \
