@@ -5,6 +5,7 @@ Layout under the root (``CLV_WORKSPACES``, else ``$XDG_DATA_HOME/clv/workspaces`
 
     <owner key>/                  one per signed-in user (or per browser token when there is no sign-in)
         last                      the id of the data set opened last
+        settings.json             the sidebar's settings (horizon, margin, thresholds, …) as last changed
         <data set id>/
             meta.json             name, created, opened, and the choices that rebuild it (mapping, currency, …)
             orders/…              the uploaded orders file(s), as uploaded
@@ -139,6 +140,23 @@ class Workspace:
 
     def forget_last(self) -> None:
         (self.dir / "last").unlink(missing_ok=True)
+
+    # -- settings ------------------------------------------------------------------------------------------
+    def settings(self) -> dict:
+        """The owner's analysis settings as last saved (``save_settings``); {} when none are, or the file is damaged
+        (the defaults then apply)."""
+        try:
+            saved = json.loads((self.dir / "settings.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return saved if isinstance(saved, dict) else {}
+
+    def save_settings(self, settings: dict) -> None:
+        """Keep the owner's settings (plain JSON values), so a reload, a bookmark or a second tab shows the same."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.dir / f"settings.json.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps(settings, sort_keys=True), encoding="utf-8")
+        tmp.replace(self.dir / "settings.json")
 
     # -- campaigns -----------------------------------------------------------------------------------------
     def save_campaign(self, ds: str, campaign_id: str, csv_bytes: bytes) -> Path:

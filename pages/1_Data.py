@@ -84,6 +84,7 @@ def _set_mapping_widgets(columns, fmt) -> None:
 
 
 sets_box = st.container()
+now_open = st.container()  # the file the pages show (an uploader forgets its file when another page is visited)
 c1, c2 = st.columns(2)
 FILE_TYPES = ["csv", "gz", "txt", "tsv", "parquet", "xlsx", "xls", "zip"]
 orders_up = c1.file_uploader("Orders export (CSV, Excel, Parquet; an export in several parts: all of them, or a .zip)",
@@ -111,6 +112,10 @@ if events_up is not None and st.session_state.get("events_upload_id") != events_
                                       "file_id": events_up.file_id}
 
 your_data_sets(sets_box)
+now_open.caption(f"Now open: **{plain(src['name'])}**"
+                 + (f" + {plain(st.session_state['events_src']['name'])}" if st.session_state.get("events_src") else "")
+                 + (" — kept on the server: a reload or a later visit opens it again." if st.session_state.get("dataset")
+                    else "."))
 
 
 def columns_of(source: dict, what: str) -> tuple:
@@ -126,6 +131,9 @@ columns = columns_of(src, "orders")
 if st.session_state.get("mapping_columns") != columns:
     st.session_state["mapping_columns"] = columns
     _set_mapping_widgets(columns, st.session_state.get("fmt_choice", "auto"))
+# kept now, not only at the next run's start: a visitor who leaves right after an upload (or a first visit) comes back
+# to this mapping — Streamlit drops the widgets' values when another page runs
+keep_widgets("data", WIDGET_PREFIXES)
 
 st.subheader("How the orders file was understood")
 fc1, fc2 = st.columns([1, 2])
@@ -159,6 +167,7 @@ if events:
         st.session_state["events_mapping_columns"] = ev_columns
         for f, c in detect_interaction_mapping(ev_columns).columns.items():
             st.session_state[f"evmap_{f}"] = c or NONE
+        keep_widgets("data", WIDGET_PREFIXES)
     with st.expander(f"Interactions column mapping ({plain(events['name'])})"):
         cols = st.columns(len(INTERACTION_FIELDS))
         for col, f in zip(cols, INTERACTION_FIELDS):
@@ -184,7 +193,7 @@ rep = shop.orders_report
 m1, m2, m3, m4 = st.columns(4)
 m1.metric("Rows read", count(rep.rows_read))
 m2.metric("Orders kept", count(rep.kept))
-buyers = len(customers_table())
+buyers = len(customers_table(settings))
 m3.metric("Customers", count(rep.customers),
           help=f"Everyone with an order kept from the file. {count(buyers)} of them bought at least once: the customer "
                "table below and the other pages count those (a customer whose orders were all cancelled, unpaid or "
@@ -255,7 +264,7 @@ preview = memo("orders_preview", (), lambda: shop.con.sql("SELECT * FROM orders 
 st.dataframe(preview, hide_index=True, height=240)
 
 st.subheader("Customer table")
-customers = customers_table()
+customers = customers_table(settings)
 st.caption(f"One row per customer ({count(len(customers))}). *frequency* counts repeat purchase days, "
            "*recency_days* is the time between first and last purchase, *T_days* the customer's age in days.")
 st.dataframe(customers, hide_index=True, height=320)

@@ -139,3 +139,24 @@ def test_coming_back_to_your_data_keeps_file_mapping_and_report(data_page):
         assert (metric(at, "Customers"), at.dataframe[-1].value["discount_share"].max()) == before
         assert at.selectbox(key="map_discount").value == "— none —"
         assert "mine.csv" in at.info[0].value.replace("\\", "")
+
+
+@pytest.mark.parametrize("upload", [None, "online_retail.csv"])
+def test_your_data_after_another_page_keeps_file_report_and_mapping(upload):
+    """Your data → another page → Your data: no false "No customer id" error, the loaded file named, its report
+    and mapping shown — on the sample, and right after an upload (one run on the page, then away)."""
+    from conftest import ROOT
+    at = open_app("pages/1_Data.py")
+    if upload:
+        data = (ROOT / "tests" / "fixtures" / upload).read_bytes()
+        at.file_uploader(key="orders").set_value((upload, data, "text/csv")).run()
+        assert not at.exception and not at.error
+    before = metric(at, "Customers"), [s.value for s in at.selectbox if s.key and s.key.startswith("map_")]
+    at.switch_page("pages/2_Segments.py").run()
+    assert not at.exception
+    at.switch_page("pages/1_Data.py").run()
+    assert not at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert (metric(at, "Customers"), [s.value for s in at.selectbox if s.key and s.key.startswith("map_")]) == before
+    assert any("Now open" in c.value and (upload or "sample").split("_")[0] in c.value for c in at.caption)
+    assert at.dataframe  # the validation report and tables

@@ -107,3 +107,22 @@ def test_campaigns_are_kept_with_the_data_set():
     ws.save_campaign(ds, "x-20260101-s0", to_safe_csv(record))  # as ui.workspace.keep_campaign does
     again = _session(token)
     assert list(again.session_state["campaigns"]) == ["x-20260101-s0"]
+
+
+def test_settings_and_every_link_keep_the_workspace():
+    """Every sidebar link carries the workspace token (a reload on any page reopens the same data set), and the
+    settings come back in a reload, a bookmark or a second tab with the same address."""
+    at = _session()
+    token = at.query_params["ws"]
+    at.file_uploader(key="orders").set_value(("mine.csv", CSV, "text/csv")).run()
+    at.slider(key="margin_pct").set_value(55).run()
+    at.selectbox(key="horizon_months").set_value(24).run()
+    at.switch_page("pages/2_Segments.py").run()
+    links = [el.proto for el in at.get("page_link")]
+    assert len(links) >= 8 and all(link.query_string == f"ws={token}" for link in links)
+    for page in ("pages/2_Segments.py", "pages/1_Data.py"):  # F5 on a page, and a second tab with the address
+        again = _session(token, page=page)
+        assert not again.exception
+        assert again.slider(key="margin_pct").value == 55 and again.selectbox(key="horizon_months").value == 24
+        assert again.session_state["dataset"] == at.session_state["dataset"]
+    assert _session().slider(key="margin_pct").value != 55  # another browser keeps its own
