@@ -12,7 +12,7 @@ s = shop()
 st.title("Your customers at a glance")
 st.caption(f"Data: {plain(st.session_state['source'])}. Upload your own export on **Your data**.")
 
-customers = customers_table()
+customers = customers_table(settings)
 n = len(customers)
 orders = int(customers["orders"].sum())
 revenue = float(customers["revenue"].sum())
@@ -32,7 +32,7 @@ st.caption(f"{pct(repeaters.mean())} of your customers ordered more than once; t
 
 try:
     data = scored(settings)
-    vm = value_model()
+    vm = value_model(settings)
 except ModelError as exc:
     st.warning(f"Projected values are not available: {exc}")
     data = vm = None

@@ -1,16 +1,19 @@
-"""One row per customer with everything the value, churn and playbook views need — the same in app and CLI."""
+"""One row per customer with everything the value, churn and playbook views need — the same in app, CLI and Spark.
+
+``churn_columns`` and ``combine`` are the pipeline's last steps (clv.pipeline); ``assemble`` is both at once, for
+a slice of customers (a Spark partition) scored with models fitted elsewhere.
+"""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
 from . import defaults
-from .churn import ChurnModel, churn_features, fit_churn, reason_in_words
-from .segments import fit_clusters, segment_table
+from .churn import ChurnModel, churn_features, reason_in_words
 from .store import Shop
-from .value import ValueModel, fit_value_model, price
+from .value import ValueModel
 
-__all__ = ["assemble", "score_table", "VALUE_COLUMNS"]
+__all__ = ["assemble", "churn_columns", "combine", "score_table", "VALUE_COLUMNS"]
 
 VALUE_COLUMNS = ["p_alive", "expected_purchases", "expected_order_value", "days_to_next_purchase", "clv"]
 
@@ -20,20 +23,13 @@ def _source(codes: np.ndarray) -> pd.Categorical:
     return pd.Categorical.from_codes(codes, categories=["purchase history", "churn model"])
 
 
-def assemble(customers: pd.DataFrame, segments: pd.DataFrame, priced: pd.DataFrame, vm: ValueModel,
-             churn: ChurnModel | None = None, as_of=None, window_days: int = 90) -> pd.DataFrame:
-    """customers + segment columns + value columns + churn_risk (the better model's), value_at_stake, reason."""
-    # side by side without copying the customer table (pandas' copy-on-write shares its columns): a 3.3M-customer
-    # table is 0.8 GB, and `join` copied it
-    out = pd.concat([customers, segments.drop(columns=["customer_id"])], axis=1)
-    aligned = priced.index.equals(out.index)
-    for col in VALUE_COLUMNS:  # shared with ``priced`` until either is written to (copy-on-write): 130 MB at 3.3M
-        out[col] = priced[col] if aligned else priced[col].to_numpy()
-    # the date by which a still-active customer has more likely than not ordered again: when to send a message
-    out["next_order_date"] = (pd.Timestamp(as_of) + pd.to_timedelta(out["days_to_next_purchase"].clip(upper=3650),
-                                                                     unit="D")).dt.normalize()
+def churn_columns(customers: pd.DataFrame, vm: ValueModel, churn: ChurnModel | None = None, as_of=None,
+                  window_days: int = defaults.CHURN_WINDOW_DAYS) -> pd.DataFrame:
+    """churn_risk_purchases, churn_risk (the better model's), churn_source and, with a churn model,
+    churn_risk_model — for each customer of ``customers``, in their order."""
     # the purchase model's own probability of no purchase in the window (not 1 − P(alive), which is 0 for every
     # one-time buyer however long they have been silent)
+    out = pd.DataFrame(index=customers.index)
     out["churn_risk_purchases"] = vm.purchases.probability_no_purchase(
         window_days, *(customers[c].to_numpy(float) for c in ("frequency", "recency_days", "T_days")))
     out["churn_risk"] = out["churn_risk_purchases"]
@@ -44,34 +40,59 @@ def assemble(customers: pd.DataFrame, segments: pd.DataFrame, priced: pd.DataFra
         if churn.chosen == "model":
             out["churn_risk"] = out["churn_risk_model"]
             out["churn_source"] = _source(np.ones(len(out), dtype=np.int8))
-    out["value_at_stake"] = out["clv"] * out["churn_risk"]
-    out["reason"] = reason_in_words(out)
     return out
+
+
+def combine(customers: pd.DataFrame, segments: pd.DataFrame, priced: pd.DataFrame, churn: pd.DataFrame,
+            reasons: pd.Series, as_of) -> pd.DataFrame:
+    """customers + segment columns + value columns + next order date + churn columns + value_at_stake + reason."""
+    # side by side without copying the customer table (pandas' copy-on-write shares its columns): a 3.3M-customer
+    # table is 0.8 GB, and `join` copied it
+    out = pd.concat([customers, segments.drop(columns=["customer_id"])], axis=1)
+    aligned = priced.index.equals(out.index)
+    for col in VALUE_COLUMNS:  # shared with ``priced`` until either is written to (copy-on-write): 130 MB at 3.3M
+        out[col] = priced[col] if aligned else priced[col].to_numpy()
+    # the date by which a still-active customer has more likely than not ordered again: when to send a message
+    out["next_order_date"] = (pd.Timestamp(as_of) + pd.to_timedelta(out["days_to_next_purchase"].clip(upper=3650),
+                                                                     unit="D")).dt.normalize()
+    for col in ("churn_risk_purchases", "churn_risk", "churn_source", "churn_risk_model"):
+        if col in churn:
+            out[col] = churn[col] if churn.index.equals(out.index) else churn[col].to_numpy()
+    out["value_at_stake"] = out["clv"] * out["churn_risk"]
+    out["reason"] = reasons if reasons.index.equals(out.index) else reasons.to_numpy()
+    return out
+
+
+def assemble(customers: pd.DataFrame, segments: pd.DataFrame, priced: pd.DataFrame, vm: ValueModel,
+             churn: ChurnModel | None = None, as_of=None, window_days: int = defaults.CHURN_WINDOW_DAYS) -> pd.DataFrame:
+    """``combine`` with the churn columns and reasons computed here: one slice of customers scored at once."""
+    return combine(customers, segments, priced, churn_columns(customers, vm, churn, as_of, window_days),
+                   reason_in_words(customers), as_of)
 
 
 def score_table(shop: Shop, as_of=None, horizon_months: int = defaults.HORIZON_MONTHS,
                 discount_rate: float = defaults.DISCOUNT_RATE, margin: float = defaults.MARGIN,
                 churn: str = "auto", k: int | None = None, window_days: int = defaults.CHURN_WINDOW_DAYS,
                 offload: bool = False, model: str = "bgnbd") -> pd.DataFrame:
-    """Fit everything on the shop's data and score every customer.
+    """Fit everything on the shop's data and score every customer: the pipeline's ``scored`` step (clv.pipeline).
 
     ``churn``: "palive" (the purchase model's P(no purchase in the window)), "model" (the interaction-aware model
-    when it beats that on the holdout by more than chance)
+    when it beats that on the holdout by more than chance; a shop it cannot be fitted on raises ModelError)
     or "auto" (the model only when interactions are loaded; it costs three customer tables and a boosted-tree fit).
-    ``model``: the purchase model (a clv.value.PURCHASE_MODELS key).
+    ``model``: the purchase model (a clv.value.PURCHASE_MODELS key, or "auto": chosen by backtest).
     ``offload``: once nothing reads the orders any more, move DuckDB's copy of them to the temp folder while the
     models run in pandas (one-shot runs of big files; see ``Shop.offload``).
     """
-    customers = shop.customers(as_of=as_of)
-    day = pd.Timestamp(as_of).date() if as_of else shop.last_date()
-    cm = None
-    if churn == "model" or (churn == "auto" and shop.interactions_report is not None):
-        cm = fit_churn(shop.churn_history(day, window_days), model=model)
+    from .errors import ModelError
+    from .pipeline import Pipeline, Settings
+    run = Pipeline(shop, Settings(as_of=str(as_of) if as_of else None, horizon_months=horizon_months,
+                                  discount_rate=discount_rate, margin=margin, churn_model=churn, k=k,
+                                  churn_window_days=window_days, purchase_model=model,
+                                  tabulate_months=horizon_months))
+    run.get("customers")
+    choice = run.get("churn_model")
+    if churn == "model" and choice.error:
+        raise ModelError(choice.error)
     if offload:
         shop.offload()
-    vm = fit_value_model(customers, months=horizon_months, model=model)
-    segments = segment_table(customers, fit_clusters(customers, k=k))
-    table = assemble(customers, segments, price(vm, horizon_months, margin, discount_rate), vm, cm, day, window_days)
-    if cm is not None:
-        table.attrs["churn_model_why"] = cm.why  # which churn risk is used and why, in words (the CLI prints it)
-    return table
+    return run.get("scored")

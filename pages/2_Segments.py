@@ -5,12 +5,13 @@ import streamlit as st
 from clv import charts
 from clv.segments import RFM_SEGMENT_RULES, days_since_last, describe_rules, segment_overlap
 from ui.common import count, download_csv, money, money_column, page_setup
-from ui.model import customers_table, segments_table, segment_params, clusters
+from clv.pipeline import segment_params
+from ui.model import customers_table, segments_table, clusters
 
 settings = page_setup("Segments")
 st.title("Who are my customers?")
 
-cust = customers_table()
+cust = customers_table(settings)
 seg = segments_table(settings)
 cl = clusters(settings)
 data = cust.join(seg.drop(columns=["customer_id"]))

@@ -19,13 +19,13 @@ st.caption(f"Projected customer lifetime value (CLTV) = expected purchases in th
            f"order value × {settings.margin:.0%} gross margin, discounted at {settings.discount_rate:.0%} a year, "
            "month by month. Change the assumptions in the sidebar.")
 try:
-    vm = value_model()
+    vm = value_model(settings)
     data = scored(settings)
 except ModelError as exc:
     st.error(str(exc), icon="⚠️")
     st.stop()
 
-cust = customers_table()
+cust = customers_table(settings)
 avg_clv = data["clv"].mean()
 c = st.columns(4)
 c[0].metric(f"Projected value, next {H} months", money(data["clv"].sum()))
@@ -80,7 +80,7 @@ def backtest_section(lo: dt.date, hi: dt.date) -> None:
     cal = st.date_input("Fit on orders up to", value=st.session_state.get("calibration_end", default_cal),
                         min_value=lo + dt.timedelta(days=60), max_value=hi - dt.timedelta(days=14), key="calibration_end")
     try:
-        bt = backtest_result(cal)
+        bt = backtest_result(settings, cal)
     except ModelError as exc:
         st.error(str(exc), icon="⚠️")
         return
@@ -105,8 +105,8 @@ else:
 MODEL_NAMES = {"bgnbd": "BG/NBD", "mbgnbd": "MBG/NBD", "pareto_nbd": "Pareto/NBD"}
 st.subheader("Which purchase model?")
 try:
-    mc = model_comparison()
-    chosen = purchase_model_name()
+    mc = model_comparison(settings)
+    chosen = purchase_model_name(settings)
     st.caption(mc.why if chosen == mc.best else f"{mc.why} You chose {MODEL_NAMES[chosen]} in the sidebar: it is used "
                "instead.")
     shown = mc.table.drop(columns=["log-likelihood"], errors="ignore").set_index("in words")

@@ -11,18 +11,17 @@ st.title("Who is slipping away?")
 W = settings.churn_window_days
 try:
     data = scored(settings)
-    vm = value_model()
+    vm = value_model(settings)
 except ModelError as exc:
     st.error(str(exc), icon="⚠️")
     st.stop()
-err = st.session_state.get("churn_error")
-cm = None
-if err is None:
-    cm = churn_model(settings)
+choice = churn_model(settings)
+cm = choice.model
+if cm is not None:
     st.info(cm.why)
 else:
     st.info("Churn risk is the purchase model's chance of no purchase in the window, from each customer's purchase "
-            f"history. The model that also reads interactions was not used: {err}")
+            f"history. The model that also reads interactions was not used: {choice.error}")
 
 high = data["churn_risk"] >= 0.5
 c = st.columns(4)

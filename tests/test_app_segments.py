@@ -2,6 +2,8 @@
 import pytest
 from conftest import open_app
 
+from ui.model import runs
+
 
 @pytest.fixture(scope="module")
 def page():
@@ -37,13 +39,13 @@ CONTROLS = [
 
 def test_every_control_changes_the_page_without_reloading_data(page):
     at = page
-    loads = at.session_state["customer_table_runs"]
+    loads = runs(at.session_state, "customers")
     for kind, key, value, refits in CONTROLS:
         before = shown(at)
-        fits = at.session_state["cluster_fit_runs"] if "cluster_fit_runs" in at.session_state else 0
+        fits = runs(at.session_state, "clusters")
         getattr(at, kind)(key=key).set_value(value).run()
         assert not at.exception, key
         assert shown(at) != before, f"{key} changed nothing on the page"
-        assert at.session_state["customer_table_runs"] == loads, f"{key} re-read the data"
-        fits_after = at.session_state["cluster_fit_runs"]
+        assert runs(at.session_state, "customers") == loads, f"{key} re-read the data"
+        fits_after = runs(at.session_state, "clusters")
         assert (fits_after > fits) == refits, f"{key}: cluster refit {'expected' if refits else 'not expected'}"

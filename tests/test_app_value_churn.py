@@ -2,6 +2,12 @@
 import pytest
 from conftest import amount, metric, open_app
 
+from ui.model import runs
+
+
+def fits(at) -> tuple:
+    return tuple(runs(at.session_state, step) for step in ("value_model", "churn_model", "customers"))
+
 
 @pytest.fixture(scope="module")
 def value_page():
@@ -20,15 +26,14 @@ def test_value_page_shows_value_backtest_and_models(value_page):
 @pytest.mark.parametrize("key,value", [("margin_pct", 80), ("discount_rate_pct", 40), ("horizon_months", 24)])
 def test_assumptions_reprice_without_refitting(value_page, key, value):
     at = value_page
-    fits = at.session_state["value_fit_runs"], at.session_state["churn_fit_runs"], at.session_state["customer_table_runs"]
+    fitted = fits(at)
     before = metric(at, "Projected value")
     weekly = at.session_state["_memo"]["table:weekly_orders"][1]
     widget = at.selectbox(key=key) if key == "horizon_months" else at.slider(key=key)
     widget.set_value(value).run()
     assert not at.exception
     assert metric(at, "Projected value") != before
-    assert (at.session_state["value_fit_runs"], at.session_state["churn_fit_runs"],
-            at.session_state["customer_table_runs"]) == fits
+    assert fits(at) == fitted
     assert at.session_state["_memo"]["table:weekly_orders"][1] is weekly  # no re-query on a slider change
 
 
@@ -53,10 +58,10 @@ def test_churn_page_ranks_customers_and_names_the_model():
     table = at.dataframe[0].value
     assert list(table["value_at_stake"]) == sorted(table["value_at_stake"], reverse=True)
     assert table["reason"].str.contains("silent for|bought once").all()
-    fits = at.session_state["value_fit_runs"]
+    fitted = fits(at)
     before = metric(at, "Value at stake")
     at.slider(key="margin_pct").set_value(90).run()
-    assert metric(at, "Value at stake") != before and at.session_state["value_fit_runs"] == fits
+    assert metric(at, "Value at stake") != before and fits(at) == fitted
 
 
 def test_purchase_model_can_be_chosen(value_page):

@@ -13,7 +13,6 @@ import os
 import re
 import tempfile
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
@@ -21,6 +20,7 @@ import streamlit as st
 from clv import defaults, formatting
 from clv.errors import DataError
 from clv.ingest import Mapping
+from clv.pipeline import Settings
 from clv.store import SAMPLE_INTERACTIONS, SAMPLE_ORDERS, Shop
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -234,28 +234,6 @@ def show_data_error(exc: DataError) -> None:
 
 # --- shared sidebar controls ----------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Settings:
-    horizon_months: int
-    margin: float            # gross margin, 0..1
-    discount_rate: float     # yearly, 0..1
-    cac: float
-    churn_window_days: int
-    rfm_method: str          # "quantiles" or "thresholds"
-    recency_cuts: tuple
-    frequency_cuts: tuple
-    monetary_cuts: tuple
-    k: int | None            # None: choose by silhouette
-    purchase_model: str      # "auto" (by backtest) or a clv.value.PURCHASE_MODELS key
-    cluster_features: str    # "rfm" or "rfm+behaviour"
-    first_time_days: int
-    big_spender_top_pct: float
-    high_aov_pct: float
-    discount_share_min: float
-    cart_days: int
-    vip_tenure_months: int
-
-
 DEFAULTS = dict(horizon_months=defaults.HORIZON_MONTHS, margin_pct=round(100 * defaults.MARGIN),
                 discount_rate_pct=round(100 * defaults.DISCOUNT_RATE), cac=defaults.CAC,
                 churn_window_days=defaults.CHURN_WINDOW_DAYS,
@@ -263,6 +241,21 @@ DEFAULTS = dict(horizon_months=defaults.HORIZON_MONTHS, margin_pct=round(100 * d
                 monetary_cuts="50, 100, 250, 500", k_auto=True, k=4, cluster_features="R, F, M",
                 first_time_days=90, big_spender_top_pct=10, high_aov_pct=80, discount_share_min=50,
                 cart_days=30, vip_tenure_months=6, purchase_model="auto")
+
+
+def _valid_settings(saved: dict) -> dict:
+    """Saved settings that the controls can show: known keys with a value of the default's type (a damaged or older
+    file falls back to the defaults for what does not fit)."""
+    out = {}
+    for k, v in saved.items():
+        default = DEFAULTS.get(k)
+        if default is None or isinstance(v, bool) != isinstance(default, bool):
+            continue
+        if isinstance(default, (int, float)) and not isinstance(default, bool) and isinstance(v, (int, float)):
+            out[k] = type(default)(v) if k != "cac" else float(v)
+        elif isinstance(v, type(default)):
+            out[k] = v
+    return out
 
 
 _CUT_LABELS = {"recency_cuts": "Recency cut-offs", "frequency_cuts": "Frequency cut-offs",
@@ -286,13 +279,19 @@ def _cuts(text: str, name: str) -> tuple:
 def sidebar(who: str | None = None) -> Settings:
     """The one set of controls every page shows; values persist across pages in session state. ``who``: the
     signed-in user, shown with a sign-out button."""
+    from ui.workspace import workspace
+    saved = st.session_state.get("_saved_settings")
+    if saved is None:  # a new session (a reload, a bookmark, a second tab): the workspace's settings as last changed
+        saved = st.session_state["_saved_settings"] = _valid_settings(workspace().settings())
     for k, v in DEFAULTS.items():
         # re-assigning keeps a widget's value when the user moves to a page where it is rendered anew
-        st.session_state[k] = st.session_state.get(k, v)
+        st.session_state[k] = st.session_state.get(k, saved.get(k, v))
     sb = st.sidebar
+    # every link carries the workspace token (without sign-in), so a reload on any page opens the same data set
+    token = st.session_state.get("ws_token")
     for path, label, icon in NAV:
         if Path(ROOT / path).exists():
-            sb.page_link(path, label=label, icon=icon)
+            sb.page_link(path, label=label, icon=icon, query_params={"ws": token} if token else None)
     sb.divider()
     if who:
         from ui.auth import sign_out
@@ -349,6 +348,10 @@ def sidebar(who: str | None = None) -> Settings:
         st.slider("VIP: customer for at least (months)", 1, 36, key="vip_tenure_months",
                   help="VIP/loyal: Champions or Loyal in RFM and a customer at least this long.")
     s = st.session_state
+    current = {k: s[k] for k in DEFAULTS}
+    if current != saved:
+        workspace().save_settings(current)
+        st.session_state["_saved_settings"] = current
     return Settings(
         horizon_months=int(s["horizon_months"]), margin=s["margin_pct"] / 100, discount_rate=s["discount_rate_pct"] / 100,
         cac=float(s["cac"]), churn_window_days=int(s["churn_window_days"]), rfm_method=s["rfm_method"],
@@ -358,7 +361,8 @@ def sidebar(who: str | None = None) -> Settings:
         first_time_days=int(s["first_time_days"]), big_spender_top_pct=float(s["big_spender_top_pct"]),
         high_aov_pct=float(s["high_aov_pct"]), discount_share_min=s["discount_share_min"] / 100,
         cart_days=int(s["cart_days"]), vip_tenure_months=int(s["vip_tenure_months"]),
-        purchase_model=s["purchase_model"])
+        purchase_model=s["purchase_model"],
+        churn_model="model")  # the app always tries the interaction-aware model (orders-only shops too) and says why
 
 
 # --- formatting -----------------------------------------------------------------------------------------

@@ -1,25 +1,47 @@
-"""Memoised per-session calls into clv/ for the pages: each result is recomputed only when its own inputs change.
+"""The pages' view of the pipeline (clv.pipeline), memoised per session: each step re-runs only when the settings it
+reads, the steps it needs or the data change.
 
-A threshold change re-scores segments but never refits clusters; a margin change re-prices but never refits
-BG/NBD. Tests check this through the ``*_runs`` counters in session state.
+A threshold change re-scores segments but never refits clusters; a margin change re-prices but never refits the
+purchase model; a churn-window change re-runs only churn. Tests count each step's runs through ``step_runs`` in
+session state (``runs()``).
 """
 from __future__ import annotations
 
+import contextlib
+
 import streamlit as st
 
-from clv.segments import SegmentParams, fit_clusters, segment_table
-from ui.common import Settings, memo, shop
+from clv.pipeline import Pipeline, Settings
+from ui.common import memo, resources, shop
 
 
-def _count(name: str) -> None:
-    st.session_state[f"{name}_runs"] = st.session_state.get(f"{name}_runs", 0) + 1
+def _counted(name: str, seconds: float) -> None:
+    runs = st.session_state.setdefault("step_runs", {})
+    runs[name] = runs.get(name, 0) + 1
 
 
-def customers_table():
-    def compute():
-        _count("customer_table")
-        return shop().customers()
-    return memo("customers", (), compute)
+@contextlib.contextmanager
+def _spinner(what: str):
+    with st.spinner(what):
+        yield
+
+
+def pipeline(s: Settings) -> Pipeline:
+    """The pipeline on this session's shop and settings; its results live in the session's memo (released with
+    the session) and are keyed by the data version."""
+    cache = resources().memo.setdefault("pipeline", {})
+    return Pipeline(shop(), s, cache, version=st.session_state.get("data_version", 0), on_step=_counted,
+                    progress=_spinner)
+
+
+def runs(state, step: str) -> int:
+    """How often ``step`` ran in this session (``state``: a session state, e.g. AppTest's)."""
+    counts = state["step_runs"] if "step_runs" in state else {}
+    return counts.get(step, 0)
+
+
+def customers_table(s: Settings):
+    return pipeline(s).get("customers")
 
 
 def shop_table(name: str):
@@ -27,76 +49,38 @@ def shop_table(name: str):
     return memo(f"table:{name}", (), lambda: getattr(shop(), name)())
 
 
-def segment_params(s: Settings) -> SegmentParams:
-    return SegmentParams(first_time_days=s.first_time_days, big_spender_top_pct=s.big_spender_top_pct,
-                         high_aov_pct=s.high_aov_pct, discount_share_min=s.discount_share_min,
-                         cart_days=s.cart_days, vip_tenure_months=s.vip_tenure_months)
-
-
 def clusters(s: Settings):
-    def compute():
-        _count("cluster_fit")
-        with st.spinner("Finding clusters…"):
-            return fit_clusters(customers_table(), k=s.k, feature_set=s.cluster_features)
-    return memo("clusters", (s.k, s.cluster_features), compute)
+    return pipeline(s).get("clusters")
 
 
 def segments_table(s: Settings):
-    cuts = dict(recency_cuts=s.recency_cuts, frequency_cuts=s.frequency_cuts, monetary_cuts=s.monetary_cuts)
-    key = (s.rfm_method, tuple(cuts.values()), segment_params(s), s.k, s.cluster_features)
-    return memo("segments", key, lambda: segment_table(customers_table(), clusters(s), segment_params(s),
-                                                       s.rfm_method, cuts))
+    return pipeline(s).get("segments")
 
 
-# --- value and churn ------------------------------------------------------------------------------------
-
-def model_comparison():
+def model_comparison(s: Settings):
     """Every purchase model backtested on the shop's own history (once per data set): a ModelComparison."""
-    from clv.value import compare_purchase_models
-
-    def compute():
-        with st.spinner("Backtesting the purchase models on your history…"):
-            sh = shop()
-            cal, end = sh.default_calibration_end(), sh.purchase_span()[1]
-            return compare_purchase_models(sh.customers(calibration_end=cal), sh.holdout(cal, end), cal, end,
-                                           weekly=sh.holdout_weekly(cal, end))
-    return memo("model_comparison", (), compute)
+    return pipeline(s).get("comparison")
 
 
-def purchase_model_name() -> str:
+def purchase_model_name(s: Settings) -> str:
     """The purchase model in use: the sidebar's choice, or the backtest's when it says "auto"."""
-    from clv.models import ModelError
-    choice = st.session_state.get("purchase_model", "auto")
-    if choice != "auto":
-        return choice
-    try:
-        return model_comparison().best
-    except ModelError:
-        return "bgnbd"  # no model fits: value_model() raises the reason in words
+    return pipeline(s).get("purchase_model")
 
 
-def value_model():
+def value_model(s: Settings):
     """The purchase model + spend model on today's customer table; refitted only when the data or model change."""
-    from clv.value import fit_value_model
-    name = purchase_model_name()
-
-    def compute():
-        _count("value_fit")
-        with st.spinner("Fitting the purchase and spend models…"):
-            return fit_value_model(customers_table(), model=name)
-    return memo("value_model", (name,), compute)
+    return pipeline(s).get("value_model")
 
 
 def priced(s: Settings):
     """CLTV at the current horizon, margin and discount rate: pure arithmetic on the fitted model."""
-    from clv.value import price
-    return memo("priced", (s.horizon_months, s.margin, s.discount_rate, purchase_model_name()),
-                lambda: price(value_model(), s.horizon_months, s.margin, s.discount_rate))
+    return pipeline(s).get("priced")
 
 
-def backtest_result(calibration_end):
+def backtest_result(s: Settings, calibration_end):
+    """The chosen purchase model fitted up to ``calibration_end`` (the page's own choice) and checked after it."""
     from clv.value import backtest
-    name = purchase_model_name()
+    name = purchase_model_name(s)
 
     def compute():
         with st.spinner("Backtesting on your own history…"):
@@ -108,31 +92,13 @@ def backtest_result(calibration_end):
 
 
 def churn_model(s: Settings):
-    from clv.churn import fit_churn
-    name = purchase_model_name()
-
-    def compute():
-        _count("churn_fit")
-        with st.spinner("Training the churn model on your history…"):
-            return fit_churn(shop().churn_history(window_days=s.churn_window_days), model=name)
-    return memo("churn_model", (s.churn_window_days, name), compute)
+    """The pipeline's churn choice: ``.model`` (a ChurnModel) or ``.error`` (why none, in words)."""
+    return pipeline(s).get("churn_model")
 
 
 def scored(s: Settings):
     """Customer table + segments + value + churn risk, as every value/churn/playbook view needs it."""
-    from clv.models import ModelError
-    from clv.scoring import assemble
-
-    def compute():
-        try:
-            cm = churn_model(s)
-            st.session_state["churn_error"] = None
-        except ModelError as exc:
-            st.session_state["churn_error"] = str(exc)
-            cm = None
-        return assemble(customers_table(), segments_table(s), priced(s), value_model(), cm,
-                        shop().last_date(), s.churn_window_days)
-    return memo("scored", (s,), compute)
+    return pipeline(s).get("scored")
 
 
 # --- tactics --------------------------------------------------------------------------------------------
@@ -202,8 +168,9 @@ def campaigns():
 
 def tactic_table(s: Settings):
     """(features, ranking) for the current data, assumptions (or measured uplifts) and settings."""
-    from clv.tactics import rank_tactics, tactic_features
+    from clv.tactics import rank_tactics
     cat = catalogue_in_use()
-    features = memo("tactic_features", (s,), lambda: tactic_features(scored(s)))
-    key = (s, tuple(cat["uplift"]), tuple(cat["cost_per_customer"]))
+    run = pipeline(s)
+    features = run.get("tactic_features")
+    key = (run.key("tactic_features"), s.margin, tuple(cat["uplift"]), tuple(cat["cost_per_customer"]))
     return features, memo("tactic_ranking", key, lambda: rank_tactics(features, s.margin, cat))

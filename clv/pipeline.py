@@ -1,0 +1,271 @@
+"""The pipeline, declared once: named steps from a shop to scored customers, each a pure function of exactly the
+settings it reads and the steps it needs, memoised by exactly those.
+
+The app (ui/model.py, on a session's memo), the CLI and ``clv.scoring.score_table`` (on a dict of their own) and the
+benches (timing each step through ``on_step``) all evaluate this one graph. A step added later — an interval, a
+baseline — is one more ``Step`` here, and every caller has it.
+
+    run = Pipeline(shop, Settings(margin=0.5))
+    run.get("scored")                    # fits what it needs, once
+    run.with_settings(margin=0.3).get("scored")   # same cache: only pricing and what reads it run again
+
+A step's function receives a ``StepInputs``: ``inputs.settings.<name>`` for the settings it declared in ``reads``
+and ``inputs["<step>"]`` for the steps it declared in ``needs`` — nothing else, so its memo key (those settings'
+values and those steps' keys) is exact by construction: reading an undeclared setting or step raises.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import pandas as pd
+
+from . import defaults
+from .errors import ModelError
+
+__all__ = ["Settings", "Step", "STEPS", "Pipeline", "StepInputs", "ChurnChoice", "segment_params", "steps_reading"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every assumption the analysis reads, with the defaults every entry point starts from (clv.defaults)."""
+    horizon_months: int = defaults.HORIZON_MONTHS
+    margin: float = defaults.MARGIN                  # gross margin, 0..1
+    discount_rate: float = defaults.DISCOUNT_RATE    # yearly, 0..1
+    cac: float = defaults.CAC
+    churn_window_days: int = defaults.CHURN_WINDOW_DAYS
+    churn_model: str = "auto"      # "palive", "model" (tried, used when it beats the purchase model), "auto" (tried
+                                   # only when interactions are loaded)
+    rfm_method: str = "quantiles"  # or "thresholds"
+    recency_cuts: tuple = (30.0, 60.0, 120.0, 240.0)
+    frequency_cuts: tuple = (1.0, 2.0, 3.0, 5.0)
+    monetary_cuts: tuple = (50.0, 100.0, 250.0, 500.0)
+    k: int | None = None           # None: chosen by silhouette
+    purchase_model: str = "auto"   # "auto" (by backtest) or a clv.value.PURCHASE_MODELS key
+    cluster_features: str = "rfm"  # or "rfm+behaviour"
+    first_time_days: int = 90
+    big_spender_top_pct: float = 10
+    high_aov_pct: float = 80
+    discount_share_min: float = 0.5
+    cart_days: int = 30
+    vip_tenure_months: int = 6
+    as_of: str | None = None       # observation date (YYYY-MM-DD); None: the last date in the data
+    tabulate_months: int = 24      # months of expected purchases tabulated per fit: any horizon up to this is priced
+                                   # without a refit (a one-shot CLI run tabulates only its horizon)
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    run: Callable[["StepInputs"], Any]
+    reads: tuple = ()      # Settings fields
+    needs: tuple = ()      # upstream steps
+    by_value: bool = False  # a small hashable result: steps that need it are keyed on its value, not its inputs
+    what: str = ""         # in words, for progress messages
+
+
+class StepInputs:
+    """What one step may see: its declared settings and upstream steps (evaluated on first access)."""
+
+    def __init__(self, pipeline: "Pipeline", step: Step):
+        self._pipeline, self._step = pipeline, step
+        self.settings = _Declared(pipeline.settings, step.reads, step.name)
+        self.shop = pipeline.shop
+
+    def __getitem__(self, name: str):
+        if name not in self._step.needs:
+            raise KeyError(f"step {self._step.name!r} reads step {name!r} without declaring it in needs")
+        return self._pipeline.get(name)
+
+
+class _Declared:
+    def __init__(self, settings: Settings, names: tuple, step: str):
+        self._settings, self._names, self._step = settings, names, step
+
+    def __getattr__(self, name: str):
+        if name not in self._names:
+            raise AttributeError(f"step {self._step!r} reads setting {name!r} without declaring it in reads")
+        return getattr(self._settings, name)
+
+
+# --- the steps --------------------------------------------------------------------------------------------------
+
+def _as_of(i: StepInputs) -> dt.date:
+    return dt.date.fromisoformat(str(i.settings.as_of)[:10]) if i.settings.as_of else i.shop.last_date()
+
+
+def _customers(i: StepInputs) -> pd.DataFrame:
+    return i.shop.customers(as_of=i.settings.as_of)
+
+
+def _comparison(i: StepInputs):
+    from .value import compare_purchase_models
+    shop = i.shop
+    cal, end = shop.default_calibration_end(), shop.purchase_span()[1]
+    return compare_purchase_models(shop.customers(calibration_end=cal), shop.holdout(cal, end), cal, end,
+                                   weekly=shop.holdout_weekly(cal, end))
+
+
+def _purchase_model(i: StepInputs) -> str:
+    if i.settings.purchase_model != "auto":
+        return i.settings.purchase_model
+    try:
+        return i["comparison"].best
+    except ModelError:
+        return "bgnbd"  # no model fits: the value model's own fit then says why in words
+
+
+def _value_model(i: StepInputs):
+    from .value import fit_value_model
+    return fit_value_model(i["customers"], months=i.settings.tabulate_months, model=i["purchase_model"])
+
+
+def _priced(i: StepInputs) -> pd.DataFrame:
+    from .value import price
+    s = i.settings
+    return price(i["value_model"], s.horizon_months, s.margin, s.discount_rate)
+
+
+def _clusters(i: StepInputs):
+    from .segments import fit_clusters
+    return fit_clusters(i["customers"], k=i.settings.k, feature_set=i.settings.cluster_features)
+
+
+def segment_params(s) -> "SegmentParams":  # noqa: F821 (clv.segments, imported on use)
+    from .segments import SegmentParams
+    return SegmentParams(first_time_days=s.first_time_days, big_spender_top_pct=s.big_spender_top_pct,
+                         high_aov_pct=s.high_aov_pct, discount_share_min=s.discount_share_min,
+                         cart_days=s.cart_days, vip_tenure_months=s.vip_tenure_months)
+
+
+def _segments(i: StepInputs) -> pd.DataFrame:
+    from .segments import segment_table
+    s = i.settings
+    cuts = dict(recency_cuts=s.recency_cuts, frequency_cuts=s.frequency_cuts, monetary_cuts=s.monetary_cuts)
+    return segment_table(i["customers"], i["clusters"], segment_params(s), s.rfm_method, cuts)
+
+
+@dataclass(frozen=True)
+class ChurnChoice:
+    """The interaction-aware churn model, or why there is none (``error``: a ModelError's words)."""
+    model: Any = None
+    error: str | None = None
+
+
+def _churn_model(i: StepInputs) -> ChurnChoice:
+    from .churn import fit_churn
+    mode = i.settings.churn_model
+    if mode == "palive" or (mode == "auto" and i.shop.interactions_report is None):
+        return ChurnChoice()
+    try:
+        return ChurnChoice(fit_churn(i.shop.churn_history(i["as_of"], i.settings.churn_window_days),
+                                     model=i["purchase_model"]))
+    except ModelError as exc:  # the app says why beside the purchase model's risk; score --churn-model model exits
+        return ChurnChoice(error=str(exc))
+
+
+def _churn_risk(i: StepInputs) -> pd.DataFrame:
+    from .scoring import churn_columns
+    return churn_columns(i["customers"], i["value_model"], i["churn_model"].model, i["as_of"],
+                         i.settings.churn_window_days)
+
+
+def _reasons(i: StepInputs) -> pd.Series:
+    from .churn import reason_in_words
+    return reason_in_words(i["customers"])
+
+
+def _scored(i: StepInputs) -> pd.DataFrame:
+    from .scoring import combine
+    table = combine(i["customers"], i["segments"], i["priced"], i["churn_risk"], i["reasons"], i["as_of"])
+    cm = i["churn_model"].model
+    if cm is not None:
+        table.attrs["churn_model_why"] = cm.why  # which churn risk is used and why, in words (the CLI prints it)
+    return table
+
+
+def _tactic_features(i: StepInputs) -> pd.DataFrame:
+    from .tactics import tactic_features
+    return tactic_features(i["scored"])
+
+
+STEPS: dict[str, Step] = {s.name: s for s in [
+    Step("as_of", _as_of, reads=("as_of",), by_value=True),
+    Step("customers", _customers, reads=("as_of",), what="Building the customer table…"),
+    Step("comparison", _comparison, what="Backtesting the purchase models on your history…"),
+    Step("purchase_model", _purchase_model, reads=("purchase_model",), needs=("comparison",), by_value=True),
+    Step("value_model", _value_model, reads=("tabulate_months",), needs=("customers", "purchase_model"),
+         what="Fitting the purchase and spend models…"),
+    Step("priced", _priced, reads=("horizon_months", "margin", "discount_rate"), needs=("value_model",)),
+    Step("clusters", _clusters, reads=("k", "cluster_features"), needs=("customers",), what="Finding clusters…"),
+    Step("segments", _segments, reads=("rfm_method", "recency_cuts", "frequency_cuts", "monetary_cuts",
+                                       "first_time_days", "big_spender_top_pct", "high_aov_pct", "discount_share_min",
+                                       "cart_days", "vip_tenure_months"), needs=("customers", "clusters")),
+    Step("churn_model", _churn_model, reads=("churn_model", "churn_window_days"),
+         needs=("as_of", "purchase_model"), what="Training the churn model on your history…"),
+    Step("churn_risk", _churn_risk, reads=("churn_window_days",),
+         needs=("customers", "value_model", "churn_model", "as_of")),
+    Step("reasons", _reasons, needs=("customers",)),
+    Step("scored", _scored, needs=("customers", "segments", "priced", "churn_risk", "reasons", "churn_model", "as_of")),
+    Step("tactic_features", _tactic_features, needs=("scored",)),
+]}
+
+
+def steps_reading(setting: str) -> set[str]:
+    """Every step that runs again when ``setting`` changes: those that read it and everything downstream."""
+    out = {name for name, step in STEPS.items() if setting in step.reads}
+    grew = True
+    while grew:
+        more = {name for name, step in STEPS.items() if out & set(step.needs)} - out
+        out |= more
+        grew = bool(more)
+    return out
+
+
+class Pipeline:
+    """One evaluation of ``STEPS`` on ``shop`` with ``settings``.
+
+    ``cache``: name -> (key, value), the latest result of each step (a dict the caller keeps between evaluations:
+    the app's session memo, or a fresh one). ``version``: changes when the shop's data do (part of every key).
+    ``on_step(name, seconds)``: called after a step ran (counters in tests, timings in benches). ``progress(what)``:
+    a context manager shown while a slow step runs (the app's spinner)."""
+
+    def __init__(self, shop, settings: Settings = Settings(), cache: dict | None = None, version: Any = 0,
+                 on_step: Callable[[str, float], None] | None = None, progress=None):
+        self.shop, self.settings, self.version = shop, settings, version
+        self.cache = {} if cache is None else cache
+        self.on_step, self.progress = on_step, progress
+        self._keys: dict[str, tuple] = {}
+
+    def with_settings(self, **changes) -> "Pipeline":
+        return Pipeline(self.shop, dataclasses.replace(self.settings, **changes), self.cache, self.version,
+                        self.on_step, self.progress)
+
+    def key(self, name: str) -> tuple:
+        """What ``name``'s result depends on: the data version, its settings' values, its upstream steps' keys (or
+        values, for small results)."""
+        if name not in self._keys:
+            step = STEPS[name]
+            upstream = tuple((n, ("=", self.get(n)) if STEPS[n].by_value else self.key(n)) for n in step.needs)
+            self._keys[name] = (self.version, tuple(getattr(self.settings, r) for r in step.reads), upstream)
+        return self._keys[name]
+
+    def get(self, name: str):
+        key = self.key(name)
+        hit = self.cache.get(name)
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        step = STEPS[name]
+        started = time.perf_counter()
+        if step.what and self.progress is not None:
+            with self.progress(step.what):
+                value = step.run(StepInputs(self, step))
+        else:
+            value = step.run(StepInputs(self, step))
+        self.cache[name] = (key, value)
+        if self.on_step is not None:
+            self.on_step(name, time.perf_counter() - started)
+        return value

@@ -1,0 +1,104 @@
+"""The pipeline declared once (clv.pipeline): each step is memoised by exactly what it reads, so a control re-runs
+exactly the steps that read it — in the library and in the app (one AppTest per sidebar control)."""
+import dataclasses
+
+import pytest
+from conftest import open_app
+
+from clv.pipeline import STEPS, Pipeline, Settings, StepInputs, steps_reading
+from ui.model import runs
+
+PRICING = {"priced", "scored", "tactic_features"}
+CLUSTERING = {"clusters", "segments", "scored", "tactic_features"}
+SEGMENTING = {"segments", "scored", "tactic_features"}
+CHURN = {"churn_model", "churn_risk", "scored", "tactic_features"}
+
+#: (widget kind, key, new value, the steps that must run again — and no other)
+CONTROLS = [
+    ("selectbox", "horizon_months", 24, PRICING),
+    ("slider", "margin_pct", 55, PRICING),
+    ("slider", "discount_rate_pct", 25, PRICING),
+    ("number_input", "cac", 45.0, set()),  # read by the pages' arithmetic only: nothing is recomputed
+    ("slider", "churn_window_days", 120, CHURN),
+    ("selectbox", "purchase_model", "pareto_nbd",
+     {"purchase_model", "value_model", "priced", "churn_model", "churn_risk", "scored", "tactic_features"}),
+    ("radio", "rfm_method", "thresholds", SEGMENTING),
+    ("text_input", "recency_cuts", "10, 20, 40, 80", SEGMENTING),
+    ("slider", "first_time_days", 200, SEGMENTING),
+    ("slider", "big_spender_top_pct", 30, SEGMENTING),
+    ("slider", "high_aov_pct", 60, SEGMENTING),
+    ("slider", "discount_share_min", 20, SEGMENTING),
+    ("slider", "cart_days", 100, SEGMENTING),
+    ("slider", "vip_tenure_months", 12, SEGMENTING),
+    ("checkbox", "k_auto", False, CLUSTERING),
+    ("radio", "cluster_features", "R, F, M + behaviour", CLUSTERING),
+]
+
+
+@pytest.fixture(scope="module")
+def playbook():
+    """The Playbook runs every step (its ranking reads the scored table, which reads all the others)."""
+    at = open_app("pages/5_Playbook.py", timeout=240)
+    first_visit = {step: runs(at.session_state, step) for step in STEPS}
+    assert first_visit == dict.fromkeys(STEPS, 1)  # every step once: one customer table, one fit of each model
+    return at
+
+
+@pytest.mark.parametrize("kind,key,value,expected", CONTROLS, ids=[c[1] for c in CONTROLS])
+def test_a_control_reruns_exactly_the_steps_that_read_it(playbook, kind, key, value, expected):
+    at = playbook
+    before = {step: runs(at.session_state, step) for step in STEPS}
+    getattr(at, kind)(key=key).set_value(value).run()
+    assert not at.exception, at.exception
+    ran = {step for step in STEPS if runs(at.session_state, step) > before[step]}
+    assert ran == expected
+    assert all(runs(at.session_state, step) - before[step] <= 1 for step in STEPS)  # and each at most once
+
+
+def test_the_graph_says_the_same_as_the_app():
+    """The expected sets above are what the declared graph implies (a new step that reads a setting shows here)."""
+    assert steps_reading("margin") == steps_reading("horizon_months") == steps_reading("discount_rate") == PRICING
+    assert steps_reading("churn_window_days") == CHURN
+    assert steps_reading("k") == steps_reading("cluster_features") == CLUSTERING
+    assert steps_reading("recency_cuts") == steps_reading("vip_tenure_months") == SEGMENTING
+    assert steps_reading("cac") == set()
+
+
+def test_a_step_sees_only_what_it_declares(sample_shop):
+    """Memo keys are exact by construction: a step that reads an undeclared setting or step fails loudly."""
+    run = Pipeline(sample_shop, Settings())
+    inputs = StepInputs(run, STEPS["priced"])
+    assert inputs.settings.margin == Settings().margin
+    with pytest.raises(AttributeError, match="without declaring"):
+        inputs.settings.churn_window_days
+    with pytest.raises(KeyError, match="without declaring"):
+        inputs["customers"]
+
+
+def test_fit_once_price_instantly_and_compute_each_thing_once(sample_shop):
+    """One cache across settings: a margin change re-runs pricing only; going back is a cache miss for pricing
+    alone; a purchase-model choice equal to the backtest's reuses the fit."""
+    ran = []
+    run = Pipeline(sample_shop, Settings(churn_model="palive"), on_step=lambda name, s: ran.append(name))
+    first = run.get("scored")
+    assert sorted(ran) == sorted(set(ran)) and "value_model" in ran and "comparison" in ran
+    ran.clear()
+    cheaper = run.with_settings(margin=0.2).get("scored")
+    assert set(ran) == {"priced", "scored"}
+    assert cheaper["clv"].sum() == pytest.approx(first["clv"].sum() * 0.2 / Settings().margin)
+    ran.clear()
+    run = run.with_settings(margin=0.2)
+    run = run.with_settings(purchase_model=run.get("purchase_model"))
+    run.get("scored")
+    assert ran == ["purchase_model"]  # the backtest's model named explicitly: no refit, nothing downstream
+    ran.clear()
+    run.with_settings(churn_window_days=60).get("scored")
+    assert set(ran) == {"churn_model", "churn_risk", "scored"}
+
+
+def test_score_table_is_the_pipelines_scored_step(sample_shop):
+    from clv.scoring import score_table
+    table = score_table(sample_shop, churn="palive", margin=0.3)
+    run = Pipeline(sample_shop, dataclasses.replace(Settings(), churn_model="palive", margin=0.3,
+                                                    purchase_model="bgnbd", tabulate_months=12))
+    assert table.equals(run.get("scored"))
