@@ -253,3 +253,35 @@ def test_closing_the_tab_removes_its_uploads(browser, server, tmp_path):
     while next(iter(new)).exists() and time.time() < deadline:
         time.sleep(0.5)
     assert not next(iter(new)).exists()
+
+
+def test_every_page_keeps_the_data_set_and_settings_through_a_reload(browser, server, tmp_path):
+    """Upload → change a setting → every page from the sidebar → F5 on each: the same data set (its customers) and
+    settings, never the sample shop's numbers; a second tab with the same address opens the same data set."""
+    from ui.common import NAV
+    ctx, page = open_data_page(browser, server)
+    upload(page, shopify_csv(tmp_path, 7, "delta"))
+    expect(metric_value(page, "Customers")).to_have_text("7")
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_test_id("stSelectbox").filter(has_text="Projection horizon").click()
+    page.get_by_role("option", name="24").click()
+    horizon = "Projection horizon (months)"
+    expect(sidebar.get_by_role("combobox", name=horizon)).to_have_value("24")
+    for _, label, _ in NAV:
+        sidebar.get_by_role("link", name=label).click()
+        for visit in ("link", "F5"):
+            if visit == "F5":
+                page.reload()
+            sidebar = page.get_by_test_id("stSidebar")
+            expect(sidebar.get_by_text("Data: delta.csv")).to_be_visible(timeout=120_000)
+            assert "ws=" in page.url, (label, visit, page.url)
+            expect(sidebar.get_by_role("combobox", name=horizon)).to_have_value("24")
+            if label in ("Overview", "Your data"):
+                expect(metric_value(page, "Customers")).to_have_text("7", timeout=120_000)
+            assert page.get_by_text("No customer id or email column found").count() == 0, (label, visit)
+            expect(page.get_by_test_id("stException")).to_have_count(0)
+    second = ctx.new_page()  # a second tab with the same address
+    second.goto(page.url.split("?")[0].rsplit("/", 1)[0] + "/?" + page.url.split("?", 1)[1])
+    expect(metric_value(second, "Customers")).to_have_text("7", timeout=120_000)
+    expect(second.get_by_test_id("stSidebar").get_by_text("Data: delta.csv")).to_be_visible()
+    ctx.close()
