@@ -4,11 +4,15 @@ with --upload FILE, on an uploaded orders file instead of the sample shop.
     python bench/screenshots.py [--url http://127.0.0.1:8501]
 """
 import argparse
+import sys
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-PAGES = ["", "Data", "Segments", "Customer_value", "Churn_risk", "Playbook", "Campaigns", "LTV_cuts"]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from ui.pages import DATA_PAGES  # noqa: E402
+
+PAGES = [p.url_path for p in DATA_PAGES]
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
 

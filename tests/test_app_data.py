@@ -2,6 +2,8 @@
 import pytest
 from conftest import metric, open_app
 
+from ui.pages import DATA_PAGES
+
 
 def sample_counts():
     from clv.store import Shop
@@ -74,8 +76,7 @@ def test_mapping_override_changes_customer_table(data_page):
     assert len(after) == len(before)
 
 
-PAGES = ["app.py", "pages/1_Data.py", "pages/2_Segments.py", "pages/3_Customer_value.py", "pages/4_Churn_risk.py",
-         "pages/5_Playbook.py"]
+PAGES = [p.script for p in DATA_PAGES]
 
 
 @pytest.mark.parametrize("csv", [

@@ -258,7 +258,7 @@ def test_closing_the_tab_removes_its_uploads(browser, server, tmp_path):
 def test_every_page_keeps_the_data_set_and_settings_through_a_reload(browser, server, tmp_path):
     """Upload → change a setting → every page from the sidebar → F5 on each: the same data set (its customers) and
     settings, never the sample shop's numbers; a second tab with the same address opens the same data set."""
-    from ui.common import NAV
+    from ui.pages import PAGES
     ctx, page = open_data_page(browser, server)
     upload(page, shopify_csv(tmp_path, 7, "delta"))
     expect(metric_value(page, "Customers")).to_have_text("7")
@@ -267,7 +267,7 @@ def test_every_page_keeps_the_data_set_and_settings_through_a_reload(browser, se
     page.get_by_role("option", name="24").click()
     horizon = "Projection horizon (months)"
     expect(sidebar.get_by_role("combobox", name=horizon)).to_have_value("24")
-    for _, label, _ in NAV:
+    for label in [p.label for p in PAGES]:
         sidebar.get_by_role("link", name=label).click()
         for visit in ("link", "F5"):
             if visit == "F5":

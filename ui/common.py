@@ -22,17 +22,7 @@ from clv.errors import DataError
 from clv.ingest import Mapping
 from clv.pipeline import Settings
 from clv.store import SAMPLE_INTERACTIONS, SAMPLE_ORDERS, Shop
-
-ROOT = Path(__file__).resolve().parent.parent
-#: the sidebar navigation (Streamlit's own list is hidden in .streamlit/config.toml so the labels read well)
-NAV = [("app.py", "Overview", ":material/home:"), ("pages/1_Data.py", "Your data", ":material/upload_file:"),
-       ("pages/2_Segments.py", "Who are my customers?", ":material/groups:"),
-       ("pages/3_Customer_value.py", "What is each worth?", ":material/payments:"),
-       ("pages/4_Churn_risk.py", "Who is slipping away?", ":material/trending_down:"),
-       ("pages/5_Playbook.py", "What should I do first?", ":material/checklist:"),
-       ("pages/6_Campaigns.py", "Did it work?", ":material/fact_check:"),
-       ("pages/7_LTV_cuts.py", "Who becomes valuable?", ":material/stacked_line_chart:"),
-       ("pages/8_Scored_table.py", "Open a scored table", ":material/dataset:")]
+from ui.pages import PAGES
 
 
 def page_setup(title: str) -> "Settings":
@@ -289,9 +279,8 @@ def sidebar(who: str | None = None) -> Settings:
     sb = st.sidebar
     # every link carries the workspace token (without sign-in), so a reload on any page opens the same data set
     token = st.session_state.get("ws_token")
-    for path, label, icon in NAV:
-        if Path(ROOT / path).exists():
-            sb.page_link(path, label=label, icon=icon, query_params={"ws": token} if token else None)
+    for p in PAGES:  # Streamlit's own list is hidden in .streamlit/config.toml so the labels read as questions
+        sb.page_link(p.script, label=p.label, icon=p.icon, query_params={"ws": token} if token else None)
     sb.divider()
     if who:
         from ui.auth import sign_out
