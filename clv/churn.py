@@ -9,7 +9,7 @@ excludes 0 — interactions that carry no signal do not get to replace a simpler
 For today's scores the model is refitted at the later cut-off.
 
 Everything here works on frames: ``ChurnHistory`` holds the two customer tables and what each customer bought in
-the window after each cut-off (``Shop.churn_history`` builds it from a shop; a notebook or another engine can
+the window after each cut-off (``churn_history`` builds it from a shop's tables; a notebook or another engine can
 build it from its own tables).
 """
 from __future__ import annotations
@@ -23,8 +23,8 @@ import pandas as pd
 from . import defaults
 from .models import BGNBD, ModelError, ParetoNBD
 
-__all__ = ["FEATURES", "ChurnHistory", "ChurnModel", "churn_cutoffs", "fit_churn", "churn_features",
-           "reason_in_words"]
+__all__ = ["FEATURES", "ChurnHistory", "ChurnModel", "churn_cutoffs", "churn_history", "fit_churn", "churn_features",
+           "unhappy_support", "reason_in_words"]
 
 #: feature -> what it means, for the drivers table
 FEATURES = {
@@ -116,6 +116,18 @@ def churn_cutoffs(first_date: dt.date, as_of: dt.date, window_days: int) -> tupl
     return train_cut, eval_cut
 
 
+def churn_history(shop, as_of=None, window_days: int = defaults.CHURN_WINDOW_DAYS) -> ChurnHistory:
+    """What ``fit_churn`` learns from, read off a shop's tables (clv.store.Shop, or anything with its ``customers``,
+    ``holdout``, ``purchase_span`` and ``last_date``): customer tables at as-of − 2H and as-of − H, and who bought
+    in the H days after each (as-of: the last date in the data unless given)."""
+    as_of = dt.date.fromisoformat(str(as_of)[:10]) if as_of else shop.last_date()
+    train_cut, eval_cut = churn_cutoffs(shop.purchase_span()[0], as_of, window_days)
+    return ChurnHistory(window_days, train_cut, shop.customers(as_of=train_cut),
+                        shop.holdout(train_cut, train_cut + dt.timedelta(days=window_days)),
+                        eval_cut, shop.customers(as_of=eval_cut),
+                        shop.holdout(eval_cut, eval_cut + dt.timedelta(days=window_days)))
+
+
 def _labelled(cust: pd.DataFrame, hold: pd.DataFrame, cutoff: dt.date, window_days: int,
               model: str) -> tuple[pd.DataFrame, pd.Series]:
     hold = hold.set_index("customer_id")
@@ -204,6 +216,16 @@ def _bootstrap_aucs(y, a, b, seed: int, n: int = BOOTSTRAP) -> np.ndarray:
     return out[~np.isnan(out[:, 0])]
 
 
+def unhappy_support(customers: pd.DataFrame) -> np.ndarray:
+    """Customers with a support ticket that was not rated, or rated ``defaults.UNHAPPY_SATISFACTION_AT_MOST`` or
+    lower on average: the one rule behind the churn reason and the playbook's support follow-up."""
+    if "support_tickets" not in customers:
+        return np.zeros(len(customers), bool)
+    rating = customers["mean_satisfaction"].to_numpy(float)
+    unhappy = np.isnan(rating) | (np.nan_to_num(rating, nan=0.0) <= defaults.UNHAPPY_SATISFACTION_AT_MOST)
+    return (customers["support_tickets"].to_numpy(float) > 0) & unhappy
+
+
 def reason_in_words(customers: pd.DataFrame) -> pd.Series:
     """Why a customer looks at risk, in a founder's words ("usually buys every 40 days, silent for 130").
 
@@ -216,20 +238,22 @@ def reason_in_words(customers: pd.DataFrame) -> pd.Series:
     since = (customers["T_days"].to_numpy(float) - recency).astype(np.int64)
     repeat = frequency > 0
     gap = np.rint(np.divide(recency, frequency, out=np.zeros(n), where=repeat)).astype(np.int64)
-    unhappy = left_cart = np.zeros(n, bool)
+    unhappy = unhappy_support(customers)
+    unrated = unhappy & customers["mean_satisfaction"].isna().to_numpy() if "mean_satisfaction" in customers else unhappy
+    left_cart = np.zeros(n, bool)
     if "support_tickets" in customers:
-        unhappy = (customers["mean_satisfaction"].fillna(5) <= 2).to_numpy(bool)
         left_cart = ((customers["carts_abandoned"] > 0) & (pd.to_datetime(customers["last_abandoned_cart"])
                                                            > pd.to_datetime(customers["last_order"]))).to_numpy(bool)
     con = duckdb.connect()  # a connection of its own: callers' connections may be busy on another thread
     con.execute("SET arrow_large_buffer_size = true")  # pandas' text type: taken as it is, not converted (150 MB)
     try:
-        con.register("parts", pa.table({"since": since, "gap": gap, "repeat": repeat, "unhappy": unhappy,
+        con.register("parts", pa.table({"since": since, "gap": gap, "repeat": repeat, "unhappy": unhappy, "unrated": unrated,
                                         "left_cart": left_cart}))
         text = con.sql("""
             SELECT CASE WHEN repeat THEN 'usually buys every ' || gap || ' days, silent for ' || since
                         ELSE 'bought once, ' || since || ' days ago' END
-                   || CASE WHEN unhappy THEN '; unhappy support ticket' ELSE '' END
+                   || CASE WHEN unrated THEN '; a support ticket without a rating'
+                           WHEN unhappy THEN '; unhappy support ticket' ELSE '' END
                    || CASE WHEN left_cart THEN '; left a cart since' ELSE '' END AS reason
             FROM parts""").to_arrow_table()["reason"]
     finally:

@@ -1,5 +1,6 @@
 """The assumptions every entry point starts from (app sidebar, CLI, benches): one place, one value each."""
-__all__ = ["MODEL_THREADS", "thread_budget", "PURCHASE_MODEL_NAMES", "HORIZON_MONTHS", "MARGIN", "DISCOUNT_RATE", "CAC", "CHURN_WINDOW_DAYS", "CONTROL_SHARE"]
+__all__ = ["MODEL_THREADS", "thread_budget", "PURCHASE_MODEL_NAMES", "HORIZON_MONTHS", "MARGIN", "DISCOUNT_RATE", "CAC", "CHURN_WINDOW_DAYS", "CONTROL_SHARE",
+           "UNHAPPY_SATISFACTION_AT_MOST"]
 
 HORIZON_MONTHS = 12      # projection horizon of CLTV
 MARGIN = 0.40            # gross margin as a share of revenue: CLTV is profit, not revenue
@@ -7,6 +8,7 @@ DISCOUNT_RATE = 0.10     # yearly, applied monthly
 CAC = 30.0               # cost to acquire a customer, in the shop's currency
 CHURN_WINDOW_DAYS = 90   # churn = no purchase in this many days
 CONTROL_SHARE = 0.10     # share of each target list held out as a control group
+UNHAPPY_SATISFACTION_AT_MOST = 2  # a support ticket's satisfaction (1-5) this low or lower is unhappy (CSAT: 1-2)
 PURCHASE_MODEL_NAMES = ("bgnbd", "mbgnbd", "pareto_nbd")  # clv.value.PURCHASE_MODELS, named without importing the models
 
 import os as _os

@@ -156,12 +156,12 @@ class ChurnChoice:
 
 
 def _churn_model(i: StepInputs) -> ChurnChoice:
-    from .churn import fit_churn
+    from .churn import churn_history, fit_churn
     mode = i.settings.churn_model
     if mode == "palive" or (mode == "auto" and i.shop.interactions_report is None):
         return ChurnChoice()
     try:
-        return ChurnChoice(fit_churn(i.shop.churn_history(i["as_of"], i.settings.churn_window_days),
+        return ChurnChoice(fit_churn(churn_history(i.shop, i["as_of"], i.settings.churn_window_days),
                                      model=i["purchase_model"]))
     except ModelError as exc:  # the app says why beside the purchase model's risk; score --churn-model model exits
         return ChurnChoice(error=str(exc))

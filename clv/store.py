@@ -309,17 +309,6 @@ class Shop:
         self._require_orders()
         return self.con.execute(sql("weekly_orders")).df()
 
-    def churn_history(self, as_of=None, window_days: int = 90):
-        """The frames clv.churn.fit_churn learns from: customer tables at as-of − 2H and as-of − H, and who bought
-        in the H days after each (as-of: the last date in the data unless given)."""
-        from .churn import ChurnHistory, churn_cutoffs
-        as_of = _as_date(as_of) or self.last_date()
-        train_cut, eval_cut = churn_cutoffs(self.purchase_span()[0], as_of, window_days)
-        return ChurnHistory(window_days, train_cut, self.customers(as_of=train_cut),
-                            self.holdout(train_cut, train_cut + dt.timedelta(days=window_days)),
-                            eval_cut, self.customers(as_of=eval_cut),
-                            self.holdout(eval_cut, eval_cut + dt.timedelta(days=window_days)))
-
     def campaign_outcomes(self, members: pd.DataFrame, window_end=None) -> pd.DataFrame:
         """Purchases and net revenue per (campaign_id, customer_id) of ``members`` (campaign_id, customer_id,
         created) after each campaign's date up to ``window_end`` (default: the last date in the data) —

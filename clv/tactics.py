@@ -16,6 +16,7 @@ import zipfile
 import numpy as np
 import pandas as pd
 
+from .churn import unhappy_support
 from .export import to_safe_csv
 
 __all__ = ["CATALOGUE", "TARGET_WORDS", "KINDS", "tactic_features", "eligibility", "rank_tactics", "combined_plan", "target_list",
@@ -97,9 +98,7 @@ def tactic_features(scored: pd.DataFrame) -> pd.DataFrame:
     f["recent_buyer"] = (since <= 30).astype(int)
     gap = f["recency_days"] / f["frequency"].where(f["frequency"] > 0)
     f["regular_buyer"] = ((f["frequency"] >= 3) & (gap <= 60) & (since <= 2 * gap)).astype(int)
-    sat = f["mean_satisfaction"] if "mean_satisfaction" in f else pd.Series(np.nan, index=f.index)
-    tickets = f["support_tickets"] if "support_tickets" in f else pd.Series(0, index=f.index)
-    f["unhappy_support"] = ((tickets > 0) & (sat.fillna(0) <= 3)).astype(int)
+    f["unhappy_support"] = unhappy_support(f).astype(int)
     as_of = pd.to_datetime(f["last_order"]) + pd.to_timedelta(since, unit="D")
     if "last_email_engagement" in f:
         email_gap = (as_of - pd.to_datetime(f["last_email_engagement"])).dt.days

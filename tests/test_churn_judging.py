@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clv.churn import fit_churn
+from clv.churn import churn_history, fit_churn
 from clv.store import SAMPLE_INTERACTIONS, SAMPLE_ORDERS, Shop
 
 
@@ -19,6 +19,6 @@ def test_noise_interactions_do_not_win(tmp_path, seed):
     shop = Shop()
     shop.load_orders(SAMPLE_ORDERS)
     shop.load_interactions(path)
-    cm = fit_churn(shop.churn_history(window_days=90), seed=seed)
+    cm = fit_churn(churn_history(shop, window_days=90), seed=seed)
     assert cm.chosen == "purchases", cm.why
     assert cm.gain_ci[0] <= 0 and "could be chance" in cm.why

@@ -203,6 +203,23 @@ def test_churn_reason_in_words():
     assert reason_in_words(without_interactions).iloc[1] == "usually buys every 40 days, silent for 130"
 
 
+def test_one_unhappy_ticket_rule_for_reasons_and_tactics():
+    """The churn reason and the playbook's support follow-up read one rule (clv.churn.unhappy_support): a ticket
+    rated 2 or lower, or not rated; a neutral 3 is not unhappy (they disagreed: ≤ 2 against ≤ 3)."""
+    from clv.churn import reason_in_words, unhappy_support
+    from clv.tactics import tactic_features
+    customers = pd.DataFrame({
+        "customer_id": list("abcde"), "frequency": [1] * 5, "recency_days": [30] * 5, "T_days": [90] * 5,
+        "support_tickets": [1, 1, 1, 1, 0], "mean_satisfaction": [1.0, 2.0, 3.0, np.nan, np.nan],
+        "carts_abandoned": [0] * 5, "last_abandoned_cart": pd.NaT, "last_order": pd.Timestamp("2024-01-01"),
+        "clv": [1.0] * 5})
+    assert unhappy_support(customers).tolist() == [True, True, False, True, False]
+    assert tactic_features(customers)["unhappy_support"].tolist() == [1, 1, 0, 1, 0]
+    reasons = reason_in_words(customers).tolist()
+    assert [("unhappy support ticket" in r, "without a rating" in r) for r in reasons] == [
+        (True, False), (True, False), (False, False), (False, True), (False, False)]
+
+
 def test_spend_falls_back_to_shrunk_means_when_gamma_gamma_fails(sim, monkeypatch):
     """A Gamma-Gamma that cannot be fitted gives a visible note and a credibility estimate, never a blank page."""
     from clv.errors import ModelError

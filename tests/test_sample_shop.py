@@ -1,7 +1,7 @@
 """The models on the bundled sample shop, whose generator is known (data/sample_truth.json)."""
 import json
 
-from clv.churn import fit_churn
+from clv.churn import churn_history, fit_churn
 from clv.store import SAMPLE_TRUTH
 from clv.value import backtest
 
@@ -18,7 +18,7 @@ def test_backtest_aggregate_within_ten_percent(sample_shop):
 
 def test_interaction_aware_churn_model_is_judged_against_the_purchase_model(sample_shop):
     """The generator makes unhappy tickets end relationships: signal the purchase history cannot see."""
-    cm = fit_churn(sample_shop.churn_history(window_days=90))
+    cm = fit_churn(churn_history(sample_shop, window_days=90))
     assert cm.auc_baseline_ci[0] <= cm.auc_baseline <= cm.auc_baseline_ci[1]
     assert cm.gain_ci[0] <= cm.auc_model - cm.auc_baseline <= cm.gain_ci[1]
     assert cm.chosen == ("model" if cm.gain_ci[0] > 0 else "purchases")

@@ -3,6 +3,7 @@
 One local[2] SparkSession for the module (starting a JVM costs seconds); skipped without pyspark or Java.
 """
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -152,3 +153,49 @@ def test_sample_shop_through_the_cli_on_a_fresh_machine(tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     assert "distinct (frequency, recency, T) rows" in r.stderr
     assert_same_scores(score_table(Shop.sample(), churn="palive"), read_scored(out))
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+#: fixtures Spark reads with the default engine's rules: the customer table must be the same, value for value
+SAME_ON_BOTH = ["gumroad_sales.csv", "online_retail_II.csv", "shopify_orders_export_1.csv", "squarespace_orders.csv",
+                "stripe_unified_payments.csv", "woocommerce_advanced_order_export.csv",
+                "woocommerce_analytics_orders.csv", "woocommerce_customer_order_export.csv"]
+
+
+def _shape_files(tmp_path) -> dict:
+    """The app-shape matrix's generated shops (tests/test_app_shapes.py) as CSV files."""
+    from test_app_shapes import GENERATED, _csv
+    out = {}
+    for name, rows in GENERATED.items():
+        out[name] = tmp_path / f"{name.replace(' ', '_')}.csv"
+        out[name].write_bytes(_csv(rows))
+    return out
+
+
+def test_every_fixture_reads_the_same_on_both_engines_or_is_refused_in_words(spark, tmp_path):
+    """The contract between the engines over every platform fixture and the generated shapes: Spark's customer
+    table equals DuckDB's exactly, or Spark refuses the file with a message naming the column (or the layout) it
+    cannot read the default engine's way — never a different table."""
+    sides = {p.name: p for p in sorted(FIXTURES.iterdir()) if p.is_file()} | _shape_files(tmp_path)
+    same, refused = [], {}
+    for name, path in sides.items():
+        shop = Shop()
+        try:
+            shop.load_orders(path)
+            duck = shop.customers()
+        except DataError:
+            with pytest.raises(DataError):  # not an orders file (a summary table): refused by both
+                spark_customers(spark, path)
+            refused[name] = "both engines"
+            continue
+        try:
+            sp = spark_customers(spark, path)
+        except DataError as exc:
+            assert exc.column or "default engine" in str(exc), (name, str(exc))
+            refused[name] = exc.column or str(exc)[:60]
+            continue
+        key = ["customer_id"]
+        assert_same_scores(duck.sort_values(key, ignore_index=True), sp.sort_values(key, ignore_index=True))
+        same.append(name)
+    assert set(SAME_ON_BOTH) <= set(same) and {"daily buyers", "all one-time buyers", "b2b"} <= set(same), refused
+    print(f"same table on both engines: {len(same)}; refused in words: {refused}")

@@ -74,7 +74,18 @@ def read_table(spark: SparkSession, paths) -> DataFrame:
     # multiLine: a quoted field may hold line breaks (customers' notes), as the app reads them; a line-by-line
     # read would cut such a row in two and make a customer of the second half. It reads each file in one task:
     # split big CSV exports into parts, or keep the table as Parquet
-    return spark.read.options(header=True, escape='"', multiLine=True, encoding="UTF-8").csv(paths)
+    sep, encoding = ",", "UTF-8"
+    if all(Path(p).is_file() for p in paths):
+        # files on this machine: the delimiter and encoding the default engine finds (clv.ingest.sniff), so a
+        # semicolon-separated or Latin-1 export reads the same on both engines
+        from ..ingest import sniff
+        sn = sniff(paths[0])
+        if sn.origin:
+            raise DataError(f"{Path(paths[0]).name} is a text table that is not plain CSV ({sn.origin}).",
+                            expected="CSV or Parquet files for --engine spark, or the default engine.")
+        if sn.kind == "csv":
+            sep, encoding = sn.delimiter, sn.encoding
+    return spark.read.options(header=True, escape='"', multiLine=True, encoding=encoding, sep=sep).csv(paths)
 
 
 def _kind(path: str) -> str:
