@@ -18,13 +18,16 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import time
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
 
 import pandas as pd
 
 from . import defaults
 from .errors import ModelError
+
+if TYPE_CHECKING:
+    from .segments import SegmentParams
 
 __all__ = ["Settings", "Step", "STEPS", "Pipeline", "StepInputs", "ChurnChoice", "segment_params", "steps_reading"]
 
@@ -134,7 +137,7 @@ def _clusters(i: StepInputs):
     return fit_clusters(i["customers"], k=i.settings.k, feature_set=i.settings.cluster_features)
 
 
-def segment_params(s) -> "SegmentParams":  # noqa: F821 (clv.segments, imported on use)
+def segment_params(s: Settings) -> "SegmentParams":
     from .segments import SegmentParams
     return SegmentParams(first_time_days=s.first_time_days, big_spender_top_pct=s.big_spender_top_pct,
                          high_aov_pct=s.high_aov_pct, discount_share_min=s.discount_share_min,

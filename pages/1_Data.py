@@ -8,10 +8,10 @@ from clv.errors import DataError
 from clv.formatting import SYMBOLS
 from clv.ingest import (DATE_ORDERS, DECIMALS, FIELD_LABELS, FORMATS, INTERACTION_FIELDS, ORDER_FIELDS, REQUIRED_INTERACTION_FIELDS,
                         REQUIRED_ORDER_FIELDS, detect_format, detect_interaction_mapping, sniff)
-from ui.common import (count, download_csv, keep_widgets, load_shop, memo, page_setup, plain, show_sample,
+from ui.common import (count, download_csv, keep_widgets, load_shop, memo, page_setup, plain, reopen, show_sample,
                        shop as current_shop, upload_dir)
 from ui.model import customers_table
-from ui.workspace import WIDGET_PREFIXES, remember, reopen, workspace
+from ui.workspace import WIDGET_PREFIXES, remember, workspace
 
 settings = page_setup("Your data")
 # the mapping, format, date-order and decimal choices outlive a visit to another page

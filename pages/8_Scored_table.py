@@ -1,7 +1,6 @@
 """A big shop's answers from a scored table (python -m clv score --engine spark / --out scores.parquet), no raw orders."""
 import io
 import zipfile
-from pathlib import Path
 
 import streamlit as st
 

@@ -22,13 +22,14 @@ from clv.errors import DataError
 from clv.ingest import Mapping
 from clv.pipeline import Settings
 from clv.store import SAMPLE_INTERACTIONS, SAMPLE_ORDERS, Shop
+from ui.auth import gate, mode, secret_section, sign_out
 from ui.pages import PAGES
+from ui.workspace import restore, workspace
 
 
 def page_setup(title: str) -> "Settings":
     """Call first on every page: page config, the shop, the shared sidebar. Returns the current settings."""
     st.set_page_config(page_title=f"{title} · clv", page_icon=":material/insights:", layout="wide")
-    from ui.auth import gate, mode
     who = gate()  # stops here until the visitor is signed in (when sign-in is set up)
     if who and mode() == "oidc":
         st.session_state["signed_in_user"] = who  # the workspace follows the person, not the browser
@@ -39,7 +40,6 @@ def page_setup(title: str) -> "Settings":
 
 def _sample_banner() -> None:
     """Never show the sample shop in place of the user's own data without saying so."""
-    from ui.workspace import workspace
     if st.session_state.get("reopen_error"):
         st.warning(plain(st.session_state["reopen_error"]) + " You are looking at the **sample shop**; your data "
                    "sets are on *Your data*.", icon="⚠️")
@@ -107,7 +107,6 @@ def shop() -> Shop:
             if load_shop(mapping=mapping, currency=currency, events_mapping=events_mapping):
                 return res.shop
     if res.shop is None:
-        from ui.workspace import reopen, workspace
         last = workspace().last()
         if last is not None:
             with st.spinner("Opening your last data set…"):
@@ -119,6 +118,18 @@ def shop() -> Shop:
         st.error(plain(st.session_state.get("load_error") or "No data could be loaded."), icon="⚠️")
         st.stop()
     return res.shop
+
+
+def reopen(ds: str) -> bool:
+    """Load data set ``ds`` of the workspace into the session (files, mapping, choices, campaigns)."""
+    args = restore(ds)
+    if args is None:
+        return False
+    ok = load_shop(**args)
+    if not ok:
+        st.session_state["reopen_error"] = (f"Your data set “{st.session_state['dataset_name']}” could not be loaded "
+                                            f"again: {st.session_state.get('load_error')}")
+    return ok
 
 
 def show_sample() -> None:
@@ -172,7 +183,6 @@ def memory_budget() -> str | None:
     """The most memory one session's DuckDB may use (e.g. "2GB"; beyond it work spills to disk, and what still does
     not fit is refused with a message naming the budget): ``[clv] memory_budget`` in the secrets, else the
     CLV_MEMORY_BUDGET environment variable, else DuckDB's default (80 % of the machine)."""
-    from ui.auth import secret_section
     return secret_section("clv").get("memory_budget") or os.environ.get("CLV_MEMORY_BUDGET") or None
 
 
@@ -269,7 +279,6 @@ def _cuts(text: str, name: str) -> tuple:
 def sidebar(who: str | None = None) -> Settings:
     """The one set of controls every page shows; values persist across pages in session state. ``who``: the
     signed-in user, shown with a sign-out button."""
-    from ui.workspace import workspace
     saved = st.session_state.get("_saved_settings")
     if saved is None:  # a new session (a reload, a bookmark, a second tab): the workspace's settings as last changed
         saved = st.session_state["_saved_settings"] = _valid_settings(workspace().settings())
@@ -283,7 +292,6 @@ def sidebar(who: str | None = None) -> Settings:
         sb.page_link(p.script, label=p.label, icon=p.icon, query_params={"ws": token} if token else None)
     sb.divider()
     if who:
-        from ui.auth import sign_out
         sb.caption(f"Signed in as {plain(who)}")
         sb.button("Sign out", on_click=sign_out, key="sign_out")
     sb.caption(f"Data: {plain(st.session_state.get('source', 'the sample shop'))}")

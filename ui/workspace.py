@@ -14,7 +14,7 @@ import streamlit as st
 from clv.ingest import Mapping
 from clv.workspace import Workspace, new_token, valid_token
 
-__all__ = ["workspace", "keep_token", "reopen", "remember", "keep_campaign", "WIDGET_PREFIXES"]
+__all__ = ["workspace", "keep_token", "restore", "remember", "keep_campaign", "WIDGET_PREFIXES"]
 
 #: Data-page choices that rebuild a data set (the same keys keep_widgets keeps across pages)
 WIDGET_PREFIXES = ("map_", "evmap_", "fmt_choice", "date_order", "decimal", "currency_choice")
@@ -52,19 +52,19 @@ def _mapping(d: dict | None) -> Mapping | None:
                       "guest_ids": tuple(d.get("guest_ids", ()))})
 
 
-def reopen(ds: str) -> bool:
-    """Load data set ``ds`` of the workspace into the session (files, mapping, choices, campaigns)."""
-    from ui.common import load_shop
+def restore(ds: str) -> dict | None:
+    """Put data set ``ds`` of the workspace into the session (files, choices, campaigns); the arguments that
+    rebuild its shop (``ui.common.load_shop``), or None with the reason in ``reopen_error``."""
     ws = workspace()
     try:
         meta = ws.open(ds)
     except (OSError, ValueError) as exc:
         st.session_state["reopen_error"] = f"Your data set could not be opened ({exc})."
-        return False
+        return None
     orders, events = ws.files(ds, "orders"), ws.files(ds, "events")
     if not orders:
         st.session_state["reopen_error"] = f"The data set “{meta.get('name')}” has no orders file any more."
-        return False
+        return None
     state = meta.get("state", {})
     st.session_state["orders_src"] = {"path": str(orders[0]) if len(orders) == 1 else tuple(map(str, orders)),
                                       "name": meta.get("name", ds), "file_id": ("workspace", ds)}
@@ -75,14 +75,11 @@ def reopen(ds: str) -> bool:
         st.session_state[k] = tuple(v) if k in _COLUMN_KEYS[:2] and isinstance(v, list) else v
     st.session_state["_kept_data"] = {k: v for k, v in widgets.items() if k.startswith(WIDGET_PREFIXES)}
     st.session_state["dataset"] = ds
+    st.session_state["dataset_name"] = meta.get("name", ds)
     st.session_state["campaigns"] = {cid: pd.read_csv(pd.io.common.BytesIO(data), dtype={"customer_id": str})
                                      for cid, data in ws.campaigns(ds).items()}
-    ok = load_shop(mapping=_mapping(state.get("mapping")), currency=state.get("currency"),
-                   events_mapping=_mapping(state.get("events_mapping")))
-    if not ok:
-        st.session_state["reopen_error"] = (f"Your data set “{meta.get('name')}” could not be loaded again: "
-                                            f"{st.session_state.get('load_error')}")
-    return ok
+    return dict(mapping=_mapping(state.get("mapping")), currency=state.get("currency"),
+                events_mapping=_mapping(state.get("events_mapping")))
 
 
 def remember(mapping: Mapping | None, currency: str | None, events_mapping: Mapping | None) -> None:
