@@ -4,12 +4,10 @@
 
 Uploads a generated shop (preset "realistic": ~3 orders per customer, so 300k orders ≈ 100k customers) on a live
 server, then times, from the change in the browser to the page being idle again (no running indicator, no
-spinner for 0.5 s):
-- Segments: moving a behavioural threshold (Big spender: top %), which re-scores segments without refitting the
-  clusters;
-- Customer value: moving the gross margin, and switching the horizon 12 → 24 months, which re-price without
-  refitting the purchase model (the refit itself is timed too, for comparison: first visit of the page).
-Prints each figure (median of --repeats).
+spinner for 0.5 s), every sidebar control on the page where it shows most (CONTROLS: the horizon, margin and
+discount rate re-price without a refit; the churn window re-runs churn only; the purchase model refits the value
+and churn models; RFM, behavioural and cluster controls re-score segments), and each page's first visit.
+Prints each figure (median of --repeats; the first change of a control is one of them).
 """
 from __future__ import annotations
 
@@ -27,11 +25,14 @@ from _run import CHROMIUM_ARGS as ARGS, export, rows_in, serve_app  # noqa: E402
 
 
 def idle(page, quiet_ms: int = 500, timeout_s: float = 600) -> float:
-    """Wait until the app has shown no running indicator and no spinner for quiet_ms; returns when it became idle."""
+    """Wait until the app's script has not been running and no spinner has shown for quiet_ms; returns when it
+    became idle."""
     deadline = time.time() + timeout_s
     quiet_since = None
     while time.time() < deadline:
-        busy = page.get_by_test_id("stStatusWidget").count() or page.get_by_test_id("stSpinner").count()
+        # the app's own run state (the attribute Streamlit's end-to-end tests wait on), and any spinner
+        state = page.get_attribute("[data-testid=stApp]", "data-test-script-state")
+        busy = state != "notRunning" or page.get_by_test_id("stSpinner").count()
         now = time.perf_counter()
         if busy:
             quiet_since = None
@@ -52,6 +53,55 @@ def timed(page, action) -> float:
     action()
     page.wait_for_timeout(150)  # the rerun request reaches the server and the running indicator appears
     return idle(page) - t0
+
+
+def _slider(page, label, i):
+    knob = slider(page, label)
+    knob.focus()
+    knob.press("ArrowRight" if i % 2 == 0 else "ArrowLeft")
+
+
+def _select(page, label, values, i):
+    page.get_by_test_id("stSidebar").get_by_role("combobox", name=label).click()
+    page.get_by_role("option", name=values[i % 2], exact=True).click()
+
+
+def _click(page, label, values, i):
+    page.get_by_test_id("stSidebar").get_by_text(values[i % 2], exact=True).click()
+
+
+def _number(page, label, i):
+    box = page.get_by_test_id("stSidebar").get_by_test_id("stNumberInput").filter(has_text=label)
+    box.get_by_test_id("stNumberInputStepUp" if i % 2 == 0 else "stNumberInputStepDown").click()
+
+
+def _text(page, label, values, i):
+    box = page.get_by_test_id("stSidebar").get_by_role("textbox", name=label)
+    box.fill(values[i % 2])
+    box.press("Enter")
+
+
+#: (page link, sidebar expander to open first, what is changed, how): every control of ui.common.sidebar
+CONTROLS = [
+    ("Overview", None, "Cost to acquire a customer (CAC)", lambda p, i: _number(p, "Cost to acquire", i)),
+    ("What is each worth?", None, "Gross margin %", lambda p, i: _slider(p, "Gross margin", i)),
+    ("What is each worth?", None, "Yearly discount rate %", lambda p, i: _slider(p, "Yearly discount rate", i)),
+    ("What is each worth?", None, "Projection horizon 12 <-> 24",
+     lambda p, i: _select(p, "Projection horizon (months)", ["24", "12"], i)),
+    ("What is each worth?", None, "Purchase model: Pareto/NBD <-> by backtest (refit)",
+     lambda p, i: _select(p, "Purchase model", ["Pareto/NBD (customers can leave at any time)",
+                                                "choose by backtest"], i)),
+    ("Who is slipping away?", None, "Churn window (days)", lambda p, i: _slider(p, "Churn window", i)),
+    ("Who are my customers?", "RFM & clusters", "RFM scoring quantiles <-> thresholds",
+     lambda p, i: _click(p, "RFM scoring", ["thresholds", "quantiles"], i)),
+    ("Who are my customers?", "RFM & clusters", "Recency cut-offs",
+     lambda p, i: _text(p, "Recency cut-offs (days)", ["20, 50, 100, 200", "30, 60, 120, 240"], i)),
+    ("Who are my customers?", "RFM & clusters", "Cluster on R,F,M <-> + behaviour",
+     lambda p, i: _click(p, "Cluster on", ["R, F, M + behaviour", "R, F, M"], i)),
+    ("Who are my customers?", "Behavioural segments", "Big spender: top %", lambda p, i: _slider(p, "Big spender", i)),
+    ("Who are my customers?", "Behavioural segments", "First-time buyer days",
+     lambda p, i: _slider(p, "First-time buyer", i)),
+]
 
 
 def main() -> None:
@@ -76,33 +126,20 @@ def main() -> None:
             results["upload and build the customer table"] = [idle(page, 1000) - t0]
             customers = page.get_by_test_id("stMetric").filter(has_text="Customers").get_by_test_id(
                 "stMetricValue").first.inner_text()
-
-            t0 = time.perf_counter()
-            page.get_by_role("link", name="Who are my customers?").click()
-            results["Segments, first visit (clusters fitted)"] = [idle(page, 1000) - t0]
-            page.get_by_test_id("stSidebar").get_by_text("Behavioural segments").click()  # a closed expander
-            knob = slider(page, "Big spender")
-            for i in range(a.repeats):
-                knob.focus()
-                results.setdefault("Segments: threshold change (Big spender top %)", []).append(
-                    timed(page, lambda: knob.press("ArrowRight" if i % 2 == 0 else "ArrowLeft")))
-
-            t0 = time.perf_counter()
-            page.get_by_role("link", name="What is each worth?").click()
-            results["Customer value, first visit (models fitted and backtested)"] = [idle(page, 1000) - t0]
-            knob = slider(page, "Gross margin")
-            for i in range(a.repeats):
-                knob.focus()
-                results.setdefault("Customer value: margin change (re-price, no refit)", []).append(
-                    timed(page, lambda: knob.press("ArrowLeft" if i % 2 == 0 else "ArrowRight")))
-            for i in range(a.repeats):
-                box = page.get_by_test_id("stSelectbox").filter(has_text="Projection horizon")
-
-                def switch():
-                    box.click()
-                    page.get_by_role("option", name="24" if i % 2 == 0 else "12", exact=True).click()
-                results.setdefault("Customer value: horizon 12 <-> 24 months (re-price, no refit)", []).append(
-                    timed(page, switch))
+            current, opened = None, set()
+            for link, expander, what, change in CONTROLS:
+                if link != current:
+                    t0 = time.perf_counter()
+                    page.get_by_test_id("stSidebar").get_by_role("link", name=link).click()
+                    page.wait_for_timeout(500)  # the new page's run has started (a page switch is not instant)
+                    results[f"{link}: first visit"] = [idle(page, 1000) - t0]
+                    current = link
+                if expander and expander not in opened:  # closed by default; stays open across pages
+                    page.get_by_test_id("stSidebar").get_by_text(expander, exact=True).click()
+                    opened.add(expander)
+                    idle(page)
+                for i in range(a.repeats):
+                    results.setdefault(f"{link}: {what}", []).append(timed(page, lambda: change(page, i)))
             browser.close()
     finally:
         server.terminate()
@@ -110,7 +147,7 @@ def main() -> None:
     print(f"{rows_in(path):,} orders, {customers} customers; seconds from the change in the browser to an idle page "
           f"(median of {a.repeats} where repeated):")
     for what, times in results.items():
-        print(f"  {what:<70} {statistics.median(times):7.2f} s" + (f"  (all: {', '.join(f'{t:.2f}' for t in times)})"
+        print(f"  {what:<78} {statistics.median(times):7.2f} s" + (f"  (all: {', '.join(f'{t:.2f}' for t in times)})"
                                                                     if len(times) > 1 else ""))
     errors = [line for line in (work / "server.log").read_text().splitlines() if "Traceback" in line]
     print(f"server log: {len(errors)} tracebacks")

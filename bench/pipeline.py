@@ -43,36 +43,26 @@ def stages_of(path: str) -> None:
               f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:6.0f} MB, now {now:6.0f} MB", flush=True)
         t = time.perf_counter()
 
-    from clv import defaults
-    from clv.export import write_csv
-    from clv.store import release_memory
-    from clv.scoring import assemble
-    from clv.segments import fit_clusters, segment_table
-    from clv.store import Shop
-    from clv.value import fit_value_model, price
+    from clv.export import write_table
+    from clv.pipeline import Pipeline, Settings
+    from clv.store import Shop, release_memory
     lap("imports")
     shop = Shop(memory_limit="1GB")  # the CLI's default
     shop.load_orders(path)
     lap("load and validate the orders")
-    customers = shop.customers()
-    lap("customer table (SQL, to pandas)")
-    day = shop.last_date()
+    # the steps of score_table (clv/scoring.py), as `score --model bgnbd --churn-model palive` runs them, each timed
+    # by the pipeline itself
+    run = Pipeline(shop, Settings(purchase_model="bgnbd", churn_model="palive", tabulate_months=12),
+                   on_step=lambda name, seconds: lap(f"step {name}"))
+    run.get("customers")
+    run.get("churn_model")
     shop.offload()
-    lap("as-of date; orders to the temp folder")
-    vm = fit_value_model(customers, months=12)
-    lap("BG/NBD + Gamma-Gamma fit")
-    priced = price(vm, defaults.HORIZON_MONTHS, defaults.MARGIN, defaults.DISCOUNT_RATE)
-    lap("12-month CLTV")
-    clusters = fit_clusters(customers)
-    lap("KMeans, k by silhouette")
-    segments = segment_table(customers, clusters)
-    lap("RFM and behavioural segments")
-    table = assemble(customers, segments, priced, vm, None, day)
-    lap("one row per customer")
-    del customers, segments, priced, vm, clusters  # as when score_table returns
+    lap("orders to the temp folder")
+    table = run.get("scored")
+    del run  # as when score_table returns
     release_memory()
     lap("what score_table held, released")
-    write_csv(shop.con, table, "/tmp/clv-bench/stages.csv")  # as cmd_score in clv/cli.py
+    write_table(shop.con, table, "/tmp/clv-bench/stages.csv")  # as cmd_score in clv/cli.py
     lap(f"CSV out ({table.shape[1]} columns)")
 
 

@@ -52,9 +52,11 @@ def _days_since(as_of: dt.date, ts: pd.Series) -> pd.Series:
 
 
 def churn_features(customers: pd.DataFrame, as_of: dt.date, window_days: int, bg: BGNBD | ParetoNBD | None = None,
-                   model: str = "bgnbd") -> pd.DataFrame:
+                   model: str = "bgnbd", known: dict | None = None) -> pd.DataFrame:
     """The model's features from a customer table at ``as_of`` (``bg``, or the purchase model ``model`` fitted on
-    that table)."""
+    that table). ``known``: purchase-model features already computed for these customers (``p_alive``,
+    ``p_no_purchase``), taken as they are instead of computed again."""
+    known = known or {}
     x, tx, T = (customers[c].to_numpy(float) for c in ("frequency", "recency_days", "T_days"))
     if bg is None:
         from .value import PURCHASE_MODELS
@@ -68,9 +70,10 @@ def churn_features(customers: pd.DataFrame, as_of: dt.date, window_days: int, bg
     f["days_since_abandoned_cart"] = _days_since(as_of, customers["last_abandoned_cart"])
     f["days_since_email"] = _days_since(as_of, customers["last_email_engagement"])
     f["days_since_interaction"] = _days_since(as_of, customers["last_interaction"])
-    f["p_alive"] = bg.probability_alive(x, tx, T)
+    f["p_alive"] = known["p_alive"] if "p_alive" in known else bg.probability_alive(x, tx, T)
     f["bgnbd_expected"] = bg.expected_purchases(window_days, x, tx, T)
-    f["p_no_purchase"] = bg.probability_no_purchase(window_days, x, tx, T)
+    f["p_no_purchase"] = (known["p_no_purchase"] if "p_no_purchase" in known
+                          else bg.probability_no_purchase(window_days, x, tx, T))
     return f[list(FEATURES)]
 
 
@@ -203,16 +206,24 @@ def _auc(y: np.ndarray, score: np.ndarray) -> float:
 
 
 def _bootstrap_aucs(y, a, b, seed: int, n: int = BOOTSTRAP) -> np.ndarray:
-    """(n, 2) AUCs of scores a and b on the same resampled customers (paired, so their difference is honest)."""
+    """(n, 2) AUCs of scores a and b on the same resampled customers (paired, so their difference is honest).
+
+    A resample is a count per customer; its AUC is the Mann-Whitney statistic with those counts as weights, over
+    the scores' distinct values sorted once — the AUC of the resampled rows exactly, without ranking them again
+    (ranking each resample took half of a churn fit: 2.6 s at 100k customers)."""
     rng = np.random.default_rng(seed + 3)
+    pos = np.asarray(y) == 1
+    groups = [np.unique(score, return_inverse=True)[1] for score in (a, b)]
     out = np.empty((n, 2))
     for i in range(n):
-        idx = rng.integers(0, len(y), len(y))
-        yi = y[idx]
-        if yi.min() == yi.max():
+        w = np.bincount(rng.integers(0, len(pos), len(pos)), minlength=len(pos)).astype(float)
+        wp, wn = w * pos, w * ~pos
+        if wp.sum() == 0 or wn.sum() == 0:
             out[i] = np.nan
             continue
-        out[i] = _auc(yi, a[idx]), _auc(yi, b[idx])
+        for j, inv in enumerate(groups):
+            p_k, n_k = np.bincount(inv, weights=wp), np.bincount(inv, weights=wn)
+            out[i, j] = float(p_k @ (np.cumsum(n_k) - 0.5 * n_k)) / (wp.sum() * wn.sum())
     return out[~np.isnan(out[:, 0])]
 
 

@@ -34,8 +34,9 @@ def churn_columns(customers: pd.DataFrame, vm: ValueModel, churn: ChurnModel | N
         window_days, *(customers[c].to_numpy(float) for c in ("frequency", "recency_days", "T_days")))
     out["churn_risk"] = out["churn_risk_purchases"]
     out["churn_source"] = _source(np.zeros(len(out), dtype=np.int8))
-    if churn is not None:
-        feats = churn_features(customers, as_of, window_days, vm.purchases)
+    if churn is not None:  # P(alive) and P(no purchase) as the value model and the line above computed them
+        feats = churn_features(customers, as_of, window_days, vm.purchases,
+                               known={"p_alive": vm.p_alive, "p_no_purchase": out["churn_risk_purchases"].to_numpy()})
         out["churn_risk_model"] = churn.classifier.predict_proba(feats[churn.features])[:, 1]
         if churn.chosen == "model":
             out["churn_risk"] = out["churn_risk_model"]

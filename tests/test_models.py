@@ -340,3 +340,19 @@ def test_warm_started_fit_on_many_customers_reaches_the_cold_fits_maximum_in_few
         assert warm.log_likelihood_ >= cold.log_likelihood_ - 1e-6 * abs(cold.log_likelihood_)
         for k, v in cold.params_.items():
             assert warm.params_[k] == pytest.approx(v, rel=1e-4), (model.label, k)
+
+
+def test_bootstrap_aucs_are_the_resampled_rows_aucs():
+    """The weighted bootstrap (no re-ranking) gives each resample's AUC exactly as ranking its rows would."""
+    from clv.churn import _auc, _bootstrap_aucs
+    rng = np.random.default_rng(5)
+    y = rng.integers(0, 2, 700)
+    a = np.round(rng.normal(y * 0.4, 1), 1)  # rounded: many ties, counted half as the Mann-Whitney statistic does
+    b = rng.integers(0, 4, 700).astype(float)
+    fast = _bootstrap_aucs(y, a, b, seed=11, n=30)
+    draws = np.random.default_rng(11 + 3)
+    slow = []
+    for _ in range(30):
+        idx = draws.integers(0, len(y), len(y))
+        slow.append((_auc(y[idx], a[idx]), _auc(y[idx], b[idx])))
+    np.testing.assert_allclose(fast, np.array(slow), rtol=0, atol=1e-12)
