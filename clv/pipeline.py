@@ -68,6 +68,8 @@ class Step:
     needs: tuple = ()      # upstream steps
     by_value: bool = False  # a small hashable result: steps that need it are keyed on its value, not its inputs
     what: str = ""         # in words, for progress messages
+    keep: int = 1          # results kept (most recent first): 2 for costly fits, so switching a control back to
+                           # where it was is instant instead of a refit
 
 
 class StepInputs:
@@ -201,14 +203,15 @@ STEPS: dict[str, Step] = {s.name: s for s in [
     Step("comparison", _comparison, what="Backtesting the purchase models on your history…"),
     Step("purchase_model", _purchase_model, reads=("purchase_model",), needs=("comparison",), by_value=True),
     Step("value_model", _value_model, reads=("tabulate_months",), needs=("customers", "purchase_model"),
-         what="Fitting the purchase and spend models…"),
+         what="Fitting the purchase and spend models…", keep=2),
     Step("priced", _priced, reads=("horizon_months", "margin", "discount_rate"), needs=("value_model",)),
-    Step("clusters", _clusters, reads=("k", "cluster_features"), needs=("customers",), what="Finding clusters…"),
+    Step("clusters", _clusters, reads=("k", "cluster_features"), needs=("customers",), what="Finding clusters…",
+         keep=2),
     Step("segments", _segments, reads=("rfm_method", "recency_cuts", "frequency_cuts", "monetary_cuts",
                                        "first_time_days", "big_spender_top_pct", "high_aov_pct", "discount_share_min",
                                        "cart_days", "vip_tenure_months"), needs=("customers", "clusters")),
     Step("churn_model", _churn_model, reads=("churn_model", "churn_window_days"),
-         needs=("as_of", "purchase_model"), what="Training the churn model on your history…"),
+         needs=("as_of", "purchase_model"), what="Training the churn model on your history…", keep=2),
     Step("churn_risk", _churn_risk, reads=("churn_window_days",),
          needs=("customers", "value_model", "churn_model", "as_of")),
     Step("reasons", _reasons, needs=("customers",)),
@@ -231,7 +234,7 @@ def steps_reading(setting: str) -> set[str]:
 class Pipeline:
     """One evaluation of ``STEPS`` on ``shop`` with ``settings``.
 
-    ``cache``: name -> (key, value), the latest result of each step (a dict the caller keeps between evaluations:
+    ``cache``: name -> [(key, value), …], the latest results of each step (``Step.keep`` of them) (a dict the caller keeps between evaluations:
     the app's session memo, or a fresh one). ``version``: changes when the shop's data do (part of every key).
     ``on_step(name, seconds)``: called after a step ran (counters in tests, timings in benches). ``progress(what)``:
     a context manager shown while a slow step runs (the app's spinner)."""
@@ -258,9 +261,12 @@ class Pipeline:
 
     def get(self, name: str):
         key = self.key(name)
-        hit = self.cache.get(name)
-        if hit is not None and hit[0] == key:
-            return hit[1]
+        kept = [entry for entry in self.cache.get(name, []) if entry[0][0] == self.version]  # another data set's: gone
+        for i, (k, value) in enumerate(kept):
+            if k == key:
+                if i:  # most recent first
+                    self.cache[name] = [kept[i]] + kept[:i] + kept[i + 1:]
+                return value
         step = STEPS[name]
         started = time.perf_counter()
         if step.what and self.progress is not None:
@@ -268,7 +274,7 @@ class Pipeline:
                 value = step.run(StepInputs(self, step))
         else:
             value = step.run(StepInputs(self, step))
-        self.cache[name] = (key, value)
+        self.cache[name] = [(key, value)] + kept[:step.keep - 1]
         if self.on_step is not None:
             self.on_step(name, time.perf_counter() - started)
         return value

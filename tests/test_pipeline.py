@@ -94,6 +94,13 @@ def test_fit_once_price_instantly_and_compute_each_thing_once(sample_shop):
     ran.clear()
     run.with_settings(churn_window_days=60).get("scored")
     assert set(ran) == {"churn_model", "churn_risk", "scored"}
+    ran.clear()
+    run.with_settings(purchase_model="pareto_nbd").get("value_model")
+    assert ran == ["purchase_model", "value_model"]
+    ran.clear()
+    run.get("scored")  # back to where it was: the costly fits are kept (Step.keep), only what is cheap runs again
+    assert "value_model" not in ran and "churn_model" not in ran and set(ran) <= {"purchase_model", "priced",
+                                                                                  "churn_risk", "scored"}
 
 
 def test_score_table_is_the_pipelines_scored_step(sample_shop):
