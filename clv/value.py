@@ -253,6 +253,7 @@ class ModelComparison:
     table: pd.DataFrame             # one row per model: predicted/actual, aggregate error, MAE (or why not fitted)
     why: str                        # the choice in words
     backtests: dict                 # model name -> Backtest, for the models that could be fitted
+    sampled: bool = False           # backtested on a sample of the customers (COMPARE_MAX_CUSTOMERS)
 
 
 #: the model comparison backtests on at most this many customers (a seeded random sample beyond): the choice
@@ -268,7 +269,8 @@ def compare_purchase_models(calibration: pd.DataFrame, holdout: pd.DataFrame, ca
     The one whose per-customer error (MAE of repeat purchases in the holdout) is lowest is used; a model that
     cannot be fitted on this shop is listed with the reason. Above COMPARE_MAX_CUSTOMERS customers the comparison
     runs on a seeded random sample of them (``weekly`` is then scaled to the sample's share of repeat purchases)."""
-    if len(calibration) > COMPARE_MAX_CUSTOMERS:
+    sampled = len(calibration) > COMPARE_MAX_CUSTOMERS
+    if sampled:
         pick = np.sort(np.random.default_rng(0).choice(len(calibration), COMPARE_MAX_CUSTOMERS, replace=False))
         sample = calibration.iloc[pick]
         kept = holdout[holdout["customer_id"].isin(sample["customer_id"])]
@@ -303,9 +305,9 @@ def compare_purchase_models(calibration: pd.DataFrame, holdout: pd.DataFrame, ca
         why = (f"{name[DEFAULT_PURCHASE_MODEL]} is used: {name[best]} missed each customer's repeat orders in the "
                f"holdout by {mae[best]:.3f} on average against {mae[DEFAULT_PURCHASE_MODEL]:.3f}, less than "
                f"{SWITCH_MARGIN:.0%} better, so the standard model stays.")
-        return ModelComparison(DEFAULT_PURCHASE_MODEL, table, why, backtests)
+        return ModelComparison(DEFAULT_PURCHASE_MODEL, table, why, backtests, sampled)
     others = f" (others: {', '.join(f'{name[k]} {v:.3f}' for k, v in mae.items() if k != best)})" if len(mae) > 1 else ""
     why = (f"{name[best]} is used: fitted on orders up to {pd.Timestamp(calibration_end):%d %b %Y}, it missed each "
            f"customer's repeat orders in the holdout by {mae[best]:.3f} on average{others}"
            + ("; the others could not be fitted." if len(mae) < len(table) else "."))
-    return ModelComparison(best, table, why, backtests)
+    return ModelComparison(best, table, why, backtests, sampled)

@@ -2,6 +2,7 @@
 import pytest
 from conftest import open_app
 
+from test_pipeline import CLUSTERING, CONTROLS as SIDEBAR_CONTROLS, SEGMENTING
 from ui.model import runs
 
 
@@ -17,23 +18,15 @@ def shown(at):
     return [c.value for c in at.caption], tables, charts
 
 
-# (widget kind, key, new value, refits clusters?)
-CONTROLS = [
-    ("radio", "rfm_method", "thresholds", False),
-    ("text_input", "recency_cuts", "10, 20, 40, 80", False),
+# (widget kind, key, new value, refits clusters?): the sidebar's segment and cluster controls (tests/test_pipeline.py
+# checks exactly which steps each re-runs) and the page's own controls
+CONTROLS = [(kind, key, value, expected == CLUSTERING) for kind, key, value, expected in SIDEBAR_CONTROLS
+            if expected in (SEGMENTING, CLUSTERING)] + [
     ("text_input", "frequency_cuts", "1, 3, 6, 10", False),
     ("text_input", "monetary_cuts", "20, 60, 150, 300", False),
-    ("slider", "first_time_days", 300, False),
-    ("slider", "big_spender_top_pct", 30, False),
-    ("slider", "high_aov_pct", 60, False),
-    ("slider", "discount_share_min", 20, False),
-    ("slider", "cart_days", 150, False),
-    ("slider", "vip_tenure_months", 20, False),
     ("radio", "grid_metric", "revenue", False),
     ("selectbox", "segment_filter", "RFM: Champions", False),
-    ("checkbox", "k_auto", False, True),
     ("slider", "k", 5, True),
-    ("radio", "cluster_features", "R, F, M + behaviour", True),
 ]
 
 

@@ -78,9 +78,18 @@ def priced(s: Settings):
 
 
 def backtest_result(s: Settings, calibration_end):
-    """The chosen purchase model fitted up to ``calibration_end`` (the page's own choice) and checked after it."""
+    """The chosen purchase model fitted up to ``calibration_end`` (the page's own choice) and checked after it —
+    at the default date, the comparison's own backtest of that model (the same fit on the same customers)."""
+    from clv.models import ModelError
     from clv.value import backtest
     name = purchase_model_name(s)
+    if calibration_end == shop().default_calibration_end():
+        try:
+            mc = model_comparison(s)
+        except ModelError:
+            mc = None
+        if mc is not None and not mc.sampled and name in mc.backtests:
+            return mc.backtests[name]
 
     def compute():
         with st.spinner("Backtesting on your own history…"):
