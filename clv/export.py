@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 __all__ = ["DECIMALS", "FORMULA_PREFIXES", "neutralise", "rounded", "to_safe_csv", "safe_relation", "csv_lines", "write_csv",
-           "TABLE_FORMATS", "table_format", "write_table", "read_scored"]
+           "TABLE_FORMATS", "table_format", "write_table", "save_scored_upload", "read_scored"]
 
 #: a text cell starting with one of these is run as a formula by spreadsheet programs (CSV injection)
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -181,6 +181,36 @@ def write_csv(con, table: pd.DataFrame, path, raw: bool = False, batch_rows: int
     finally:
         if registered:
             con.unregister("_csv_out")
+
+
+def save_scored_upload(upload, name: str, folder: Path) -> None:
+    """An uploaded scored table (a file object) into ``folder`` as Parquet parts for ``read_scored``: one .parquet
+    as it is, or the Parquet parts of a .zip (Spark's folder zipped) — flattened, no path from the archive used, each
+    unpacked through the upload's byte and ratio limits (clv.ingest.limits)."""
+    import shutil
+    import zipfile
+
+    from .errors import DataError
+    from .ingest.limits import Unpacking
+    folder = Path(folder)
+    if not name.lower().endswith(".zip"):
+        with open(folder / "part-00000.parquet", "wb") as dst:
+            shutil.copyfileobj(upload, dst)
+        return
+    unpacking = Unpacking(name)
+    try:
+        with zipfile.ZipFile(upload) as z:
+            parts = [m for m in z.infolist() if m.filename.lower().endswith(".parquet") and not m.is_dir()]
+            for i, member in enumerate(parts):
+                with open(folder / f"part-{i:05d}.parquet", "wb") as dst:
+                    unpacking.copy(z, member, dst)
+    except (zipfile.BadZipFile, EOFError):
+        raise DataError(f"{name} is damaged or not a zip archive.",
+                        expected="the Parquet folder written by score --engine spark, zipped.") from None
+    except DataError:
+        shutil.rmtree(folder, ignore_errors=True)  # nothing of a refused archive stays on the server
+        folder.mkdir()
+        raise
 
 
 def read_scored(path, name: str | None = None) -> pd.DataFrame:

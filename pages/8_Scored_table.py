@@ -1,12 +1,10 @@
 """A big shop's answers from a scored table (python -m clv score --engine spark / --out scores.parquet), no raw orders."""
-import io
-import zipfile
 
 import streamlit as st
 
 from clv import charts
 from clv.errors import DataError
-from clv.export import read_scored
+from clv.export import read_scored, save_scored_upload
 from clv.segments import RFM_SEGMENT_RULES
 from clv.tactics import CATALOGUE, rank_tactics, tactic_features, target_list
 from clv import formatting
@@ -25,17 +23,11 @@ up = st.file_uploader("Scored table: a .parquet file, or the Parquet folder Spar
 if up is not None and st.session_state.get("scored_upload_id") != up.file_id:
     target = upload_dir() / f"scored-{up.file_id}"
     target.mkdir(parents=True, exist_ok=True)
-    if up.name.lower().endswith(".zip"):
-        try:
-            with zipfile.ZipFile(io.BytesIO(up.getvalue())) as z:
-                for member in z.infolist():  # only the Parquet parts, flattened: no path from the archive is used
-                    if member.filename.lower().endswith(".parquet") and not member.is_dir():
-                        (target / f"part-{len(list(target.iterdir())):05d}.parquet").write_bytes(z.read(member))
-        except zipfile.BadZipFile:
-            st.error("The .zip file is damaged or not a zip archive.", icon="⚠️")
-            st.stop()
-    else:
-        (target / "part-00000.parquet").write_bytes(up.getvalue())
+    try:
+        save_scored_upload(up, up.name, target)
+    except DataError as exc:
+        st.error(plain(str(exc)), icon="⚠️")
+        st.stop()
     try:
         with st.spinner("Reading the scored table…"):
             st.session_state["scored_table"] = read_scored(target, name=up.name)

@@ -25,6 +25,7 @@ from pathlib import Path
 import duckdb
 
 from ..errors import DataError
+from .limits import Unpacking, excel_geometry
 
 __all__ = ["Sniff", "sniff", "open_inputs", "first_line"]
 
@@ -89,7 +90,7 @@ def open_inputs(paths, con: duckdb.DuckDBPyConnection | None = None):
         origins: list[str] = []
         for p in _as_list(paths):
             try:
-                for sn, origin in _expand(Path(p), workdir, con):
+                for sn, origin in _expand(Path(p), workdir, con, Unpacking(Path(p).name)):
                     parts.append(sn)
                     origins.append(origin)
             except (zlib.error, EOFError, gzip.BadGzipFile) as exc:  # a damaged .gz anywhere in the file
@@ -102,8 +103,13 @@ def open_inputs(paths, con: duckdb.DuckDBPyConnection | None = None):
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _expand(p: Path, workdir: Path, con) -> list[tuple[Sniff, str]]:
-    """One user file -> the readable files in it (a zip holds several, a workbook's sheets become CSVs)."""
+#: archives inside archives read this deep (a zip that holds itself would otherwise never end)
+MAX_NESTING = 3
+
+
+def _expand(p: Path, workdir: Path, con, unpacking: Unpacking, depth: int = 0) -> list[tuple[Sniff, str]]:
+    """One user file -> the readable files in it (a zip holds several, a workbook's sheets become CSVs); what it
+    unpacks is counted in ``unpacking`` (clv.ingest.limits), nested archives included."""
     if not p.exists():
         raise DataError(f"File not found: {p.name}.")
     if p.stat().st_size == 0:
@@ -119,19 +125,26 @@ def _expand(p: Path, workdir: Path, con) -> list[tuple[Sniff, str]]:
         except (zipfile.BadZipFile, OSError) as exc:
             raise DataError(f"The file {p.name} is a damaged zip archive ({first_line(exc)}).", expected=_EXPECTED) from None
         if "xl/workbook.xml" in names:
+            excel_geometry(zf, unpacking.name, unpacking)  # before the reader allocates the sheets' rectangles
             return [(_excel(p, workdir), "Excel workbook")]
+        if depth >= MAX_NESTING:
+            raise DataError(f"{unpacking.name} holds archives nested more than {MAX_NESTING} deep.",
+                            expected="the export's files in one .zip (or in zips inside it).")
         out = []
         members = sorted(n for n in names if not n.endswith("/") and "__MACOSX" not in n
-                         and n.lower().endswith(_DATA_SUFFIXES))
+                         and n.lower().endswith((*_DATA_SUFFIXES, ".zip")))
         for i, name in enumerate(members):
             target = workdir / f"zip{i}_{Path(name).name}"
             try:
-                with zf.open(name) as src, open(target, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
+                with open(target, "wb") as dst:
+                    unpacking.copy(zf, zf.getinfo(name), dst)
             except (zipfile.BadZipFile, OSError, EOFError) as exc:
                 raise DataError(f"{name} in {p.name} could not be unpacked ({first_line(exc)}).",
                                 expected=_EXPECTED) from None
-            out += [(sn, f"from {p.name}") for sn, _ in _expand(target, workdir, con)]
+            except DataError:
+                target.unlink(missing_ok=True)  # what was unpacked of a refused member goes at once
+                raise
+            out += [(sn, f"from {p.name}") for sn, _ in _expand(target, workdir, con, unpacking, depth + 1)]
         return out
     if head[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         return [(_excel(p, workdir), "Excel 97-2003 workbook")]
