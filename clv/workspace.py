@@ -18,7 +18,9 @@ folder and every file in it.
 from __future__ import annotations
 
 import datetime as dt
+import base64
 import hashlib
+import hmac
 import json
 import os
 import re
@@ -26,7 +28,7 @@ import secrets
 import shutil
 from pathlib import Path
 
-__all__ = ["default_root", "Workspace", "new_token", "valid_token"]
+__all__ = ["default_root", "Workspace", "new_token", "valid_token", "oidc_owner"]
 
 SLOTS = ("orders", "events")
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -40,17 +42,57 @@ def default_root() -> Path:
     return base / "clv" / "workspaces"
 
 
+def _server_secret() -> bytes:
+    """The key this server signs browser tokens with: ``CLV_SECRET``, else a random key kept in the workspace root
+    (created once, readable by the server's user only)."""
+    if os.environ.get("CLV_SECRET"):
+        return os.environ["CLV_SECRET"].encode("utf-8")
+    path = default_root() / ".token-secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(secrets.token_bytes(32))
+        except FileExistsError:  # another session created it a moment ago
+            pass
+    return path.read_bytes()
+
+
+def _mac(part: str) -> str:
+    digest = hmac.new(_server_secret(), part.encode("ascii"), hashlib.sha256).digest()[:12]
+    return base64.urlsafe_b64encode(digest).decode("ascii")
+
+
 def new_token() -> str:
-    """A random browser token (the workspace key when nobody signs in): 128 bits, URL-safe."""
-    return secrets.token_urlsafe(16)
+    """A browser token (the workspace key when nobody signs in): 128 random bits and this server's signature of
+    them, URL-safe — only a token the server issued opens a workspace (``valid_token``), so a link with a token
+    someone chose opens a fresh one, never theirs."""
+    part = secrets.token_urlsafe(16)
+    return part + _mac(part)
 
 
 def valid_token(token: str | None) -> bool:
-    return bool(token) and bool(_TOKEN.match(token))
+    """A token this server issued (signature checked in constant time)."""
+    if not token or not _TOKEN.match(token) or len(token) != 38:
+        return False
+    return hmac.compare_digest(_mac(token[:22]), token[22:])
 
 
 def _safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", name)[-80:].lstrip(".") or "upload"
+
+
+def oidc_owner(user) -> str:
+    """The workspace owner of a signed-in OIDC user: the provider's stable subject (``iss`` + ``sub``), never a
+    display name or an e-mail (two people named Sam Smith, or two users without an e-mail, shared one). A
+    ValueError when the provider gives no subject: such a sign-in is refused."""
+    iss, sub = str(user.get("iss") or "").strip(), str(user.get("sub") or "").strip()
+    if not iss or not sub:
+        raise ValueError("The sign-in provider did not say who you are in a stable way (no 'iss' and 'sub' claims), "
+                         "so your data sets could be mixed with someone else's; ask whoever runs the server to use a "
+                         "provider that sends them.")
+    return f"oidc:{iss}|{sub}"
 
 
 class Workspace:
@@ -137,6 +179,14 @@ class Workspace:
         path = self.dir / "last"
         ds = path.read_text(encoding="utf-8").strip() if path.exists() else None
         return ds if ds and _ID.match(ds) and (self.dir / ds / "meta.json").exists() else None
+
+    def adopt(self, old: "Workspace") -> bool:
+        """Move ``old``'s data sets here once, when this workspace is new (an e-mail-keyed workspace of an earlier
+        version becoming its owner's subject-keyed one); True when it moved."""
+        if self.dir.exists() or not old.dir.exists() or old.dir == self.dir:
+            return False
+        old.dir.rename(self.dir)
+        return True
 
     def forget_last(self) -> None:
         (self.dir / "last").unlink(missing_ok=True)

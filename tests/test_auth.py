@@ -93,11 +93,17 @@ def test_oidc_sign_in(beyond_localhost):
     at.run()
     assert not at.exception and not at.metric
     assert [b.label for b in at.button] == ["Sign in"]
-    at.user = {"is_logged_in": True, "email": "founder@shop.example", "name": "Founder"}
+    at.user = {"is_logged_in": True, "email": "founder@shop.example", "name": "Founder"}  # no stable subject
+    at.run()
+    assert not at.exception and not at.metric
+    assert any("stable way" in e.value for e in at.error)  # refused: the workspace could be someone else's
+    at.user = {"is_logged_in": True, "email": "founder@shop.example", "name": "Founder",
+               "iss": "https://accounts.example.com", "sub": "1234"}
     at.run()
     assert not at.exception and at.metric
     assert any(c.value == r"Signed in as founder\@shop\.example" for c in at.sidebar.caption)  # shown as text
     assert not any("Anyone who can reach" in e.value for e in at.error)
+    assert at.session_state["signed_in_owner"] == "oidc:https://accounts.example.com|1234"
 
 
 def test_a_file_beyond_the_memory_budget_is_refused_naming_the_budget():

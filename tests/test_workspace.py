@@ -31,7 +31,7 @@ def test_workspace_files_and_deletion(tmp_path):
     assert not (ws.dir / ds).exists() and ws.last() is None and ws.datasets() == []
     with pytest.raises(ValueError):
         ws.delete("../other")
-    assert valid_token("A" * 22) and not valid_token("../x") and not valid_token(None)
+    assert not valid_token("A" * 22) and not valid_token("../x") and not valid_token(None)
 
 
 def _session(token: str | None = None, page: str = "pages/1_Data.py") -> AppTest:

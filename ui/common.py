@@ -31,8 +31,14 @@ def page_setup(title: str) -> "Settings":
     """Call first on every page: page config, the shop, the shared sidebar. Returns the current settings."""
     st.set_page_config(page_title=f"{title} · clv", page_icon=":material/insights:", layout="wide")
     who = gate()  # stops here until the visitor is signed in (when sign-in is set up)
-    if who and mode() == "oidc":
-        st.session_state["signed_in_user"] = who  # the workspace follows the person, not the browser
+    if who and mode() == "oidc" and "signed_in_owner" not in st.session_state:
+        from clv.workspace import oidc_owner
+        try:  # the workspace follows the person (the provider's stable subject), not the browser
+            st.session_state["signed_in_owner"] = oidc_owner(st.user)
+        except ValueError as exc:
+            st.error(str(exc), icon="⚠️")
+            st.stop()
+        st.session_state["signed_in_email"] = st.user.get("email")
     shop()
     _sample_banner()
     return sidebar(who)

@@ -1,8 +1,10 @@
 """The session's workspace: uploaded shops kept on the server (clv.workspace), reopened on reload.
 
-Whose workspace: the signed-in user's with OIDC sign-in; otherwise this browser's, keyed by a random token kept in
-the address bar (``?ws=…``) — a reload keeps it; whoever has the full address has the data sets, so share the
-address only with whom you would share the data (or set up sign-in: README, Hosting).
+Whose workspace: the signed-in user's with OIDC sign-in (the provider's stable subject, iss + sub); otherwise this
+browser's, keyed by a token the server issued and signed, kept in the address bar (``?ws=…``) — a reload keeps it; a
+token the server did not issue opens a fresh workspace (a link with a token someone chose cannot collect what the
+visitor uploads); whoever has the full address has the data sets, so share the address only with whom you would
+share the data (or set up sign-in: README, Hosting).
 """
 from __future__ import annotations
 
@@ -24,9 +26,11 @@ _COLUMN_KEYS = ("mapping_columns", "events_mapping_columns", "detected_format")
 def workspace() -> Workspace:
     """This visitor's workspace (created on first use)."""
     if "workspace" not in st.session_state:
-        user = st.session_state.get("signed_in_user")
-        if user:
-            owner = f"user:{user}"
+        owner = st.session_state.get("signed_in_owner")
+        if owner:
+            email = st.session_state.get("signed_in_email")
+            if email:  # an earlier version kept the workspace under the e-mail: moved to the subject's once
+                Workspace(owner).adopt(Workspace(f"user:{email}"))
         else:
             token = st.query_params.get("ws")
             if not valid_token(token):

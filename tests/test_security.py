@@ -1,0 +1,59 @@
+"""Workspaces only for their owner: browser tokens the server issued (signed), OIDC users by their stable subject."""
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT, metric
+from clv.workspace import Workspace, new_token, oidc_owner, valid_token
+
+CSV = b"customer_id,order_date,amount\na,2024-01-01,10\na,2024-03-01,20\nb,2024-01-05,7\n"
+
+
+def _session(token=None):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    if token:
+        at.query_params["ws"] = token
+    at.switch_page("pages/1_Data.py")
+    at.run()
+    return at
+
+
+def test_only_tokens_this_server_issued_are_valid(monkeypatch):
+    token = new_token()
+    assert valid_token(token) and len(token) == 38
+    assert not valid_token(token[:-1] + ("A" if token[-1] != "A" else "B"))   # a changed signature
+    assert not valid_token("attacker-chosen-token-0001") and not valid_token("A" * 38)
+    monkeypatch.setenv("CLV_SECRET", "another server's key")
+    assert not valid_token(token)  # signed by another key
+
+
+def test_a_chosen_token_opens_a_fresh_workspace_not_the_attackers():
+    """Token fixation: a victim who opens /Data?ws=<attacker's choice> and uploads hands the attacker nothing."""
+    chosen = "attacker-chosen-token-0001"
+    victim = _session(chosen)
+    issued = victim.query_params["ws"]
+    assert issued != chosen and valid_token(issued)
+    victim.file_uploader(key="orders").set_value(("mine.csv", CSV, "text/csv")).run()
+    assert metric(victim, "Customers") == "2"
+    attacker = _session(chosen)
+    assert attacker.query_params["ws"] not in (chosen, issued)
+    assert attacker.session_state["workspace"].datasets() == []
+    assert Workspace(f"browser:{chosen}").datasets() == []
+
+
+def test_oidc_users_are_told_apart_by_their_subject_not_their_name(tmp_path):
+    sam1 = {"iss": "https://id.example", "sub": "1", "name": "Sam Smith"}
+    sam2 = {"iss": "https://id.example", "sub": "2", "name": "Sam Smith"}
+    other_provider = {"iss": "https://other.example", "sub": "1", "name": "Sam Smith"}
+    owners = {oidc_owner(u) for u in (sam1, sam2, other_provider)}
+    assert len(owners) == 3
+    assert oidc_owner({**sam1, "email": "Alice@Corp.example"}) == oidc_owner({**sam1, "email": "alice@corp.example"})
+    with pytest.raises(ValueError, match="stable way"):
+        oidc_owner({"name": "No Subject", "email": "x@example.com"})
+
+
+def test_an_e_mail_keyed_workspace_is_adopted_once(tmp_path):
+    old = Workspace("user:sam@example.com", root=tmp_path)
+    ds = old.create("orders.csv")
+    new = Workspace(oidc_owner({"iss": "https://id.example", "sub": "42"}), root=tmp_path)
+    assert new.adopt(old) and [d["id"] for d in new.datasets()] == [ds] and not old.dir.exists()
+    assert not new.adopt(old)  # once
