@@ -404,3 +404,23 @@ def test_rows_without_an_order_id_stay_separate_orders(write):
     assert shop.orders_report.records_built == 4
     assert sorted(orders.net) == [5.0, 6.0, 8.0, 17.0]
     assert set(orders.customer_id) == {"a", "b", "c", "d"}
+
+
+def test_amounts_with_letters_among_their_digits_are_excluded_and_reported(write):
+    """'1O5' (a letter O typed for a zero) was read as 15 and '10O' as 10, without a word: now such an order is
+    excluded as an amount that is not a number, with its row as the example; currencies around the number still
+    read ("R$ 12,50", "12,50 kr", "USD 3.20", "3.20USD")."""
+    from clv.store import Shop
+    path = write("orders.csv", "customer_id,order_date,amount\na,2024-01-01,1O5\nb,2024-01-02,10O\n"
+                               "c,2024-01-03,USD 3.20\nd,2024-01-04,3.20USD\ne,2024-01-05,7.00 USD\n")
+    shop = Shop()
+    rep = shop.load_orders(path)
+    assert rep.kept == 3
+    excluded = rep.excluded["amount missing or not a number (column 'amount')"]
+    assert excluded["count"] == 2
+    assert {ex["amount"] for ex in excluded["examples"]} == {"1O5", "10O"}
+    assert float(shop.con.execute("SELECT sum(net) FROM orders").fetchall()[0][0]) == pytest.approx(13.40)
+    comma = write("comma.csv", "customer_id,order_date,amount\na,2024-01-01,\"R$ 12,50\"\nb,2024-01-02,\"12,50 kr\"\n")
+    shop = Shop()
+    shop.load_orders(comma)
+    assert float(shop.con.execute("SELECT sum(net) FROM orders").fetchall()[0][0]) == pytest.approx(25.0)

@@ -34,12 +34,26 @@ def install_macros(con) -> None:
                                           THEN try_cast(replace(replace(s, '.', ''), ',', '.') AS DOUBLE) END
             ELSE CASE WHEN regexp_full_match(s, '[0-9]+(\.[0-9]+)?|[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?|\.[0-9]+')
                       THEN try_cast(replace(s, ',', '') AS DOUBLE) END END""")
+    # an amount's number runs from its first digit to its last; inside it only digits, the decimal mark and
+    # thousands separators (, . space, no-break spaces, apostrophe); around it a sign, brackets and a currency:
+    # a symbol ("$", "R$", "12,50 €"), a three-letter code ("USD 3.20", "3.20EUR") or, after a space, a short word
+    # ("12,50 kr"). Anything else is no amount: "1O5" (a letter O among the digits) was read as 15, "10O" as 10
+    con.execute(r"""
+        CREATE OR REPLACE TEMP MACRO clv_number_part(x) AS regexp_extract(x, '[.,]?[0-9](.*[0-9])?', 0)""")
+    con.execute(r"""
+        CREATE OR REPLACE TEMP MACRO clv_amount_shape(x, part) AS
+            regexp_full_match(part, '[0-9.,\s''  ]+')
+            AND regexp_full_match(substr(x, 1, strpos(x, part) - 1),
+                                  '[\s (+\-−‐–]*(([A-Z]{0,3}\p{Sc}|[A-Z]{3})|[A-Za-z]{1,3}\.?\s)?[\s (+\-−‐–]*')
+            AND regexp_full_match(substr(x, strpos(x, part) + length(part)),
+                                  '[\s )\-−‐–]*(\p{Sc}|[A-Z]{3}|\s[A-Za-z]{1,3}\.?)?[\s )\-−‐–]*')""")
     con.execute(r"""
         CREATE OR REPLACE TEMP MACRO clv_amount(x, conv) AS CASE
             WHEN nullif(trim(x), '') IS NULL THEN NULL
             WHEN conv <> 'comma' AND try_cast(trim(x) AS DOUBLE) IS NOT NULL THEN try_cast(trim(x) AS DOUBLE)
+            WHEN NOT clv_amount_shape(x, clv_number_part(x)) THEN NULL
             ELSE (CASE WHEN regexp_matches(x, '^\s*\(.*\)\s*$|[-−‐–]') THEN -1 ELSE 1 END)
-                 * clv_num(regexp_replace(x, '[^0-9.,]', '', 'g'), conv) END""")
+                 * clv_num(regexp_replace(clv_number_part(x), '[^0-9.,]', '', 'g'), conv) END""")
     con.execute(r"""
         CREATE OR REPLACE TEMP MACRO clv_symbol(x) AS CASE regexp_extract(x, '[$€£¥₹]|[A-Z]{3}', 0)
             WHEN '' THEN NULL WHEN '€' THEN 'EUR' WHEN '£' THEN 'GBP' WHEN '¥' THEN 'JPY' WHEN '₹' THEN 'INR'
