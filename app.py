@@ -34,7 +34,7 @@ try:
     data = scored(settings)
     vm = value_model(settings)
 except ModelError as exc:
-    st.warning(f"Projected values are not available: {exc}")
+    st.warning(f"Projected values are not available: {plain(exc)}")
     data = vm = None
 
 if data is not None:

@@ -117,15 +117,22 @@ class Workspace:
         return ds
 
     def datasets(self) -> list[dict]:
-        """Every data set: id, name, created, opened — the most recently opened first."""
+        """Every data set: id, name, created, opened, damaged (its meta.json unreadable) — the most recently opened
+        first."""
         out = []
         if self.dir.exists():
             for p in self.dir.iterdir():
                 if p.is_dir() and _ID.match(p.name) and (p / "meta.json").exists():
-                    meta = json.loads((p / "meta.json").read_text(encoding="utf-8"))
-                    out.append({"id": p.name, "name": meta.get("name", p.name), "created": meta.get("created"),
-                                "opened": meta.get("opened")})
-        return sorted(out, key=lambda d: d["opened"] or "", reverse=True)
+                    try:
+                        meta = json.loads((p / "meta.json").read_text(encoding="utf-8"))
+                        if not isinstance(meta, dict):
+                            raise ValueError("not an object")
+                        damaged = False
+                    except (OSError, ValueError):  # listed as damaged (it can still be deleted), never a crash
+                        meta, damaged = {}, True
+                    out.append({"id": p.name, "name": str(meta.get("name", p.name)), "created": meta.get("created"),
+                                "opened": meta.get("opened"), "damaged": damaged})
+        return sorted(out, key=lambda d: str(d["opened"] or ""), reverse=True)
 
     def delete(self, ds: str) -> None:
         """Remove the data set and every file in it."""
@@ -135,19 +142,27 @@ class Workspace:
 
     # -- files ---------------------------------------------------------------------------------------------
     def add_files(self, ds: str, slot: str, files: list[tuple[str, bytes]]) -> list[Path]:
-        """Store the upload(s) of a slot ("orders" or "events"), replacing what the slot held."""
+        """Store the upload(s) of a slot ("orders" or "events"), replacing what the slot held. Whole or absent: the
+        files are written into a folder beside the slot and swapped in when all are complete, so a full disk or a
+        stopped server never leaves a truncated upload that a later visit would load as the data set."""
         if slot not in SLOTS:
             raise ValueError(slot)
         folder = self._ds(ds) / slot
+        partial = self._ds(ds) / f".{slot}.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        try:
+            names = []
+            for i, (name, data) in enumerate(files):
+                names.append(f"{i:02d}-{_safe_name(name)}")
+                (partial / names[-1]).write_bytes(data)
+        except BaseException:
+            shutil.rmtree(partial, ignore_errors=True)
+            raise
         if folder.exists():
             shutil.rmtree(folder)
-        folder.mkdir(parents=True)
-        paths = []
-        for i, (name, data) in enumerate(files):
-            path = folder / f"{i:02d}-{_safe_name(name)}"
-            path.write_bytes(data)
-            paths.append(path)
-        return paths
+        partial.rename(folder)
+        return [folder / n for n in names]
 
     def files(self, ds: str, slot: str) -> list[Path]:
         folder = self._ds(ds) / slot

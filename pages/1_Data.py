@@ -58,9 +58,11 @@ def your_data_sets(box) -> None:
         for d in sets:
             c1, c2, c3 = st.columns([5, 1, 1])
             opened = str(d["opened"] or "")[:16].replace("T", " ")
-            c1.markdown(f"**{plain(d['name'])}** · last opened {opened} UTC"
+            c1.markdown(f"**{plain(d['name'])}** · "
+                        + ("damaged: its description cannot be read; delete it and upload the file again"
+                           if d["damaged"] else f"last opened {plain(opened)} UTC")
                         + (" · *open now*" if d["id"] == current else ""))
-            if c2.button("Open", key=f"ds_open_{d['id']}", disabled=d["id"] == current):
+            if c2.button("Open", key=f"ds_open_{d['id']}", disabled=d["id"] == current or d["damaged"]):
                 st.session_state.pop("reopen_error", None)
                 reopen(d["id"])
                 st.rerun()
@@ -97,7 +99,7 @@ orders_ids = tuple(up.file_id for up in orders_up or [])
 if orders_ids and st.session_state.get("orders_upload_ids") != orders_ids:
     st.session_state["orders_upload_ids"] = orders_ids
     names = ", ".join(up.name for up in orders_up)
-    with st.status(f"Reading {names}…", expanded=False) as status:
+    with st.status(f"Reading {plain(names)}…", expanded=False) as status:
         path = _save(orders_up, "orders")
         st.session_state["orders_src"] = src = {"path": path, "name": names, "file_id": orders_ids}
         if events_up is None:
@@ -105,7 +107,7 @@ if orders_ids and st.session_state.get("orders_upload_ids") != orders_ids:
         st.session_state["fmt_choice"] = "auto"
         st.session_state["date_order"] = st.session_state["decimal"] = "auto"
         st.session_state.pop("mapping_columns", None)
-        status.update(label=f"Read {names}", state="complete")
+        status.update(label=f"Read {plain(names)}", state="complete")
 if events_up is not None and st.session_state.get("events_upload_id") != events_up.file_id:
     st.session_state["events_upload_id"] = events_up.file_id
     st.session_state["events_src"] = {"path": _save([events_up], "events"), "name": events_up.name,
@@ -123,7 +125,11 @@ def columns_of(source: dict, what: str) -> tuple:
     try:
         return memo(f"{what}_columns", (source["path"],), lambda: sniff(source["path"]).columns)
     except DataError as exc:
-        st.error(str(exc), icon="⚠️")
+        ds = st.session_state.get("dataset")
+        if what == "orders" and ds and source.get("file_id") == st.session_state.get("orders_upload_ids"):
+            workspace().delete(ds)  # a refused upload is not kept as a data set that a later visit would open
+            show_sample()
+        st.error(plain(str(exc)), icon="⚠️")
         st.stop()
 
 
@@ -184,7 +190,7 @@ if st.session_state.get("loaded_key") != load_key:
         if load_shop(mapping=mapping, currency=currency, events_mapping=events_mapping):
             remember(mapping, currency, events_mapping)
 if st.session_state.get("load_error"):
-    st.error(st.session_state["load_error"], icon="⚠️")
+    st.error(plain(st.session_state["load_error"]), icon="⚠️")
     st.caption("The dashboard still shows the last data that loaded. Fix the mapping above or upload another file.")
     st.stop()
 

@@ -22,7 +22,7 @@ try:
     vm = value_model(settings)
     data = scored(settings)
 except ModelError as exc:
-    st.error(str(exc), icon="⚠️")
+    st.error(plain(str(exc)), icon="⚠️")
     st.stop()
 
 cust = customers_table(settings)
@@ -82,7 +82,7 @@ def backtest_section(lo: dt.date, hi: dt.date) -> None:
     try:
         bt = backtest_result(settings, cal)
     except ModelError as exc:
-        st.error(str(exc), icon="⚠️")
+        st.error(plain(str(exc)), icon="⚠️")
         return
     t = bt.totals
     st.success(bt.in_words() + f" Revenue: predicted {money(t['predicted_holdout_revenue'])}, actual "
@@ -125,7 +125,7 @@ try:
         c2.caption("Repeat orders of the customers known at the cut-off, added up day by day after it: the black "
                    "line is what happened, the dotted ones what each model expected.")
 except ModelError as exc:
-    st.info(f"No purchase model could be backtested on this history: {exc}")
+    st.info(f"No purchase model could be backtested on this history: {plain(exc)}")
 
 st.subheader("The models behind the numbers")
 bg = vm.purchases.params_

@@ -13,7 +13,7 @@ try:
     data = scored(settings)
     vm = value_model(settings)
 except ModelError as exc:
-    st.error(str(exc), icon="⚠️")
+    st.error(plain(str(exc)), icon="⚠️")
     st.stop()
 choice = churn_model(settings)
 cm = choice.model
@@ -21,7 +21,7 @@ if cm is not None:
     st.info(cm.why)
 else:
     st.info("Churn risk is the purchase model's chance of no purchase in the window, from each customer's purchase "
-            f"history. The model that also reads interactions was not used: {choice.error}")
+            f"history. The model that also reads interactions was not used: {plain(choice.error)}")
 
 high = data["churn_risk"] >= 0.5
 c = st.columns(4)

@@ -8,7 +8,7 @@ from clv.campaigns import campaign_file
 from clv.export import to_safe_csv
 from clv.models import ModelError
 from clv.tactics import GAIN_FORMULAS, TARGET_WORDS, combined_plan, lists_zip, target_list
-from ui.common import count, download_csv, money, page_setup
+from ui.common import count, download_csv, money, page_setup, plain
 from ui.model import apply_assumption_edits, campaigns, catalogue, catalogue_in_use, measured_uplifts, tactic_table
 from ui.workspace import keep_campaign
 
@@ -21,7 +21,7 @@ apply_assumption_edits()  # the assumptions table below edits the session's cata
 try:
     features, ranked = tactic_table(settings)
 except ModelError as exc:
-    st.error(str(exc), icon="⚠️")
+    st.error(plain(str(exc)), icon="⚠️")
     st.stop()
 
 best = ranked.iloc[0]

@@ -32,7 +32,7 @@ if sources:
     try:
         rows, notes = read_campaigns(sources)
     except DataError as exc:
-        st.error(str(exc), icon="⚠️")
+        st.error(plain(str(exc)), icon="⚠️")
 
 if rows is None or rows.empty:
     st.info("No campaign to measure yet. In the playbook, pick a tactic and download its list (or its campaign "
@@ -103,7 +103,7 @@ share = st.session_state.get("control_pct", 10) / 100
 try:
     features, ranked = tactic_table(settings)
 except ModelError as exc:
-    st.info(f"The playbook cannot be computed on this data, so neither can list sizes: {exc}")
+    st.info(f"The playbook cannot be computed on this data, so neither can list sizes: {plain(exc)}")
     st.stop()
 elig = eligibility(features, catalogue_in_use())
 rows_power = []

@@ -51,7 +51,7 @@ except ModelError:
 try:
     groups = memo("ltv_by", (by, settings), lambda: ltv_by(shop(), by, scored=projected))
 except DataError as exc:
-    st.info(str(exc), icon="ℹ️")
+    st.info(plain(str(exc)), icon="ℹ️")
     groups = None
 if groups is not None:
     st.plotly_chart(charts.ltv_by_group(groups, labels[by]), width="stretch")

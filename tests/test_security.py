@@ -57,3 +57,51 @@ def test_an_e_mail_keyed_workspace_is_adopted_once(tmp_path):
     new = Workspace(oidc_owner({"iss": "https://id.example", "sub": "42"}), root=tmp_path)
     assert new.adopt(old) and [d["id"] for d in new.datasets()] == [ds] and not old.dir.exists()
     assert not new.adopt(old)  # once
+
+
+def test_a_damaged_data_set_is_listed_as_damaged_and_can_be_deleted():
+    at = _session()
+    at.file_uploader(key="orders").set_value(("mine.csv", CSV, "text/csv")).run()
+    ws, ds = at.session_state["workspace"], at.session_state["dataset"]
+    (ws.dir / ds / "meta.json").write_text("{not json", encoding="utf-8")
+    again = _session(at.query_params["ws"])  # a reload: the last data set cannot be reopened
+    assert not again.exception
+    assert any("damaged" in m.value for m in again.markdown)
+    again.button(key=f"ds_delete_{ds}").click().run()
+    assert not again.exception and not (ws.dir / ds).exists()
+
+
+def test_error_messages_quoting_the_file_are_shown_as_text():
+    """A value or a file name that is Markdown (an image: a tracking pixel) is escaped in every message."""
+    hostile = "![x](http://tracker.example/p.png)"
+    csv = f"customer_id,order_date,amount\na,{hostile},10\nb,{hostile},12\n".encode()
+    at = _session()
+    at.file_uploader(key="orders").set_value((f"{hostile}.csv", csv, "text/csv")).run()
+    assert not at.exception
+    texts = [e.value for kind in ("error", "warning", "info", "caption", "markdown") for e in getattr(at, kind)]
+    assert any("tracker" in t for t in texts)  # the message does quote the file
+    assert not any("](http" in t for t in texts), [t for t in texts if "tracker" in t]
+
+
+def test_an_upload_is_whole_or_absent(tmp_path, monkeypatch):
+    """A write that fails midway (disk full) leaves the slot as it was; a refused file is not kept as a data set."""
+    from pathlib import Path
+    ws = Workspace("browser:whole", root=tmp_path)
+    ds = ws.create("orders.csv")
+    ws.add_files(ds, "orders", [("orders.csv", CSV)])
+    real = Path.write_bytes
+
+    def disk_full(self, data):
+        if self.name.startswith("01-"):
+            raise OSError(28, "No space left on device")
+        return real(self, data)
+    monkeypatch.setattr(Path, "write_bytes", disk_full)
+    with pytest.raises(OSError):
+        ws.add_files(ds, "orders", [("part1.csv", b"x"), ("part2.csv", b"y")])
+    monkeypatch.undo()
+    assert [p.read_bytes() for p in ws.files(ds, "orders")] == [CSV]
+    assert sorted(p.name for p in (ws.dir / ds).iterdir()) == ["meta.json", "orders"]
+    at = _session()
+    at.file_uploader(key="orders").set_value(("broken.csv", b"\x00\x01\x02 not a table", "text/csv")).run()
+    assert not at.exception and at.error
+    assert at.session_state["workspace"].datasets() == []

@@ -36,7 +36,7 @@ def page_setup(title: str) -> "Settings":
         try:  # the workspace follows the person (the provider's stable subject), not the browser
             st.session_state["signed_in_owner"] = oidc_owner(st.user)
         except ValueError as exc:
-            st.error(str(exc), icon="⚠️")
+            st.error(plain(str(exc)), icon="⚠️")
             st.stop()
         st.session_state["signed_in_email"] = st.user.get("email")
     shop()
@@ -235,7 +235,7 @@ def keep_widgets(page: str, prefixes: tuple) -> None:
 
 
 def show_data_error(exc: DataError) -> None:
-    st.error(str(exc), icon="⚠️")
+    st.error(plain(str(exc)), icon="⚠️")
 
 
 # --- shared sidebar controls ----------------------------------------------------------------------------
