@@ -28,8 +28,10 @@ def beyond_localhost():
 @pytest.fixture(autouse=True)
 def no_failures():
     ui.auth._failures.clear()
+    ui.auth._attempts.clear()
     yield
     ui.auth._failures.clear()
+    ui.auth._attempts.clear()
 
 
 def test_open_beyond_localhost_warns_on_every_page(beyond_localhost):
@@ -117,4 +119,28 @@ def test_a_file_beyond_the_memory_budget_is_refused_naming_the_budget():
     at.file_uploader(key="orders").set_value(("big.csv", SAMPLE_ORDERS.read_bytes(), "text/csv")).run()
     assert not at.exception
     errors = [e.value for e in at.error]
+    errors = [e.replace("\\", "") for e in errors]  # shown escaped (it may quote the file)
     assert any("memory_budget = 1MB" in e and "secrets.toml" in e for e in errors), errors
+
+
+def test_password_attempts_are_rate_limited_across_sessions(monkeypatch):
+    """Beyond 5 attempts a minute from one client (or 20 on the server), a guess is refused without being
+    compared — the right password too — however many tabs make them."""
+    monkeypatch.setattr(ui.auth, "_sleep", lambda s: None)
+    checked = []
+    real = ui.auth.hmac.compare_digest
+    monkeypatch.setattr(ui.auth.hmac, "compare_digest", lambda a, b: checked.append(a) or real(a, b))
+    sessions = [_app() for _ in range(3)]
+    for at in sessions:
+        at.secrets["clv"] = {"password": "pw"}
+        at.run()
+    for i in range(6):  # two tabs take turns
+        at = sessions[i % 2]
+        at.text_input(key="sign_in_password").input(f"guess {i}")
+        at.button[0].click().run()
+    assert len(checked) == 5
+    assert any("Too many sign-in attempts" in e.value for e in sessions[1].error)
+    third = sessions[2]
+    third.text_input(key="sign_in_password").input("pw")
+    third.button[0].click().run()
+    assert not third.metric and len(checked) == 5  # the right password, refused while the limit holds

@@ -177,3 +177,9 @@ def test_score_writes_the_format_its_out_names(tmp_path):
     r = clv(*base, "--out", str(tmp_path / "s.xlsx"))
     assert r.returncode == 2 and "does not say which format" in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "s.xlsx").exists()
+
+
+def test_disk_and_path_errors_are_one_line_with_exit_2(tmp_path):
+    r = clv("summary", "--orders", ORDERS, "--out", str(tmp_path / "no" / "such" / "folder" / "c.csv"))
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines()[-1].startswith("error: No such file or directory")

@@ -4,7 +4,8 @@ Set-ups (README, "Hosting"), read from `.streamlit/secrets.toml`:
 - `[auth]` (redirect_uri, cookie_secret, client_id, client_secret, server_metadata_url): Streamlit's OIDC sign-in
   (`st.login`); every page asks the visitor to sign in with the identity provider first.
 - `[clv] password = "…"`: one shared password, compared in constant time; each wrong attempt waits longer
-  (0.5 s doubling up to 8 s, counted across all sessions of the server, so a new tab does not reset it).
+  (0.5 s doubling up to 8 s, counted across all sessions of the server, so a new tab does not reset it), and at
+  most 5 attempts a minute from one client and 20 on the whole server are checked at all.
 - neither: the app is open to whoever reaches it. `.streamlit/config.toml` binds the server to localhost so that
   is only this machine; started to listen beyond it (`--server.address 0.0.0.0`), every page says so in red.
 """
@@ -58,6 +59,43 @@ def _delay() -> float:
     return min(8.0, 0.5 * 2 ** (n - 1))
 
 
+#: sign-in attempts allowed per minute: from one client, and on the whole server (many tabs or clients at once
+#: made 45 guesses a minute when each attempt only waited its own delay)
+ATTEMPTS_PER_MINUTE_CLIENT = 5
+ATTEMPTS_PER_MINUTE_SERVER = 20
+_attempts: dict[str, list[float]] = {}
+
+
+def _client() -> str:
+    """The visitor's address as the server sees it (behind a reverse proxy: the proxy's, so the server-wide limit
+    is the one that holds)."""
+    try:
+        ip = st.context.ip_address
+    except Exception:  # no request context  # noqa: BLE001
+        ip = None
+    return ip if isinstance(ip, str) and ip else "unknown"
+
+
+def _rate_limited() -> float:
+    """0 when this attempt may be checked, else the seconds until it may (the attempt is counted either way)."""
+    now = time.monotonic()
+    with _lock:
+        for key in list(_attempts):
+            _attempts[key] = [t for t in _attempts[key] if now - t < 60]
+            if not _attempts[key]:
+                del _attempts[key]
+        mine = _attempts.setdefault(_client(), [])
+        everyone = sorted(t for times in _attempts.values() for t in times)
+        wait = 0.0
+        if len(mine) >= ATTEMPTS_PER_MINUTE_CLIENT:
+            wait = max(wait, 60 - (now - mine[-ATTEMPTS_PER_MINUTE_CLIENT]))
+        if len(everyone) >= ATTEMPTS_PER_MINUTE_SERVER:
+            wait = max(wait, 60 - (now - everyone[-ATTEMPTS_PER_MINUTE_SERVER]))
+        if not wait:
+            mine.append(now)
+        return wait
+
+
 def _password_form() -> None:
     st.title("Sign in")
     st.caption("This dashboard shows customers' e-mails and spend; it is protected by a shared password.")
@@ -65,6 +103,10 @@ def _password_form() -> None:
         given = st.text_input("Password", type="password", key="sign_in_password")
         sent = st.form_submit_button("Sign in")
     if sent:
+        wait = _rate_limited()
+        if wait:  # not even compared: a guess beyond the rate is refused whatever it is
+            st.error(f"Too many sign-in attempts in the last minute; try again in {wait:.0f} s.")
+            return
         expected = str(secret_section("clv")["password"])
         if hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8")):
             st.session_state["signed_in_as"] = "shared password"
