@@ -2,6 +2,8 @@
 these figures and write the words around them)."""
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pandas as pd
 import plotly.express as px
@@ -16,6 +18,13 @@ __all__ = ["revenue_by_month", "cohort_heatmap", "segment_sizes", "rf_grid", "cl
 #: light blue to navy: the lowest value is still visible on a white page (plotly's "Blues" starts at white)
 BLUES = [[0.0, "#c6dbef"], [0.5, "#4a8fd0"], [1.0, "#08306b"]]
 REDS = [[0.0, "#fcbba1"], [0.5, "#ef3b2c"], [1.0, "#67000d"]]
+
+
+def as_text(values) -> list[str]:
+    """Values from the shop's files (countries, products, codes, ids) as chart labels: plotly renders HTML in labels
+    and hover text (an <a href> in a country name became a live link), so < > & are written as entities, which
+    plotly shows as the characters themselves."""
+    return [html.escape(str(v), quote=False) for v in values]
 
 
 def revenue_by_month(monthly: pd.DataFrame) -> go.Figure:
@@ -62,6 +71,7 @@ def rf_grid(data: pd.DataFrame, metric: str) -> go.Figure:
 
 def cluster_scatter(plot: pd.DataFrame, order: list[str]) -> go.Figure:
     """Customers by days since the last order and revenue (both log), coloured by cluster (``order``: legend)."""
+    plot = plot.assign(customer_id=as_text(plot["customer_id"]))
     return px.scatter(plot, x="days_since_last", y="revenue_plot", color="cluster_name", log_x=True, log_y=True,
                       category_orders={"cluster_name": order}, opacity=0.6, hover_data=["customer_id", "orders"],
                       labels={"days_since_last": "days since last order (log)", "revenue_plot": "revenue (log)",
@@ -177,7 +187,7 @@ def campaign_uplifts(results: pd.DataFrame) -> go.Figure:
     r = results.dropna(subset=["uplift"]).sort_values("uplift")
     colour = np.where(r["uplift_low"] > 0, "#1a7f37", np.where(r["uplift_high"] < 0, "#cf222e", "#6e7781"))
     fig = go.Figure(go.Scatter(
-        x=100 * r["uplift"], y=r["campaign_id"], mode="markers", marker={"size": 11, "color": colour},
+        x=100 * r["uplift"], y=as_text(r["campaign_id"]), mode="markers", marker={"size": 11, "color": colour},
         error_x={"type": "data", "symmetric": False, "array": 100 * (r["uplift_high"] - r["uplift"]),
                  "arrayminus": 100 * (r["uplift"] - r["uplift_low"]), "color": "#57606a"},
         hovertemplate="%{y}: %{x:.1f} points<extra></extra>"))
@@ -210,7 +220,7 @@ def ltv_by_group(groups: pd.DataFrame, label: str) -> go.Figure:
     g = groups.sort_values("revenue_per_customer")
     colour = np.where(g["small"], "#9db7e6", "#2f6fdf")
     fig = go.Figure(go.Bar(
-        x=g["revenue_per_customer"], y=g["group"].astype(str), orientation="h", marker_color=colour,
+        x=g["revenue_per_customer"], y=as_text(g["group"]), orientation="h", marker_color=colour,
         error_x=dict(type="data", symmetric=False, array=(g["revenue_ci_high"] - g["revenue_per_customer"]).fillna(0),
                      arrayminus=(g["revenue_per_customer"] - g["revenue_ci_low"]).fillna(0), color="#1c2333"),
         customdata=np.stack([g["customers"], g["repeat_rate"]], axis=1),

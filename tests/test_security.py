@@ -105,3 +105,23 @@ def test_an_upload_is_whole_or_absent(tmp_path, monkeypatch):
     at.file_uploader(key="orders").set_value(("broken.csv", b"\x00\x01\x02 not a table", "text/csv")).run()
     assert not at.exception and at.error
     assert at.session_state["workspace"].datasets() == []
+
+
+def test_chart_labels_from_files_are_text_not_html():
+    """Plotly renders HTML in labels: a country '<a href=…>' was a live link in the LTV-by-country chart."""
+    import numpy as np
+    import pandas as pd
+
+    from clv import charts
+    hostile = '<a href="http://evil.example">Germany</a><img src=x>'
+    groups = pd.DataFrame({"group": [hostile, "France"], "revenue_per_customer": [10.0, 12.0],
+                           "revenue_ci_low": [8.0, 9.0], "revenue_ci_high": [12.0, 15.0], "customers": [40, 50],
+                           "repeat_rate": [0.2, 0.3], "small": [False, False]})
+    campaigns = pd.DataFrame({"campaign_id": [hostile], "uplift": [0.02], "uplift_low": [-0.01], "uplift_high": [0.05]})
+    scatter = pd.DataFrame({"days_since_last": [3.0], "revenue_plot": [10.0], "cluster_name": ["Best"],
+                            "customer_id": [hostile], "orders": [2]})
+    for fig in (charts.ltv_by_group(groups, "country"), charts.campaign_uplifts(campaigns),
+                charts.cluster_scatter(scatter, ["Best"])):
+        text = fig.to_json()
+        assert "<a " not in text and "<img" not in text and "&lt;a href" in text
+    assert np.array_equal(charts.as_text(["a<b & c"]), ["a&lt;b &amp; c"])
