@@ -424,3 +424,26 @@ def test_amounts_with_letters_among_their_digits_are_excluded_and_reported(write
     shop = Shop()
     shop.load_orders(comma)
     assert float(shop.con.execute("SELECT sum(net) FROM orders").fetchall()[0][0]) == pytest.approx(25.0)
+
+
+@pytest.mark.parametrize("dates,expected", [
+    (["16. Januar 2024", "3. März 2024", "21. Dezember 2023"], ["2024-01-16 00:00:00", "2024-03-03 00:00:00",
+                                                               "2023-12-21 00:00:00"]),
+    (["16 de enero de 2024", "3 de marzo de 2024", "21 de diciembre de 2023"], None),
+    (["16 janvier 2024", "3 mars 2024", "21 décembre 2023"], None),
+    (["Tuesday, January 16, 2024", "Sunday, March 3, 2024", "Thursday, December 21, 2023"], None),
+    (["Tue, 16 Jan 2024 13:21:35 +0000", "Sun, 03 Mar 2024 08:00:00 -0500", "Thu, 21 Dec 2023 23:30:00 +0100"],
+     ["2024-01-16 13:21:35", "2024-03-03 13:00:00", "2023-12-21 22:30:00"]),
+    (["45307", "45354.5", "45281.979166667"], ["2024-01-16 00:00:00", "2024-03-03 12:00:00", "2023-12-21 23:30:00"]),
+])
+def test_dates_refused_before_are_read(write, dates, expected):
+    """German, Spanish and French month names, a weekday first, e-mail style dates with an offset (to UTC) and Excel
+    day numbers (a re-saved export) were refused as 'date could not be read'."""
+    from clv.store import Shop
+    path = write("orders.csv", "customer_id,order_date,amount\n"
+                 + "".join(f'c{i},"{d}",10\n' for i, d in enumerate(dates)))
+    shop = Shop()
+    rep = shop.load_orders(path)
+    assert rep.kept == 3 and not rep.excluded, rep.excluded
+    got = [str(t) for (t,) in shop.con.execute("SELECT order_ts FROM orders ORDER BY customer_id").fetchall()]
+    assert got == (expected or ["2024-01-16 00:00:00", "2024-03-03 00:00:00", "2023-12-21 00:00:00"])

@@ -16,7 +16,7 @@ from .fields import q
 __all__ = ["DateChoice", "choose_date_format", "date_sql", "DATE_HELP", "EARLIEST", "latest_allowed"]
 
 DATE_HELP = ("dates like 2024-01-31, 2024-01-31 14:05:00 +0100, 01/31/2024 14:05, 31.01.2024, Jan 31, 2024 2:05 PM, "
-             "20240131 or epoch seconds")
+             "16. Januar 2024, Tue, 16 Jan 2024 13:21:35 +0000, 20240131, Excel day numbers or epoch seconds")
 EARLIEST = dt.date(1990, 1, 1)
 
 
@@ -37,13 +37,46 @@ FAMILIES = {
     "ymd": _clock(["%Y/%m/%d", "%Y.%m.%d"]),
     "mdy": _clock(["%m/%d/%y", "%m/%d/%Y", "%m-%d-%y", "%m-%d-%Y", "%m.%d.%Y"]),
     "dmy": _clock(["%d/%m/%y", "%d/%m/%Y", "%d.%m.%y", "%d.%m.%Y", "%d-%m-%y", "%d-%m-%Y"]),
-    "text": _clock(["%b %d, %Y", "%B %d, %Y", "%d %b %Y", "%d %B %Y", "%a, %d %b %Y", "%d-%b-%Y", "%d-%b-%y"])
+    "text": _clock(["%b %d, %Y", "%B %d, %Y", "%d %b %Y", "%d %B %Y", "%a, %d %b %Y", "%d-%b-%Y", "%d-%b-%y",
+                    # a weekday first ("Tuesday, January 16, 2024", "Tue 16 Jan 2024"); German and Dutch "16. Januar"
+                    "%A, %B %d, %Y", "%a, %b %d, %Y", "%a %d %b %Y", "%a %b %d %Y", "%d. %B %Y", "%d. %b %Y",
+                    "%d de %B de %Y"])  # Spanish "16 de enero de 2024" (month names read in English: clv_months)
             + ["%b %d, %Y %H:%M:%S PM", "%b %d, %Y %H:%M:%S AM"],  # Magento 2.0's 24-hour clock with AM/PM
+    # e-mail style (RFC 2822: "Tue, 16 Jan 2024 13:21:35 +0000"), converted to UTC
+    "rfc2822": ["%a, %d %b %Y %H:%M:%S %z", "%d %b %Y %H:%M:%S %z", "%a, %d %b %Y %H:%M %z"],
     "yyyymmdd": ["%Y%m%d"],
 }
+#: families whose patterns carry an offset: read as instants and converted to UTC wall times
+_ZONED = {"rfc2822"}
+#: month names (and their abbreviations) in German, French, Spanish, Italian and Dutch -> English, for %B/%b
+MONTHS = {
+    **{m: "January" for m in ("januar", "jänner", "janvier", "janv", "enero", "ene", "gennaio", "gen", "januari")},
+    **{m: "February" for m in ("februar", "février", "fevrier", "févr", "fevr", "febrero", "febbraio", "februari")},
+    **{m: "March" for m in ("märz", "maerz", "mär", "mrz", "mars", "marzo", "maart", "mrt")},
+    **{m: "April" for m in ("avril", "avr", "abril", "abr", "aprile")},
+    **{m: "May" for m in ("mai", "mayo", "maggio", "mag", "mei")},
+    **{m: "June" for m in ("juni", "juin", "junio", "giugno", "giu")},
+    **{m: "July" for m in ("juli", "juillet", "juil", "julio", "luglio", "lug")},
+    **{m: "August" for m in ("août", "aout", "agosto", "ago", "augustus")},
+    **{m: "September" for m in ("septembre", "septiembre", "setiembre", "settembre", "set")},
+    **{m: "October" for m in ("oktober", "okt", "octobre", "octubre", "ottobre", "ott")},
+    **{m: "November" for m in ("novembre", "noviembre")},
+    **{m: "December" for m in ("dezember", "dez", "décembre", "decembre", "déc", "diciembre", "dic", "dicembre")},
+}
+#: Excel's serial day numbers (days since 1899-12-30; "45307.5" is noon on 16 Jan 2024) that a re-saved export
+#: holds instead of dates: five digits from 1990 (32874) to 2099 (73415), maybe with the time as a fraction
+_SERIAL = "[3-7][0-9]{4}(\\.[0-9]+)?"
 #: ISO-like shapes DuckDB's cast does not read: Shopify's "2024-01-05 10:00:00 -0500" (offset without a colon)
 ISO_PATTERNS = ["%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M %z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S.%f %z"]
 _EPOCH = {"epoch_s": 1, "epoch_ms": 1_000, "epoch_us": 1_000_000}
+
+
+def months_sql(x: str) -> str:
+    """``x`` with other languages' month names in English, word by word (one pass; the words are looked up
+    without case and a trailing dot)."""
+    pairs = ", ".join(f"'{k}': '{v}'" for k, v in MONTHS.items())
+    return (f"array_to_string(list_transform(string_split({x}, ' '), lambda w: coalesce(MAP {{{pairs}}}"
+            f"[rtrim(lower(w), '.')], w)), ' ')")
 _ISO_WHY = "ISO dates (2024-01-31…)"
 
 
@@ -71,6 +104,14 @@ def _iso(x: str) -> str:
 
 def date_sql(choice: DateChoice, x: str) -> tuple[str, dict]:
     """SQL reading text expression ``x`` as a UTC TIMESTAMP with the chosen family, and its parameters."""
+    if choice.family == "excel_serial":
+        return (f"CASE WHEN regexp_full_match(trim({x}), '{_SERIAL}') THEN make_timestamp(CAST(round("
+                f"(try_cast(trim({x}) AS DOUBLE) - 25569) * 86400) * 1000000 AS BIGINT)) END", {})
+    if choice.family in _ZONED:
+        return (f"coalesce(try_strptime(trim({x}), $date_fmts)::TIMESTAMPTZ::TIMESTAMP, {_iso(x)})",
+                {"date_fmts": FAMILIES[choice.family]})
+    if choice.family == "text":
+        x = months_sql(f"trim({x})")
     if choice.family in _EPOCH:
         return (f"CASE WHEN regexp_full_match(trim({x}), '[0-9]+(\\.[0-9]+)?') THEN "
                 f"make_timestamp(CAST(try_cast(trim({x}) AS DOUBLE) * {1_000_000 // _EPOCH[choice.family]} AS BIGINT)) END",
@@ -92,24 +133,27 @@ def choose_date_format(con, view: str, raw: str, *, user_order: str = "auto", pl
     The family is scored on the distinct values of the first 5,000 rows (strptime with every pattern is costly);
     day-first against month-first is then settled on the whole column by one cheap pass over the first two
     numbers of each date."""
-    sample = (f"(SELECT DISTINCT x FROM (SELECT trim({raw}) AS x FROM {q(view)} "
+    sample = (f"(SELECT DISTINCT x, {months_sql('x')} AS x_en FROM (SELECT trim({raw}) AS x FROM {q(view)} "
               f"WHERE nullif(trim({raw}), '') IS NOT NULL LIMIT 5000))")
     fams = list(FAMILIES)
     counts = con.execute(
         f"SELECT count(*), count(coalesce({_iso('x')}, try_strptime(x, ${len(fams) + 1})::TIMESTAMPTZ)), "
-        + ", ".join(f"count(try_strptime(x, ${i + 1}))" for i in range(len(fams)))
+        + ", ".join(f"count(try_strptime({'x_en' if f == 'text' else 'x'}, ${i + 1}))" for i, f in enumerate(fams))
         + ", count(*) FILTER (WHERE regexp_full_match(x, '[0-9]{9,10}(\\.[0-9]+)?')), "
           "count(*) FILTER (WHERE regexp_full_match(x, '[0-9]{12,13}')), "
-          "count(*) FILTER (WHERE regexp_full_match(x, '[0-9]{15,16}')) "
+          "count(*) FILTER (WHERE regexp_full_match(x, '[0-9]{15,16}')), "
+          f"count(*) FILTER (WHERE regexp_full_match(x, '{_SERIAL}')) "
           f"FROM {sample}", [FAMILIES[f] for f in fams] + [ISO_PATTERNS]).fetchall()[0]
     total, iso = counts[0], counts[1]
-    score = {"iso": iso, **dict(zip(fams, counts[2:2 + len(fams)])), **dict(zip(_EPOCH, counts[2 + len(fams):]))}
+    score = {"iso": iso, **dict(zip(fams, counts[2:2 + len(fams)])), **dict(zip(_EPOCH, counts[2 + len(fams):-1])),
+             "excel_serial": counts[-1]}
     if total == 0:
         return DateChoice("iso", "no dates to read")
     best = max(score.values())
     choice = _choose(con, view, raw, score, best, user_order, platform_order, dayfirst_hint, label)
-    if choice.family in FAMILIES:
-        seen = con.execute(f"SELECT {', '.join(f'count(try_strptime(x, ${i + 1}))' for i in range(len(FAMILIES[choice.family])))} "
+    if choice.family in FAMILIES and choice.family not in _ZONED:
+        col = "x_en" if choice.family == "text" else "x"
+        seen = con.execute(f"SELECT {', '.join(f'count(try_strptime({col}, ${i + 1}))' for i in range(len(FAMILIES[choice.family])))} "
                            f"FROM {sample}", FAMILIES[choice.family]).fetchall()[0]
         choice = replace(choice, patterns=tuple(p for p, n in zip(FAMILIES[choice.family], seen) if n))
     return choice
@@ -121,12 +165,15 @@ def _choose(con, view, raw, score, best, user_order, platform_order, dayfirst_hi
     if score["iso"] == best:
         return DateChoice("iso", _ISO_WHY)
     # "%Y" also reads the 2-digit "02" of 02/11/24 as a year: day/month orders win a tie with year first
-    family = next(f for f in ("mdy", "dmy", "ymd", "text", "yyyymmdd", "epoch_s", "epoch_ms", "epoch_us")
-                  if score[f] == best)
+    family = next(f for f in ("mdy", "dmy", "ymd", "text", "rfc2822", "yyyymmdd", "epoch_s", "epoch_ms", "epoch_us",
+                              "excel_serial") if score[f] == best)
     if family in ("mdy", "dmy"):
         return _day_or_month(con, view, raw, platform_order, dayfirst_hint, label)
     why = {"ymd": "year/month/day", "text": "dates with month names", "yyyymmdd": "YYYYMMDD dates",
-           "epoch_s": "epoch seconds", "epoch_ms": "epoch milliseconds", "epoch_us": "epoch microseconds"}[family]
+           "epoch_s": "epoch seconds", "epoch_ms": "epoch milliseconds", "epoch_us": "epoch microseconds",
+           "rfc2822": "e-mail style dates with an offset (Tue, 16 Jan 2024 13:21:35 +0000), read as UTC",
+           "excel_serial": "Excel day numbers (45307 = 16 Jan 2024; a re-saved export holds them instead of dates)"
+           }[family]
     return DateChoice(family, why)
 
 
