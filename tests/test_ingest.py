@@ -447,3 +447,23 @@ def test_dates_refused_before_are_read(write, dates, expected):
     assert rep.kept == 3 and not rep.excluded, rep.excluded
     got = [str(t) for (t,) in shop.con.execute("SELECT order_ts FROM orders ORDER BY customer_id").fetchall()]
     assert got == (expected or ["2024-01-16 00:00:00", "2024-03-03 00:00:00", "2023-12-21 00:00:00"])
+
+
+def test_valid_files_refused_with_a_misleading_cause_now_read(tmp_path):
+    """gzip bytes under a .csv name ('Error when sniffing file'), UTF-16 big-endian (read as mojibake) and a header
+    wider than the 64 KB sniff window ('has a header but no data rows')."""
+    import codecs
+    import gzip
+
+    from clv.store import Shop
+    rows = "customer_id,order_date,amount\na,2024-01-01,10\nb,2024-01-02,12\nü,2024-01-03,5\n"
+    (tmp_path / "gzip.csv").write_bytes(gzip.compress(rows.encode()))
+    (tmp_path / "be.csv").write_bytes(codecs.BOM_UTF16_BE + rows.encode("utf-16-be"))
+    extra = ",".join(f"extra_column_{i:05d}" for i in range(5000))
+    (tmp_path / "wide.csv").write_text(f"customer_id,order_date,amount,{extra}\n"
+                                       + "".join(f"{r}{',' * 5000}\n" for r in rows.splitlines()[1:]))
+    for name in ("gzip.csv", "be.csv", "wide.csv"):
+        shop = Shop()
+        assert shop.load_orders(tmp_path / name).kept == 3, name
+        ids = sorted(x for (x,) in shop.con.execute("SELECT DISTINCT customer_id FROM orders").fetchall())
+        assert ids == ["a", "b", "ü"], name

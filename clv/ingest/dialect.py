@@ -31,7 +31,9 @@ def source(con: duckdb.DuckDBPyConnection, sn: Sniff, view: str, types: dict | N
             rel = con.read_parquet(list(sn.paths), union_by_name=sn.by_name)
             rel = rel.project(", ".join(f"CAST({q(c)} AS VARCHAR) AS {q(c)}" for c in rel.columns))
         else:
-            params = {"paths": list(sn.paths), "delim": sn.delimiter, "enc": sn.encoding}
+            # the compression the bytes say (sniff), not the name: gzip saved under a .csv name was read as text
+            params = {"paths": list(sn.paths), "delim": sn.delimiter, "enc": sn.encoding,
+                      "compression": "gzip" if sn.compressed else "none"}
             typing = "all_varchar=true"
             if types:  # the pattern applies to TIMESTAMP columns only, not TIMESTAMPTZ
                 typing = "types=$types, timestampformat=$tsformat"
@@ -39,7 +41,7 @@ def source(con: duckdb.DuckDBPyConnection, sn: Sniff, view: str, types: dict | N
             options = "null_padding=true, parallel=false" if padded else "null_padding=false"
             rel = con.sql(f"SELECT * FROM read_csv($paths, delim=$delim, header=true, {typing}, encoding=$enc, "
                           f"quote='\"', escape='\"', comment='', {options}, union_by_name={str(sn.by_name).lower()}, "
-                          "compression='auto')", params=params)
+                          "compression=$compression)", params=params)
         rel.create_view(view, replace=True)
         yield
     finally:

@@ -32,6 +32,8 @@ __all__ = ["Sniff", "sniff", "open_inputs", "first_line"]
 _DELIMITERS = [",", ";", "\t", "|"]
 _EXPECTED = "a CSV (also .csv.gz or .zip), Excel (.xlsx/.xls) or Parquet export with a header row and data rows."
 _DATA_SUFFIXES = (".csv", ".txt", ".tsv", ".gz", ".xlsx", ".xls", ".parquet", ".pq")
+#: how far the sniffer reads to find the header and a first row (past it, one huge field is refused in words)
+_MAX_SAMPLE = 16 << 20
 
 
 @dataclass(frozen=True)
@@ -209,18 +211,38 @@ def _excel(p: Path, workdir: Path) -> Sniff:
     return Sniff(sn.paths, "csv", "utf-8", ",", sn.columns, False, origin, (p.name,))
 
 
+def _whole_gzip(p: Path) -> None:
+    """A gzip file read to its end once: cut short (its end marker missing: rows may be lost) or beyond the
+    unpacking limits (clv.ingest.limits), it is refused before anything is loaded."""
+    unpacking, done, packed = Unpacking(p.name), 0, p.stat().st_size
+    try:
+        with gzip.open(p, "rb") as fh:
+            while chunk := fh.read(1 << 22):
+                done += len(chunk)
+                unpacking.count(done, len(chunk), packed, p.name)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DataError(f"The compressed file {p.name} is damaged or cut short ({first_line(exc)}): rows may be "
+                        "missing from it.", expected="the whole export: download or copy it again.") from None
+
+
 def _text(p: Path, workdir: Path, con) -> Sniff:
     compressed = False
     with open(p, "rb") as fh:
         compressed = fh.read(2) == b"\x1f\x8b"
+    if compressed:
+        _whole_gzip(p)
     try:
         with (gzip.open(p, "rb") if compressed else open(p, "rb")) as fh:
             sample = fh.read(1 << 16)
+            # the header and a first row, however long (a 64 KB window cut a wide header: "no data rows")
+            while sample.count(b"\n") < 2 and len(sample) < _MAX_SAMPLE and (more := fh.read(1 << 20)):
+                sample += more
     except (OSError, EOFError, zlib.error) as exc:
         raise DataError(f"The file {p.name} could not be read ({first_line(exc)}).", expected=_EXPECTED) from None
-    encoding = "utf-8"
+    encoding, big_endian = "utf-8", False
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         encoding, text = "utf-16", sample.decode("utf-16", errors="ignore")
+        big_endian = sample.startswith(codecs.BOM_UTF16_BE)
     else:
         if b"\x00" in sample or sum(b < 9 or 13 < b < 32 for b in sample[:4096]) > 0.01 * min(len(sample), 4096):
             raise DataError(f"The file {p.name} does not look like a CSV file: it contains binary data.",
@@ -257,7 +279,10 @@ def _text(p: Path, workdir: Path, con) -> Sniff:
     if encoding == "cp1252":  # DuckDB cannot read cp1252: a UTF-8 copy
         read_path = str(_rewrite(p, workdir, "cp1252", compressed))
         read_encoding, compressed, origin = "utf-8", False, "Windows cp1252 text"
-    columns = _columns(con or duckdb.connect(), read_path, delimiter, read_encoding, p.name)
+    elif encoding == "utf-16" and big_endian:  # DuckDB reads UTF-16 little-endian only: BE became mojibake
+        read_path = str(_rewrite(p, workdir, "utf-16", compressed))
+        read_encoding, compressed, origin = "utf-8", False, "UTF-16 big-endian text"
+    columns = _columns(con or duckdb.connect(), read_path, delimiter, read_encoding, p.name, compressed)
     return Sniff((read_path,), "csv", read_encoding, delimiter, columns, compressed, origin, names=(p.name,))
 
 
@@ -271,11 +296,12 @@ def _count_outside_quotes(line: str, ch: str) -> int:
     return n
 
 
-def _columns(con, path: str, delimiter: str, encoding: str, name: str) -> tuple:
+def _columns(con, path: str, delimiter: str, encoding: str, name: str, compressed: bool = False) -> tuple:
     try:
         return tuple(r[0] for r in con.execute(
             "DESCRIBE SELECT * FROM read_csv(?, delim=?, header=true, all_varchar=true, encoding=?, quote='\"', "
-            "escape='\"', comment='', null_padding=true, parallel=false)", [path, delimiter, encoding]).fetchall())
+            "escape='\"', comment='', null_padding=true, parallel=false, compression=?)",
+            [path, delimiter, encoding, "gzip" if compressed else "none"]).fetchall())
     except duckdb.Error as exc:
         raise DataError(f"The file {name} could not be read as CSV: {first_line(exc)}",
                         expected=_EXPECTED) from None
