@@ -225,3 +225,13 @@ def test_a_status_first_seen_after_100000_rows_is_classified(write):
     rows = "".join(f"c{i % 500},2024-01-0{1 + i % 9},10,paid\n" for i in range(100_000))
     shop, rep = load(write("o.csv", "customer_id,order_date,amount,status\n" + rows + "z,2024-02-01,10,Storniert\n"))
     assert rep.not_purchases == {"cancelled": 1}
+
+
+def test_an_export_with_identical_rows_pasted_twice_is_read_once_with_them(write):
+    """Two identical coffees on one day are two purchases; the export pasted twice is still one export (it was
+    counted twice: its rows appear 2 and 4 times, so no single paste count fitted)."""
+    body = "a,2024-01-01,10\na,2024-01-01,10\nb,2024-01-02,5\n"
+    shop, rep = load(write("o.csv", HEAD + body + body))
+    assert rep.kept == 3 and rep.duplicates_removed == 3 and rep.identical_rows_kept == 1
+    assert any("pasted 2 times" in n for n in rep.notes)
+    assert float(shop.con.execute("SELECT sum(net) FROM orders").fetchall()[0][0]) == 25.0

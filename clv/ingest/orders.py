@@ -500,14 +500,18 @@ def _deduplicated(con, view: str, columns, key: str | None) -> _Dedup:
     if rows == distinct:
         return _Dedup(plain, int(rows), 0, not key)
     every = ", ".join(q(c) for c in columns)
-    lo, hi, uniq = con.execute(f"SELECT min(n), max(n), count(*) FROM (SELECT count(*) AS n FROM {v} GROUP BY {every})"
-                               ).fetchall()[0]
-    grouped = f"(SELECT *, count(*) AS _copies FROM {v} GROUP BY ALL)"
+    # k: the largest number of times every distinct row could have been pasted (the gcd of their counts) — an
+    # export that already held identical rows, pasted twice, has counts 2 and 4: k = 2, not "no paste"
+    k, uniq = con.execute(f"SELECT list_reduce(list(n), lambda a, b: gcd(a, b)), count(*) "
+                          f"FROM (SELECT count(*) AS n FROM {v} GROUP BY {every})").fetchall()[0]
     if key:
-        return _Dedup(grouped, int(rows), int(rows - uniq), False)
-    if lo == hi and uniq >= 2 and _repeated_block(con, v, row_hash, int(rows), int(lo)):
-        return _Dedup(grouped, int(rows), int(rows - uniq), True,
-                      note=f"the file is the same {uniq:,} rows pasted {lo} times in a row: read once")
+        return _Dedup(f"(SELECT *, count(*) AS _copies FROM {v} GROUP BY ALL)", int(rows), int(rows - uniq), False)
+    if k >= 2 and uniq >= 2 and _repeated_block(con, v, row_hash, int(rows), int(k)):
+        block = int(rows) // int(k)  # the first copy of the export, its own identical rows (separate purchases) kept
+        first = (f"(SELECT * EXCLUDE (_rn), 1 AS _copies FROM (SELECT *, row_number() OVER () - 1 AS _rn FROM {v}) "
+                 f"WHERE _rn < {block})")
+        return _Dedup(first, int(rows), int(rows) - block, True, identical_kept=block - int(uniq),
+                      note=f"the file is the same {block:,} rows pasted {k} times in a row: read once")
     return _Dedup(plain, int(rows), 0, True, identical_kept=int(rows - uniq))
 
 
