@@ -5,8 +5,10 @@ One ``Shop`` per browser session, CLI run or notebook; nothing connects at impor
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import tempfile
 import threading
+import weakref
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -137,8 +139,12 @@ class Shop:
         self._local = threading.local()
         self._local.con = self._root
         self.memory_limit: str | None = None  # DuckDB's default (80 % of RAM) unless set
-        # work that does not fit in memory spills to the system's temp folder, not to ./.tmp
-        self.con.execute("SET temp_directory = ?", [str(Path(tempfile.gettempdir()) / "clv-duckdb")])
+        # work that does not fit in memory spills to a folder of this Shop's own in the system's temp folder (not
+        # ./.tmp, nor one folder shared by every session), removed by close()
+        self._spill = tempfile.mkdtemp(prefix="clv-duckdb-")
+        # removed when the Shop is closed, collected (a data set replaced by an upload) or at exit, whichever is first
+        self._remove_spill = weakref.finalize(self, shutil.rmtree, self._spill, True)
+        self.con.execute("SET temp_directory = ?", [self._spill])
         if memory_limit:
             self.limit_memory(memory_limit)
         install_macros(self.con)
@@ -147,6 +153,14 @@ class Shop:
         self.orders_report: LoadReport | None = None
         self.interactions_report: LoadReport | None = None
         self.version = 0  # bumped on every load, so callers can key derived results on it
+
+    def close(self) -> None:
+        """Close the database and remove its spill files (a session's end; a closed tab's 59 MB of spill files and
+        memory stayed until the server stopped)."""
+        try:
+            self._root.close()
+        finally:
+            self._remove_spill()
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:

@@ -53,3 +53,20 @@ def test_a_copy_has_the_same_data_in_a_database_of_its_own(sample_shop):
     assert copy.orders_report is sample_shop.orders_report and copy.last_date() == sample_shop.last_date()
     copy.con.execute("DELETE FROM orders_all")  # a session changing its copy leaves the original alone
     assert len(sample_shop.customers()) > 0
+
+
+def test_a_closed_or_dropped_shop_leaves_no_spill_folder():
+    """Each Shop spills into a folder of its own, removed when it is closed (a session's end) or collected."""
+    import gc
+    from pathlib import Path
+
+    from clv.store import Shop
+    closed, dropped = Shop(memory_limit="64MB"), Shop()
+    folders = [Path(closed._spill), Path(dropped._spill)]
+    assert all(f.is_dir() for f in folders) and folders[0] != folders[1]
+    closed.con.execute("CREATE TABLE t AS SELECT range AS i, repeat('x', 200) AS s FROM range(2000000)")
+    closed.con.execute("SELECT s, count(*) FROM t GROUP BY s ORDER BY 1").fetchall()
+    closed.close()
+    del dropped
+    gc.collect()
+    assert not any(f.exists() for f in folders)

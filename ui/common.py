@@ -77,6 +77,8 @@ class _SessionResources:
     def release(self) -> None:
         if self._uploads is not None:
             self._uploads.cleanup()
+        if self.shop is not None:
+            self.shop.close()  # its DuckDB memory and spill files go now, not when the server stops
         self.shop = None
         self.memo.clear()
         gc.collect()
