@@ -159,8 +159,9 @@ class Shop:
         memory stayed until the server stopped)."""
         try:
             self._root.close()
-        finally:
-            self._remove_spill()
+        except duckdb.Error:  # a query still running (a tab closed mid-run): collected later, folder and all
+            return
+        self._remove_spill()
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:

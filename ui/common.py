@@ -416,14 +416,9 @@ def percent_column(label: str | None = None, **kwargs):
     return st.column_config.NumberColumn(label, format="percent", **kwargs)
 
 
-#: tables longer than this are turned into CSV only when their button is clicked (Streamlit's deferred download):
-#: built on every run, the 100k-customer value table's CSV was half of the Customer value page's rerun (0.5 s)
-DEFERRED_ROWS = 2_000
-
-
 def download_csv(df, filename: str, label: str = "Download CSV", key: str | None = None, on_click=None) -> None:
+    # the bytes are made on every run (0.5 s for the 100k-customer value table): Streamlit's deferred download (a
+    # callable, run on click) was faster but failed to start once in a full browser-suite run, so not used
     from clv.export import to_safe_csv
-    # a button whose click also changes the session (on_click: the playbook keeps the campaign) gets its bytes now
-    data = (lambda: to_safe_csv(df)) if on_click is None and len(df) > DEFERRED_ROWS else to_safe_csv(df)
-    st.download_button(label, data, file_name=filename, mime="text/csv", key=key or f"dl-{filename}",
+    st.download_button(label, to_safe_csv(df), file_name=filename, mime="text/csv", key=key or f"dl-{filename}",
                        on_click=on_click)
