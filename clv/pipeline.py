@@ -43,18 +43,18 @@ class Settings:
     churn_model: str = "auto"      # "palive", "model" (tried, used when it beats the purchase model), "auto" (tried
                                    # only when interactions are loaded)
     rfm_method: str = "quantiles"  # or "thresholds"
-    recency_cuts: tuple = (30.0, 60.0, 120.0, 240.0)
-    frequency_cuts: tuple = (1.0, 2.0, 3.0, 5.0)
-    monetary_cuts: tuple = (50.0, 100.0, 250.0, 500.0)
+    recency_cuts: tuple = defaults.RECENCY_CUTS
+    frequency_cuts: tuple = defaults.FREQUENCY_CUTS
+    monetary_cuts: tuple = defaults.MONETARY_CUTS
     k: int | None = None           # None: chosen by silhouette
     purchase_model: str = "auto"   # "auto" (by backtest) or a clv.value.PURCHASE_MODELS key
     cluster_features: str = "rfm"  # or "rfm+behaviour"
-    first_time_days: int = 90
-    big_spender_top_pct: float = 10
-    high_aov_pct: float = 80
-    discount_share_min: float = 0.5
-    cart_days: int = 30
-    vip_tenure_months: int = 6
+    first_time_days: int = defaults.FIRST_TIME_DAYS
+    big_spender_top_pct: float = defaults.BIG_SPENDER_TOP_PCT
+    high_aov_pct: float = defaults.HIGH_AOV_PCT
+    discount_share_min: float = defaults.DISCOUNT_SHARE_MIN
+    cart_days: int = defaults.CART_DAYS
+    vip_tenure_months: int = defaults.VIP_TENURE_MONTHS
     as_of: str | None = None       # observation date (YYYY-MM-DD); None: the last date in the data
     tabulate_months: int = 24      # months of expected purchases tabulated per fit: any horizon up to this is priced
                                    # without a refit (a one-shot CLI run tabulates only its horizon)

@@ -91,8 +91,8 @@ def _threshold_score(values: np.ndarray, cuts, higher_is_better: bool) -> np.nda
     return ((1 + band) if higher_is_better else (5 - band)).astype(np.int32)
 
 
-def rfm_scores(customers: pd.DataFrame, method: str = "quantiles", recency_cuts=(30, 60, 120, 240),
-               frequency_cuts=(1, 2, 3, 5), monetary_cuts=(50, 100, 250, 500)) -> pd.DataFrame:
+def rfm_scores(customers: pd.DataFrame, method: str = "quantiles", recency_cuts=defaults.RECENCY_CUTS,
+               frequency_cuts=defaults.FREQUENCY_CUTS, monetary_cuts=defaults.MONETARY_CUTS) -> pd.DataFrame:
     """r_score, f_score, m_score (1–5, 5 best) from days since last purchase, orders and revenue."""
     rec = days_since_last(customers).to_numpy(float)
     freq = customers["orders"].to_numpy(float)
@@ -306,12 +306,12 @@ def _profile(customers: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
 @dataclass(frozen=True)
 class SegmentParams:
     """The thresholds of the behavioural segments (all exposed in the app's sidebar)."""
-    first_time_days: int = 90         # first-time buyer: one order, placed within this many days
-    big_spender_top_pct: float = 10   # big spender: top X % of customers by revenue
-    high_aov_pct: float = 80          # high-AOV: AOV above this percentile
-    discount_share_min: float = 0.5   # discount shopper: at least this share of orders discounted
-    cart_days: int = 30               # cart abandoner: abandoned a cart within this many days, no order since
-    vip_tenure_months: int = 6        # VIP/loyal: top RFM segment and a customer for at least this long
+    first_time_days: int = defaults.FIRST_TIME_DAYS          # (each explained in clv/defaults.py)
+    big_spender_top_pct: float = defaults.BIG_SPENDER_TOP_PCT
+    high_aov_pct: float = defaults.HIGH_AOV_PCT
+    discount_share_min: float = defaults.DISCOUNT_SHARE_MIN
+    cart_days: int = defaults.CART_DAYS
+    vip_tenure_months: int = defaults.VIP_TENURE_MONTHS
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from clv import defaults, formatting
+from clv import formatting
 from clv.errors import DataError
 from clv.ingest import Mapping
 from clv.pipeline import Settings
@@ -242,13 +242,19 @@ def show_data_error(exc: DataError) -> None:
 
 # --- shared sidebar controls ----------------------------------------------------------------------------
 
-DEFAULTS = dict(horizon_months=defaults.HORIZON_MONTHS, margin_pct=round(100 * defaults.MARGIN),
-                discount_rate_pct=round(100 * defaults.DISCOUNT_RATE), cac=defaults.CAC,
-                churn_window_days=defaults.CHURN_WINDOW_DAYS,
-                rfm_method="quantiles", recency_cuts="30, 60, 120, 240", frequency_cuts="1, 2, 3, 5",
-                monetary_cuts="50, 100, 250, 500", k_auto=True, k=4, cluster_features="R, F, M",
-                first_time_days=90, big_spender_top_pct=10, high_aov_pct=80, discount_share_min=50,
-                cart_days=30, vip_tenure_months=6, purchase_model="auto")
+def _cut_text(cuts: tuple) -> str:
+    return ", ".join(f"{c:g}" for c in cuts)
+
+
+_S = Settings()  # the library's defaults (clv/defaults.py), as the sidebar's widgets hold them
+DEFAULTS = dict(horizon_months=_S.horizon_months, margin_pct=round(100 * _S.margin),
+                discount_rate_pct=round(100 * _S.discount_rate), cac=_S.cac, churn_window_days=_S.churn_window_days,
+                rfm_method=_S.rfm_method, recency_cuts=_cut_text(_S.recency_cuts),
+                frequency_cuts=_cut_text(_S.frequency_cuts), monetary_cuts=_cut_text(_S.monetary_cuts),
+                k_auto=_S.k is None, k=4, cluster_features="R, F, M", first_time_days=_S.first_time_days,
+                big_spender_top_pct=_S.big_spender_top_pct, high_aov_pct=_S.high_aov_pct,
+                discount_share_min=round(100 * _S.discount_share_min), cart_days=_S.cart_days,
+                vip_tenure_months=_S.vip_tenure_months, purchase_model=_S.purchase_model)
 
 
 def _valid_settings(saved: dict) -> dict:
