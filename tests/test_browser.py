@@ -306,3 +306,40 @@ def test_a_long_table_downloads_whole_when_clicked(browser, server, tmp_path):
     rows = list(csv.DictReader(path.open(newline="", encoding="utf-8")))
     assert len(rows) == named and {"customer_id", "churn_risk", "value_at_stake"} <= set(rows[0])
     ctx.close()
+
+
+def test_hostile_values_make_no_request_leave_the_page(browser, server, tmp_path):
+    """Ids, channels, codes, countries and a file name that are Markdown images, links or HTML: every page renders
+    them as text — no <img>/<a> made from them in the DOM, and no request to any host but this server."""
+    from urllib.parse import urlparse
+
+    from ui.pages import DATA_PAGES
+    pixel = "![x](http://tracker.example/p.png)"
+    link = '<a href="http://evil.example/">Germany</a><img src="http://tracker.example/i.png">'
+    rows = ["customer_id,order_date,amount,channel,discount_code,country"]
+    for i in range(60):
+        cid = pixel if i % 10 == 0 else f"c{i}"
+        for d in (1, 15):
+            rows.append(f"{cid},2024-0{1 + i % 6}-{d:02d},{10 + i % 7},[web](http://evil.example),"
+                        f"http://evil.example/code,\"{link.replace(chr(34), chr(34) * 2)}\"")
+    path = tmp_path / "[evil](javascript:alert(1)) ![x](tracker.png).csv"  # a file name holds no slash
+    path.write_text("\n".join(rows) + "\n")
+    ctx = browser.new_context(viewport={"width": 1280, "height": 1400})
+    outside = []
+    ctx.on("request", lambda r: outside.append(r.url) if urlparse(r.url).hostname not in ("127.0.0.1", "localhost")
+           and not r.url.startswith(("data:", "blob:")) else None)
+    page = ctx.new_page()
+    page.goto(server + "/Data")
+    expect(metric_value(page, "Customers")).to_have_text(sample_customers())
+    upload(page, path)
+    expect(metric_value(page, "Customers")).to_have_text("55", timeout=120_000)  # 54 + the hostile id
+    for p in DATA_PAGES:
+        page.get_by_test_id("stSidebar").get_by_role("link", name=p.label).click()
+        expect(page.get_by_test_id("stSidebar").get_by_text(p.label, exact=True)).to_be_visible()
+        expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=120_000)
+        page.wait_for_timeout(800)
+        made = page.evaluate("""() => [...document.querySelectorAll(
+            'a[href*="evil"], a[href^="javascript"], img[src*="tracker"]')].map(e => e.outerHTML)""")
+        assert made == [], (p.label, made)
+    assert outside == [], outside
+    ctx.close()

@@ -26,10 +26,14 @@ from ui.auth import gate, mode, secret_section, sign_out
 from ui.pages import PAGES
 from ui.workspace import restore, workspace
 
+ICON = Path(__file__).resolve().parent / "icon.png"
+
 
 def page_setup(title: str) -> "Settings":
     """Call first on every page: page config, the shop, the shared sidebar. Returns the current settings."""
-    st.set_page_config(page_title=f"{title} · clv", page_icon=":material/insights:", layout="wide")
+    # the icon is a file served by this server: a Material icon name made every visitor's browser fetch it from a
+    # font CDN (found by the browser test that watches for requests leaving the page)
+    st.set_page_config(page_title=f"{title} · clv", page_icon=str(ICON), layout="wide")
     who = gate()  # stops here until the visitor is signed in (when sign-in is set up)
     if who and mode() == "oidc" and "signed_in_owner" not in st.session_state:
         from clv.workspace import oidc_owner
