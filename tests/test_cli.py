@@ -183,3 +183,34 @@ def test_disk_and_path_errors_are_one_line_with_exit_2(tmp_path):
     r = clv("summary", "--orders", ORDERS, "--out", str(tmp_path / "no" / "such" / "folder" / "c.csv"))
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.strip().splitlines()[-1].startswith("error: No such file or directory")
+
+
+def test_a_run_killed_while_writing_leaves_the_previous_file(tmp_path):
+    """score/summary --out: a run killed with SIGKILL in the middle of writing leaves the previous file as it was
+    (the table goes to a hidden temporary name, renamed when complete)."""
+    import os
+    import signal
+    import time
+    # the sample shop twenty times over (other customers and order names): a customer table that takes a moment
+    sample = pd.read_csv(ORDERS, dtype=str, keep_default_na=False)
+    parts = []
+    for k in range(20):
+        part = sample.copy()
+        part["Email"] = part["Email"].where(part["Email"] == "", part["Email"].str.replace("@", f"+{k}@"))
+        part["Name"] = part["Name"] + f"-{k}"
+        parts.append(part)
+    big = tmp_path / "orders.csv"
+    pd.concat(parts).to_csv(big, index=False)
+    out = tmp_path / "customers.csv"
+    out.write_text("the previous table\n")
+    proc = subprocess.Popen([sys.executable, "-m", "clv", "summary", "--orders", str(big), "--out", str(out)],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if any(p.name.startswith(".customers.csv.partial-") and p.stat().st_size > 0 for p in tmp_path.iterdir()):
+            os.kill(proc.pid, signal.SIGKILL)
+            break
+        time.sleep(0.002)
+    proc.wait(30)
+    assert proc.returncode == -signal.SIGKILL, "the write finished before it could be interrupted"
+    assert out.read_text() == "the previous table\n"
