@@ -77,12 +77,6 @@ class Unpacking:
                 self.count(done, len(chunk), member.compress_size, member.filename)
                 dst.write(chunk)
 
-    def read(self, zf: zipfile.ZipFile, member: zipfile.ZipInfo) -> bytes:
-        import io
-        buf = io.BytesIO()
-        self.copy(zf, member, buf)
-        return buf.getvalue()
-
 
 _ROW = re.compile(rb'<row\b[^>]*?\sr="(\d{1,9})"')
 _CELL_COL = re.compile(rb'<c\b[^>]*?\sr="([A-Z]{1,4})\d')
