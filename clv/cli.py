@@ -39,6 +39,12 @@ def _add_input_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--decimal", choices=["auto", "dot", "comma"], default="auto",
                    help="decimal mark of amounts: dot (1,234.50), comma (1.234,50) or auto (from the whole column)")
     p.add_argument("--currency", help="analyse orders in this currency when the file has several")
+    p.add_argument("--status", action="append", default=[], metavar="VALUE=purchase|not_purchase",
+                   help="how orders with this status are counted (repeatable), e.g. --status past_due=not_purchase; "
+                        "statuses clv does not know are counted as purchases and listed first in the output")
+    p.add_argument("--accept-exclusions", action="store_true",
+                   help="go on when values that could not be read (dates, amounts) exclude more than 20%% of the "
+                        "orders (by default that stops the run: the numbers from the rest would be wrong)")
     p.add_argument("--as-of", metavar="YYYY-MM-DD",
                    help="observation date (default: the last date in the file, returns included)")
 
@@ -53,15 +59,36 @@ def _overrides(items: list[str], fields: list[str], flag: str) -> dict:
     return out
 
 
+def _statuses(items: list[str]) -> tuple:
+    out = []
+    for item in items:
+        value, sep, how = item.rpartition("=")
+        if not sep or not value.strip() or how not in ("purchase", "not_purchase"):
+            raise DataError(f"--status {item!r} is not VALUE=purchase or VALUE=not_purchase.",
+                            expected="e.g. --status past_due=not_purchase or --status 'En cours'=purchase.")
+        out.append((value.strip(), how))
+    return tuple(out)
+
+
+def unknown_statuses_line(report) -> str:
+    shown = ", ".join(f"{s!r} ({n:,} order{'' if n == 1 else 's'})" for s, n in report.unrecognised_statuses.items())
+    first = next(iter(report.unrecognised_statuses))
+    return (f"STATUSES NOT RECOGNISED, counted as purchases: {shown}. If one is not a paid order, say so: "
+            f"--status {first!r}=not_purchase (or =purchase to confirm).")
+
+
 def _load(args) -> Shop:
     shop = Shop(memory_limit=getattr(args, "memory_limit", None))
     orders = args.orders if len(args.orders) > 1 else args.orders[0]
     mapping = None
-    if args.map or args.date_format != "auto" or args.decimal != "auto":
+    if args.map or args.date_format != "auto" or args.decimal != "auto" or args.status or args.accept_exclusions:
         mapping = detect_format(sniff(orders, shop.con).columns, args.format)
         mapping = mapping.with_columns(**_overrides(args.map, ORDER_FIELDS, "--map"))
-        mapping = mapping.with_options(date_order=args.date_format, decimal=args.decimal)
+        mapping = mapping.with_options(date_order=args.date_format, decimal=args.decimal,
+                                       statuses=_statuses(args.status), accept_exclusions=args.accept_exclusions)
     report = shop.load_orders(orders, fmt=args.format, mapping=mapping, currency=args.currency)
+    if report.unrecognised_statuses:
+        print(unknown_statuses_line(report), file=sys.stderr)
     print(report, file=sys.stderr)
     if args.interactions:
         events_mapping = None

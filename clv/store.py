@@ -217,8 +217,9 @@ class Shop:
 
     # -- loading ---------------------------------------------------------------------------------------
     def load_orders(self, path, fmt: str | None = None, mapping: Mapping | None = None,
-                    currency: str | None = None) -> LoadReport:
-        self.orders_report = load_orders(self.con, path, fmt=fmt, mapping=mapping, currency=currency)
+                    currency: str | None = None, accept_exclusions: bool = False) -> LoadReport:
+        self.orders_report = load_orders(self.con, path, fmt=fmt, mapping=mapping, currency=currency,
+                                         accept_exclusions=accept_exclusions)
         self.version += 1
         return self.orders_report
 

@@ -9,7 +9,7 @@ from clv.formatting import SYMBOLS
 from clv.ingest import (DATE_ORDERS, DECIMALS, FIELD_LABELS, FORMATS, INTERACTION_FIELDS, ORDER_FIELDS, REQUIRED_INTERACTION_FIELDS,
                         REQUIRED_ORDER_FIELDS, detect_format, detect_interaction_mapping, sniff)
 from ui.common import (count, download_csv, keep_widgets, load_shop, memo, page_setup, plain, reopen, show_sample,
-                       shop as current_shop, upload_dir)
+                       shop as current_shop, unknown_statuses_banner, upload_dir)
 from ui.model import customers_table
 from ui.workspace import WIDGET_PREFIXES, remember, workspace
 
@@ -23,6 +23,7 @@ st.write("Drop the orders export you already have — Shopify, WooCommerce, BigC
          "Interactions (site events, email opens, support tickets, reviews) are optional and sharpen the churn model.")
 
 NONE = "— none —"
+STATUS_KEY = "status_"  # + a status as the file writes it: the founder's choice for it ("purchase"/"not_purchase")
 
 
 def _save(uploads: list, slot: str) -> str | tuple:
@@ -106,6 +107,9 @@ if orders_ids and st.session_state.get("orders_upload_ids") != orders_ids:
             st.session_state["events_src"] = None  # the sample's events do not belong to this shop
         st.session_state["fmt_choice"] = "auto"
         st.session_state["date_order"] = st.session_state["decimal"] = "auto"
+        for k in [k for k in st.session_state if isinstance(k, str) and k.startswith("status_")]:
+            st.session_state[k] = None  # another shop's status choices do not apply to this one
+        st.session_state["accept_exclusions"] = False
         st.session_state.pop("mapping_columns", None)
         status.update(label=f"Read {plain(names)}", state="complete")
 if events_up is not None and st.session_state.get("events_upload_id") != events_up.file_id:
@@ -162,8 +166,11 @@ with st.expander("Column mapping", expanded=st.session_state.get("load_error") i
 
 base = detect_format(columns, st.session_state["detected_format"])
 mapping = base.with_columns(**{f: (None if st.session_state[f"map_{f}"] == NONE else st.session_state[f"map_{f}"])
-                               for f in ORDER_FIELDS}).with_options(date_order=st.session_state["date_order"],
-                                                                    decimal=st.session_state["decimal"])
+                               for f in ORDER_FIELDS}).with_options(
+    date_order=st.session_state["date_order"], decimal=st.session_state["decimal"],
+    statuses=tuple(sorted((k[len(STATUS_KEY):], v) for k, v in st.session_state.items()
+                          if isinstance(k, str) and k.startswith(STATUS_KEY) and v in ("purchase", "not_purchase"))),
+    accept_exclusions=bool(st.session_state.get("accept_exclusions")))
 
 events = st.session_state.get("events_src")
 events_mapping = None
@@ -191,6 +198,10 @@ if st.session_state.get("loaded_key") != load_key:
             remember(mapping, currency, events_mapping)
 if st.session_state.get("load_error"):
     st.error(plain(st.session_state["load_error"]), icon="⚠️")
+    if "accept-exclusions" in st.session_state["load_error"]:
+        st.checkbox("Leave them out and go on", key="accept_exclusions",
+                    help="Every number will come from the other orders only, and this page will say so. Better: fix "
+                         "the date format or decimal mark above, or export the file again.")
     st.caption("The dashboard still shows the last data that loaded. Fix the mapping above or upload another file.")
     st.stop()
 
@@ -213,6 +224,33 @@ for n in rep.notes:
     st.caption(plain(n[0].upper() + n[1:] + "."))
 for w in rep.warnings:
     st.warning(plain(w))
+if st.session_state.get("accept_exclusions"):
+    st.checkbox("Leave orders with unreadable values out and go on", key="accept_exclusions")
+
+
+def status_choices(report) -> None:
+    """Every status of the file with its orders and how it counts; the founder changes any (kept with the data set)."""
+    st.subheader("Order statuses")
+    unknown = report.unrecognised_statuses
+    st.caption("How each status in the file counts. A status clv does not know is counted as a purchase until you "
+               "say otherwise" + (f" — {len(unknown)} here." if unknown else "; every status here is known."))
+    with st.expander("Change how a status counts", expanded=bool(unknown)):
+        for status, n, reason, how in sorted(report.statuses, key=lambda r: (r[3] != "not recognised", -r[1]))[:60]:
+            # None: no choice of yours (clv's vocabulary decides; an unknown status counts as a purchase)
+            default = ("not decided: counted as a purchase" if how == "not recognised" else
+                       f"as clv reads it: {'a purchase' if reason is None else 'not a purchase (' + reason + ')'}")
+            labels = {None: default, "purchase": "a purchase", "not_purchase": "not a purchase"}
+            st.selectbox(plain(f"“{status}” — {count(n)} orders"), [None, "purchase", "not_purchase"],
+                         key=STATUS_KEY + status, format_func=labels.get)
+    st.dataframe(pd.DataFrame([{"status": s, "orders": n, "counts as": "a purchase" if r is None else f"not a purchase: {r}",
+                                "decided by": {"known": "clv's vocabulary", "your choice": "you",
+                                               "not recognised": "nobody yet: counted as a purchase"}[h]}
+                               for s, n, r, h in report.statuses]), hide_index=True, width="stretch")
+
+
+unknown_statuses_banner()
+if rep.statuses:
+    status_choices(rep)
 if len(rep.currencies) > 1:
     st.selectbox("Currency to analyse", list(rep.currencies), key="currency_choice",
                  index=list(rep.currencies).index(rep.currency))

@@ -35,14 +35,54 @@ def test_data_page_renders_sample_shop(data_page):
 
 def test_data_page_upload(data_page):
     at = data_page
-    csv = b"customer_id,order_date,amount\na,2024-01-01,10\na,2024-02-01,20\nb,2024-01-05,7\nc,bad date,3\n"
+    csv = (b"customer_id,order_date,amount\na,2024-01-01,10\na,2024-02-01,20\nb,2024-01-05,7\nc,bad date,3\n"
+           b"d,2024-03-01,4\nd,2024-03-09,6\n")
     at.file_uploader(key="orders").set_value(("mine.csv", csv, "text/csv")).run()
     assert not at.exception
-    assert metric(at, "Customers") == "2"
+    assert metric(at, "Customers") == "3"
     assert metric(at, "Excluded orders") == "1"
     report = at.dataframe[0].value
     assert "date could not be read (column 'order_date')" in report["what"].iloc[0]
     assert "bad date" in report["example rows"].iloc[0]
+
+
+def test_unknown_statuses_are_said_on_every_page_and_the_founder_decides(data_page):
+    """A status the vocabulary does not know counts as a purchase, but not silently: every page says so with a
+    link to Your data, where the founder chooses how it counts (and the numbers follow)."""
+    at = data_page
+    csv = (b"order_id,customer_id,order_date,amount,status\n1,a,2024-01-01,10,paid\n2,a,2024-02-01,20,past_due\n"
+           b"3,b,2024-01-05,7,paid\n4,c,2024-01-09,5,past_due\n5,c,2024-02-09,8,paid\n")
+    at.file_uploader(key="orders").set_value(("statuses.csv", csv, "text/csv")).run()
+    assert not at.exception
+    banner = [w.value for w in at.warning if "status clv does not know" in w.value]
+    assert banner and "2 orders" in banner[0] and "past\\_due" in banner[0]  # escaped: no markup from data
+    table = next(d.value for d in at.dataframe if "decided by" in d.value.columns)
+    assert table.set_index("status").loc["past_due", "decided by"].startswith("nobody yet")
+    at.switch_page("pages/2_Segments.py").run()
+    assert any("status clv does not know" in w.value for w in at.warning)  # every page, not only Your data
+    at.switch_page("pages/1_Data.py").run()
+    at.selectbox(key="status_past_due").set_value("not_purchase").run()
+    assert not at.exception
+    assert not any("status clv does not know" in w.value for w in at.warning)
+    table = next(d.value for d in at.dataframe if "decided by" in d.value.columns)
+    row = table.set_index("status").loc["past_due"]
+    assert row["decided by"] == "you" and row["counts as"].startswith("not a purchase")
+    assert at.dataframe[-1].value["orders"].sum() == 3  # the customer table: the two past_due orders left out
+
+
+def test_mostly_unreadable_dates_stop_the_numbers_until_accepted(data_page):
+    """Over 20 % of the orders excluded for values that could not be read is a problem to fix, not a footnote: no
+    page shows numbers from the rest until the founder accepts it."""
+    at = data_page
+    csv = b"customer_id,order_date,amount\na,2024-01-01,10\nb,31/31/2024,20\nc,someday,7\nd,2024-01-09,5\n"
+    at.file_uploader(key="orders").set_value(("dates.csv", csv, "text/csv")).run()
+    assert not at.exception
+    assert "2 of 4 orders (50%) have a value that could not be read" in at.error[0].value.replace("\\", "")
+    assert not at.metric  # nothing from the other two orders
+    at.checkbox(key="accept_exclusions").check().run()
+    assert not at.exception and not at.error
+    assert metric(at, "Customers") == "2"
+    assert any("left out, as you accepted" in w.value for w in at.warning)
 
 
 def test_customers_with_an_order_and_buyers_are_told_apart(data_page):

@@ -45,6 +45,8 @@ def page_setup(title: str) -> "Settings":
         st.session_state["signed_in_email"] = st.user.get("email")
     shop()
     _sample_banner()
+    if title != "Your data":  # that page says it after loading what was just uploaded
+        unknown_statuses_banner()
     return sidebar(who)
 
 
@@ -56,6 +58,21 @@ def _sample_banner() -> None:
     elif st.session_state.get("dataset") is None and workspace().datasets():
         st.info("You are looking at the bundled **sample shop**, not your data: open one of your data sets on "
                 "*Your data*.", icon="ℹ️")
+
+
+def unknown_statuses_banner() -> None:
+    """While statuses clv does not know count as purchases, say so in one line with the way to fix it."""
+    report = resources().shop.orders_report if resources().shop is not None else None
+    if report is not None and report.unrecognised_statuses:
+        n = sum(report.unrecognised_statuses.values())
+        shown = ", ".join(f"“{s}”" for s in list(report.unrecognised_statuses)[:3])
+        box = st.container(border=True)
+        box.warning(plain(f"{count(n)} orders have a status clv does not know ({shown}"
+                          f"{', …' if len(report.unrecognised_statuses) > 3 else ''}) and are counted as purchases.")
+                    + " Say how each counts under *Order statuses* on Your data.", icon="⚠️")
+        token = st.session_state.get("ws_token")
+        box.page_link("pages/1_Data.py", label="Fix the order statuses", icon=":material/arrow_forward:",
+                      query_params={"ws": token} if token else None)
 
 
 # --- the session's data ---------------------------------------------------------------------------------

@@ -19,7 +19,8 @@ from clv.workspace import Workspace, new_token, valid_token
 __all__ = ["workspace", "keep_token", "restore", "remember", "keep_campaign", "WIDGET_PREFIXES"]
 
 #: Data-page choices that rebuild a data set (the same keys keep_widgets keeps across pages)
-WIDGET_PREFIXES = ("map_", "evmap_", "fmt_choice", "date_order", "decimal", "currency_choice")
+WIDGET_PREFIXES = ("map_", "evmap_", "fmt_choice", "date_order", "decimal", "currency_choice", "status_",
+                   "accept_exclusions")
 _COLUMN_KEYS = ("mapping_columns", "events_mapping_columns", "detected_format")
 
 
@@ -53,7 +54,8 @@ def _mapping(d: dict | None) -> Mapping | None:
     if not d:
         return None
     return Mapping(**{**d, "flags": tuple(tuple(f) for f in d.get("flags", ())),
-                      "guest_ids": tuple(d.get("guest_ids", ()))})
+                      "guest_ids": tuple(d.get("guest_ids", ())),
+                      "statuses": tuple(tuple(x) for x in d.get("statuses", ()))})
 
 
 def restore(ds: str) -> dict | None:

@@ -13,10 +13,11 @@ from dataclasses import dataclass, replace
 
 from .fields import q
 
-__all__ = ["DateChoice", "choose_date_format", "date_sql", "DATE_HELP", "EARLIEST", "latest_allowed"]
+__all__ = ["DateChoice", "choose_date_format", "date_sql", "install_date_macros", "DATE_HELP", "EARLIEST",
+           "latest_allowed", "ZONE_OFFSETS", "ZONE_RE"]
 
 DATE_HELP = ("dates like 2024-01-31, 2024-01-31 14:05:00 +0100, 01/31/2024 14:05, 31.01.2024, Jan 31, 2024 2:05 PM, "
-             "16. Januar 2024, Tue, 16 Jan 2024 13:21:35 +0000, 20240131, Excel day numbers or epoch seconds")
+             "16. Januar 2024, Tue, 16 Jan 2024 13:21:35 +0000, 2024-01-16 13:21:35 PDT, 20240131, Excel day numbers or epoch seconds")
 EARLIEST = dt.date(1990, 1, 1)
 
 
@@ -79,6 +80,43 @@ def months_sql(x: str) -> str:
             f"[rtrim(lower(w), '.')], w)), ' ')")
 _ISO_WHY = "ISO dates (2024-01-31…)"
 
+#: time-zone abbreviations written after a time -> minutes east of UTC. Each names its offset, daylight time
+#: included ("PDT" is UTC-7 whatever the date), so the value is read as written. Where an abbreviation has
+#: several meanings, the one shops' exports use (US, UK, India) is taken and said in the report (ZONE_READINGS).
+ZONE_OFFSETS = {
+    "UTC": 0, "GMT": 0, "UT": 0, "Z": 0, "WET": 0, "WEST": 60, "BST": 60, "IST": 330, "CET": 60, "CEST": 120,
+    "MET": 60, "MEST": 120, "MEZ": 60, "MESZ": 120, "EET": 120, "EEST": 180, "MSK": 180, "EST": -300, "EDT": -240,
+    "CST": -360, "CDT": -300, "MST": -420, "MDT": -360, "PST": -480, "PDT": -420, "AKST": -540, "AKDT": -480,
+    "HST": -600, "HDT": -540, "AST": -240, "ADT": -180, "NST": -210, "NDT": -150, "AEST": 600, "AEDT": 660,
+    "ACST": 570, "ACDT": 630, "AWST": 480, "NZST": 720, "NZDT": 780, "JST": 540, "KST": 540, "HKT": 480,
+    "SGT": 480, "SAST": 120, "BRT": -180, "ART": -180}
+#: abbreviations with other meanings elsewhere: the meaning taken, as the report says it
+ZONE_READINGS = {"BST": "British Summer Time (UTC+1), not Bangladesh", "IST": "India (UTC+5:30), not Irish or Israel",
+                 "CST": "US Central (UTC-6), not China", "AST": "Atlantic (UTC-4), not Arabia",
+                 "EST": "US Eastern (UTC-5), not Australian Eastern"}
+# a value's zone: after its time (H:MM, maybe seconds and AM/PM), an abbreviation and/or an offset ("PDT", "GMT+1",
+# "UTC+05:30", "(UTC-07:00)", "+0100"), optionally bracketed. Groups: 1 the value without it, 2 the abbreviation,
+# 3 the sign, 4 hours, 5 minutes
+ZONE_RE = ("^(.*?[0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)?(?:\\s*[AaPp]\\.?[Mm]\\.?)?)\\s*\\(?\\s*(" + "|".join(sorted(ZONE_OFFSETS, key=len, reverse=True))
+            + ")?\\s*(?:([+-])([0-9]{1,2})(?::?([0-9]{2}))?)?\\s*\\)?\\s*$")
+
+
+def install_date_macros(con) -> None:
+    """``clv_zone_body(x)``: the value without a trailing zone (NULL when it has none); ``clv_zone_minutes(x)``:
+    the zone's offset in minutes east of UTC."""
+    pairs = ", ".join(f"'{k}': {v}" for k, v in ZONE_OFFSETS.items())
+    con.execute(f"""
+        CREATE OR REPLACE TEMP MACRO clv_zone_body(x) AS CASE
+            WHEN regexp_extract(x, '{ZONE_RE}', 2) <> '' OR regexp_extract(x, '{ZONE_RE}', 3) <> ''
+            THEN regexp_extract(x, '{ZONE_RE}', 1) END""")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP MACRO clv_zone_minutes(x) AS
+            coalesce(MAP {{{pairs}}}[nullif(regexp_extract(x, '{ZONE_RE}', 2), '')], 0)
+            + CASE regexp_extract(x, '{ZONE_RE}', 3) WHEN '' THEN 0 ELSE
+                (CASE regexp_extract(x, '{ZONE_RE}', 3) WHEN '-' THEN -1 ELSE 1 END)
+                * (60 * CAST(regexp_extract(x, '{ZONE_RE}', 4) AS INTEGER)
+                   + coalesce(try_cast(nullif(regexp_extract(x, '{ZONE_RE}', 5), '') AS INTEGER), 0)) END""")
+
 
 @dataclass(frozen=True)
 class DateChoice:
@@ -99,11 +137,25 @@ def _iso(x: str) -> str:
     return (f"CASE WHEN regexp_matches({x}, '^\\s*[0-9]{{4}}-[0-9]') THEN coalesce("
             f"CASE WHEN length({x}) = 10 OR (length({x}) = 16 AND {x}[14] = ':') "
             f"OR (length({x}) = 19 AND {x}[17] = ':') THEN try_cast({x} AS TIMESTAMP) END, "
-            f"try_cast(trim({x}) AS TIMESTAMPTZ)::TIMESTAMP) END")
+            # an offset or Z only: a zone name would be read by ICU's own table ("BST" as Bangladesh, "PST" as
+            # Los Angeles time with daylight saving); those are read by ZONE_OFFSETS (see date_sql)
+            f"CASE WHEN NOT regexp_matches({x}, ':[0-9]{{2}}[^A-Za-z]*[A-Za-z]{{2}}') "
+            f"THEN try_cast(trim({x}) AS TIMESTAMPTZ)::TIMESTAMP END) END")
 
 
 def date_sql(choice: DateChoice, x: str) -> tuple[str, dict]:
-    """SQL reading text expression ``x`` as a UTC TIMESTAMP with the chosen family, and its parameters."""
+    """SQL reading text expression ``x`` as a UTC TIMESTAMP with the chosen family, and its parameters.
+
+    A value the family cannot read as it stands is read again without a trailing zone ("PDT", "GMT+1",
+    "(UTC+05:30)"), whose offset is then taken off (only for those values: plain files pay nothing)."""
+    base, params = _family_sql(choice, x)
+    if choice.family in _EPOCH or choice.family == "excel_serial":
+        return base, params
+    zoned, _ = _family_sql(choice, f"clv_zone_body({x})")
+    return f"coalesce({base}, {zoned} - to_minutes(clv_zone_minutes({x})))", params
+
+
+def _family_sql(choice: DateChoice, x: str) -> tuple[str, dict]:
     if choice.family == "excel_serial":
         return (f"CASE WHEN regexp_full_match(trim({x}), '{_SERIAL}') THEN make_timestamp(CAST(round("
                 f"(try_cast(trim({x}) AS DOUBLE) - 25569) * 86400) * 1000000 AS BIGINT)) END", {})
@@ -133,8 +185,9 @@ def choose_date_format(con, view: str, raw: str, *, user_order: str = "auto", pl
     The family is scored on the distinct values of the first 5,000 rows (strptime with every pattern is costly);
     day-first against month-first is then settled on the whole column by one cheap pass over the first two
     numbers of each date."""
-    sample = (f"(SELECT DISTINCT x, {months_sql('x')} AS x_en FROM (SELECT trim({raw}) AS x FROM {q(view)} "
-              f"WHERE nullif(trim({raw}), '') IS NOT NULL LIMIT 5000))")
+    # scored on the values without a trailing zone (read by date_sql whatever the family)
+    sample = (f"(SELECT DISTINCT x, {months_sql('x')} AS x_en FROM (SELECT coalesce(clv_zone_body(v), v) AS x "
+              f"FROM (SELECT trim({raw}) AS v FROM {q(view)} WHERE nullif(trim({raw}), '') IS NOT NULL LIMIT 5000)))")
     fams = list(FAMILIES)
     counts = con.execute(
         f"SELECT count(*), count(coalesce({_iso('x')}, try_strptime(x, ${len(fams) + 1})::TIMESTAMPTZ)), "
@@ -151,12 +204,29 @@ def choose_date_format(con, view: str, raw: str, *, user_order: str = "auto", pl
         return DateChoice("iso", "no dates to read")
     best = max(score.values())
     choice = _choose(con, view, raw, score, best, user_order, platform_order, dayfirst_hint, label)
+    zones = con.execute(
+        f"SELECT abbr, count(*) FROM (SELECT regexp_extract(v, '{ZONE_RE}', 2) AS abbr FROM (SELECT trim({raw}) AS v "
+        f"FROM {q(view)} WHERE nullif(trim({raw}), '') IS NOT NULL LIMIT 5000) WHERE clv_zone_body(v) IS NOT NULL) "
+        f"GROUP BY ALL ORDER BY 2 DESC").fetchall()
+    if zones and choice.family not in _EPOCH and choice.family != "excel_serial":
+        named = [a for a, _ in zones if a]
+        said = ", ".join(f"{a} = UTC{_offset_text(ZONE_OFFSETS[a])}" for a in named[:8])
+        said += (", " if said and len(named) < len(zones) else "") + ("offsets" if len(named) < len(zones) else "")
+        readings = "; ".join(f"{a} read as {ZONE_READINGS[a]}" for a in named if a in ZONE_READINGS)
+        choice = replace(choice, why=f"{choice.why}; times with their zone ({said}) converted to UTC"
+                                     + (f" ({readings})" if readings else ""))
     if choice.family in FAMILIES and choice.family not in _ZONED:
         col = "x_en" if choice.family == "text" else "x"
         seen = con.execute(f"SELECT {', '.join(f'count(try_strptime({col}, ${i + 1}))' for i in range(len(FAMILIES[choice.family])))} "
                            f"FROM {sample}", FAMILIES[choice.family]).fetchall()[0]
         choice = replace(choice, patterns=tuple(p for p, n in zip(FAMILIES[choice.family], seen) if n))
     return choice
+
+
+def _offset_text(minutes: int) -> str:
+    sign = "-" if minutes < 0 else "+"
+    h, m = divmod(abs(minutes), 60)
+    return f"{sign}{h}" + (f":{m:02d}" if m else "")
 
 
 def _choose(con, view, raw, score, best, user_order, platform_order, dayfirst_hint, label) -> DateChoice:

@@ -70,11 +70,18 @@ class Mapping:
     decimal: str = "auto"                  # see DECIMALS
     flags: tuple = ()
     guest_ids: tuple = ()                  # customer id values that mean "guest" (BigCommerce's 0)
+    statuses: tuple = ()                   # the user's (status as written, "purchase" | "not_purchase") choices
+    accept_exclusions: bool = False        # go on when unreadable values exclude over MAX_UNREADABLE of the orders
 
     def with_columns(self, **overrides) -> "Mapping":
         cols = dict(self.columns)
         cols.update({k: (v or None) for k, v in overrides.items()})
         return replace(self, columns=cols)
+
+    def status_choices(self) -> dict:
+        """normalised status -> None (a purchase) or the reason it is not one, as the user chose."""
+        return {norm_words(k): (None if v == "purchase" else "not a purchase (as you chose)")
+                for k, v in self.statuses}
 
     def with_options(self, **options) -> "Mapping":
         return replace(self, **options)

@@ -52,7 +52,7 @@ def check_mapping(mapping: Mapping, columns: tuple, required: list[str], what: s
 
 
 def load_orders(con: duckdb.DuckDBPyConnection, paths, fmt: str | None = None, mapping: Mapping | None = None,
-                currency: str | None = None) -> LoadReport:
+                currency: str | None = None, accept_exclusions: bool = False) -> LoadReport:
     """Read an orders export (one path or several parts) into ``orders`` and report what happened.
 
     ``orders`` columns: order_id, customer_id, order_ts (UTC), gross, discount, refund, net, status, currency,
@@ -65,13 +65,17 @@ def load_orders(con: duckdb.DuckDBPyConnection, paths, fmt: str | None = None, m
     case-insensitively); WooCommerce's "code:SAVE10;amount:5" coupon cells give "SAVE10". ``country`` is the shipping
     country, else the billing country (``country_alt``), as written in the file ("US", "United States"). Orders that cannot be attributed or dated, or whose amount
     is missing or not a finite number, are excluded (and reported with examples); cancelled, voided, unpaid,
-    fully refunded and returned orders stay in the table with ``is_purchase = false``.
+    fully refunded and returned orders stay in the table with ``is_purchase = false``. When values that could not be
+    read (dates, amounts) exclude over ``MAX_UNREADABLE`` of the orders, the load is refused with a DataError unless
+    ``accept_exclusions`` (or the mapping's option) says to go on.
     """
     install_macros(con)
     with open_inputs(paths, con) as sn:
         if mapping is None:
             mapping = detect_format(sn.columns, fmt)
         check_mapping(mapping, sn.columns, REQUIRED_ORDER_FIELDS, "orders")
+        if accept_exclusions:
+            mapping = mapping.with_options(accept_exclusions=True)
         try:
             try:
                 return _load(con, sn, mapping, currency, padded=False)
@@ -123,7 +127,7 @@ def _typed_columns(con, view: str, sn: Sniff, mapping: Mapping) -> tuple[dict, s
 
     The reader parses numbers and times two to three times faster than SQL parses text, and it stops at the first
     value that does not fit instead of dropping it (the caller then reads the file as text). Only for plain files:
-    ISO times (one of ``_PLAIN_TIMES`` in the first 5,000 rows, else ISO with offsets as TIMESTAMPTZ) and amounts
+    ISO times (one of ``_PLAIN_TIMES`` in every one of the first 5,000 rows) and amounts
     that are plain numbers with at most two decimals or more than three ("1.234" may be a thousands group).
     """
     m = mapping.columns
@@ -138,16 +142,16 @@ def _typed_columns(con, view: str, sn: Sniff, mapping: Mapping) -> tuple[dict, s
         f"OR regexp_matches({q(c)}, '\\.[0-9]{{3}}$'))) = 0" for c in numbers) or "true"
     counts = con.execute(
         f"SELECT count({q(time)}), {', '.join(f'count(try_strptime({q(time)}, ${i}))' for i in range(1, len(_PLAIN_TIMES) + 1))}, "
-        f"count(*) FILTER (WHERE regexp_matches({q(time)}, '^\\s*[0-9]{{4}}-[0-9]') "
-        f"AND try_cast({q(time)} AS TIMESTAMPTZ) IS NOT NULL), {plain_numbers} FROM {head}", list(_PLAIN_TIMES)).fetchall()[0]
-    n, iso, numbers_ok = counts[0], counts[-2], counts[-1]
-    pattern = next((f for f, k in zip(_PLAIN_TIMES, counts[1:-2]) if n and k == n), None)
-    if not numbers_ok or not n or (iso < n and not pattern):
+        f"{plain_numbers} FROM {head}", list(_PLAIN_TIMES)).fetchall()[0]
+    n, numbers_ok = counts[0], counts[-1]
+    pattern = next((f for f, k in zip(_PLAIN_TIMES, counts[1:-1]) if n and k == n), None)
+    # only strict patterns: the reader's TIMESTAMPTZ reads zone names by ICU's table ("BST" as Bangladesh)
+    if not numbers_ok or not n or not pattern:
         return None
     types = {c: "VARCHAR" for c in sn.columns}
     types.update({c: "DOUBLE" for c in numbers})
-    types[time] = "TIMESTAMP" if pattern else "TIMESTAMPTZ"
-    return types, pattern or _PLAIN_TIMES[0]
+    types[time] = "TIMESTAMP"
+    return types, pattern
 
 
 def _load_orders(con, sn: Sniff, mapping: Mapping, spec, currency: str | None, view: str, choice: DateChoice,
@@ -205,6 +209,7 @@ def _load_orders(con, sn: Sniff, mapping: Mapping, spec, currency: str | None, v
     valid = n_orders - sum(i["count"] for i in report.excluded.values())
     if valid == 0:
         _raise_nothing_valid(report, m)
+    _check_unreadable(report, m, n_orders, mapping.accept_exclusions)
 
     has_currency = _stored(mapping, "currency", symbols)
     report.currencies = dict(con.execute(
@@ -246,10 +251,13 @@ def _load_orders(con, sn: Sniff, mapping: Mapping, spec, currency: str | None, v
         "SELECT not_purchase_reason, count(*) FROM orders WHERE NOT is_purchase GROUP BY ALL ORDER BY 2 DESC"
     ).fetchall())
     if _stored(mapping, "status"):
-        table = status_table(spec.statuses)
-        statuses = con.execute("SELECT status, count(*) FROM orders WHERE is_purchase AND status IS NOT NULL "
-                               "GROUP BY ALL ORDER BY 2 DESC").fetchall()
-        report.unrecognised_statuses = {s: n for s, n in statuses if norm_words(s) not in table}
+        known, chosen = status_table(spec.statuses), mapping.status_choices()
+        for status, n in con.execute("SELECT status, count(*) FROM orders WHERE status IS NOT NULL "
+                                     "GROUP BY ALL ORDER BY 2 DESC, 1").fetchall():
+            key = norm_words(status)
+            how = "your choice" if key in chosen else "known" if key in known else "not recognised"
+            report.statuses.append((status, int(n), {**known, **chosen}.get(key), how))
+        report.unrecognised_statuses = {s: n for s, n, _, how in report.statuses if how == "not recognised"}
     if con.execute("SELECT count(*) FROM orders WHERE is_purchase").fetchall()[0][0] == 0:
         raise DataError("None of the orders counts as a purchase: all are cancelled, unpaid, refunded or returns.",
                         column=m.get("status"), expected="at least one paid order.")
@@ -383,7 +391,7 @@ def _build_orders(con, mapping: Mapping, spec, source_sql: str, one_row_per_orde
         currency = f"coalesce({currency}, clv_symbol(amount_raw))"
     # statuses are few: each distinct spelling is classified once here (from the first 100,000 rows; spellings
     # that appear only later are classified after the build), not normalised on every row in SQL
-    table = status_table(spec.statuses)
+    table = status_table({**spec.statuses, **mapping.status_choices()})
     spellings = [r[0] for r in con.execute(
         f"SELECT DISTINCT nullif(lower(trim({_col(mapping, 'status')})), '') FROM (SELECT * FROM {source_sql} "
         f"LIMIT 100000)").fetchall() if r[0] is not None] if m.get("status") else []
@@ -521,6 +529,34 @@ def _repeated_block(con, view: str, row_hash: str, rows: int, k: int) -> bool:
     return con.execute(f"""
         SELECT count(DISTINCT (rn % $block, h)) = $block
         FROM (SELECT {row_hash} AS h, row_number() OVER () - 1 AS rn FROM {view})""", {"block": block}).fetchall()[0][0]
+
+
+#: the reasons that are values clv could not read (not business facts such as a guest order or a cancellation)
+_UNREADABLE = ("date could not be read", _RANGE_REASON, "amount missing or not a number", _ABSURD_REASON)
+#: above this share of orders excluded for unreadable values, a load is refused unless the user accepts it
+MAX_UNREADABLE = 0.2
+ACCEPT_HOW = ("to leave these orders out and go on: --accept-exclusions on the command line, or 'Leave them out and "
+              "go on' on Your data")
+
+
+def _check_unreadable(report: LoadReport, m: dict, n_orders: int, accepted: bool) -> None:
+    """Refuse (or, when accepted, warn) when values that could not be read exclude over MAX_UNREADABLE of the
+    orders: the numbers from the rest would be wrong without a word."""
+    bad = {r: i for r, i in report.excluded.items() if r.split(" (column '")[0] in _UNREADABLE}
+    n_bad = sum(i["count"] for i in bad.values())
+    if not n_orders or n_bad <= MAX_UNREADABLE * n_orders:
+        return
+    reason, info = max(bad.items(), key=lambda kv: kv[1]["count"])
+    said = (f"{n_bad:,} of {n_orders:,} orders ({n_bad / n_orders:.0%}) have a value that could not be read, "
+            f"mostly {reason}")
+    if accepted:
+        report.warnings.append(f"{said}: left out, as you accepted — every number is from the other orders only")
+        return
+    column = next((c for c in (m["order_ts"], m["amount"]) if f"'{c}" in reason), None)
+    expected = {m["order_ts"]: DATE_HELP, m["amount"]: "numbers like 12.50, 1,234.50 or 12,50"}.get(column, "")
+    raise DataError(f"{said}. Numbers from the rest alone would be wrong, so none are shown.", column=column,
+                    example=(info["examples"] or [None])[0],
+                    expected=f"{expected + '; ' if expected else ''}{ACCEPT_HOW}.")
 
 
 def _raise_nothing_valid(report: LoadReport, m: dict) -> None:

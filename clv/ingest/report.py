@@ -24,6 +24,9 @@ class LoadReport:
     excluded: dict = field(default_factory=dict)       # reason -> {"count": n, "examples": [row dicts]}
     not_purchases: dict = field(default_factory=dict)  # reason -> count (kept in the data, not counted as buys)
     unrecognised_statuses: dict = field(default_factory=dict)  # status -> orders (counted as purchases)
+    #: every status with its orders: (status as read, orders, reason it is not a purchase or None, "known" |
+    #: "your choice" | "not recognised")
+    statuses: list = field(default_factory=list)
     date_min: object = None
     date_max: object = None
     date_order: str = "auto"          # the convention used ("mdy"/"dmy"), "auto" when not a question

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .dates import install_date_macros
 from .fields import q
 
 __all__ = ["install_macros", "Decimal", "decimal_convention", "MAX_AMOUNT"]
@@ -19,6 +20,7 @@ MAX_AMOUNT = 1e9  # per order: beyond it a value is a typo or a unit error, not 
 def install_macros(con) -> None:
     """Parsing rules shared by every load, as DuckDB macros (so the rules live in one place)."""
     con.execute("SET TimeZone = 'UTC'")
+    install_date_macros(con)
     # ids: trimmed; e-mails (name@domain.tld) lower-cased (the one kind of id whose case means nothing); "17850.0" (a numeric id read
     # as a float upstream) is "17850"; Excel's protective apostrophe before digits ('9980311896380) is dropped
     con.execute("""

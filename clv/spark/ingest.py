@@ -23,7 +23,7 @@ from pyspark.sql import types as T
 
 from ..errors import DataError
 from ..ingest import REQUIRED_INTERACTION_FIELDS, REQUIRED_ORDER_FIELDS, Mapping, detect_format, detect_interaction_mapping
-from ..ingest.dates import EARLIEST, latest_allowed
+from ..ingest.dates import EARLIEST, ZONE_OFFSETS, ZONE_RE, latest_allowed
 from ..ingest.fields import norm_words
 from ..ingest.formats import FORMATS
 from ..ingest.orders import check_mapping
@@ -172,7 +172,7 @@ def _number(df: DataFrame, column: str | None, what: str, checks: _Checks) -> Co
 
 
 def _time(df: DataFrame, column: str, what: str, checks: _Checks) -> Column:
-    """A mapped time column as a UTC TIMESTAMP: timestamps and dates pass, ISO text is parsed (offsets applied);
+    """A mapped time column as a UTC TIMESTAMP: timestamps and dates pass, ISO text is parsed (offsets and zone names like PDT applied);
     any other text is refused naming the column (the app would guess its day/month order)."""
     kind = df.schema[column].dataType
     c = F.col(_ident(column))
@@ -182,12 +182,34 @@ def _time(df: DataFrame, column: str, what: str, checks: _Checks) -> Column:
         raise DataError(f"The {what} column holds {kind.simpleString()} values, not times.", column=column,
                         expected="a timestamp column or ISO times like 2024-01-31 14:05:00.")
     text = F.trim(c)
-    parsed = F.coalesce(text.try_cast("timestamp"), *(F.try_to_timestamp(text, F.lit(p)) for p in _TIME_PATTERNS))
+    parsed = F.coalesce(_iso_time(text), _zoned_time(text))
     checks.add(column, F.nullif(text, F.lit("")).isNotNull() & parsed.isNull(),
                f"The {what} column holds times that are not ISO times.",
                "a timestamp column or ISO times (2024-01-31, 2024-01-31 14:05:00 +0100); the default engine reads "
                "day-first and month-first dates.")
     return parsed
+
+
+def _iso_time(text: Column) -> Column:
+    # Spark's cast reads zone names by Java's short ids ("BST" as Dhaka, "PST" with daylight saving): times with
+    # a zone name are read by the one table of clv.ingest.dates instead (_zoned_time)
+    named = text.rlike(":[0-9]{2}[^A-Za-z]*[A-Za-z]{2}")
+    return F.when(~named, F.coalesce(text.try_cast("timestamp"),
+                                     *(F.try_to_timestamp(text, F.lit(p)) for p in _TIME_PATTERNS)))
+
+
+def _zoned_time(text: Column) -> Column:
+    """As clv.ingest.dates.date_sql: a time with a trailing zone ("PDT", "GMT+1", "(UTC+05:30)") read without it,
+    its offset (ZONE_OFFSETS) then taken off."""
+    abbr, sign = F.regexp_extract(text, ZONE_RE, 2), F.regexp_extract(text, ZONE_RE, 3)
+    body = F.when((abbr != "") | (sign != ""), F.regexp_extract(text, ZONE_RE, 1))
+    offsets = F.create_map(*[F.lit(x) for k, v in ZONE_OFFSETS.items() for x in (k, v)])
+    minutes = F.coalesce(offsets[abbr], F.lit(0)) + F.when(sign == "", 0).otherwise(
+        F.when(sign == "-", -1).otherwise(1) * (60 * F.regexp_extract(text, ZONE_RE, 4).cast("int")
+                                                 + F.coalesce(F.regexp_extract(text, ZONE_RE, 5).try_cast("int"),
+                                                              F.lit(0))))
+    local = _iso_time(body)
+    return F.timestamp_micros(F.unix_micros(local) - minutes.cast("long") * 60_000_000)
 
 
 def _ident(column: str) -> str:
