@@ -224,6 +224,8 @@ for n in rep.notes:
     st.caption(plain(n[0].upper() + n[1:] + "."))
 for w in rep.warnings:
     st.warning(plain(w))
+for w in (shop.interactions_report.warnings if shop.interactions_report else []):
+    st.warning(plain(f"Interactions: {w}"))
 if st.session_state.get("accept_exclusions"):
     st.checkbox("Leave orders with unreadable values out and go on", key="accept_exclusions")
 
@@ -269,6 +271,9 @@ def report_table(report) -> pd.DataFrame:
              for r, n in report.not_purchases.items()]
     rows += [{"what": f"status not recognised, counted as a purchase: {s}", "orders/events": n, "example rows": ""}
              for s, n in report.unrecognised_statuses.items()]
+    if report.refund_rows[0]:
+        rows.append({"what": f"refund rows netted into the orders they refund (together {report.refund_rows[1]:,.2f})",
+                     "orders/events": report.refund_rows[0], "example rows": ""})
     if report.identical_rows_kept:
         rows.append({"what": "identical rows kept as separate purchases (no order id)",
                      "orders/events": report.identical_rows_kept, "example rows": ""})
@@ -297,6 +302,11 @@ with tab_e:
     else:
         st.caption(f"{count(er.rows_read)} rows read, {count(er.kept)} events kept from {count(er.customers)} "
                    f"customers ({er.date_min:%d %b %Y} to {er.date_max:%d %b %Y}).")
+        if er.matched is not None:
+            st.caption(f"{count(er.matched[0])} of {count(er.matched[1])} events "
+                       f"({er.matched[0] / max(er.matched[1], 1):.0%}) belong to a customer in the orders file"
+                       + (f"; {count(er.matched[2])} of them joined through the orders' e-mail column."
+                          if er.matched[2] else "."))
         st.dataframe(pd.DataFrame({"event type": list(er.event_types), "events": list(er.event_types.values())}),
                      hide_index=True)
         table = report_table(er)

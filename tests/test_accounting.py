@@ -3,6 +3,7 @@ statuses the founder decides. Truth is computed here with Python's own datetime,
 import csv
 import datetime as dt
 import io
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -137,3 +138,103 @@ def test_a_status_choice_overrides_the_vocabulary(tmp_path):
     report = shop.load_orders(path, mapping=mapping.with_options(statuses=(("Pending", "purchase"),)))
     assert not report.not_purchases
     assert ("pending", 1, None, "your choice") in report.statuses
+
+
+# --- refunds tied by reference ------------------------------------------------------------------------------------
+
+def _summary(tmp_path, name, text, **kw):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    shop = Shop()
+    report = shop.load_orders(path, **kw)
+    c = shop.customers()
+    return report, {r.customer_id: (int(r.orders), round(float(r.revenue), 2)) for r in c.itertuples()}
+
+
+def test_woocommerce_refund_rows_are_netted_into_their_parent_order(tmp_path):
+    """shop_order_refund rows: their own id, the order in Parent Order ID, a negative total and no e-mail. Before,
+    they were excluded as 'no customer id' and the orders kept their gross revenue."""
+    text = ("Order ID,Parent Order ID,Order Date,Order Status,Order Total,Billing Email,Order Type\n"
+            "101,,2024-01-05 10:00:00,wc-completed,50.00,a@example.com,shop_order\n"
+            "102,,2024-01-06 10:00:00,wc-completed,80.00,b@example.com,shop_order\n"
+            "103,102,2024-01-08 10:00:00,wc-completed,-30.00,,shop_order_refund\n"
+            "104,,2024-02-06 10:00:00,wc-completed,40.00,a@example.com,shop_order\n"
+            "105,104,2024-02-08 10:00:00,wc-completed,-40.00,,shop_order_refund\n"
+            "106,,2024-03-06 10:00:00,wc-completed,25.00,c@example.com,shop_order\n"
+            "107,999,2024-03-07 10:00:00,wc-completed,-5.00,,shop_order_refund\n")
+    report, got = _summary(tmp_path, "woo.csv", text)
+    assert got == {"a@example.com": (1, 50.0), "b@example.com": (1, 50.0), "c@example.com": (1, 25.0)}
+    assert report.refund_rows == (2, 70.0)
+    assert report.not_purchases == {"fully refunded": 1}  # order 104, refunded in full
+    # the refund of an order not in the file has no customer: excluded and said, never netted into another
+    assert [i["count"] for r, i in report.excluded.items() if r.startswith("no customer id")] == [1]
+    assert report.kept + sum(i["count"] for i in report.excluded.values()) + report.refund_rows[0] == 7
+
+
+def test_stripe_lost_dispute_removes_the_purchase_and_a_won_one_keeps_it(tmp_path):
+    head = ('"id","Created date (UTC)","Amount","Amount Refunded","Currency","Status","Customer Email","Captured",'
+            '"Dispute Status"\n')
+    rows = ['"ch_1","2024-01-05 10:00:00","50.00","0.00","usd","Paid","a@x.com","true",""',
+            '"ch_2","2024-01-06 10:00:00","80.00","0.00","usd","Paid","a@x.com","true","lost"',
+            '"ch_3","2024-01-07 10:00:00","20.00","0.00","usd","Paid","b@x.com","true","won"',
+            '"ch_4","2024-01-08 10:00:00","15.00","0.00","usd","Paid","b@x.com","true","needs_response"']
+    report, got = _summary(tmp_path, "stripe.csv", head + "\n".join(rows) + "\n")
+    assert report.format == "stripe"
+    assert got == {"a@x.com": (1, 50.0), "b@x.com": (2, 35.0)}
+    assert report.not_purchases == {"fully refunded": 1}
+
+
+def test_etsy_adjusted_order_total_is_the_amount_after_refunds(tmp_path):
+    """'Adjusted Order Total': empty or 0 = no refund; otherwise what the order came to after a partial refund."""
+    src = (Path(__file__).parent / "fixtures" / "EtsySoldOrders2024.csv").read_text(encoding="utf-8").splitlines()
+    rows = list(csv.DictReader(src))
+    rows[0]["Adjusted Order Total"] = "12.65"   # 22.65 paid, 10.00 refunded
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(rows[0]))
+    w.writeheader()
+    w.writerows(rows)
+    report, got = _summary(tmp_path, "EtsySoldOrders2024.csv", buf.getvalue())
+    plain = Shop()
+    plain.load_orders(Path(__file__).parent / "fixtures" / "EtsySoldOrders2024.csv")
+    before = float(plain.customers()["revenue"].sum())
+    assert round(sum(v for _, v in got.values()), 2) == round(before - 10.00, 2)
+
+
+# --- the customer key a founder would choose --------------------------------------------------------------------
+
+def test_an_email_beats_a_name_and_emails_compare_without_case(tmp_path):
+    text = ("Customer,Email,Date,Total\nSam Smith,sam1@example.com,2024-01-01,10\nSam Smith,sam2@example.com,"
+            "2024-01-02,20\nX,@SUM(A1)@EXAMPLE.COM,2024-01-03,5\nX,@sum(a1)@example.com,2024-01-04,6\n")
+    report, got = _summary(tmp_path, "o.csv", text)
+    assert report.mapping.columns["customer_id"] == "Email"
+    assert got == {"sam1@example.com": (1, 10.0), "sam2@example.com": (1, 20.0), "@sum(a1)@example.com": (2, 11.0)}
+
+
+def test_events_keyed_by_email_join_orders_keyed_by_id_and_the_match_is_said(tmp_path):
+    orders = tmp_path / "orders.csv"
+    orders.write_text("order_id,customer_id,email,order_date,amount\n1,101,Ann@Example.com,2024-01-01,10\n"
+                      "2,102,bob@example.com,2024-01-05,20\n3,101,ann@example.com,2024-02-01,30\n")
+    events = tmp_path / "klaviyo.csv"
+    events.write_text("Email,Timestamp,Metric Name\nANN@example.com,2024-01-02 10:00:00,Opened Email\n"
+                      "bob@example.com,2024-01-06 10:00:00,Clicked Email\n")
+    shop = Shop()
+    report = shop.load_orders(orders)
+    assert report.mapping.columns["customer_id"] == "customer_id"
+    assert report.mapping.columns["customer_email"] == "email"
+    ev = shop.load_interactions(events)
+    assert ev.matched == (2, 2, 2) and not ev.warnings
+    assert sorted(shop.con.execute("SELECT customer_id FROM interactions").fetchall()) == [("101",), ("102",)]
+
+
+def test_events_of_other_keys_are_warned_about_below_half(tmp_path, capsys):
+    from clv.cli import main
+    orders = tmp_path / "orders.csv"
+    orders.write_text("order_id,customer_id,order_date,amount\n1,101,2024-01-01,10\n2,102,2024-01-05,20\n")
+    events = tmp_path / "events.csv"
+    events.write_text("user_id,timestamp,event\nu-9,2024-01-02 10:00:00,page_view\n101,2024-01-03 10:00:00,"
+                      "page_view\nu-7,2024-01-04 10:00:00,page_view\n")
+    assert main(["summary", "--orders", str(orders), "--interactions", str(events),
+                 "--out", str(tmp_path / "s.csv")]) == 0
+    err = capsys.readouterr().err
+    assert "events from a customer in the orders: 1 of 3 (33%)" in err
+    assert "warning: only 1 of 3 events (33%) belong to a customer in the orders file" in err

@@ -50,24 +50,24 @@ def test_unknown_statuses_are_said_on_every_page_and_the_founder_decides(data_pa
     """A status the vocabulary does not know counts as a purchase, but not silently: every page says so with a
     link to Your data, where the founder chooses how it counts (and the numbers follow)."""
     at = data_page
-    csv = (b"order_id,customer_id,order_date,amount,status\n1,a,2024-01-01,10,paid\n2,a,2024-02-01,20,past_due\n"
-           b"3,b,2024-01-05,7,paid\n4,c,2024-01-09,5,past_due\n5,c,2024-02-09,8,paid\n")
+    csv = (b"order_id,customer_id,order_date,amount,status\n1,a,2024-01-01,10,paid\n2,a,2024-02-01,20,hold_7\n"
+           b"3,b,2024-01-05,7,paid\n4,c,2024-01-09,5,hold_7\n5,c,2024-02-09,8,paid\n")
     at.file_uploader(key="orders").set_value(("statuses.csv", csv, "text/csv")).run()
     assert not at.exception
     banner = [w.value for w in at.warning if "status clv does not know" in w.value]
-    assert banner and "2 orders" in banner[0] and "past\\_due" in banner[0]  # escaped: no markup from data
+    assert banner and "2 orders" in banner[0] and "hold\\_7" in banner[0]  # escaped: no markup from data
     table = next(d.value for d in at.dataframe if "decided by" in d.value.columns)
-    assert table.set_index("status").loc["past_due", "decided by"].startswith("nobody yet")
+    assert table.set_index("status").loc["hold_7", "decided by"].startswith("nobody yet")
     at.switch_page("pages/2_Segments.py").run()
     assert any("status clv does not know" in w.value for w in at.warning)  # every page, not only Your data
     at.switch_page("pages/1_Data.py").run()
-    at.selectbox(key="status_past_due").set_value("not_purchase").run()
+    at.selectbox(key="status_hold_7").set_value("not_purchase").run()
     assert not at.exception
     assert not any("status clv does not know" in w.value for w in at.warning)
     table = next(d.value for d in at.dataframe if "decided by" in d.value.columns)
-    row = table.set_index("status").loc["past_due"]
+    row = table.set_index("status").loc["hold_7"]
     assert row["decided by"] == "you" and row["counts as"].startswith("not a purchase")
-    assert at.dataframe[-1].value["orders"].sum() == 3  # the customer table: the two past_due orders left out
+    assert at.dataframe[-1].value["orders"].sum() == 3  # the customer table: the two hold_7 orders left out
 
 
 def test_mostly_unreadable_dates_stop_the_numbers_until_accepted(data_page):

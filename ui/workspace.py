@@ -55,7 +55,9 @@ def _mapping(d: dict | None) -> Mapping | None:
         return None
     return Mapping(**{**d, "flags": tuple(tuple(f) for f in d.get("flags", ())),
                       "guest_ids": tuple(d.get("guest_ids", ())),
-                      "statuses": tuple(tuple(x) for x in d.get("statuses", ()))})
+                      "statuses": tuple(tuple(x) for x in d.get("statuses", ())),
+                      "skips": tuple(tuple(x) for x in d.get("skips", ())),
+                      **{k: tuple(d.get(k, ())) for k in ("amount_plus", "tax_columns", "shipping_columns")}})
 
 
 def restore(ds: str) -> dict | None:

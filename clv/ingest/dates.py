@@ -208,10 +208,12 @@ def choose_date_format(con, view: str, raw: str, *, user_order: str = "auto", pl
         f"SELECT abbr, count(*) FROM (SELECT regexp_extract(v, '{ZONE_RE}', 2) AS abbr FROM (SELECT trim({raw}) AS v "
         f"FROM {q(view)} WHERE nullif(trim({raw}), '') IS NOT NULL LIMIT 5000) WHERE clv_zone_body(v) IS NOT NULL) "
         f"GROUP BY ALL ORDER BY 2 DESC").fetchall()
-    if zones and choice.family not in _EPOCH and choice.family != "excel_serial":
-        named = [a for a, _ in zones if a]
+    named = [a for a, _ in zones if a and a != "Z"]
+    # ISO's own offsets and Z need no word; zone names, and offsets on other families, do
+    if zones and choice.family not in _EPOCH and choice.family != "excel_serial" and (named or choice.family != "iso"):
         said = ", ".join(f"{a} = UTC{_offset_text(ZONE_OFFSETS[a])}" for a in named[:8])
-        said += (", " if said and len(named) < len(zones) else "") + ("offsets" if len(named) < len(zones) else "")
+        offsets = len(named) < len(zones)
+        said += (", " if said and offsets else "") + ("offsets" if offsets else "")
         readings = "; ".join(f"{a} read as {ZONE_READINGS[a]}" for a in named if a in ZONE_READINGS)
         choice = replace(choice, why=f"{choice.why}; times with their zone ({said}) converted to UTC"
                                      + (f" ({readings})" if readings else ""))

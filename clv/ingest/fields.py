@@ -5,13 +5,13 @@ import re
 import unicodedata
 from dataclasses import dataclass, field, replace
 
-__all__ = ["ORDER_FIELDS", "REQUIRED_ORDER_FIELDS", "INTERACTION_FIELDS", "REQUIRED_INTERACTION_FIELDS",
+__all__ = ["is_email_column", "ORDER_FIELDS", "REQUIRED_ORDER_FIELDS", "INTERACTION_FIELDS", "REQUIRED_INTERACTION_FIELDS",
            "FIELD_LABELS", "DATE_ORDERS", "DECIMALS", "Mapping", "norm", "norm_words", "q"]
 
 #: canonical order fields a file column can be mapped to; the first three are required.
 ORDER_FIELDS = ["customer_id", "order_ts", "amount", "order_id", "customer_alt", "order_time", "timezone",
                 "discount", "refund", "status", "cancelled_at", "currency", "channel", "quantity", "product",
-                "discount_code", "country", "country_alt"]
+                "discount_code", "country", "country_alt", "refund_of", "amount_after_refunds", "customer_email"]
 REQUIRED_ORDER_FIELDS = ["customer_id", "order_ts", "amount"]
 INTERACTION_FIELDS = ["customer_id", "event_ts", "event_type", "channel", "value"]
 REQUIRED_INTERACTION_FIELDS = ["customer_id", "event_ts", "event_type"]
@@ -25,6 +25,9 @@ FIELD_LABELS = {
     "channel": "sales channel", "quantity": "quantity", "product": "product / line-item name",
     "discount_code": "discount / coupon code", "country": "shipping country",
     "country_alt": "second country column (billing country, used where the shipping country is empty)",
+    "customer_email": "customer e-mail, when the customer column is an id (joins events keyed by e-mail)",
+    "refund_of": "order a refund row belongs to (parent order id, reference transaction)",
+    "amount_after_refunds": "order amount after refunds (Etsy's adjusted total; empty or 0: none)",
     "event_ts": "event date/time",
     "event_type": "event type", "value": "value / rating / satisfaction score",
 }
@@ -39,6 +42,13 @@ DECIMALS = {"auto": "decide from the data", "dot": "decimal point (1,234.50)", "
 def norm(name: str) -> str:
     """A column name reduced to letters and digits, lower case, accents removed: how headers are matched."""
     return re.sub(r"[^a-z0-9]", "", strip_accents(str(name)).lower())
+
+
+def is_email_column(name: str | None) -> bool:
+    """A column used as an e-mail (its name says so): its values are compared without case, whatever they look
+    like ("@SUM(A1)@EXAMPLE.COM" and "@sum(a1)@example.com" are one customer)."""
+    n = norm(name or "")
+    return any(w in n for w in ("mail", "courriel", "correo"))
 
 
 def norm_words(text: str) -> str:
@@ -70,6 +80,11 @@ class Mapping:
     decimal: str = "auto"                  # see DECIMALS
     flags: tuple = ()
     guest_ids: tuple = ()                  # customer id values that mean "guest" (BigCommerce's 0)
+    skips: tuple = ()                      # (column, value, reason): a marked row is no sale (PayPal's withdrawals)
+    amount_plus: tuple = ()                # columns added to the amount to make what the customer paid (Amazon)
+    tax_columns: tuple = ()                # columns holding the tax inside what the customer paid
+    shipping_columns: tuple = ()           # columns holding the shipping inside what the customer paid
+    minor_units: bool = False              # amounts are in cents when every one is a whole number (Lemon Squeezy)
     statuses: tuple = ()                   # the user's (status as written, "purchase" | "not_purchase") choices
     accept_exclusions: bool = False        # go on when unreadable values exclude over MAX_UNREADABLE of the orders
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..errors import DataError
-from .fields import INTERACTION_FIELDS, ORDER_FIELDS, REQUIRED_ORDER_FIELDS, Mapping, norm
+from .fields import INTERACTION_FIELDS, ORDER_FIELDS, REQUIRED_ORDER_FIELDS, Mapping, is_email_column, norm
 
 __all__ = ["FormatSpec", "FORMATS", "REFUSED", "GENERIC_COLUMNS", "INTERACTION_COLUMNS", "detect_format",
            "detect_interaction_mapping"]
@@ -33,6 +33,12 @@ class FormatSpec:
     guest_ids: tuple = ()               # customer id values that mean "guest": the next customer column is used
     flags: tuple = ()                   # (normalised column, value, reason): a marked order is not a purchase
     returns_by_prefix: bool = False     # invoice ids starting with C are credit notes (UCI Online Retail)
+    skips: tuple = ()                   # (normalised column, value, reason): a marked row is no sale at all
+    amount_plus: tuple = ()             # normalised columns added to the amount: what the customer paid
+    tax: tuple = ()                     # normalised columns of tax inside what the customer paid
+    shipping: tuple = ()                # normalised columns of shipping inside what the customer paid
+    minor_units: bool = False           # amounts written in cents (divided by 100 when all are whole numbers)
+    no_fill: tuple = ()                 # optional fields never filled from generic names (they would mislead)
     note: str = ""                      # said in the validation report whenever this format is read
 
     def mapping(self, columns: tuple[str, ...]) -> Mapping:
@@ -40,39 +46,67 @@ class FormatSpec:
         if self.name != "generic":  # optional fields a known format lacks, by their generic names
             rest = tuple(c for c in columns if c not in cols.values())
             extra = _guess(rest, GENERIC_COLUMNS, [f for f in ORDER_FIELDS if cols.get(f) is None
-                                                   and f not in REQUIRED_ORDER_FIELDS and f not in _NO_GENERIC_FILL])
+                                                   and f not in REQUIRED_ORDER_FIELDS and f not in _NO_GENERIC_FILL
+                                                   and f not in self.no_fill])
             cols.update({k: v for k, v in extra.items() if v})
+        # an id as the customer key keeps the file's e-mail beside it (events keyed by e-mail join through it)
+        if is_email_column(cols.get("customer_id")):
+            cols["customer_email"] = None
+        elif not cols.get("customer_email"):
+            emails = tuple(n for n in GENERIC_COLUMNS["customer_id"] if is_email_column(n))
+            cols["customer_email"] = _pick(columns, emails, set(cols.values()) - {cols.get("customer_alt")})
         by_norm = {norm(c): c for c in columns}
         flags = tuple((by_norm[col], value, reason) for col, value, reason in self.flags if col in by_norm)
+        skips = tuple((by_norm[col], value, reason) for col, value, reason in self.skips if col in by_norm)
+        present = lambda names: tuple(by_norm[n] for n in names if n in by_norm)  # noqa: E731
         return Mapping(self.name, cols, self.amount_per, self.amount_times_quantity, self.line_items,
-                       flags=flags, guest_ids=self.guest_ids)
+                       flags=flags, guest_ids=self.guest_ids, skips=skips, amount_plus=present(self.amount_plus),
+                       tax_columns=present(self.tax), shipping_columns=present(self.shipping),
+                       minor_units=self.minor_units)
 
 
 #: fields never filled from generic names for a known format (they change what a row means)
-_NO_GENERIC_FILL = ("customer_alt", "order_time", "timezone")
+_NO_GENERIC_FILL = ("customer_alt", "order_time", "timezone", "customer_email")
 
 GENERIC_COLUMNS = {
-    "customer_id": ("customerid", "customer", "customeremail", "email", "clientid", "userid", "buyerid",
-                    "billingemail", "billingemailaddress", "emailbilling", "user", "client", "buyer", "memberid",
-                    "customerno", "customernumber", "kundennummer", "kunde", "clientemail"),
+    # an id first, then an e-mail, then a name: two people with one name are never merged when the file says more
+    # (German, French, Spanish, Italian and Dutch header words too)
+    "customer_id": ("customerid", "clientid", "userid", "buyerid", "memberid", "customerno", "customernumber",
+                    "accountcode", "kundennummer", "kundenid", "kundennr", "idclient", "numeroclient", "idcliente",
+                    "numerocliente", "codicecliente", "klantnummer", "klantid",
+                    "customeremail", "email", "billingemail", "billingemailaddress", "emailbilling", "clientemail",
+                    "emailaddress", "useremail", "buyeremail", "accountemail", "kundenemail", "emailadresse",
+                    "courriel", "adresseemail", "correo", "correoelectronico", "emailcliente", "emailadres",
+                    "customer", "user", "client", "buyer", "kunde", "cliente", "klant", "customername"),
     "order_ts": ("orderdate", "orderts", "ordertime", "orderdatetime", "createdat", "purchasedate",
                  "invoicedate", "transactiondate", "date", "datetime", "timestamp", "time", "created", "saledate",
-                 "datum", "fecha", "bestelldatum", "datedecommande"),
+                 "billeddate", "billedat", "datum", "bestelldatum", "bestellzeit", "datedecommande", "datecommande",
+                 "fecha", "fechadepedido", "fechapedido", "dataordine", "dataordinazione", "data", "besteldatum",
+                 "orderdatum"),
     "amount": ("amount", "total", "ordertotal", "ordertotalamount", "net", "netamount", "revenue", "sales",
                "value", "ordervalue", "totalprice", "gross", "price", "sale", "totalamount", "dollarvalue",
-               "betrag", "montant", "importe", "netsales"),
-    "order_id": ("orderid", "ordernumber", "order", "orderno", "invoiceno", "invoice", "transactionid",
-                 "receiptid", "name", "bestellnummer", "commande"),
+               "invoicetotal", "betrag", "gesamtbetrag", "gesamtsumme", "gesamt", "summe", "rechnungsbetrag",
+               "montant", "montanttotal", "totalttc", "importe", "importetotal", "totale", "importo",
+               "importototale", "totaal", "totaalbedrag", "bedrag", "netsales"),
+    "order_id": ("orderid", "ordernumber", "order", "orderno", "invoiceno", "invoice", "invoicenumber",
+                 "transactionid", "receiptid", "name", "bestellnummer", "bestellid", "bestellnr", "commande",
+                 "numerodecommande", "idcommande", "pedido", "numeropedido", "numerodepedido", "ordine",
+                 "numeroordine", "bestelnummer", "ordernummer"),
     "discount": ("discount", "discountamount", "discounttotal", "cartdiscount", "cartdiscountamount",
-                 "orderdiscount", "coupondiscount"),
+                 "orderdiscount", "coupondiscount", "rabatt", "remise", "descuento", "sconto", "korting"),
     "refund": ("refund", "refundamount", "refundedamount", "orderrefund", "orderrefundamount", "refunded",
-               "amountrefunded", "totalrefunded"),
-    "status": ("status", "orderstatus", "financialstatus", "paymentstatus"),
+               "amountrefunded", "totalrefunded", "erstattet", "erstattung", "erstatteterbetrag", "rembourse",
+               "remboursement", "montantrembourse", "reembolsado", "reembolso", "rimborsato", "rimborso",
+               "terugbetaald", "terugbetaling"),
+    "status": ("status", "orderstatus", "financialstatus", "paymentstatus", "bestellstatus", "zahlungsstatus",
+               "statut", "etat", "estado", "stato", "statusbestelling"),
     "cancelled_at": ("cancelledat", "canceledat", "cancelled", "cancellationdate"),
-    "currency": ("currency", "ordercurrency", "currencycode", "ordercurrencycode"),
+    "currency": ("currency", "ordercurrency", "currencycode", "ordercurrencycode", "wahrung", "devise", "moneda",
+                 "valuta"),
     "channel": ("channel", "saleschannel", "source", "orderchannel", "createdvia", "utmsource", "channelname"),
     "quantity": ("quantity", "qty", "items", "itemquantity", "lineitemquantity", "itemcount", "numberofcds",
-                 "numberofitems", "totalquantity", "itemssold"),
+                 "numberofitems", "totalquantity", "itemssold", "menge", "anzahl", "quantite", "cantidad",
+                 "quantita", "aantal"),
     # the optional fields of the LTV cuts (clv/cuts.py): what was bought, with which code, shipped where
     "product": ("product", "productname", "producttitle", "itemname", "item", "lineitemname", "lineitemtitle",
                 "itemtitle", "artikel", "artikelname", "produit", "producto"),
@@ -82,6 +116,12 @@ GENERIC_COLUMNS = {
     "country": ("shippingcountry", "shipcountry", "shiptocountry", "deliverycountry", "countryshipping",
                 "shippingcountrycode", "countrycodeshipping", "countrynameshipping", "country", "countrycode",
                 "land", "pays", "pais"),
+    # a refund row's link to the order it refunds: WooCommerce's Parent Order ID, PayPal's Reference Txn ID,
+    # a credit note's original invoice
+    "refund_of": ("parentorderid", "parentid", "parentorder", "parentordernumber", "referencetxnid",
+                  "referencetransactionid", "originalorderid", "originalordernumber", "originalinvoicenumber",
+                  "originalinvoiceid", "originalinvoice", "relatedorderid", "refundfor", "refundedorderid"),
+    "amount_after_refunds": ("adjustedordertotal", "adjustedtotal", "totalafterrefunds"),
     "country_alt": ("billingcountry", "billcountry", "billtocountry", "countrybilling", "billingcountrycode",
                     "countrycodebilling", "countrynamebilling", "buyercountry", "customercountry"),
 }
@@ -215,7 +255,8 @@ FORMATS: dict[str, FormatSpec] = {spec.name: spec for spec in [
                  "customer_alt": ("customerid",), "order_ts": ("createddateutc", "createdutc"),
                  "amount": ("amount",), "order_id": ("id",), "refund": ("amountrefunded",), "status": ("status",),
                  "currency": ("currency",)},
-        flags=(("captured", "false", "not paid (not captured)"),)),
+        # a lost dispute took the money back (the charge still says Paid); a won one keeps it
+        flags=(("captured", "false", "not paid (not captured)"), ("disputestatus", "lost", "fully refunded"))),
     FormatSpec(
         "square_items", "Square item sales",
         signature=(("date",), ("time",), ("timezone",), ("item",), ("netsales",), ("transactionid",)),
@@ -247,6 +288,103 @@ FORMATS: dict[str, FormatSpec] = {spec.name: spec for spec in [
                  "order_id": ("invoiceno", "invoice"), "quantity": ("quantity",), "product": ("description",),
                  "country": ("country",)},
         amount_per="line", amount_times_quantity=True, line_items=True, date_order="mdy", returns_by_prefix=True),
+    # Sources of the specs below (headers, values) are said beside each fixture in tests/test_platforms.py
+    FormatSpec(
+        "paypal", "PayPal activity download",
+        signature=(("transactionid",), ("referencetxnid",), ("gross",), ("fromemailaddress",), ("type",)),
+        columns={"customer_id": ("fromemailaddress",), "customer_alt": ("name",), "order_ts": ("date",),
+                 "order_time": ("time",), "amount": ("gross",), "order_id": ("transactionid",),
+                 "refund_of": ("referencetxnid",), "status": ("status",), "currency": ("currency",),
+                 "product": ("itemtitle",), "country": ("countrycode", "country"), "quantity": ("quantity",)},
+        amount_per="order", date_order="mdy", tax=("salestax",), shipping=("shippingandhandlingamount",),
+        statuses={"completed": None, "denied": "payment failed", "unverified": "not paid", "removed": "cancelled",
+                  "created": "not paid", "active": "not paid", "processing": "not paid"},
+        # rows that move money without a sale: withdrawals, transfers, conversions, holds
+        skips=tuple(("type", t, f"PayPal '{t}' row") for t in (
+            "general withdrawal", "general currency conversion", "user initiated withdrawal",
+            "general credit card withdrawal", "general credit card deposit", "bank deposit to pp account",
+            "general hold", "general hold release", "payment hold", "payment release", "account hold for open authorization",
+            "reversal of general account hold", "hold on balance for dispute investigation",
+            "cancellation of hold for dispute resolution", "general authorization", "void of authorization",
+            "transfer to bank initiated", "transfer", "general payment")),
+        note="the time of day is read in the zone of the TimeZone column (PST/PDT…); refunds are their own rows, "
+             "netted into the payment named in 'Reference Txn ID'"),
+    FormatSpec(
+        "recurly", "Recurly invoices export",
+        signature=(("invoicenumber",), ("accountcode",), ("invoicetotal",), ("billeddate",)),
+        columns={"customer_id": ("accountcode",), "order_ts": ("billeddate",), "amount": ("invoicetotal",),
+                 "order_id": ("invoicenumber",), "refund_of": ("originalinvoicenumber",), "status": ("status",),
+                 "currency": ("currency",), "discount": ("invoicediscount",), "discount_code": ("couponcode",),
+                 "country": ("shipaddresscountry", "accountcountry")},
+        tax=("taxamount",),
+        statuses={"processing": "not paid", "open": "not paid", "closed": None, "voided": "cancelled"},
+        # a write-off clears an unpaid invoice: no money came in or went out
+        skips=(("invoicetype", "write_off", "a write-off of an unpaid invoice"),
+               ("invoicetype", "carryforward_credit", "a credit carried forward"),
+               ("invoicetype", "carryforward_gift_credit", "a gift credit carried forward")),
+        note="refunds are credit invoices netted into the invoice named in 'original_invoice_number'"),
+    FormatSpec(
+        "chargebee", "Chargebee invoices export",
+        signature=(("invoicenumber",), ("customerid",), ("invoicedate",), ("amount",), ("refundedamount",)),
+        columns={"customer_id": ("customerid",), "customer_alt": ("customeremail",), "order_ts": ("invoicedate",),
+                 "amount": ("amount",), "order_id": ("invoicenumber",), "refund": ("refundedamount",),
+                 "status": ("status",), "currency": ("currency", "currencycode")},
+        tax=("taxtotal",), minor_units=True,
+        statuses={"posted": "not paid", "payment due": "not paid", "voided": "cancelled"}),
+    FormatSpec(
+        "paddle", "Paddle Billing transactions export",
+        signature=(("id",), ("status",), ("customeremail",), ("billedat",), ("total",), ("currencycode",)),
+        columns={"customer_id": ("customeremail",), "customer_alt": ("customerid",), "order_ts": ("createdat",),
+                 "amount": ("total",), "order_id": ("id",), "discount": ("discount",), "status": ("status",),
+                 "currency": ("currencycode",), "country": ("addresscountrycode",)},
+        tax=("tax",),
+        statuses={"billed": "not paid", "ready": "not paid", "draft": "not paid", "paid": None, "completed": None},
+        note="refunds live in Paddle's adjustments report, not in this one: upload the transactions alone and the "
+             "refunded transactions count in full"),
+    FormatSpec(
+        "lemonsqueezy", "Lemon Squeezy orders export",
+        signature=(("ordernumber",), ("useremail",), ("total",), ("refundedamount",), ("status",)),
+        columns={"customer_id": ("useremail",), "customer_alt": ("customerid",), "order_ts": ("createdat",),
+                 "amount": ("total",), "order_id": ("ordernumber", "identifier"), "refund": ("refundedamount",),
+                 "discount": ("discounttotal",), "status": ("status",), "currency": ("currency",),
+                 "product": ("productname",)},
+        tax=("tax",), minor_units=True),
+    FormatSpec(
+        "shopware6", "Shopware 6 orders export (Default orders profile)",
+        signature=(("ordernumber",), ("customeremail",), ("amounttotal",), ("orderstateid",), ("orderdatetime",)),
+        columns={"customer_id": ("customeremail",), "order_ts": ("orderdatetime",), "amount": ("amounttotal",),
+                 "order_id": ("ordernumber",), "status": ("orderstateid", "orderstate", "stateid"),
+                 "country": ("shippingaddresscountryid",)},
+        no_fill=("product", "country_alt"),
+        note="Shopware writes each order's state as an id of the shop's own (not its name): say once on Your data "
+             "which ids are cancelled orders"),
+    FormatSpec(
+        "opencart", "OpenCart orders (oc_order table)",
+        signature=(("orderid",), ("orderstatusid",), ("total",), ("dateadded",), ("email",)),
+        columns={"customer_id": ("email",), "customer_alt": ("customerid",), "order_ts": ("dateadded",),
+                 "amount": ("total",), "order_id": ("orderid",), "status": ("orderstatusid",),
+                 "country": ("shippingcountry",), "country_alt": ("paymentcountry",)},
+        # 'total' is in the shop's default currency whatever the order's currency_code (currency_value is the rate)
+        no_fill=("currency",),
+        # OpenCart's default statuses by id (install/opencart.sql): 0 is an order abandoned before payment
+        statuses={"0": "draft or deleted", "1": "not paid", "2": None, "3": None, "5": None, "7": "cancelled",
+                  "8": "payment failed", "9": None, "10": "payment failed", "11": "fully refunded",
+                  "12": "fully refunded", "13": "fully refunded", "14": "not paid", "15": None, "16": "cancelled"},
+        note="statuses are OpenCart's default ids (2 processing, 3 shipped, 5 complete, 7 cancelled, 11 refunded…); "
+             "a shop with statuses of its own says how they count on Your data"),
+    FormatSpec(
+        "amazon_shipments", "Amazon Fulfilled Shipments report",
+        signature=(("amazonorderid",), ("buyeremail",), ("purchasedate",), ("itemprice",), ("shipmentid",)),
+        columns={"customer_id": ("buyeremail",), "customer_alt": ("buyername",), "order_ts": ("purchasedate",),
+                 "amount": ("itemprice",), "order_id": ("amazonorderid",), "currency": ("currency",),
+                 "quantity": ("quantityshipped",), "product": ("productname",), "channel": ("saleschannel",),
+                 "country": ("shipcountry",), "country_alt": ("billcountry",)},
+        amount_per="line", line_items=True,
+        amount_plus=("itemtax", "shippingprice", "shippingtax", "giftwrapprice", "giftwraptax",
+                     "itempromotiondiscount", "shippromotiondiscount"),
+        tax=("itemtax", "shippingtax", "giftwraptax"),
+        shipping=("shippingprice", "giftwrapprice", "shippromotiondiscount"),
+        note="buyers are Amazon's relay addresses (…@marketplace.amazon.com): one per buyer, stable over time"),
     FormatSpec("generic", "Generic orders file (mapped by column names)", columns=GENERIC_COLUMNS,
                amount_per="line"),
 ]}
@@ -265,6 +403,11 @@ REFUSED = [
              "This is a customer list (it has 'Total Spent' and 'Total Orders' per customer), not an orders export: "
              "lifetime value needs every order with its date.",
              "the orders export (in Shopify: Orders > Export > 'All orders', 'CSV for Excel…')."),
+    _Refusal((("amazonorderid",), ("orderstatus",), ("purchasedate",), ("itemprice",), ("asin",)),
+             "This is Amazon's 'All Orders' report: it has no buyer column (Amazon leaves customer-identifying "
+             "information out of it), so no order can be tied to a customer.",
+             "Amazon's 'Amazon Fulfilled Shipments' report (Reports > Fulfillment > Sales), which has buyer-email "
+             "for every shipped order."),
     _Refusal((("eventtype", "event", "eventname", "metricname", "activity"),
               ("timestamp", "eventts", "eventtime", "eventtimestamp", "datetime", "occurredat", "eventdate")),
              "This looks like an interactions (events) file — it has an event column and no order amount.",

@@ -7,7 +7,7 @@ import duckdb
 from ..errors import DataError
 from .dates import DATE_HELP, choose_date_format, date_sql
 from .dialect import diagnose, is_ragged, source
-from .fields import REQUIRED_INTERACTION_FIELDS, Mapping, norm, q
+from .fields import REQUIRED_INTERACTION_FIELDS, Mapping, is_email_column, norm, q
 from .formats import FORMATS, GENERIC_COLUMNS, detect_format, detect_interaction_mapping
 from .orders import check_mapping
 from .report import LoadReport, examples
@@ -69,6 +69,8 @@ def _load_interactions(con, sn: Sniff, mapping: Mapping) -> LoadReport:
     if rows != distinct:
         src = "(SELECT DISTINCT * FROM _src_events)"
         duplicates = rows - con.execute(f"SELECT count(*) FROM {src}").fetchall()[0][0]
+    # a column used as an e-mail is compared without case (as the orders' customer column)
+    cust = "lower(clv_id(cust_raw))" if is_email_column(m.get("customer_id")) else "clv_id(cust_raw)"
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _events_stage AS
         WITH ev AS (
@@ -76,7 +78,7 @@ def _load_interactions(con, sn: Sniff, mapping: Mapping) -> LoadReport:
                    {_col(mapping, 'event_type')} AS type_raw, {_col(mapping, 'channel')} AS channel_raw,
                    {_col(mapping, 'value')} AS value_raw
             FROM {src}),
-        parsed AS (SELECT *, clv_id(cust_raw) AS customer_id, {ts_sql} AS event_ts FROM ev)
+        parsed AS (SELECT *, {cust} AS customer_id, {ts_sql} AS event_ts FROM ev)
         SELECT customer_id, event_ts,
                regexp_replace(lower(trim(type_raw)), '[^a-z0-9]', '', 'g') AS type_key,
                lower(trim(type_raw)) AS type_raw,
@@ -104,6 +106,7 @@ def _load_interactions(con, sn: Sniff, mapping: Mapping) -> LoadReport:
         FROM _events_stage WHERE excluded_reason IS NULL""", {"alias": list(aliases), "canon": list(aliases.values())})
     con.execute("DROP TABLE _events_stage")
     report.records_built = report.kept = con.execute("SELECT count(*) FROM interactions").fetchall()[0][0]
+    _join_customers(con, report)
     if report.kept == 0:
         reason, info = max(report.excluded.items(), key=lambda kv: kv[1]["count"])
         raise DataError(f"No usable event in the interactions file: every row was excluded, mostly for '{reason}'.",
@@ -116,6 +119,42 @@ def _load_interactions(con, sn: Sniff, mapping: Mapping) -> LoadReport:
     report.unknown_event_types = dict(con.execute(
         "SELECT event_type, count(*) FROM interactions WHERE NOT known_type GROUP BY ALL ORDER BY 2 DESC").fetchall())
     return report
+
+
+#: below this share of events from customers in the orders, the join is said to be probably wrong
+MIN_MATCHED = 0.5
+
+
+def _join_customers(con, report: LoadReport) -> None:
+    """Events keyed by e-mail join orders keyed by id through the orders' e-mail column (``customer_emails``);
+    the report says how many events belong to a customer in the orders, and warns below MIN_MATCHED."""
+    names = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() UNION ALL "
+                                       "SELECT view_name FROM duckdb_views()").fetchall()}
+    if "orders" not in names:
+        return
+    by_email = 0
+    if "customer_emails" in names:
+        by_email = con.execute("""
+            SELECT count(*) FROM interactions i JOIN customer_emails e ON i.customer_id = e.email
+            WHERE i.customer_id NOT IN (SELECT customer_id FROM orders)""").fetchall()[0][0]
+        if by_email:
+            con.execute("""
+                UPDATE interactions SET customer_id = e.customer_id FROM customer_emails e
+                WHERE interactions.customer_id = e.email
+                  AND interactions.customer_id NOT IN (SELECT customer_id FROM orders)""")
+    matched = con.execute("SELECT count(*) FROM interactions WHERE customer_id IN (SELECT customer_id FROM orders)"
+                          ).fetchall()[0][0]
+    report.matched = (int(matched), int(report.kept), int(by_email))
+    share = matched / report.kept if report.kept else 0
+    if by_email:
+        report.notes.append(f"{by_email:,} events keyed by e-mail joined their customer through the orders' "
+                            "e-mail column")
+    if share < MIN_MATCHED:
+        report.warnings.append(
+            f"only {matched:,} of {report.kept:,} events ({share:.0%}) belong to a customer in the orders file: "
+            "the two files probably name customers differently (an id in one, an e-mail in the other, or another "
+            "system's ids). Map the events' customer column to the same key as the orders, or export the events "
+            "with it; events of unknown customers are kept but feed no one's churn features.")
 
 
 def _col(mapping: Mapping, f: str) -> str:

@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import DataError
 from .dates import DATE_HELP, EARLIEST, DateChoice, choose_date_format, date_sql, latest_allowed
 from .dialect import diagnose, is_ragged, source
-from .fields import FIELD_LABELS, REQUIRED_ORDER_FIELDS, Mapping, norm_words, q
+from .fields import FIELD_LABELS, REQUIRED_ORDER_FIELDS, Mapping, is_email_column, norm_words, q
 from .formats import FORMATS, GENERIC_COLUMNS, INTERACTION_COLUMNS, detect_format
 from .report import LoadReport, examples
 from .sniff import Sniff, open_inputs
@@ -105,7 +105,8 @@ def _load(con, sn: Sniff, mapping: Mapping, currency: str | None, padded: bool) 
             choice = choose_date_format(con, "_src_orders", _ts_text(mapping), user_order=mapping.date_order,
                                         platform_order=spec.date_order,
                                         dayfirst_hint=sn.delimiter == ";" or mapping.decimal == "comma")
-            dec = decimal_convention(con, "_src_orders", [m[f] for f in ("amount", "discount", "refund") if m.get(f)],
+            dec = decimal_convention(con, "_src_orders", [m[f] for f in ("amount", "discount", "refund") if m.get(f)]
+                                     + list(mapping.amount_plus),
                                      user=mapping.decimal, comma_hint=sn.delimiter == ";")
             return _load_orders(con, sn, mapping, spec, currency, "_src_orders", choice, dec)
     except duckdb.Error as exc:
@@ -134,7 +135,9 @@ def _typed_columns(con, view: str, sn: Sniff, mapping: Mapping) -> tuple[dict, s
     if sn.kind != "csv" or m.get("order_time") or m.get("timezone") or mapping.decimal == "comma" \
             or mapping.date_order != "auto":
         return None
-    numbers = [m[f] for f in ("amount", "discount", "refund", "quantity") if m.get(f)]
+    numbers = [m[f] for f in ("amount", "discount", "refund", "quantity", "amount_after_refunds") if m.get(f)] \
+        + [c for c in dict.fromkeys(mapping.amount_plus + mapping.tax_columns + mapping.shipping_columns)
+           if c not in m.values()]
     time = m["order_ts"]
     head = f"(SELECT * FROM {q(view)} LIMIT 5000)"
     plain_numbers = " AND ".join(
@@ -160,9 +163,14 @@ def _load_orders(con, sn: Sniff, mapping: Mapping, spec, currency: str | None, v
     m = mapping.columns
     tz = _time_zones(con, view, m.get("timezone")) if m.get("timezone") else None
     symbols = not typed and not m.get("currency") and dec.symbols > 0
+    # a platform that writes cents (Lemon Squeezy's 1900 = 19.00): only when no amount has a decimal mark
+    minor = mapping.minor_units and not con.execute(
+        f"SELECT count(*) FROM {q(view)} WHERE regexp_matches(CAST({q(m['amount'])} AS VARCHAR), '[.,]')"
+    ).fetchall()[0][0]
     try:
         def build(source_sql: str, one_row_per_order: bool) -> _Parsed:
-            return _build_orders(con, mapping, spec, source_sql, one_row_per_order, typed, choice, dec, tz, symbols)
+            return _build_orders(con, mapping, spec, source_sql, one_row_per_order, typed, choice, dec, tz, symbols,
+                                 minor)
         # a file with an order id whose format is not one row per line item is built as one row per order first,
         # then checked; only when ids repeat is it rebuilt with de-duplication and grouping (and read again)
         built = bool(m.get("order_id")) and not mapping.line_items
@@ -183,6 +191,9 @@ def _load_orders(con, sn: Sniff, mapping: Mapping, spec, currency: str | None, v
                         decimal=dec.mark, decimal_why=dec.why)
     if spec.note:
         report.notes.append(spec.note)
+    if minor:
+        report.notes.append(f"amounts are written in cents (every value in '{m['amount']}' is a whole number): "
+                            "divided by 100")
     if choice.ambiguous:
         report.warnings.append(f"dates are ambiguous: {choice.why}")
     if dec.warning:
@@ -205,8 +216,13 @@ def _load_orders(con, sn: Sniff, mapping: Mapping, spec, currency: str | None, v
     shown = {"order_id": m.get("order_id") or "order", "cust_raw": m["customer_id"], "ts_raw": date_label,
              "amount_raw": m["amount"]}
     report.excluded = examples(con, "orders_all", "excluded_reason", shown, parsed)
-    report.excluded = {f"{reason} (column '{reason_labels[reason]}')": info for reason, info in report.excluded.items()}
-    valid = n_orders - sum(i["count"] for i in report.excluded.values())
+    netted = report.excluded.pop(REFUND_ROW, None)
+    if netted:
+        total = con.execute("SELECT sum(refunded) FROM _refund_rows").fetchall()[0][0]
+        report.refund_rows = (netted["count"], float(total))
+    report.excluded = {(f"{reason} (column '{reason_labels[reason]}')" if reason in reason_labels else reason): info
+                       for reason, info in report.excluded.items()}
+    valid = n_orders - sum(i["count"] for i in report.excluded.values()) - report.refund_rows[0]
     if valid == 0:
         _raise_nothing_valid(report, m)
     _check_unreadable(report, m, n_orders, mapping.accept_exclusions)
@@ -240,11 +256,19 @@ def _load_orders(con, sn: Sniff, mapping: Mapping, spec, currency: str | None, v
         CREATE OR REPLACE VIEW orders AS
         SELECT order_id, customer_id, order_ts,
                amount + coalesce(discount, 0) AS gross, discount, refund,
-               CASE WHEN not_purchase_reason IS NULL THEN amount - coalesce(refund, 0) ELSE amount END AS net,
+               CASE WHEN not_purchase_reason IS NULL THEN amount - coalesce(refund, 0)
+                    -- a negative row is money back only as a return or refund: a voided credit note is nothing
+                    WHEN amount < 0 AND NOT list_contains($money_back, not_purchase_reason) THEN 0
+                    ELSE amount END AS net,
                status, currency, channel, items, product, products, discount_code, country,
                not_purchase_reason IS NULL AS is_purchase, not_purchase_reason
         FROM (SELECT order_id, customer_id, order_ts, amount, {', '.join(optional.values())}, not_purchase_reason
-              FROM orders_all WHERE excluded_reason IS NULL)""")
+              FROM orders_all WHERE excluded_reason IS NULL)""".replace("$money_back", _sql_list(MONEY_BACK)))
+    # the e-mail of each customer keyed by id: events keyed by e-mail join through it (clv.ingest.interactions)
+    con.execute("CREATE OR REPLACE TABLE customer_emails AS " + (
+        "SELECT email, arg_max(customer_id, n) AS customer_id FROM (SELECT email, customer_id, count(*) AS n "
+        "FROM orders_all WHERE excluded_reason IS NULL AND email IS NOT NULL GROUP BY ALL) GROUP BY email"
+        if _stored(mapping, "email") else "SELECT NULL::VARCHAR AS email, NULL::VARCHAR AS customer_id LIMIT 0"))
     report.kept, report.customers, report.date_min, report.date_max = con.execute(
         "SELECT count(*), count(DISTINCT customer_id), min(order_ts), max(order_ts) FROM orders").fetchall()[0]
     report.not_purchases = dict(con.execute(
@@ -269,13 +293,15 @@ _RANGE_REASON = "date before 1990 or after tomorrow"
 #: same file gives the same customer table (and the same fitted models) on every run
 _MONEY = "DECIMAL(18, 4)"
 _ABSURD_REASON = "amount, discount or refund not a finite number, or over 1e9"
-_ORDER_COLUMNS = ("order_id", "customer_id", "order_ts", "amount", "discount", "refund", "status", "currency",
+_ORDER_COLUMNS = ("order_id", "customer_id", "email", "order_ts", "amount", "discount", "refund", "refund_of", "status", "currency",
                   "channel", "items", "product", "products", "discount_code", "country", "excluded_reason",
                   "not_purchase_reason")
 #: columns of orders_all that exist only when the file has the field (else the ``orders`` view says NULL, instead
 #: of 10M-order files storing 10M NULLs): column -> (mapped field, or fields of which any will do; type).
 #: ``products`` is stored only when line items are grouped into orders (see ``_build_orders``)
-_OPTIONAL_COLUMNS = {"discount": ("discount", _MONEY), "refund": ("refund", _MONEY), "status": ("status", "VARCHAR"),
+_OPTIONAL_COLUMNS = {"discount": ("discount", _MONEY), "refund": (("refund", "refund_of", "amount_after_refunds"), _MONEY),
+                     "refund_of": ("refund_of", "VARCHAR"), "email": ("customer_email", "VARCHAR"),
+                     "status": ("status", "VARCHAR"),
                      "currency": ("currency", "VARCHAR"), "channel": ("channel", "VARCHAR"),
                      "items": ("quantity", "DOUBLE"), "product": ("product", "VARCHAR"),
                      "products": ("product", "VARCHAR[]"), "discount_code": ("discount_code", "VARCHAR"),
@@ -324,8 +350,11 @@ def _col(mapping: Mapping, f: str) -> str:
     return q(c) if c else "NULL::VARCHAR"
 
 
+SKIPPED = "not a sale"
+
+
 def _build_orders(con, mapping: Mapping, spec, source_sql: str, one_row_per_order: bool, typed: bool,
-                  choice: DateChoice, dec: Decimal, tz, symbols: bool) -> _Parsed:
+                  choice: DateChoice, dec: Decimal, tz, symbols: bool, minor: bool = False) -> _Parsed:
     """Table ``orders_all`` from the file's rows in ``source_sql``: one row per order, parsed and classified."""
     m = mapping.columns
     params: dict = {}
@@ -342,20 +371,30 @@ def _build_orders(con, mapping: Mapping, spec, source_sql: str, one_row_per_orde
             params.update(p)
             return sql_
         shown_time = "ts_raw"
-    amount = num("amount_raw")
+    cash = num
+    if minor:  # amounts written in cents
+        def cash(e): return f"({num(e)} / 100.0)"
+    amount = cash("amount_raw")
     if mapping.amount_times_quantity and m.get("quantity"):
-        amount = f"{num('amount_raw')} * coalesce({num('qty_raw')}, 1)"
+        amount = f"{cash('amount_raw')} * coalesce({num('qty_raw')}, 1)"
+    if mapping.amount_plus:  # what the customer paid from its parts (Amazon: item price, tax, shipping, promotions)
+        amount = f"({amount} + " + " + ".join(f"coalesce({cash(f'plus{i}')}, 0)"
+                                              for i in range(len(mapping.amount_plus))) + ")"
     raw = {"order_key": f"nullif(trim({_col(mapping, 'order_id')}), '')", "cust_raw": _col(mapping, "customer_id"),
            "alt_raw": _col(mapping, "customer_alt"),
            "ts_raw": _ts_text(mapping) if m.get("order_time") else _col(mapping, "order_ts"),
            "tz_raw": _col(mapping, "timezone"), "amount_raw": _col(mapping, "amount"),
            "discount_raw": _col(mapping, "discount"), "refund_raw": _col(mapping, "refund"),
+           "refund_of_raw": _col(mapping, "refund_of"), "adjusted_raw": _col(mapping, "amount_after_refunds"),
+           "email_raw": _col(mapping, "customer_email"),
            "status_raw": _col(mapping, "status"), "cancelled_raw": _col(mapping, "cancelled_at"),
            "currency_raw": _col(mapping, "currency"), "channel_raw": _col(mapping, "channel"),
            "qty_raw": _col(mapping, "quantity"), "product_raw": f"nullif(trim({_col(mapping, 'product')}), '')",
            "code_raw": _col(mapping, "discount_code"), "country_raw": _col(mapping, "country"),
            "country_alt_raw": _col(mapping, "country_alt")}
     raw.update({f"flag{i}": q(col) for i, (col, _, _) in enumerate(mapping.flags)})
+    raw.update({f"skip{i}": q(col) for i, (col, _, _) in enumerate(mapping.skips)})
+    raw.update({f"plus{i}": q(col) for i, col in enumerate(mapping.amount_plus)})
     lines = ", ".join(f"{expr} AS {name}" for name, expr in raw.items())
     grouped_lines = bool(m.get("order_id")) and not one_row_per_order
     if grouped_lines:
@@ -400,24 +439,35 @@ def _build_orders(con, mapping: Mapping, spec, source_sql: str, one_row_per_orde
                     for i in range(len(mapping.flags)))
     for i, (_, value, reason) in enumerate(mapping.flags):
         params.update({f"flag_value{i}": value, f"flag_reason{i}": reason})
+    skips = "".join(f"WHEN lower(trim(skip{i})) = $skip_value{i} THEN $skip_reason{i} "
+                    for i in range(len(mapping.skips)))
+    for i, (col, value, reason) in enumerate(mapping.skips):
+        params.update({f"skip_value{i}": value, f"skip_reason{i}": f"{SKIPPED} ({reason}; column '{col}')"})
+    # a column used as an e-mail is compared without case, whatever its values look like
+    cust = "lower(clv_id(cust_raw))" if is_email_column(m.get("customer_id")) else "clv_id(cust_raw)"
+    alt = "lower(clv_id(alt_raw))" if is_email_column(m.get("customer_alt")) else "clv_id(alt_raw)"
     parsed = f"""
         WITH lines AS (SELECT {lines}, _copies FROM {source_sql}),
         per_order AS ({per_order}),
         parsed AS (
-            SELECT *, CASE WHEN clv_id(cust_raw) IS NOT NULL AND NOT list_contains($guest_ids, clv_id(cust_raw))
-                           THEN clv_id(cust_raw) ELSE clv_id(alt_raw) END AS customer_id,
-                   {order_ts} AS order_ts, amount_value AS amount, {num('discount_raw')} AS discount,
-                   {num('refund_raw')} AS refund, nullif(lower(trim(status_raw)), '') AS status,
+            SELECT *, CASE WHEN {cust} IS NOT NULL AND NOT list_contains($guest_ids, {cust})
+                           THEN {cust} ELSE {alt} END AS customer_id,
+                   nullif(lower(trim(email_raw)), '') AS email,
+                   {order_ts} AS order_ts, amount_value AS amount, {cash('discount_raw')} AS discount,
+                   -- a refund column, else what the amount after refunds (Etsy's adjusted total) takes off
+                   coalesce({cash('refund_raw')}, CASE WHEN {cash('adjusted_raw')} > 0
+                                                     THEN amount_value - {cash('adjusted_raw')} END) AS refund,
+                   nullif(trim(refund_of_raw), '') AS refund_of, nullif(lower(trim(status_raw)), '') AS status,
                    nullif(trim(cancelled_raw), '') AS cancelled_at, {currency} AS currency,
                    nullif(trim(channel_raw), '') AS channel, product_raw AS product,
                    -- WooCommerce's coupon cells read "code:save10;amount:5.00": the code alone
                    nullif(upper(trim(regexp_replace(code_raw, '^\\s*code:([^;|]*).*$', '\\1'))), '') AS discount_code,
                    coalesce(nullif(trim(country_raw), ''), nullif(trim(country_alt_raw), '')) AS country
             FROM per_order)
-        SELECT order_id, customer_id, order_ts, amount, discount, refund, status, currency, channel, items,
+        SELECT order_id, customer_id, email, order_ts, amount, discount, refund, refund_of, status, currency, channel, items,
             product, {'products' if grouped_lines and m.get('product') else 'NULL::VARCHAR[] AS products'},
             discount_code, country,
-            CASE WHEN customer_id IS NULL THEN 'no customer id'
+            CASE {skips}WHEN customer_id IS NULL THEN 'no customer id'
                  WHEN order_ts IS NULL THEN 'date could not be read'
                  WHEN order_ts < $earliest OR order_ts >= $latest THEN '{_RANGE_REASON}'
                  WHEN amount IS NULL THEN 'amount missing or not a number'
@@ -440,6 +490,9 @@ def _build_orders(con, mapping: Mapping, spec, source_sql: str, one_row_per_orde
     # read again from ``parsed`` when there are any, instead of costing 10M-order files a column each
     money = {c: f"CASE WHEN excluded_reason IS NULL THEN CAST({c} AS {_MONEY}) END AS {c}"
              for c in ("amount", "discount", "refund")}
+    # a refund row is netted into its order whatever its own customer column says (_net_refund_rows)
+    money["amount"] = (f"CASE WHEN excluded_reason IS NULL OR (refund_of IS NOT NULL AND isfinite(amount) AND "
+                       f"abs(amount) <= $max_amount) THEN CAST(amount AS {_MONEY}) END AS amount")
     products_stored = grouped_lines and bool(m.get("product"))
     stored = ", ".join(money.get(c, c) for c in _ORDER_COLUMNS
                        if _stored(mapping, c, symbols) and (c != "products" or products_stored))
@@ -452,7 +505,43 @@ def _build_orders(con, mapping: Mapping, spec, source_sql: str, one_row_per_orde
                 con.execute("UPDATE orders_all SET not_purchase_reason = ? WHERE status = ? AND (not_purchase_reason "
                             "IS NULL OR not_purchase_reason IN ('return (negative amount)', 'fully refunded', "
                             "'zero amount'))", [table[norm_words(status)], status])
+    if m.get("refund_of"):
+        _net_refund_rows(con)
     return _Parsed(parsed, params, products_stored)
+
+
+REFUND_ROW = "refund row, netted into the order it refunds"
+#: the reasons for which a negative amount is money paid back to the customer (subtracted from revenue)
+MONEY_BACK = ("return (negative amount)", "return (credit note)", "fully refunded")
+
+
+def _sql_list(values) -> str:
+    """Constant strings of this module as a SQL list literal (a view cannot take parameters)."""
+    return "[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
+
+
+def _net_refund_rows(con) -> None:
+    """Rows that refund another order of the file (a negative amount whose ``refund_of`` is that order's id:
+    WooCommerce's shop_order_refund, PayPal's refund tied by Reference Txn ID, a credit note naming its invoice)
+    are netted against that order, whatever their own customer column says; a refund of the whole amount makes
+    the order fully refunded. The rows themselves are then no orders (counted in the report)."""
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _refund_rows AS
+        SELECT r.order_id AS rid, r.refund_of AS parent, -r.amount_value AS refunded
+        FROM (SELECT order_id, refund_of, CAST(amount AS DOUBLE) AS amount_value FROM orders_all
+              WHERE refund_of IS NOT NULL AND refund_of <> order_id) r
+        JOIN (SELECT order_id FROM orders_all WHERE excluded_reason IS NULL) p ON p.order_id = r.refund_of
+        WHERE r.amount_value < 0""")
+    con.execute("""
+        UPDATE orders_all SET refund = coalesce(orders_all.refund, 0) + s.refunded
+        FROM (SELECT parent, sum(refunded) AS refunded FROM _refund_rows GROUP BY parent) s
+        WHERE orders_all.order_id = s.parent""")
+    con.execute("""
+        UPDATE orders_all SET not_purchase_reason = 'fully refunded'
+        WHERE order_id IN (SELECT parent FROM _refund_rows) AND not_purchase_reason IS NULL AND amount > 0
+              AND refund >= amount""")
+    con.execute("UPDATE orders_all SET excluded_reason = ? WHERE order_id IN (SELECT rid FROM _refund_rows)",
+                [REFUND_ROW])
 
 
 def _unique_ids(con, table: str, column: str) -> bool:

@@ -27,6 +27,8 @@ class LoadReport:
     #: every status with its orders: (status as read, orders, reason it is not a purchase or None, "known" |
     #: "your choice" | "not recognised")
     statuses: list = field(default_factory=list)
+    refund_rows: tuple = (0, 0.0)     # (rows that refund another order, amount) netted into those orders
+    matched: tuple | None = None      # events: (from a customer in the orders, kept, joined through an e-mail)
     date_min: object = None
     date_max: object = None
     date_order: str = "auto"          # the convention used ("mdy"/"dmy"), "auto" when not a question
@@ -54,7 +56,13 @@ class LoadReport:
                        f"{self.identical_rows_kept:,}")
         if self.what == "orders":
             out.append(f"  orders built from those rows: {self.records_built:,}")
+        if self.refund_rows[0]:
+            out.append(f"  refund rows netted into the orders they refund: {self.refund_rows[0]:,} "
+                       f"(together {self.refund_rows[1]:,.2f})")
         out.append(f"  {unit} kept: {self.kept:,} from {self.customers:,} customers")
+        if self.matched is not None:
+            out.append(f"  events from a customer in the orders: {self.matched[0]:,} of {self.matched[1]:,} "
+                       f"({self.matched[0] / max(self.matched[1], 1):.0%})")
         for reason, info in self.excluded.items():
             out.append(f"  excluded — {reason}: {info['count']:,}")
             for ex in info["examples"]:

@@ -16,15 +16,20 @@ _NOT_PURCHASE_WORDS = {
     "cancelled": [
         "cancelled", "canceled", "cancel", "order cancelled", "voided", "void", "paypal canceled reversal",
         "annule", "annulee", "commande annulee", "storniert", "bestellung storniert", "abgebrochen", "cancelado",
-        "cancelada", "annullato", "annullata", "geannuleerd", "anulowane", "cancelled by customer"],
+        "cancelada", "annullato", "annullata", "geannuleerd", "anulowane", "cancelled by customer", "zruseno",
+        "anulata", "makulerad", "dibatalkan", "huy", "canceled by customer", "order canceled"],
     "fully refunded": [
         "refunded", "fully refunded", "refund", "rembourse", "remboursee", "rembourse integralement", "erstattet",
         "zahlung erstattet", "ruckerstattet", "zuruckerstattet", "reembolsado", "reembolsada", "rimborsato",
-        "rimborsata", "terugbetaald", "paypal reversed", "reversed", "charged back", "chargeback"],
+        "rimborsata", "terugbetaald", "paypal reversed", "reversed", "charged back", "chargeback", "reembolso",
+        "rimborso", "terugbetaling", "zwrot", "rambursata", "aterbetalning", "vraceni produktu", "hoan tra",
+        "ruckbuchung", "dispute lost"],
     "payment failed": [
         "failed", "payment failed", "declined", "payment declined", "payment error", "erreur de paiement",
         "fehler bei der bezahlung", "zahlungsfehler", "fehlgeschlagen", "error en el pago", "fallido",
-        "errore di pagamento", "mislukt", "fraud", "suspected fraud"],
+        "errore di pagamento", "mislukt", "fraud", "suspected fraud", "fraudulent", "denied", "betalingsfout",
+        "blad platnosci", "blad platonsci", "erro de pagamento", "erro no pagamento", "chyba platby", "eroare de plata",
+        "betalningsfel", "pembayaran eror", "loi thanh toan"],
     _UNPAID: [
         "pending", "pending payment", "awaiting payment", "awaiting check payment", "awaiting cheque payment",
         "awaiting bank wire payment", "awaiting cash on delivery validation", "awaiting cod validation",
@@ -35,9 +40,27 @@ _NOT_PURCHASE_WORDS = {
         "en attente de virement bancaire", "en attente de paiement paypal", "en attente de paiement a la livraison",
         "en attente de reapprovisionnement non paye", "non paye", "impaye",
         "zahlung ausstehend", "ausstehend", "warten auf zahlungseingang", "warten auf zahlungseingang von bank",
-        "warten auf zahlungseingang von paypal", "artikel nicht auf lager", "unbezahlt", "in wartestellung",
+        "warten auf zahlungseingang von paypal", "unbezahlt", "in wartestellung",
         "pendiente", "pendiente de pago", "en espera", "in attesa di pagamento", "in attesa", "non pagato",
-        "in afwachting van betaling", "onbetaald", "in de wacht"],
+        "in afwachting van betaling", "onbetaald", "in de wacht",
+        # PrestaShop 1.6's shipped languages (install-dev/langs/*/data/order_state.xml): awaiting cheque, bank wire,
+        # PayPal and cash-on-delivery payment (the backorder names that are the same paid and unpaid are left out)
+        "warten auf scheckzahlung", "pago mediante cheque pendiente", "in attesa di pagamento con assegno",
+        "in afwachting van betaling per cheque", "oczekiwanie platnosci czekiem", "a aguardar pagamento por cheque",
+        "aguardando o pagamento por cheque", "en attente de paiement par virement bancaire",
+        "pago por transferencia bancaria pendiente", "in attesa di pagamento con bonifico bancario",
+        "in afwachting van bankoverschrijving", "oczekiwanie na platnosc przelewem bankowym",
+        "a aguardar tranferencia bancaria", "a aguardar transferencia bancaria",
+        "aguardando a transferencia do pagamento pelo banco", "pago mediante paypal pendiente",
+        "in attesa di pagamento con paypal", "in afwachting van betaling via paypal", "oczekiwanie na platnosc paypal",
+        "a aguardar pagamento por paypal", "aguardando o pagamento pelo paypal", "in attesa verifica contrassegno",
+        "awaiting cash on delivery validation", "ceka se na platbu sekem", "in asteptarea platii cu cec",
+        "in asteptarea platii prin transfer bancar", "in asteptarea platii prin paypal", "vantar pa checkbetalning",
+        "vantar pa betalning via bankoverforing", "vantar pa paypal betalning", "vantar pa postforskott validering",
+        "menunggu cek pembayaran", "menunggu pembayaran via transfer bank", "menunggu pembayaran melalui paypal",
+        "cho thanh toan bang sec", "dang cho ngan hang thanh toan", "restorder ej betald", "sem stock",
+        # billing platforms: an invoice issued and not (yet) paid
+        "past due", "payment due", "unconfirmed", "reminded", "awaiting authorization"],
     "draft or deleted": ["draft", "checkout draft", "trash", "deleted", "abandoned"],
 }
 #: statuses known to be paid orders (only to tell them apart from unrecognised words in the report)
@@ -52,7 +75,23 @@ PURCHASE = frozenset(norm_words(w) for w in [
     "zahlung ausserhalb von prestashop eingegangen", "artikel nicht auf lager bezahlt", "bezahlt",
     "abgeschlossen", "versandt", "geliefert", "in bearbeitung", "pagado", "pagada", "completado", "enviado",
     "entregado", "pagato", "completato", "spedito", "consegnato", "betaald", "voltooid", "verzonden",
-    "geleverd", "in behandeling", "complete payment", "payment"])
+    "geleverd", "in behandeling", "complete payment", "payment",
+    # PrestaShop 1.6's shipped languages: payment accepted, in preparation, shipped, delivered, remote payment
+    "pagamento accettato", "pago aceptado", "betaling aanvaard", "platnosc zaakceptowana", "pagamento aceite",
+    "pagamento aceito", "preparacion en proceso", "preparazione in corso", "wordt momenteel voorbereid",
+    "przygotowanie w toku", "preparacao em curso", "preparacao em andamento", "wyslane", "dostarczone", "entregue",
+    "afgeleverd", "pago a distancia aceptado", "pagamento remoto accettato", "betaling op afstand aanvaard",
+    "platnosc przyjeta", "pagamento remoto aceite", "pagamento a distancia aceito", "platba byla prijata",
+    "probiha priprava", "odeslano", "dodano", "plata acceptata", "in procesare", "expediata", "livrata",
+    "betalning godkand", "din bestallning forbereds", "skickad", "levererad", "restorder betald",
+    "betalningsoverforingen godkand", "payment remotely accepted", "preparation in progress", "pembayaran diterima",
+    "barang tengah disiapkan", "proses pengiriman", "barang telah diterima", "thanh toan duoc chap nhan",
+    "chuan bi trong tien trinh", "da giao hang", "sem stock pagamento aceite", "plata de la distanta acceptata",
+    "warten auf zahlungseingang bezahlt",
+    # billing platforms and others: paid, collected, partly refunded, a cancellation reversed, a dispute won
+    "collected", "processed", "in progress", "paid partially", "refunded partially", "partial refund",
+    "partially refunded", "canceled reversal", "cancelled reversal", "dispute won", "teilweise bezahlt",
+    "teilweise erstattet", "erledigt", "done"])
 
 NOT_PURCHASE = {norm_words(w): reason for reason, words in _NOT_PURCHASE_WORDS.items() for w in words}
 # WooCommerce writes its statuses with a "wc-" prefix

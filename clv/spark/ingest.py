@@ -24,9 +24,9 @@ from pyspark.sql import types as T
 from ..errors import DataError
 from ..ingest import REQUIRED_INTERACTION_FIELDS, REQUIRED_ORDER_FIELDS, Mapping, detect_format, detect_interaction_mapping
 from ..ingest.dates import EARLIEST, ZONE_OFFSETS, ZONE_RE, latest_allowed
-from ..ingest.fields import norm_words
+from ..ingest.fields import is_email_column, norm_words
 from ..ingest.formats import FORMATS
-from ..ingest.orders import check_mapping
+from ..ingest.orders import MONEY_BACK, REFUND_ROW, SKIPPED, check_mapping
 from ..ingest.values import MAX_AMOUNT
 from ..ingest.vocabulary import EVENT_ALIASES, status_table
 
@@ -244,7 +244,7 @@ def load_orders(spark: SparkSession, paths, fmt: str | None = None, mapping: Map
     source = raw.distinct() if grouped else raw if m.get("order_id") else _without_ids(raw, mapping)
     lines = source.select(*(e.alias(n) for n, e in fields.items()), F.monotonically_increasing_id().alias("_line"))
     per_order = _per_order(lines, mapping, grouped)
-    parsed = _classified(per_order, mapping, spec, _status_reasons(spellings or [], spec))
+    parsed = _classified(per_order, mapping, spec, _status_reasons(spellings or [], spec, mapping))
     # kept: the currency count, the customer table and the scores all read it (MEMORY_AND_DISK spills)
     valid = parsed.where(F.col("excluded_reason").isNull()).drop("excluded_reason").persist()
     currencies, chosen = _currencies(valid, mapping, currency)
@@ -253,6 +253,8 @@ def load_orders(spark: SparkSession, paths, fmt: str | None = None, mapping: Map
     orders = valid.select(
         "order_id", "customer_id", "order_ts", "discount", "refund", "channel", "not_purchase_reason",
         F.when(F.col("not_purchase_reason").isNull(), F.col("amount") - F.coalesce(F.col("refund"), F.lit(0)))
+        # a negative row is money back only as a return or refund (clv.ingest.orders.MONEY_BACK)
+        .when((F.col("amount") < 0) & ~F.col("not_purchase_reason").isin(list(MONEY_BACK)), F.lit(0))
         .otherwise(F.col("amount")).cast(T.DecimalType(19, 4)).alias("net"),
         F.col("not_purchase_reason").isNull().alias("is_purchase"))
     return SparkOrders(orders, mapping, chosen, currencies)
@@ -264,17 +266,27 @@ def _fields(raw: DataFrame, mapping: Mapping, checks: _Checks) -> dict:
 
     def col(field):
         return F.col(_ident(m[field])).cast("string") if m.get(field) else F.lit(None).cast("string")
-    amount = _number(raw, m["amount"], "amount", checks)
+    minor = mapping.minor_units and raw.where(F.col(_ident(m["amount"])).cast("string").rlike("[.,]")).limit(1) \
+        .count() == 0  # cents, as clv.ingest.orders: only when no amount has a decimal mark
+
+    def cash(column, what):
+        value = _number(raw, column, what, checks)
+        return value / 100.0 if minor else value
+    amount = cash(m["amount"], "amount")
     quantity = _number(raw, m.get("quantity"), "quantity", checks)
     if mapping.amount_times_quantity and m.get("quantity"):
         amount = amount * F.coalesce(quantity, F.lit(1.0))
+    for c in mapping.amount_plus:  # what the customer paid from its parts (Amazon)
+        amount = amount + F.coalesce(cash(c, c), F.lit(0.0))
     fields = {"order_key": _text(col("order_id")), "cust_raw": col("customer_id"), "alt_raw": col("customer_alt"),
               "order_ts": _time(raw, m["order_ts"], "order date", checks), "amount_value": amount,
-              "discount": _number(raw, m.get("discount"), "discount", checks),
-              "refund": _number(raw, m.get("refund"), "refund", checks), "status_raw": col("status"),
+              "discount": cash(m.get("discount"), "discount"),
+              "refund": cash(m.get("refund"), "refund"), "status_raw": col("status"),
               "cancelled_raw": col("cancelled_at"), "currency_raw": col("currency"),
-              "channel_raw": col("channel"), "items": quantity}
+              "channel_raw": col("channel"), "items": quantity, "refund_of": _text(col("refund_of")),
+              "adjusted": cash(m.get("amount_after_refunds"), "amount after refunds")}
     fields.update({f"flag{i}": F.col(_ident(c)).cast("string") for i, (c, _, _) in enumerate(mapping.flags)})
+    fields.update({f"skip{i}": F.col(_ident(c)).cast("string") for i, (c, _, _) in enumerate(mapping.skips)})
     return fields
 
 
@@ -311,23 +323,40 @@ def _per_order(lines: DataFrame, mapping: Mapping, grouped: bool) -> DataFrame:
 def _classified(orders: DataFrame, mapping: Mapping, spec, not_purchase: dict) -> DataFrame:
     """Customer id, status, currency, channel, why an order is excluded and why it is not a purchase."""
     guests = list(mapping.guest_ids) or [""]
+    # a column used as an e-mail is compared without case, whatever its values look like (as clv.ingest.orders)
     cust = clv_id(F.col("cust_raw"))
+    alt = clv_id(F.col("alt_raw"))
+    if is_email_column(mapping.columns.get("customer_id")):
+        cust = F.lower(cust)
+    if is_email_column(mapping.columns.get("customer_alt")):
+        alt = F.lower(alt)
     o = orders.select(
-        "order_id", "order_ts", "discount", "refund", "items", "cancelled_raw", *(f"flag{i}" for i in range(len(mapping.flags))),
-        F.when(cust.isNotNull() & ~cust.isin(guests), cust).otherwise(clv_id(F.col("alt_raw"))).alias("customer_id"),
+        "order_id", "order_ts", "discount", "items", "cancelled_raw", "refund_of",
+        *(f"flag{i}" for i in range(len(mapping.flags))), *(f"skip{i}" for i in range(len(mapping.skips))),
+        # a refund column, else what the amount after refunds (Etsy's adjusted total) takes off
+        F.coalesce(F.col("refund"), F.when(F.col("adjusted") > 0, F.col("amount_value") - F.col("adjusted")))
+        .alias("refund"),
+        F.when(cust.isNotNull() & ~cust.isin(guests), cust).otherwise(alt).alias("customer_id"),
         F.col("amount_value").alias("amount"),
         F.nullif(F.lower(F.trim("status_raw")), F.lit("")).alias("status"),
         F.nullif(F.upper(F.trim("currency_raw")), F.lit("")).alias("currency"),
         F.nullif(F.trim("channel_raw"), F.lit("")).alias("channel"))
     finite = [~F.isnan(F.coalesce(F.col(c), F.lit(0.0))) & (F.abs(F.coalesce(F.col(c), F.lit(0.0))) <= MAX_AMOUNT)
               for c in ("amount", "discount", "refund")]
-    excluded = F.when(F.col("customer_id").isNull(), "no customer id") \
+    excluded = F.when(F.lit(False), F.lit(None).cast("string"))
+    for i, (col, value, why) in enumerate(mapping.skips):  # rows that are no sale (PayPal's withdrawals)
+        excluded = excluded.when(F.lower(F.trim(F.col(f"skip{i}"))) == F.lit(value),
+                                 F.lit(f"{SKIPPED} ({why}; column '{col}')"))
+    excluded = excluded.when(F.col("customer_id").isNull(), "no customer id") \
         .when(F.col("order_ts").isNull(), "date could not be read") \
         .when((F.col("order_ts") < F.lit(EARLIEST).cast("timestamp"))
               | (F.col("order_ts") >= F.lit(latest_allowed()).cast("timestamp")), "date before 1990 or after tomorrow") \
         .when(F.col("amount").isNull(), "amount missing or not a number") \
         .when(~(finite[0] & finite[1] & finite[2]), "amount, discount or refund not a finite number, or over 1e9")
     money = {c: F.when(excluded.isNull(), F.col(c).cast(MONEY)).alias(c) for c in ("amount", "discount", "refund")}
+    # a refund row is netted into its order whatever its own customer column says (_net_refund_rows)
+    money["amount"] = F.when(excluded.isNull() | (F.col("refund_of").isNotNull() & finite[0]),
+                             F.col("amount").cast(MONEY)).alias("amount")
     o = o.select(*(money.get(c, F.col(c)) for c in o.columns), excluded.alias("excluded_reason"))
     reason = F.when(_text(F.col("cancelled_raw")).isNotNull(), "cancelled")
     for i, (_, value, why) in enumerate(mapping.flags):
@@ -340,15 +369,38 @@ def _classified(orders: DataFrame, mapping: Mapping, spec, not_purchase: dict) -
     reason = reason.when(F.col("amount") < 0, "return (negative amount)") \
         .when((F.col("amount") > 0) & (F.col("refund") >= F.col("amount")), "fully refunded") \
         .when(F.col("amount") == 0, "zero amount")
-    return o.withColumn("not_purchase_reason", reason)
+    o = o.withColumn("not_purchase_reason", reason)
+    return _net_refund_rows(o) if mapping.columns.get("refund_of") else o.drop("refund_of")
 
 
-def _status_reasons(spellings: list, spec) -> dict:
+def _net_refund_rows(o: DataFrame) -> DataFrame:
+    """As clv.ingest.orders._net_refund_rows: a row with a negative amount whose ``refund_of`` is another order of
+    the table is netted against that order (fully refunded when it takes the whole amount) and is no order."""
+    rows = o.where(F.col("refund_of").isNotNull() & (F.col("refund_of") != F.col("order_id"))
+                   & (F.col("amount") < 0)) \
+        .select(F.col("order_id").alias("_rid"), F.col("refund_of").alias("_parent"),
+                (-F.col("amount")).alias("_refunded"))
+    rows = rows.join(o.where(F.col("excluded_reason").isNull()).select(F.col("order_id").alias("_parent")), "_parent")
+    sums = rows.groupBy("_parent").agg(F.sum("_refunded").alias("_refunded"))
+    o = o.join(sums, o["order_id"] == sums["_parent"], "left") \
+        .join(rows.select("_rid"), o["order_id"] == rows["_rid"], "left")
+    netted = F.col("_refunded").isNotNull()
+    o = o.withColumn("refund", F.when(netted, (F.coalesce(F.col("refund"), F.lit(0)) + F.col("_refunded"))
+                                      .cast(MONEY)).otherwise(F.col("refund")))
+    o = o.withColumn("not_purchase_reason", F.when(
+        netted & F.col("not_purchase_reason").isNull() & (F.col("amount") > 0) & (F.col("refund") >= F.col("amount")),
+        F.lit("fully refunded")).otherwise(F.col("not_purchase_reason")))
+    o = o.withColumn("excluded_reason", F.when(F.col("_rid").isNotNull(), F.lit(REFUND_ROW))
+                     .otherwise(F.col("excluded_reason")))
+    return o.drop("_parent", "_refunded", "_rid", "refund_of")
+
+
+def _status_reasons(spellings: list, spec, mapping: Mapping) -> dict:
     """Each status spelling that is not a purchase -> its reason (clv.ingest.vocabulary)."""
     if len(spellings) > _MAX_STATUSES:
         raise DataError(f"The status column has more than {_MAX_STATUSES:,} different values.",
                         expected="order or payment statuses (paid, refunded, cancelled…).")
-    table = status_table(spec.statuses)
+    table = status_table({**spec.statuses, **mapping.status_choices()})
     return {s: table[norm_words(s)] for s in spellings if table.get(norm_words(s))}
 
 
