@@ -42,6 +42,13 @@ def _add_input_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--status", action="append", default=[], metavar="VALUE=purchase|not_purchase",
                    help="how orders with this status are counted (repeatable), e.g. --status past_due=not_purchase; "
                         "statuses clv does not know are counted as purchases and listed first in the output")
+    p.add_argument("--amount-basis", choices=["goods", "paid"], default="goods",
+                   help="revenue as what customers paid for goods, without tax and shipping where the export "
+                        "separates them (goods, the default: margin applies to goods), or everything they paid "
+                        "(paid); the report says which columns were used")
+    p.add_argument("--fx", metavar="RATES.csv",
+                   help="exchange rates to analyse every order in one currency: a CSV with columns currency,rate "
+                        "(what 1 unit of that currency is worth in the analysed one, e.g. EUR,1.08 for USD)")
     p.add_argument("--accept-exclusions", action="store_true",
                    help="go on when values that could not be read (dates, amounts) exclude more than 20%% of the "
                         "orders (by default that stops the run: the numbers from the rest would be wrong)")
@@ -70,6 +77,42 @@ def _statuses(items: list[str]) -> tuple:
     return tuple(out)
 
 
+def read_rates(path) -> tuple:
+    """(currency, rate) pairs from a CSV of currency,rate (a header row is optional)."""
+    import csv
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            rows = [r for r in csv.reader(fh) if any(c.strip() for c in r)]
+    except OSError as exc:
+        raise DataError(f"The rates file {path} cannot be read ({exc.strerror}).",
+                        expected="a CSV with columns currency,rate.") from None
+    out = []
+    for i, row in enumerate(rows, 1):
+        if len(row) < 2:
+            raise DataError(f"Line {i} of the rates file has no rate.", example={"line": ",".join(row)},
+                            expected="currency,rate — e.g. EUR,1.08")
+        try:
+            rate = float(row[1])
+        except ValueError:
+            if i == 1:
+                continue  # a header
+            raise DataError(f"Line {i} of the rates file has a rate that is not a number.", column="rate",
+                            example={"currency": row[0], "rate": row[1]}, expected="a number like 1.08") from None
+        out.append((row[0].strip().upper(), rate))
+    return tuple(out)
+
+
+def data_notes(report) -> tuple:
+    """What the load decided that every figure depends on, one line each (the HTML report's header)."""
+    notes = [f"Revenue: {report.amount_basis}."]
+    if report.unrecognised_statuses:
+        notes.append(unknown_statuses_line(report))
+    if report.converted:
+        notes.append(f"Converted to {report.currency}: " + ", ".join(f"1 {c} = {r:g}" for c, r in report.converted.items())
+                     + ".")
+    return tuple(notes)
+
+
 def unknown_statuses_line(report) -> str:
     shown = ", ".join(f"{s!r} ({n:,} order{'' if n == 1 else 's'})" for s, n in report.unrecognised_statuses.items())
     first = next(iter(report.unrecognised_statuses))
@@ -81,11 +124,14 @@ def _load(args) -> Shop:
     shop = Shop(memory_limit=getattr(args, "memory_limit", None))
     orders = args.orders if len(args.orders) > 1 else args.orders[0]
     mapping = None
-    if args.map or args.date_format != "auto" or args.decimal != "auto" or args.status or args.accept_exclusions:
+    if args.map or args.date_format != "auto" or args.decimal != "auto" or args.status or args.accept_exclusions \
+            or args.amount_basis != "goods" or args.fx:
         mapping = detect_format(sniff(orders, shop.con).columns, args.format)
         mapping = mapping.with_columns(**_overrides(args.map, ORDER_FIELDS, "--map"))
         mapping = mapping.with_options(date_order=args.date_format, decimal=args.decimal,
-                                       statuses=_statuses(args.status), accept_exclusions=args.accept_exclusions)
+                                       statuses=_statuses(args.status), accept_exclusions=args.accept_exclusions,
+                                       amount_basis=args.amount_basis,
+                                       fx_rates=read_rates(args.fx) if args.fx else ())
     report = shop.load_orders(orders, fmt=args.format, mapping=mapping, currency=args.currency)
     if report.unrecognised_statuses:
         print(unknown_statuses_line(report), file=sys.stderr)
@@ -286,7 +332,8 @@ def cmd_report(args) -> None:
     ranked = rank_tactics(tactic_features(scored), args.margin)
     Path(args.out).write_text(build_report(shop.monthly(), shop.cohorts(), scored, ranked, args.horizon_months,
                                            args.margin, args.discount_rate, source=", ".join(args.orders),
-                                           currency=shop.orders_report.currency), encoding="utf-8")
+                                           currency=shop.orders_report.currency,
+                                           data_notes=data_notes(shop.orders_report)), encoding="utf-8")
     print(f"wrote {args.out}", file=sys.stderr)
 
 

@@ -61,10 +61,11 @@ def _table(df: pd.DataFrame, money_columns: tuple = (), percent_columns: tuple =
 
 def build_report(monthly: pd.DataFrame, cohorts: pd.DataFrame, scored: pd.DataFrame, ranked: pd.DataFrame,
                  horizon_months: int, margin: float, discount_rate: float, source: str = "",
-                 currency: str | None = None) -> str:
+                 currency: str | None = None, data_notes: tuple = ()) -> str:
     """The report as one HTML string, from frames: ``monthly`` and ``cohorts`` as ``Shop.monthly()`` and
     ``Shop.cohorts()`` give them, ``scored`` from clv.scoring, ``ranked`` from clv.tactics.rank_tactics. Figures are
-    written as on the pages (clv.formatting), money in ``currency``."""
+    written as on the pages (clv.formatting), money in ``currency``; ``data_notes``: what the data load decided that
+    every figure depends on (the revenue basis, statuses not recognised, currencies converted), one line each."""
     def m(x) -> str:
         return money(x, currency)
     figs = [charts.revenue_by_month(monthly), charts.cohort_heatmap(cohorts),
@@ -80,6 +81,7 @@ def build_report(monthly: pd.DataFrame, cohorts: pd.DataFrame, scored: pd.DataFr
         "<h1>Customer value &amp; retention report</h1>",
         f"<p class='note'>{html.escape(source)} — made {dt.date.today():%d %b %Y}. Assumptions: {horizon_months}-month "
         f"horizon, {margin:.0%} gross margin, {discount_rate:.0%} yearly discount rate.</p>",
+        *(f"<p class='note'>{html.escape(n)}</p>" for n in data_notes),
         "<h2>Overview</h2>",
         _kpis([("Customers", count(len(scored))), ("Purchases", count(orders)), ("Revenue", m(revenue)),
                ("Average order value", m(revenue / max(orders, 1))), ("Repeat-customer rate", percent(repeat.mean())),

@@ -6,7 +6,7 @@ import streamlit as st
 
 from clv.errors import DataError
 from clv.formatting import SYMBOLS
-from clv.ingest import (DATE_ORDERS, DECIMALS, FIELD_LABELS, FORMATS, INTERACTION_FIELDS, ORDER_FIELDS, REQUIRED_INTERACTION_FIELDS,
+from clv.ingest import (AMOUNT_BASES, DATE_ORDERS, DECIMALS, FIELD_LABELS, FORMATS, INTERACTION_FIELDS, ORDER_FIELDS, REQUIRED_INTERACTION_FIELDS,
                         REQUIRED_ORDER_FIELDS, detect_format, detect_interaction_mapping, sniff)
 from ui.common import (count, download_csv, keep_widgets, load_shop, memo, page_setup, plain, reopen, show_sample,
                        shop as current_shop, unknown_statuses_banner, upload_dir)
@@ -156,6 +156,10 @@ fc1.selectbox("Dates like 03/04/2024", list(DATE_ORDERS), key="date_order", form
                    "12th, or from the platform; the report below says which was used and why.")
 fc1.selectbox("Decimal mark of amounts", list(DECIMALS), key="decimal", format_func=DECIMALS.get,
               help="1,234.50 or 1.234,50 — decided from every amount in the file unless you choose.")
+fc1.selectbox("Revenue is", list(AMOUNT_BASES), key="amount_basis", format_func=AMOUNT_BASES.get,
+              help="Lifetime value is worth what you keep: the margin applies to goods, and tax is not yours. So "
+                   "revenue is what customers paid for goods after discounts and refunds, without the tax and "
+                   "shipping that the export writes in columns of their own. Choose 'everything' to include them.")
 fc2.info(f"Detected: **{FORMATS[st.session_state['detected_format']].label}** in {plain(src['name'])}. "
          "Check the column for each field below; change any that is wrong.")
 with st.expander("Column mapping", expanded=st.session_state.get("load_error") is not None):
@@ -168,6 +172,9 @@ base = detect_format(columns, st.session_state["detected_format"])
 mapping = base.with_columns(**{f: (None if st.session_state[f"map_{f}"] == NONE else st.session_state[f"map_{f}"])
                                for f in ORDER_FIELDS}).with_options(
     date_order=st.session_state["date_order"], decimal=st.session_state["decimal"],
+    amount_basis=st.session_state["amount_basis"],
+    fx_rates=tuple(sorted((k[3:], float(v)) for k, v in st.session_state.items()
+                          if isinstance(k, str) and k.startswith("fx_") and v)),
     statuses=tuple(sorted((k[len(STATUS_KEY):], v) for k, v in st.session_state.items()
                           if isinstance(k, str) and k.startswith(STATUS_KEY) and v in ("purchase", "not_purchase"))),
     accept_exclusions=bool(st.session_state.get("accept_exclusions")))
@@ -220,6 +227,7 @@ st.caption(f"{count(rep.rows_read)} rows became {count(rep.records_built)} order
            f"{count(rep.kept)} orders from {count(rep.customers)} customers are used, "
            f"dated {rep.date_min:%d %b %Y} to {rep.date_max:%d %b %Y}.")
 st.caption(plain(f"Dates: {rep.date_why}. Amounts: {rep.decimal_why}." if rep.date_why else f"Amounts: {rep.decimal_why}."))
+st.caption(plain(f"Revenue: {rep.amount_basis}."))
 for n in rep.notes:
     st.caption(plain(n[0].upper() + n[1:] + "."))
 for w in rep.warnings:
@@ -253,9 +261,16 @@ def status_choices(report) -> None:
 unknown_statuses_banner()
 if rep.statuses:
     status_choices(rep)
-if len(rep.currencies) > 1:
+if len(rep.currencies) > 1 or rep.converted:
     st.selectbox("Currency to analyse", list(rep.currencies), key="currency_choice",
                  index=list(rep.currencies).index(rep.currency))
+    with st.expander("Exchange rates: analyse every order in one currency", expanded=not rep.converted):
+        st.caption(f"What one unit of each other currency is worth in {rep.currency}. With a rate, that currency's "
+                   "customers are analysed too (their amounts converted); without one (0), their orders are left out.")
+        rate_cols = st.columns(4)
+        for i, cur in enumerate(c for c in rep.currencies if c != rep.currency):
+            rate_cols[i % 4].number_input(f"1 {cur} in {rep.currency}", min_value=0.0, step=0.01, format="%.4f",
+                                          key=f"fx_{cur}")
 elif not rep.currencies:
     codes = ["", *SYMBOLS]
     st.selectbox("Currency of the amounts", codes, key="currency_choice_display",

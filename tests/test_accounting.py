@@ -197,7 +197,8 @@ def test_etsy_adjusted_order_total_is_the_amount_after_refunds(tmp_path):
     plain = Shop()
     plain.load_orders(Path(__file__).parent / "fixtures" / "EtsySoldOrders2024.csv")
     before = float(plain.customers()["revenue"].sum())
-    assert round(sum(v for _, v in got.values()), 2) == round(before - 10.00, 2)
+    # revenue is goods: of the 22.65 paid, 17.00 was goods (1.40 tax, 4.25 shipping): the refund in that share
+    assert round(sum(v for _, v in got.values()), 2) == round(before - 10.00 * 17.00 / 22.65, 2)
 
 
 # --- the customer key a founder would choose --------------------------------------------------------------------
@@ -238,3 +239,39 @@ def test_events_of_other_keys_are_warned_about_below_half(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "events from a customer in the orders: 1 of 3 (33%)" in err
     assert "warning: only 1 of 3 events (33%) belong to a customer in the orders file" in err
+
+
+# --- several currencies -------------------------------------------------------------------------------------------
+
+FX = ("Name,Email,Created at,Total,Currency,Financial Status\n#1,a@x.com,2024-01-01 10:00:00 +0000,10.00,USD,paid\n"
+      "#2,b@x.com,2024-01-02 10:00:00 +0000,20.00,EUR,paid\n#3,c@x.com,2024-01-03 10:00:00 +0000,30.00,GBP,paid\n"
+      "#4,a@x.com,2024-02-03 10:00:00 +0000,5.00,USD,paid\n")
+
+
+def test_rates_bring_every_customer_into_the_shop_currency_and_the_report_says_so(tmp_path, capsys):
+    from clv.cli import main
+    orders = tmp_path / "markets.csv"
+    orders.write_text(FX)
+    out = tmp_path / "s.csv"
+    assert main(["summary", "--orders", str(orders), "--out", str(out)]) == 0  # without rates: USD only, warned
+    assert set(pd.read_csv(out)["customer_id"]) == {"a@x.com"}
+    assert "have no rate, so their orders are left out" in capsys.readouterr().err
+    rates = tmp_path / "rates.csv"
+    rates.write_text("currency,rate\nEUR,1.10\ngbp,1.25\n")
+    assert main(["summary", "--orders", str(orders), "--out", str(out), "--fx", str(rates)]) == 0
+    got = pd.read_csv(out).set_index("customer_id")["revenue"].to_dict()
+    assert got == {"a@x.com": 15.0, "b@x.com": pytest.approx(22.0), "c@x.com": pytest.approx(37.5)}
+    err = capsys.readouterr().err
+    assert "converted to USD at your rates (1 EUR = 1.1 USD, 1 GBP = 1.25 USD)" in err and "no rate" not in err
+    rates.write_text("currency,rate\nEUR,abc\n")
+    assert main(["summary", "--orders", str(orders), "--out", str(out), "--fx", str(rates)]) == 2
+    assert "Line 2 of the rates file has a rate that is not a number" in capsys.readouterr().err
+
+
+def test_the_html_report_says_the_revenue_basis(tmp_path):
+    from clv.cli import main
+    from clv.store import SAMPLE_ORDERS
+    out = tmp_path / "report.html"
+    assert main(["report", "--orders", str(SAMPLE_ORDERS), "--out", str(out)]) == 0
+    page = out.read_text(encoding="utf-8")
+    assert "Revenue: what customers paid for goods, after discounts and refunds, without tax and shipping" in page

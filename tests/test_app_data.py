@@ -85,6 +85,26 @@ def test_mostly_unreadable_dates_stop_the_numbers_until_accepted(data_page):
     assert any("left out, as you accepted" in w.value for w in at.warning)
 
 
+def test_exchange_rates_and_the_revenue_basis_are_choices_on_your_data(data_page):
+    at = data_page
+    csv = (b"Name,Email,Created at,Total,Taxes,Shipping,Currency,Financial Status\n"
+           b"#1,a@x.com,2024-01-01 10:00:00 +0000,12.00,1.00,1.00,USD,paid\n"
+           b"#2,b@x.com,2024-01-02 10:00:00 +0000,20.00,0,0,EUR,paid\n"
+           b"#3,a@x.com,2024-02-03 10:00:00 +0000,5.00,0,0,USD,paid\n")
+    at.file_uploader(key="orders").set_value(("markets.csv", csv, "text/csv")).run()
+    assert not at.exception
+    assert metric(at, "Customers") == "1"
+    assert any("have no rate" in w.value or "has no rate" in w.value for w in at.warning)
+    assert any("Revenue: what customers paid for goods" in c.value.replace("\\", "") for c in at.caption)
+    at.number_input(key="fx_EUR").set_value(1.1).run()
+    assert not at.exception
+    assert metric(at, "Customers") == "2"
+    assert at.dataframe[-1].value.set_index("customer_id")["revenue"].to_dict() == {
+        "a@x.com": pytest.approx(15.0), "b@x.com": pytest.approx(22.0)}  # goods: a's 12 less 1 tax, 1 shipping
+    at.selectbox(key="amount_basis").set_value("paid").run()
+    assert at.dataframe[-1].value.set_index("customer_id")["revenue"]["a@x.com"] == pytest.approx(17.0)
+
+
 def test_customers_with_an_order_and_buyers_are_told_apart(data_page):
     """'Customers' on Your data counts everyone with a kept order; the help says how many bought (the number every
     other page counts), so a customer whose only order was refunded does not make the figures disagree silently."""

@@ -19,34 +19,39 @@ FIX = Path(__file__).parent / "fixtures"
 RULES = {
     "shopify_orders_export_1.csv": ("shopify", dict(order="Name", customer=["Email"], amount="Total",
         status="Financial Status", bad={"refunded", "voided", "pending", "authorized"}, cancelled="Cancelled at",
-        refund="Refunded Amount")),
+        refund="Refunded Amount", minus=["Taxes", "Shipping"])),
     "woocommerce_customer_order_export.csv": ("woocommerce", dict(order="order_id", customer=["billing_email"],
         amount="order_total", status="status", bad={"cancelled", "failed", "on-hold", "pending", "refunded"},
-        refund="refunded_total")),
+        refund="refunded_total", minus=["tax_total", "shipping_total"])),
     "woocommerce_advanced_order_export.csv": ("woocommerce_aoe", dict(order="Order Number",
         customer=["Email (Billing)"], amount="Order Total Amount", status="Order Status",
-        bad={"Zahlung ausstehend", "Storniert", "Pending payment"}, refund="Order Refund Amount")),
+        bad={"Zahlung ausstehend", "Storniert", "Pending payment"}, refund="Order Refund Amount",
+        minus=["Order Total Tax Amount", "Order Shipping Amount"])),
     "woocommerce_analytics_orders.csv": ("woocommerce_analytics", dict(order="Order #", customer=["Customer"],
         amount="Net sales", status="Status", bad={"refunded", "on-hold"})),
     "bigcommerce_orders.csv": ("bigcommerce", dict(order="Order ID", customer=["Customer Email"],
         amount="Order Total (inc tax)", status="Order Status",
-        bad={"Awaiting Payment", "Cancelled", "Refunded", "Declined"}, refund="Refund Amount")),
+        bad={"Awaiting Payment", "Cancelled", "Refunded", "Declined"}, refund="Refund Amount",
+        minus=["Tax Total", "Shipping Cost (ex tax)", "Handling Cost (ex tax)"])),
     "squarespace_orders.csv": ("squarespace", dict(order="Order ID", customer=["Email"], amount="Total",
-        status="Financial Status", bad={"REFUNDED"}, cancelled="Cancelled at", refund="Amount Refunded")),
+        status="Financial Status", bad={"REFUNDED"}, cancelled="Cancelled at", refund="Amount Refunded",
+        minus=["Taxes", "Shipping"])),
     "EtsySoldOrders2024.csv": ("etsy_orders", dict(order="Order ID", customer=["Buyer User ID", "Buyer"],
-        amount="Order Total")),
+        amount="Order Total", minus=["Sales Tax", "Shipping"], back=["Shipping Discount"])),
     "EtsySoldOrderItems2024.csv": ("etsy_items", dict(order="Order ID", customer=["Buyer"], amount="Item Total",
         per_line=True)),
     "magento_orders.csv": ("magento", dict(order="ID", customer=["Customer Email"], amount="Grand Total (Purchased)",
-        status="Status", bad={"Closed", "Canceled", "Pending Payment"}, refund="Total Refunded")),
+        status="Status", bad={"Closed", "Canceled", "Pending Payment"}, refund="Total Refunded",
+        minus=["Shipping and Handling"])),
     "prestashop_orders.csv": ("prestashop", dict(order="Reference", customer=["Customer"], amount="Total",
         status="Status", bad={"En attente de paiement par chèque", "Annulé", "Remboursé"}, delimiter=";",
         comma=True)),
     "stripe_unified_payments.csv": ("stripe", dict(order="id", customer=["Customer Email"], amount="Amount",
-        status="Status", bad={"Refunded", "Failed"}, refund="Amount Refunded", flag=("Captured", "false"))),
+        status="Status", bad={"Refunded", "Failed"}, refund="Amount Refunded", flag=("Captured", "false"),
+        minus=["Tax"])),
     # Wix's CSV header could not be confirmed from a public export: this fixture follows its documented fields
     "wix_orders.csv": ("wix", dict(order="Order #", customer=["Contact email"], amount="Total",
-        status="Payment status", bad={"Not paid", "Refunded"})),
+        status="Payment status", bad={"Not paid", "Refunded"}, minus=["Tax", "Shipping"])),
     "square_item_sales.csv": ("square_items", dict(order="Transaction ID", customer=["Customer ID"],
         amount="Net Sales", per_line=True)),
     "square_transactions.csv": ("square", dict(order="Transaction ID", customer=["Customer ID"], amount="Net Sales",
@@ -94,6 +99,11 @@ def independent(path: Path, r: dict) -> tuple[int, int, float]:
         else:
             amount = money(first[r["amount"]], r.get("comma"))
         refund = money(first.get(r.get("refund"), ""), r.get("comma")) or 0
+        if r.get("minus") and amount:  # revenue is goods: tax and shipping out, refunds in the same proportion
+            paid = amount
+            amount = paid - sum(money(first[c], r.get("comma")) or 0 for c in r["minus"]) \
+                + sum(money(first[c], r.get("comma")) or 0 for c in r.get("back", []))
+            refund = refund * amount / paid if paid > 0 else refund
         flagged = "flag" in r and first[r["flag"][0]].strip().lower() == r["flag"][1]
         bad = first.get(r.get("status"), "") in r.get("bad", set()) or bool(first.get(r.get("cancelled"), "").strip())
         if amount < 0 or str(key).startswith("C"):
@@ -103,6 +113,23 @@ def independent(path: Path, r: dict) -> tuple[int, int, float]:
             purchases += 1
             net_by_customer[customer] += amount - refund
     return len(buyers), purchases, round(sum(v for c, v in net_by_customer.items() if c in buyers), 2)
+
+
+def test_the_revenue_basis_is_said_and_paid_includes_tax_and_shipping():
+    from clv.ingest import detect_format, sniff
+    name = "shopify_orders_export_1.csv"
+    shop = Shop()
+    report = shop.load_orders(FIX / name)
+    assert "without tax and shipping: 'Total' − 'Taxes' − 'Shipping'" in report.amount_basis
+    goods = float(shop.customers()["revenue"].sum())
+    paid_shop = Shop()
+    mapping = detect_format(sniff(FIX / name, paid_shop.con).columns).with_options(amount_basis="paid")
+    paid_report = paid_shop.load_orders(FIX / name, mapping=mapping)
+    rules = dict(RULES[name][1])
+    rules.pop("minus")
+    assert round(float(paid_shop.customers()["revenue"].sum()), 2) == independent(FIX / name, rules)[2] > goods
+    assert "tax and shipping included" in paid_report.amount_basis
+    assert "no separate tax or shipping" in Shop().load_orders(FIX / "prestashop_orders.csv").amount_basis
 
 
 @pytest.mark.parametrize("name", sorted(RULES))
@@ -159,7 +186,8 @@ LEDGER = {
     # PayPal: hledger's 2018 default-field sample header, BOM as PayPal writes it (GitHub issues quoting files);
     # refunds are "Payment Refund" rows tied by Reference Txn ID (independent parsers); TimeZone PDT/PST
     "paypal_activity.csv": ("paypal", dict(order="Transaction ID", customer=["From Email Address"], amount="Gross",
-        status="Status", good={"Completed"}, ref="Reference Txn ID", skip=("Type", {"General Withdrawal"}))),
+        status="Status", good={"Completed"}, ref="Reference Txn ID", skip=("Type", {"General Withdrawal"}),
+        minus=["Sales Tax", "Shipping and Handling Amount"])),
     # WooCommerce with refunds as rows: WooCommerce stores a refund as a post of type shop_order_refund whose
     # parent is the order (its own id, a negative total, no billing e-mail); order-export plugins write the parent
     "woocommerce_order_export_refunds.csv": ("woocommerce_aoe", dict(order="Order ID", customer=["Billing Email"],
@@ -168,18 +196,18 @@ LEDGER = {
     # invoices name the invoice they refund in original_invoice_number; times as "2023-10-16 13:21:35 PDT"
     "recurly_invoices.csv": ("recurly", dict(order="invoice_number", customer=["account_code"],
         amount="invoice_total", status="status", good={"paid"}, ref="original_invoice_number",
-        skip=("invoice_type", {"write_off"}))),
+        skip=("invoice_type", {"write_off"}), minus=["tax_amount"])),
     # Chargebee: an invoice CSV from a Chargebee training repository (amounts in cents, Refunded Amount on the
     # invoice) — an older export than today's
     "chargebee_invoices.csv": ("chargebee", dict(order="Invoice Number", customer=["Customer Id"], amount="Amount",
-        status="Status", good={"Paid"}, refund="Refunded Amount", cents=True)),
+        status="Status", good={"Paid"}, refund="Refunded Amount", cents=True, minus=["Tax Total"])),
     # Paddle Billing: the transactions export's documented column order, named after the API's transaction fields
     # (reconstructed; refunds are in the separate adjustments report, not read here)
     "paddle_transactions.csv": ("paddle", dict(order="id", customer=["customer_email"], amount="total",
-        status="status", good={"completed", "paid"})),
+        status="status", good={"completed", "paid"}, minus=["tax"])),
     # Lemon Squeezy: the API's order object flattened (reconstructed; amounts in cents, refunded_amount on the row)
     "lemonsqueezy_orders.csv": ("lemonsqueezy", dict(order="order_number", customer=["user_email"], amount="total",
-        status="status", good={"paid", "partial_refund"}, refund="refunded_amount", cents=True)),
+        status="status", good={"paid", "partial_refund"}, refund="refunded_amount", cents=True, minus=["tax"])),
     # Shopware 6: the "Default orders" profile of shopware/shopware (Migration1627983652AddOrderExportProfile:
     # ';' separated, order_state_id = the shop's own state id); the founder says which ids are which
     "shopware6_orders.csv": ("shopware6", dict(order="order_number", customer=["customer_email"],
@@ -194,7 +222,9 @@ LEDGER = {
     # (tab-separated, one row per shipped item; what the buyer paid is the sum of the money columns)
     "amazon_fulfilled_shipments.txt": ("amazon_shipments", dict(order="amazon-order-id", customer=["buyer-email"],
         parts=["item-price", "item-tax", "shipping-price", "shipping-tax", "gift-wrap-price", "gift-wrap-tax",
-               "item-promotion-discount", "ship-promotion-discount"], delimiter="\t", per_line=True)),
+               "item-promotion-discount", "ship-promotion-discount"], delimiter="\t", per_line=True,
+        minus=["item-tax", "shipping-price", "shipping-tax", "gift-wrap-price", "gift-wrap-tax",
+               "ship-promotion-discount"])),
 }
 
 
@@ -204,9 +234,10 @@ def ledger(path: Path, r: dict) -> dict:
         rows = list(csv.DictReader(fh, delimiter=r.get("delimiter", ",")))
     scale = 100 if r.get("cents") else 1
 
-    def amount_of(row):
+    def amount_of(row, paid=False):
         cols = r.get("parts") or [r["amount"]]
-        return sum(money(row[c]) or 0 for c in cols) / scale
+        minus = [] if paid else r.get("minus", [])
+        return (sum(money(row[c]) or 0 for c in cols) - sum(money(row[c]) or 0 for c in minus)) / scale
     skip_col, skip_values = r.get("skip", (None, set()))
     orders: dict = defaultdict(list)
     for row in rows:
@@ -225,7 +256,9 @@ def ledger(path: Path, r: dict) -> dict:
         customer = next((first[c].strip().lower() if "@" in first[c] else first[c].strip()
                          for c in r["customer"] if first[c].strip()), None)
         amount = sum(amount_of(ln) for ln in lines) if r.get("per_line") else amount_of(first)
-        refund = refunds[key] + (money(first[r["refund"]]) or 0) / scale if r.get("refund") else refunds[key]
+        paid = sum(amount_of(ln, paid=True) for ln in lines) if r.get("per_line") else amount_of(first, paid=True)
+        share = amount / paid if paid > 0 else 1  # a refund column holds tax too: goods in the same proportion
+        refund = refunds[key] + (money(first[r["refund"]]) or 0) / scale * share if r.get("refund") else refunds[key]
         good = "status" not in r or first[r["status"]] in r["good"]
         if customer and good and amount > 0 and refund < amount:
             n, v = out.get(customer, (0, 0.0))

@@ -27,10 +27,10 @@ def spark():
     s.stop()
 
 
-def spark_customers(spark, orders, interactions=None, as_of=None) -> pd.DataFrame:
+def spark_customers(spark, orders, interactions=None, as_of=None, mapping=None) -> pd.DataFrame:
     from clv.spark.customers import customer_table
     from clv.spark.ingest import last_date, load_interactions, load_orders
-    o = load_orders(spark, orders).orders
+    o = load_orders(spark, orders, mapping=mapping).orders
     ev = load_interactions(spark, interactions) if interactions else None
     return customer_table(o, ev, as_of or last_date(o)).toPandas()
 
@@ -203,3 +203,26 @@ def test_every_fixture_reads_the_same_on_both_engines_or_is_refused_in_words(spa
         same.append(name)
     assert set(SAME_ON_BOTH) <= set(same) and {"daily buyers", "all one-time buyers", "b2b"} <= set(same), refused
     print(f"same table on both engines: {len(same)}; refused in words: {refused}")
+
+
+def test_the_founders_choices_read_the_same_on_both_engines(spark, tmp_path):
+    """Exchange rates, status choices, the revenue basis and e-mail keys: one rule book, the same customer table."""
+    from clv.ingest import detect_format
+    path = tmp_path / "orders.csv"
+    path.write_text("Name,Email,Created at,Total,Taxes,Shipping,Currency,Financial Status\n"
+                    "#1,A@X.com,2024-01-01 10:00:00 PST,10.00,1.00,2.00,USD,paid\n"
+                    "#2,b@x.com,2024-01-02 10:00:00 +0100,20.00,2.00,0,EUR,paid\n"
+                    "#3,c@x.com,2024-01-03 10:00:00 BST,30.00,0,5.00,GBP,paid\n"
+                    "#4,a@x.com,2024-02-03 10:00:00 PDT,5.00,0,0,USD,hold_7\n"
+                    "#5,b@x.com,2024-02-05 10:00:00,8.00,0,0,EUR,paid\n")
+    columns = ["Name", "Email", "Created at", "Total", "Taxes", "Shipping", "Currency", "Financial Status"]
+    for options in (dict(fx_rates=(("EUR", 1.1), ("GBP", 1.27)), statuses=(("hold_7", "not_purchase"),)),
+                    dict(amount_basis="paid", fx_rates=(("EUR", 1.1),))):
+        mapping = detect_format(columns).with_options(**options)
+        shop = Shop()
+        shop.load_orders(path, mapping=mapping)
+        duck = shop.customers()
+        sp = spark_customers(spark, path, mapping=mapping)
+        assert len(duck) >= 2
+        assert_same_scores(duck.sort_values("customer_id", ignore_index=True),
+                           sp.sort_values("customer_id", ignore_index=True))

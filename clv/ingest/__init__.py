@@ -14,7 +14,7 @@ Every input goes through the same steps, in the app, the CLI and the tests:
 Identifiers in SQL come only from the file's own header (quoted); every value is a bound parameter.
 """
 from .dates import DATE_HELP
-from .fields import (DATE_ORDERS, DECIMALS, FIELD_LABELS, INTERACTION_FIELDS, ORDER_FIELDS,
+from .fields import (AMOUNT_BASES, DATE_ORDERS, DECIMALS, FIELD_LABELS, INTERACTION_FIELDS, ORDER_FIELDS,
                      REQUIRED_INTERACTION_FIELDS, REQUIRED_ORDER_FIELDS, Mapping)
 from .formats import FORMATS, FormatSpec, detect_format, detect_interaction_mapping
 from .interactions import load_interactions
@@ -25,6 +25,6 @@ from .values import install_macros
 
 __all__ = [
     "ORDER_FIELDS", "INTERACTION_FIELDS", "REQUIRED_ORDER_FIELDS", "REQUIRED_INTERACTION_FIELDS", "FIELD_LABELS",
-    "DATE_ORDERS", "DECIMALS", "DATE_HELP", "FORMATS", "FormatSpec", "Mapping", "Sniff", "LoadReport", "sniff",
+    "AMOUNT_BASES", "DATE_ORDERS", "DECIMALS", "DATE_HELP", "FORMATS", "FormatSpec", "Mapping", "Sniff", "LoadReport", "sniff",
     "detect_format", "detect_interaction_mapping", "load_orders", "load_interactions", "install_macros",
 ]

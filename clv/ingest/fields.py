@@ -5,7 +5,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field, replace
 
-__all__ = ["is_email_column", "ORDER_FIELDS", "REQUIRED_ORDER_FIELDS", "INTERACTION_FIELDS", "REQUIRED_INTERACTION_FIELDS",
+__all__ = ["is_email_column", "AMOUNT_BASES", "ORDER_FIELDS", "REQUIRED_ORDER_FIELDS", "INTERACTION_FIELDS", "REQUIRED_INTERACTION_FIELDS",
            "FIELD_LABELS", "DATE_ORDERS", "DECIMALS", "Mapping", "norm", "norm_words", "q"]
 
 #: canonical order fields a file column can be mapped to; the first three are required.
@@ -35,6 +35,10 @@ FIELD_LABELS = {
 #: how a date like 03/04/2024 is read: month first, day first, or let the data (and the platform) decide
 DATE_ORDERS = {"auto": "decide from the data", "mdy": "month first (03/04/2024 = 4 March)",
                "dmy": "day first (03/04/2024 = 3 April)"}
+#: what revenue is: what the customer paid for goods (after discounts and refunds, without the tax and shipping
+#: that the export writes in columns of their own), or everything they paid
+AMOUNT_BASES = {"goods": "paid for goods, without tax and shipping (where the export separates them)",
+                "paid": "everything the customer paid, tax and shipping included"}
 #: the decimal mark of amounts: decided from the whole column unless the user says
 DECIMALS = {"auto": "decide from the data", "dot": "decimal point (1,234.50)", "comma": "decimal comma (1.234,50)"}
 
@@ -84,7 +88,10 @@ class Mapping:
     amount_plus: tuple = ()                # columns added to the amount to make what the customer paid (Amazon)
     tax_columns: tuple = ()                # columns holding the tax inside what the customer paid
     shipping_columns: tuple = ()           # columns holding the shipping inside what the customer paid
+    shipping_discount_columns: tuple = ()  # columns of a shipping discount given back (Etsy's "Shipping Discount")
     minor_units: bool = False              # amounts are in cents when every one is a whole number (Lemon Squeezy)
+    amount_basis: str = "goods"            # see AMOUNT_BASES
+    fx_rates: tuple = ()                   # (currency, what 1 unit is worth in the analysed currency)
     statuses: tuple = ()                   # the user's (status as written, "purchase" | "not_purchase") choices
     accept_exclusions: bool = False        # go on when unreadable values exclude over MAX_UNREADABLE of the orders
 

@@ -37,6 +37,7 @@ class FormatSpec:
     amount_plus: tuple = ()             # normalised columns added to the amount: what the customer paid
     tax: tuple = ()                     # normalised columns of tax inside what the customer paid
     shipping: tuple = ()                # normalised columns of shipping inside what the customer paid
+    shipping_discount: tuple = ()       # normalised columns of a shipping discount (given back from shipping)
     minor_units: bool = False           # amounts written in cents (divided by 100 when all are whole numbers)
     no_fill: tuple = ()                 # optional fields never filled from generic names (they would mislead)
     note: str = ""                      # said in the validation report whenever this format is read
@@ -62,6 +63,7 @@ class FormatSpec:
         return Mapping(self.name, cols, self.amount_per, self.amount_times_quantity, self.line_items,
                        flags=flags, guest_ids=self.guest_ids, skips=skips, amount_plus=present(self.amount_plus),
                        tax_columns=present(self.tax), shipping_columns=present(self.shipping),
+                       shipping_discount_columns=present(self.shipping_discount),
                        minor_units=self.minor_units)
 
 
@@ -141,12 +143,12 @@ FORMATS: dict[str, FormatSpec] = {spec.name: spec for spec in [
         "shopify", "Shopify orders export",
         signature=(("name",), ("email",), ("createdat",), ("total",), ("financialstatus",)),
         columns={**_SHOPIFY_LIKE, "order_id": ("name",), "refund": ("refundedamount",), "channel": ("source",)},
-        line_items=True, note="one row per line item; the order's fields are read from its first row"),
+        tax=("taxes",), shipping=("shipping",), line_items=True, note="one row per line item; the order's fields are read from its first row"),
     FormatSpec(
         "squarespace", "Squarespace orders export",
         signature=(("orderid",), ("email",), ("financialstatus",), ("amountrefunded",), ("lineitemvariant",)),
         columns={**_SHOPIFY_LIKE, "order_id": ("orderid",), "refund": ("amountrefunded",), "channel": ("channel",)},
-        line_items=True, statuses={"canceled": "cancelled"}),
+        tax=("taxes",), shipping=("shipping",), line_items=True, statuses={"canceled": "cancelled"}),
     FormatSpec(
         "woocommerce", "WooCommerce order export (Customer/Order CSV Export)",
         signature=(("orderid",), ("date",), ("status",), ("ordertotal",), ("billingemail",)),
@@ -156,6 +158,8 @@ FORMATS: dict[str, FormatSpec] = {spec.name: spec for spec in [
                  "currency": ("ordercurrency",), "quantity": ("itemquantity",), "product": ("itemname",),
                  "discount_code": ("couponitems", "coupons", "couponcode"), "country": ("shippingcountry",),
                  "country_alt": ("billingcountry",)},
+        # tax_total is the order's whole tax (WC_Order::get_total_tax: items, fees and shipping)
+        tax=("taxtotal",), shipping=("shippingtotal",),
         line_items=True, guest_ids=("0",),
         note="order totals repeat on every item row of per-item exports: counted once per order"),
     FormatSpec(
@@ -182,7 +186,7 @@ FORMATS: dict[str, FormatSpec] = {spec.name: spec for spec in [
                  "discount_code": ("couponcode", "coupons", "couponcodes"),
                  "country": ("countrycodeshipping", "countrynameshipping", "shippingcountry"),
                  "country_alt": ("countrycodebilling", "countrynamebilling", "billingcountry")},
-        line_items=True, guest_ids=("0",)),
+        tax=("ordertotaltaxamount",), shipping=("ordershippingamount",), line_items=True, guest_ids=("0",)),
     FormatSpec(
         "woocommerce_analytics", "WooCommerce Analytics orders download",
         signature=(("date",), ("order",), ("status",), ("customer",), ("customertype",), ("netsales", "nrevenue")),
@@ -200,7 +204,8 @@ FORMATS: dict[str, FormatSpec] = {spec.name: spec for spec in [
                  "order_id": ("orderid",), "refund": ("refundamount",), "status": ("orderstatus",),
                  "currency": ("ordercurrencycode",), "channel": ("channelname",), "quantity": ("totalquantity",),
                  "country": ("shippingcountry", "shipcountry"), "country_alt": ("billingcountry",)},
-        guest_ids=("0",)),
+        # Tax Total holds every tax (shipping's too): shipping and handling are taken off without theirs
+        tax=("taxtotal",), shipping=("shippingcostextax", "handlingcostextax"), guest_ids=("0",)),
     FormatSpec(
         "etsy_orders", "Etsy Sold Orders",
         signature=(("saledate",), ("orderid",), ("buyeruserid",), ("ordertotal",), ("ordervalue",)),
@@ -208,7 +213,7 @@ FORMATS: dict[str, FormatSpec] = {spec.name: spec for spec in [
                  "amount": ("ordertotal",), "order_id": ("orderid",), "discount": ("discountamount",),
                  "status": ("status",), "currency": ("currency",), "quantity": ("numberofitems",),
                  "discount_code": ("couponcode",), "country": ("shipcountry",)},
-        date_order="mdy",
+        tax=("salestax",), shipping=("shipping",), shipping_discount=("shippingdiscount",), date_order="mdy",
         note="guest checkouts have no Buyer User ID: they are matched by the buyer's name instead"),
     FormatSpec(
         "etsy_items", "Etsy Sold Order Items",
@@ -227,13 +232,14 @@ FORMATS: dict[str, FormatSpec] = {spec.name: spec for spec in [
                  "status": ("paymentstatus",), "currency": ("currency",), "quantity": ("qty", "quantity"),
                  "product": ("itemsname", "itemname"), "discount_code": ("couponcode", "coupon"),
                  "country": ("deliverycountry", "shippingcountry"), "country_alt": ("billingcountry",)},
-        line_items=True),
+        tax=("tax",), shipping=("shipping",), line_items=True),
     FormatSpec(
         "magento", "Magento / Adobe Commerce order grid",
         signature=(("id",), ("purchasedate",), ("grandtotalpurchased", "grandtotalbase"), ("status",)),
         columns={"customer_id": ("customeremail", "customername", "billtoname"), "order_ts": ("purchasedate",),
                  "amount": ("grandtotalpurchased", "grandtotalbase"), "order_id": ("id",),
                  "refund": ("totalrefunded",), "status": ("status",)},
+        shipping=("shippingandhandling",),  # the grid shows no tax column: tax stays in (said in the report)
         statuses={"closed": "fully refunded", "canceled": "cancelled", "holded": "not paid",
                   "pending payment": "not paid", "payment review": "not paid"},
         note="the order grid exports only the columns shown in the admin grid: show 'Customer Email' before "
@@ -255,6 +261,7 @@ FORMATS: dict[str, FormatSpec] = {spec.name: spec for spec in [
                  "customer_alt": ("customerid",), "order_ts": ("createddateutc", "createdutc"),
                  "amount": ("amount",), "order_id": ("id",), "refund": ("amountrefunded",), "status": ("status",),
                  "currency": ("currency",)},
+        tax=("tax",),
         # a lost dispute took the money back (the charge still says Paid); a won one keeps it
         flags=(("captured", "false", "not paid (not captured)"), ("disputestatus", "lost", "fully refunded"))),
     FormatSpec(

@@ -136,7 +136,8 @@ def _typed_columns(con, view: str, sn: Sniff, mapping: Mapping) -> tuple[dict, s
             or mapping.date_order != "auto":
         return None
     numbers = [m[f] for f in ("amount", "discount", "refund", "quantity", "amount_after_refunds") if m.get(f)] \
-        + [c for c in dict.fromkeys(mapping.amount_plus + mapping.tax_columns + mapping.shipping_columns)
+        + [c for c in dict.fromkeys(mapping.amount_plus + mapping.tax_columns + mapping.shipping_columns
+                                    + mapping.shipping_discount_columns)
            if c not in m.values()]
     time = m["order_ts"]
     head = f"(SELECT * FROM {q(view)} LIMIT 5000)"
@@ -191,6 +192,7 @@ def _load_orders(con, sn: Sniff, mapping: Mapping, spec, currency: str | None, v
                         decimal=dec.mark, decimal_why=dec.why)
     if spec.note:
         report.notes.append(spec.note)
+    report.amount_basis = _basis_words(mapping)
     if minor:
         report.notes.append(f"amounts are written in cents (every value in '{m['amount']}' is a whole number): "
                             "divided by 100")
@@ -237,9 +239,16 @@ def _load_orders(con, sn: Sniff, mapping: Mapping, spec, currency: str | None, v
     report.currency = currency.upper() if currency else next(iter(report.currencies), None)
     if len(report.currencies) > 1:
         where = m.get("currency") or f"{m['amount']} (symbols)"
-        report.warnings.append(
-            f"Orders are in {len(report.currencies)} currencies ({', '.join(report.currencies)}); amounts are not "
-            f"converted, so only {report.currency} orders are used. Choose another currency to analyse those.")
+        rates = {c.upper(): float(r) for c, r in mapping.fx_rates if c.upper() != report.currency}
+        converted = _convert(con, report, rates)
+        missing = [c for c in report.currencies if c != report.currency and c not in converted]
+        if missing:
+            report.warnings.append(
+                f"Orders are in {len(report.currencies)} currencies ({', '.join(report.currencies)}); "
+                + (f"{', '.join(converted)} converted to {report.currency} at your rates, but " if converted else "")
+                + f"{', '.join(missing)} {'has' if len(missing) == 1 else 'have'} no rate, so "
+                f"{'its' if len(missing) == 1 else 'their'} orders are left out. Give a rate for each (Your data, or "
+                f"--fx rates.csv) to analyse every customer in {report.currency}, or choose another currency.")
         con.execute("UPDATE orders_all SET excluded_reason = 'other currency' "
                     "WHERE excluded_reason IS NULL AND currency IS DISTINCT FROM ?", [report.currency])
         other = examples(con, "(SELECT * FROM orders_all WHERE excluded_reason = 'other currency')",
@@ -374,12 +383,28 @@ def _build_orders(con, mapping: Mapping, spec, source_sql: str, one_row_per_orde
     cash = num
     if minor:  # amounts written in cents
         def cash(e): return f"({num(e)} / 100.0)"
-    amount = cash("amount_raw")
-    if mapping.amount_times_quantity and m.get("quantity"):
-        amount = f"{cash('amount_raw')} * coalesce({num('qty_raw')}, 1)"
-    if mapping.amount_plus:  # what the customer paid from its parts (Amazon: item price, tax, shipping, promotions)
-        amount = f"({amount} + " + " + ".join(f"coalesce({cash(f'plus{i}')}, 0)"
-                                              for i in range(len(mapping.amount_plus))) + ")"
+    def amount_of(w) -> str:
+        """What the customer paid, from the raw columns (each wrapped by ``w``: a row's own, or an order's any)."""
+        a = cash(w("amount_raw"))
+        if mapping.amount_times_quantity and m.get("quantity"):
+            a = f"{a} * coalesce({num(w('qty_raw'))}, 1)"
+        if mapping.amount_plus:  # from its parts (Amazon: item price, tax, shipping, promotions)
+            a = f"({a} + " + " + ".join(f"coalesce({cash(w(f'plus{i}'))}, 0)"
+                                        for i in range(len(mapping.amount_plus))) + ")"
+        return a
+
+    goods_basis = mapping.amount_basis == "goods" and bool(mapping.tax_columns or mapping.shipping_columns)
+    less = [("+", c) for c in mapping.tax_columns + mapping.shipping_columns] \
+        + [("-", c) for c in mapping.shipping_discount_columns]
+
+    def less_of(w) -> str:
+        """Tax and shipping inside what the customer paid (a shipping discount given back)."""
+        if not goods_basis:
+            return "0"
+        return " ".join(f"{sign} coalesce({cash(w(f'less{i}'))}, 0)" for i, (sign, _) in enumerate(less))
+
+    def ident(x): return x
+    amount = amount_of(ident)
     raw = {"order_key": f"nullif(trim({_col(mapping, 'order_id')}), '')", "cust_raw": _col(mapping, "customer_id"),
            "alt_raw": _col(mapping, "customer_alt"),
            "ts_raw": _ts_text(mapping) if m.get("order_time") else _col(mapping, "order_ts"),
@@ -395,6 +420,7 @@ def _build_orders(con, mapping: Mapping, spec, source_sql: str, one_row_per_orde
     raw.update({f"flag{i}": q(col) for i, (col, _, _) in enumerate(mapping.flags)})
     raw.update({f"skip{i}": q(col) for i, (col, _, _) in enumerate(mapping.skips)})
     raw.update({f"plus{i}": q(col) for i, col in enumerate(mapping.amount_plus)})
+    raw.update({f"less{i}": q(col) for i, (_, col) in enumerate(less)})
     lines = ", ".join(f"{expr} AS {name}" for name, expr in raw.items())
     grouped_lines = bool(m.get("order_id")) and not one_row_per_order
     if grouped_lines:
@@ -404,7 +430,10 @@ def _build_orders(con, mapping: Mapping, spec, source_sql: str, one_row_per_orde
         # order's product is its first line's (file order), so it does not depend on which row DuckDB sees first.
         lines += ", row_number() OVER () AS _line"
         grouped = ", ".join(f"any_value({name}) AS {name}" for name in raw if name not in ("order_key", "product_raw"))
-        amount_expr = f"sum({amount})" if mapping.amount_per == "line" else num("any_value(amount_raw)")
+        if mapping.amount_per == "line":
+            amount_expr, less_expr = f"sum({amount})", f"sum({less_of(ident)})"
+        else:
+            amount_expr, less_expr = amount_of(lambda x: f"any_value({x})"), less_of(lambda x: f"any_value({x})")
         products = ""
         if m.get("product"):
             products = (", arg_min(product_raw, _line) AS product_raw, "
@@ -413,12 +442,13 @@ def _build_orders(con, mapping: Mapping, spec, source_sql: str, one_row_per_orde
         else:
             products = ", NULL::VARCHAR AS product_raw"
         per_order = (f"SELECT order_key AS order_id, {grouped}{products}, {amount_expr} AS amount_value, "
+                     f"{less_expr} AS less_value, "
                      f"sum({num('qty_raw')}) AS items FROM lines "
                      f"GROUP BY order_key, CASE WHEN order_key IS NULL THEN _line END")
     else:  # every row is an order
         order_id = "order_key" if m.get("order_id") else "CAST(row_number() OVER () AS VARCHAR)"
         per_order = (f"SELECT {order_id} AS order_id, * EXCLUDE (order_key, _copies), "
-                     f"{amount} AS amount_value, {num('qty_raw')} AS items FROM lines")
+                     f"{amount} AS amount_value, {less_of(ident)} AS less_value, {num('qty_raw')} AS items FROM lines")
     order_ts = when("ts_raw")
     if m.get("timezone"):
         params.update(tz_from=tz[0], tz_to=tz[1])
@@ -453,10 +483,13 @@ def _build_orders(con, mapping: Mapping, spec, source_sql: str, one_row_per_orde
             SELECT *, CASE WHEN {cust} IS NOT NULL AND NOT list_contains($guest_ids, {cust})
                            THEN {cust} ELSE {alt} END AS customer_id,
                    nullif(lower(trim(email_raw)), '') AS email,
-                   {order_ts} AS order_ts, amount_value AS amount, {cash('discount_raw')} AS discount,
+                   {order_ts} AS order_ts, amount_value - less_value AS amount, {cash('discount_raw')} AS discount,
                    -- a refund column, else what the amount after refunds (Etsy's adjusted total) takes off
+                   -- (on the goods basis, the share of goods in what was paid: refunds include tax and shipping)
                    coalesce({cash('refund_raw')}, CASE WHEN {cash('adjusted_raw')} > 0
-                                                     THEN amount_value - {cash('adjusted_raw')} END) AS refund,
+                                                     THEN amount_value - {cash('adjusted_raw')} END)
+                   * CASE WHEN amount_value > 0 AND less_value <> 0 THEN (amount_value - less_value) / amount_value
+                          ELSE 1 END AS refund,
                    nullif(trim(refund_of_raw), '') AS refund_of, nullif(lower(trim(status_raw)), '') AS status,
                    nullif(trim(cancelled_raw), '') AS cancelled_at, {currency} AS currency,
                    nullif(trim(channel_raw), '') AS channel, product_raw AS product,
@@ -626,6 +659,48 @@ _UNREADABLE = ("date could not be read", _RANGE_REASON, "amount missing or not a
 MAX_UNREADABLE = 0.2
 ACCEPT_HOW = ("to leave these orders out and go on: --accept-exclusions on the command line, or 'Leave them out and "
               "go on' on Your data")
+
+
+def _convert(con, report: LoadReport, rates: dict) -> dict:
+    """Amounts in another currency with a rate (1 unit = ``rate`` of the analysed currency) converted into the
+    analysed currency; the report says which, at what rate, how many orders. Returns the converted currencies."""
+    done = {}
+    for cur, rate in rates.items():
+        if cur not in report.currencies:
+            continue
+        if not (rate > 0 and rate < 1e6):
+            raise DataError(f"The exchange rate for {cur} is {rate!r}.", expected=f"a positive number: what one {cur} "
+                                                                               f"is worth in {report.currency}.")
+        con.execute(f"""
+            UPDATE orders_all SET {', '.join(f"{c} = CAST({c} * $rate AS {_MONEY})" for c in ('amount', 'discount', 'refund')
+                                             if c in _stored_columns(con))}, currency = $to
+            WHERE excluded_reason IS NULL AND currency = $cur""", {"rate": rate, "to": report.currency, "cur": cur})
+        done[cur] = rate
+    if done:
+        report.notes.append(f"orders in {', '.join(done)} converted to {report.currency} at your rates ("
+                            + ", ".join(f"1 {c} = {r:g} {report.currency}" for c, r in done.items()) + "): "
+                            + ", ".join(f"{report.currencies[c]:,} {c} orders" for c in done))
+        report.converted = dict(done)
+    return done
+
+
+def _stored_columns(con) -> set:
+    return {r[0] for r in con.execute("SELECT column_name FROM (DESCRIBE orders_all)").fetchall()}
+
+
+def _basis_words(mapping: Mapping) -> str:
+    """What revenue is on this load, in the file's own column names (the report and Your data say it)."""
+    m = mapping.columns
+    paid = " + ".join(f"'{c}'" for c in (m["amount"], *mapping.amount_plus))
+    less = mapping.tax_columns + mapping.shipping_columns
+    if mapping.amount_basis == "goods" and less:
+        minus = " − ".join(f"'{c}'" for c in less) + "".join(f" + '{c}'" for c in mapping.shipping_discount_columns)
+        return (f"what customers paid for goods, after discounts and refunds, without tax and shipping: {paid} − "
+                f"{minus} (refunds in the same proportion)")
+    if less:
+        return f"everything customers paid, tax and shipping included: {paid}, after refunds (as you chose)"
+    return (f"{paid} as the export writes it, after refunds (this export has no separate tax or shipping columns, so "
+            f"whatever it includes stays in)")
 
 
 def _check_unreadable(report: LoadReport, m: dict, n_orders: int, accepted: bool) -> None:

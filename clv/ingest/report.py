@@ -34,10 +34,12 @@ class LoadReport:
     date_order: str = "auto"          # the convention used ("mdy"/"dmy"), "auto" when not a question
     date_why: str = ""
     date_ambiguous: bool = False
+    amount_basis: str = ""            # what revenue is, in the file's own column names
     decimal: str = "dot"
     decimal_why: str = ""
     currencies: dict = field(default_factory=dict)     # currency -> orders
     currency: str | None = None
+    converted: dict = field(default_factory=dict)      # currency -> rate into ``currency`` (the founder's rates)
     event_types: dict = field(default_factory=dict)
     unknown_event_types: dict = field(default_factory=dict)
     customers: int = 0
@@ -78,6 +80,8 @@ class LoadReport:
             out.append(f"  date format: {self.date_why}")
         if self.what == "orders" and self.decimal_why:
             out.append(f"  amounts: {self.decimal_why}")
+        if self.amount_basis:
+            out.append(f"  revenue: {self.amount_basis}")
         if self.unknown_event_types:
             out.append("  unrecognised event types (kept): " +
                        ", ".join(f"{k} ({v:,})" for k, v in self.unknown_event_types.items()))

@@ -248,6 +248,12 @@ def load_orders(spark: SparkSession, paths, fmt: str | None = None, mapping: Map
     # kept: the currency count, the customer table and the scores all read it (MEMORY_AND_DISK spills)
     valid = parsed.where(F.col("excluded_reason").isNull()).drop("excluded_reason").persist()
     currencies, chosen = _currencies(valid, mapping, currency)
+    rates = {c.upper(): float(r) for c, r in mapping.fx_rates if c.upper() != chosen and c.upper() in currencies}
+    if rates:  # as clv.ingest.orders._convert: the founder's rates into the analysed currency
+        rate = F.create_map(*[F.lit(x) for kv in rates.items() for x in kv])[F.col("currency")]
+        valid = valid.select(*[(F.col(c) * F.coalesce(rate, F.lit(1.0))).cast(MONEY).alias(c)
+                               if c in ("amount", "discount", "refund") else F.col(c) for c in valid.columns])
+        valid = valid.withColumn("currency", F.when(rate.isNotNull(), F.lit(chosen)).otherwise(F.col("currency")))
     if len(currencies) > 1:
         valid = valid.where(F.col("currency").eqNullSafe(F.lit(chosen)))
     orders = valid.select(
@@ -278,8 +284,15 @@ def _fields(raw: DataFrame, mapping: Mapping, checks: _Checks) -> dict:
         amount = amount * F.coalesce(quantity, F.lit(1.0))
     for c in mapping.amount_plus:  # what the customer paid from its parts (Amazon)
         amount = amount + F.coalesce(cash(c, c), F.lit(0.0))
+    # tax and shipping inside what was paid, taken off on the goods basis (as clv.ingest.orders)
+    less = F.lit(0.0)
+    if mapping.amount_basis == "goods":
+        for c in mapping.tax_columns + mapping.shipping_columns:
+            less = less + F.coalesce(cash(c, c), F.lit(0.0))
+        for c in mapping.shipping_discount_columns:
+            less = less - F.coalesce(cash(c, c), F.lit(0.0))
     fields = {"order_key": _text(col("order_id")), "cust_raw": col("customer_id"), "alt_raw": col("customer_alt"),
-              "order_ts": _time(raw, m["order_ts"], "order date", checks), "amount_value": amount,
+              "order_ts": _time(raw, m["order_ts"], "order date", checks), "amount_value": amount, "less": less,
               "discount": cash(m.get("discount"), "discount"),
               "refund": cash(m.get("refund"), "refund"), "status_raw": col("status"),
               "cancelled_raw": col("cancelled_at"), "currency_raw": col("currency"),
@@ -313,10 +326,13 @@ def _per_order(lines: DataFrame, mapping: Mapping, grouped: bool) -> DataFrame:
         return lines.withColumnRenamed("order_key", "order_id").drop("_line")
     group = F.when(F.col("order_key").isNull(), F.col("_line"))
     firsts = [F.first(c, ignorenulls=True).alias(c) for c in lines.columns
-              if c not in ("order_key", "_line", "amount_value", "items")]
-    amount = F.sum("amount_value") if mapping.amount_per == "line" else F.first("amount_value", ignorenulls=True)
+              if c not in ("order_key", "_line", "amount_value", "less", "items")]
+    if mapping.amount_per == "line":
+        amount, less = F.sum("amount_value"), F.sum("less")
+    else:
+        amount, less = F.first("amount_value", ignorenulls=True), F.first("less", ignorenulls=True)
     return lines.groupBy("order_key", group.alias("_group")).agg(
-        *firsts, amount.alias("amount_value"), F.sum("items").alias("items")) \
+        *firsts, amount.alias("amount_value"), less.alias("less"), F.sum("items").alias("items")) \
         .withColumnRenamed("order_key", "order_id").drop("_group")
 
 
@@ -334,10 +350,13 @@ def _classified(orders: DataFrame, mapping: Mapping, spec, not_purchase: dict) -
         "order_id", "order_ts", "discount", "items", "cancelled_raw", "refund_of",
         *(f"flag{i}" for i in range(len(mapping.flags))), *(f"skip{i}" for i in range(len(mapping.skips))),
         # a refund column, else what the amount after refunds (Etsy's adjusted total) takes off
-        F.coalesce(F.col("refund"), F.when(F.col("adjusted") > 0, F.col("amount_value") - F.col("adjusted")))
+        # (on the goods basis, the share of goods in what was paid: refunds include tax and shipping)
+        (F.coalesce(F.col("refund"), F.when(F.col("adjusted") > 0, F.col("amount_value") - F.col("adjusted")))
+         * F.when((F.col("amount_value") > 0) & (F.col("less") != 0),
+                  (F.col("amount_value") - F.col("less")) / F.col("amount_value")).otherwise(F.lit(1.0)))
         .alias("refund"),
         F.when(cust.isNotNull() & ~cust.isin(guests), cust).otherwise(alt).alias("customer_id"),
-        F.col("amount_value").alias("amount"),
+        (F.col("amount_value") - F.col("less")).alias("amount"),
         F.nullif(F.lower(F.trim("status_raw")), F.lit("")).alias("status"),
         F.nullif(F.upper(F.trim("currency_raw")), F.lit("")).alias("currency"),
         F.nullif(F.trim("channel_raw"), F.lit("")).alias("channel"))
