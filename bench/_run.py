@@ -94,12 +94,15 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 
 
 def serve_app(work: Path) -> tuple[subprocess.Popen, str]:
-    """`streamlit run app.py` on a free localhost port, workspaces and log (server.log) in ``work``; returns the
+    """`streamlit run app.py` on a free localhost port, workspaces, temporary folder (tmp) and log (server.log) in
+    ``work``; returns the
     process and its URL once it answers its health check. The caller terminates it."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = dict(os.environ, CLV_WORKSPACES=str(work / "workspaces"), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+    (work / "tmp").mkdir(exist_ok=True)  # the server's temporary folder (uploads, DuckDB spill files): measurable
+    env = dict(os.environ, CLV_WORKSPACES=str(work / "workspaces"), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false",
+               TMPDIR=str(work / "tmp"))
     server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                                "--server.port", str(port), "--server.address", "127.0.0.1",
                                "--server.fileWatcherType", "none"], cwd=ROOT, stdout=open(work / "server.log", "w"),

@@ -6,7 +6,8 @@ Variants of the same orders (each made once from the plain export and kept in /t
 - plain: ISO times and plain numbers (DuckDB's CSV reader parses them: the fast path);
 - notes: a "note" column where every 50th order holds a quoted line break (customers' delivery notes);
 - european: semicolons, day-first dates (31/01/2024 14:05) and decimal commas (the text path: SQL parses them);
-- short: every 1,000th row lacks its last field (the padded, single-threaded fallback read).
+- short: every 1,000th row lacks its last field (the padded, single-threaded fallback read);
+- refunds: 5 % more rows, each refunding half of an order by its id (netted into it: what refund matching costs).
 
 Prints rows/s and peak memory of each, in the same run. Target: summary (the whole process: sniffing, parsing,
 de-duplication, validation report, customer table written to CSV) within 2x the bare load, under 2 GB at 10M.
@@ -23,6 +24,12 @@ from _run import BARE_LOAD, FUSED_CUSTOMERS, FUSED_CUSTOMERS_ONE_SCAN, export, m
 _VARIANTS = {
     "notes": "COPY (SELECT *, CASE WHEN order_id % 50 = 0 THEN 'leave at the door' || chr(10) || 'thanks' END AS note "
              "FROM read_csv($src, types={'customer_id': 'VARCHAR'})) TO $dst (HEADER)",
+    # every 20th order refunded by half in a row of its own (a new id, the order in parent_order_id, a negative
+    # amount, no customer: WooCommerce's shop_order_refund), netted into its order by clv.ingest.orders
+    "refunds": "COPY (SELECT order_id, NULL::BIGINT AS parent_order_id, customer_id, order_date, amount, discount, "
+               "status FROM read_csv($src, types={'customer_id': 'VARCHAR'}) UNION ALL "
+               "SELECT order_id + 1000000000, order_id, NULL, order_date + INTERVAL 2 DAY, -round(amount / 2, 2), 0, "
+               "status FROM read_csv($src, types={'customer_id': 'VARCHAR'}) WHERE order_id % 20 = 0) TO $dst (HEADER)",
     "european": "COPY (SELECT order_id, customer_id, strftime(order_date, '%d/%m/%Y %H:%M:%S') AS order_date, "
                 "replace(printf('%.2f', amount), '.', ',') AS amount, replace(printf('%.2f', discount), '.', ',') "
                 "AS discount, status FROM read_csv($src, types={'customer_id': 'VARCHAR'})) TO $dst (HEADER, DELIMITER ';')",
@@ -49,7 +56,8 @@ def variant(plain: Path, name: str) -> Path:
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--orders", type=int, nargs="*", default=[1_000_000, 10_000_000])
-    ap.add_argument("--variants", nargs="*", default=["plain"], choices=["plain", "notes", "european", "short"])
+    ap.add_argument("--variants", nargs="*", default=["plain"],
+                    choices=["plain", "notes", "european", "short", "refunds"])
     a = ap.parse_args()
     for n in a.orders:
         plain = export(n)

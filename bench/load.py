@@ -1,14 +1,15 @@
 """Many users at once on one server: browser sessions uploading different shops while others move sliders.
 
-    python bench/load.py [--uploaders 4] [--movers 4] [--customers 20000]
+    python bench/load.py [--uploaders 4] [--movers 4] [--customers 20000] [--no-bomb]
 
 Starts `streamlit run app.py` on a free localhost port and drives Debian's Chromium (Playwright). Each uploader
 sends its own generated shop (a different number of customers) and checks that its Data page shows exactly its
 own customer count; each mover opens "What is each worth?" on the sample shop, lowers the gross margin from 40 %
 to 35 % and checks that its average projected CLTV moved by exactly 35/40 (projected value is proportional to the
-margin) — so every session sees only its own numbers. Prints the server's resident memory (RSS) at baseline, at
+margin) — so every session sees only its own numbers. One more session uploads a 2 KB workbook bomb at the same
+time and must be told why it is refused while the others carry on. Prints the server's resident memory (RSS) at baseline, at
 the peak while the sessions run, and after the tabs close (the sessions' resources are released on disconnect,
-ui/common._SessionResources), and any error in the server log.
+ui/common._SessionResources), the server's temporary folder at the same moments, and any error in the server log.
 """
 from __future__ import annotations
 
@@ -46,6 +47,18 @@ def shop_csv(path: Path, customers: int, seed: int) -> Path:
     return path
 
 
+def tmp_mb(work: Path) -> float:
+    """What the server's temporary folder holds (uploads, unpacked archives, DuckDB spill files)."""
+    return sum(f.stat().st_size for f in (work / "tmp").rglob("*") if f.is_file()) / 2 ** 20
+
+
+def bomb_xlsx(path: Path) -> Path:
+    """A 2 KB workbook with a cell in A1 and one in XFD1048576: the Excel reader would allocate 17 billion cells."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from test_bombs import HEADER, ROW, _cell, _xlsx
+    return _xlsx(path, HEADER + ROW + '<row r="1048576">' + _cell("XFD1048576", "x") + "</row>")
+
+
 def metric(page, label: str):
     return (page.get_by_test_id("stMetric").filter(has=page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True))
             .get_by_test_id("stMetricValue"))
@@ -60,6 +73,8 @@ def main() -> None:
     ap.add_argument("--uploaders", type=int, default=4)
     ap.add_argument("--movers", type=int, default=4)
     ap.add_argument("--customers", type=int, default=20000, help="customers in the first uploader's shop (+10 %% each)")
+    ap.add_argument("--no-bomb", action="store_true",
+                    help="leave out the extra session that uploads a workbook bomb (refused in words, nobody disturbed)")
     ap.add_argument("--linger", type=int, default=150,
                     help="seconds after the tabs closed to measure again, once a new visitor has connected (Streamlit "
                          "keeps a closed tab's session for 2 minutes in case it reconnects, then drops it on the "
@@ -85,7 +100,7 @@ def main() -> None:
             expect(metric(warm, "Average projected CLTV")).to_be_visible(timeout=180_000)
             warm.context.close()
             time.sleep(5)
-            baseline = rss_mb(server.pid)
+            baseline, baseline_tmp = rss_mb(server.pid), tmp_mb(work)
             threading.Thread(target=watch, daemon=True).start()
             t0 = time.perf_counter()
             uploaders, movers = [], []
@@ -97,7 +112,12 @@ def main() -> None:
                 page = browser.new_context(viewport={"width": 1280, "height": 1400}).new_page()
                 page.goto(url + "/Customer_value")
                 movers.append(page)
-            for page, f in zip(uploaders, files):  # all uploads in flight at once
+            bomber = None
+            if not a.no_bomb:
+                bomber = browser.new_context(viewport={"width": 1280, "height": 1400}).new_page()
+                bomber.goto(url + "/Data")
+            pairs = list(zip(uploaders, files)) + ([(bomber, bomb_xlsx(work / "bomb.xlsx"))] if bomber else [])
+            for page, f in pairs:  # all uploads in flight at once, the bomb among them
                 expect(page.get_by_test_id("stFileUploader").first).to_be_visible(timeout=180_000)
                 page.get_by_test_id("stFileUploader").first.locator("input[type=file]").set_input_files(str(f))
             before = []
@@ -111,6 +131,11 @@ def main() -> None:
             problems = []
             for page, n in zip(uploaders, sizes):
                 expect(metric(page, "Customers")).to_have_text(f"{n:,}", timeout=300_000)
+            bomb_said = ""
+            if bomber:
+                alert = bomber.get_by_test_id("stAlertContentError").filter(has_text="cells")
+                expect(alert.first).to_be_visible(timeout=120_000)
+                bomb_said = alert.first.inner_text()[:160]
             for page, b in zip(movers, before):
                 want = b * 35 / 40
                 deadline = time.time() + 300
@@ -123,13 +148,13 @@ def main() -> None:
                     problems.append(f"mover saw {now} after the margin change, expected {want:.2f}")
             took = time.perf_counter() - t0
             during = peak[0]
-            for page in uploaders + movers:
+            for page in uploaders + movers + ([bomber] if bomber else []):
                 page.context.close()
             browser.close()
         released, closed = [], time.time()
         for wait in (5, 15, 30):
             time.sleep(max(0.0, closed + wait - time.time()))
-            released.append((wait, rss_mb(server.pid)))
+            released.append((wait, rss_mb(server.pid), tmp_mb(work)))
         if a.linger:
             time.sleep(max(0.0, closed + a.linger - time.time()))
             with sync_playwright() as pw:  # a new visitor: Streamlit drops the expired sessions on this connection
@@ -139,7 +164,7 @@ def main() -> None:
                 expect(metric(page, "Customers")).to_be_visible(timeout=180_000)
                 browser.close()
             time.sleep(5)
-            released.append((round(time.time() - closed), rss_mb(server.pid)))
+            released.append((round(time.time() - closed), rss_mb(server.pid), tmp_mb(work)))
         stop.set()
     finally:
         server.terminate()
@@ -148,9 +173,13 @@ def main() -> None:
     print(f"{a.uploaders} sessions uploading shops of {', '.join(f'{n:,}' for n in sizes)} customers "
           f"(~3 orders each) while {a.movers} sessions moved the margin slider: all done in {took:.1f} s")
     print(f"each session saw only its own numbers: {'yes' if not problems else 'NO: ' + '; '.join(problems)}")
+    if not a.no_bomb:
+        print(f"one more session uploaded a 2 KB workbook bomb at the same time; it was told: {bomb_said!r}")
     print(f"server RSS: baseline {baseline:.0f} MB, peak {during:.0f} MB, after the tabs closed: "
-          + ", ".join(f"{m:.0f} MB at {w} s" for w, m in released)
+          + ", ".join(f"{m:.0f} MB at {w} s" for w, m, _ in released)
           + (" (the last after a new visit)" if a.linger else ""))
+    print(f"server temporary folder: baseline {baseline_tmp:.1f} MB, after the tabs closed: "
+          + ", ".join(f"{t:.1f} MB at {w} s" for w, _, t in released))
     print(f"server log: {len(errors)} error lines" + (":\n" + "\n".join(errors[:10]) if errors else ""))
 
 

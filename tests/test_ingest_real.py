@@ -238,3 +238,52 @@ def test_an_export_with_identical_rows_pasted_twice_is_read_once_with_them(write
     assert rep.kept == 3 and rep.duplicates_removed == 3 and rep.identical_rows_kept == 1
     assert any("pasted 2 times" in n for n in rep.notes)
     assert float(shop.con.execute("SELECT sum(net) FROM orders").fetchall()[0][0]) == 25.0
+
+
+# --- valid files that were refused with a misleading cause (issue 23) ----------------------------------------------
+
+def _orders_text(n, start=1):
+    return [f"{i},c{i % 300},2024-01-{(i % 28) + 1:02d},{i % 50 + 1}.50,ok" for i in range(start, start + n)]
+
+
+@pytest.mark.parametrize("where", ["in the first lines", "after the first 64 KB"])
+def test_windows_and_unix_line_ends_mixed_are_read(write, where):
+    """Two exports pasted together, one from Windows: DuckDB's sniffer refused ("Error when sniffing file"), or
+    its reader stopped mid-file when the switch came later."""
+    head = "order_id,customer_id,order_date,amount,note"
+    cut = 10 if where == "in the first lines" else 5000
+    rows = _orders_text(8000)
+    text = head + "\n" + "\n".join(rows[:cut]) + "\n" + "\r\n".join(rows[cut:]) + "\r\n"
+    path = write("mixed.csv", text.encode())
+    shop, report = load(path, accept_exclusions=False)
+    assert report.kept == 8000 and not report.excluded
+    assert "line ends mixed" in report.source
+
+
+def test_a_lone_carriage_return_inside_a_quoted_field_keeps_its_row(write):
+    rows = _orders_text(50)
+    rows[4] = '5,c5,2024-01-06,6.50,"line one\rline two"'
+    path = write("cr.csv", ("order_id,customer_id,order_date,amount,note\n" + "\n".join(rows) + "\n").encode())
+    shop, report = load(path, accept_exclusions=False)
+    assert report.kept == 50 and not report.excluded
+
+
+def test_the_first_latin1_byte_after_the_sniff_window_is_read(write):
+    rows = _orders_text(4000) + ["4001,c1,2024-03-01,5.00,caf\xe9"]
+    path = write("late.csv", ("order_id,customer_id,order_date,amount,note\n" + "\n".join(rows) + "\n").encode("latin-1"))
+    shop, report = load(path, accept_exclusions=False)
+    assert report.kept == 4001
+
+
+def test_parquet_line_items_with_empty_texts_keep_their_orders(tmp_path):
+    """Line items after an order's first carry '' (not NULL) in Parquet: the order's customer, date and total come
+    from its first row, as with a CSV (360 orders were lost as 'no customer id')."""
+    import pandas as pd
+    rows = [{"Name": f"#{o}", "Email": f"c{o % 40}@x.com" if li == 0 else "",
+             "Created at": f"2024-01-{o % 28 + 1:02d} 10:00:00 +0000" if li == 0 else "",
+             "Total": "30.00" if li == 0 else "", "Financial Status": "paid" if li == 0 else "",
+             "Lineitem name": f"item{li}", "Lineitem quantity": "1"} for o in range(1, 201) for li in range(3)]
+    path = tmp_path / "orders.parquet"
+    pd.DataFrame(rows).to_parquet(path)
+    shop, report = load(path, accept_exclusions=False)
+    assert report.records_built == 200 and report.kept == 200 and not report.excluded

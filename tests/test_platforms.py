@@ -192,6 +192,11 @@ LEDGER = {
     # parent is the order (its own id, a negative total, no billing e-mail); order-export plugins write the parent
     "woocommerce_order_export_refunds.csv": ("woocommerce_aoe", dict(order="Order ID", customer=["Billing Email"],
         amount="Order Total", status="Order Status", good={"wc-completed"}, ref="Parent Order ID")),
+    # a German shop's own export (no platform): German header words, semicolons, decimal commas, day-first dates,
+    # refunds in 'Erstattet', German statuses; two customers called Anna Schmidt told apart by their e-mails
+    "generic_de_bestellungen.csv": ("generic", dict(order="Bestellnummer", customer=["E-Mail"], amount="Gesamtbetrag",
+        status="Status", good={"Bezahlt", "Teilweise erstattet", "Abgeschlossen"}, refund="Erstattet",
+        delimiter=";", comma=True)),
     # Recurly: the Invoices Summary export's columns from Recurly's docs repository (schema version 7); credit
     # invoices name the invoice they refund in original_invoice_number; times as "2023-10-16 13:21:35 PDT"
     "recurly_invoices.csv": ("recurly", dict(order="invoice_number", customer=["account_code"],
@@ -237,7 +242,8 @@ def ledger(path: Path, r: dict) -> dict:
     def amount_of(row, paid=False):
         cols = r.get("parts") or [r["amount"]]
         minus = [] if paid else r.get("minus", [])
-        return (sum(money(row[c]) or 0 for c in cols) - sum(money(row[c]) or 0 for c in minus)) / scale
+        comma = r.get("comma", False)
+        return (sum(money(row[c], comma) or 0 for c in cols) - sum(money(row[c], comma) or 0 for c in minus)) / scale
     skip_col, skip_values = r.get("skip", (None, set()))
     orders: dict = defaultdict(list)
     for row in rows:
@@ -258,7 +264,8 @@ def ledger(path: Path, r: dict) -> dict:
         amount = sum(amount_of(ln) for ln in lines) if r.get("per_line") else amount_of(first)
         paid = sum(amount_of(ln, paid=True) for ln in lines) if r.get("per_line") else amount_of(first, paid=True)
         share = amount / paid if paid > 0 else 1  # a refund column holds tax too: goods in the same proportion
-        refund = refunds[key] + (money(first[r["refund"]]) or 0) / scale * share if r.get("refund") else refunds[key]
+        refund = refunds[key] + (money(first[r["refund"]], r.get("comma", False)) or 0) / scale * share \
+            if r.get("refund") else refunds[key]
         good = "status" not in r or first[r["status"]] in r["good"]
         if customer and good and amount > 0 and refund < amount:
             n, v = out.get(customer, (0, 0.0))

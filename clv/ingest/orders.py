@@ -217,6 +217,9 @@ def _load_orders(con, sn: Sniff, mapping: Mapping, spec, currency: str | None, v
                      "amount missing or not a number": m["amount"], _ABSURD_REASON: m["amount"]}
     shown = {"order_id": m.get("order_id") or "order", "cust_raw": m["customer_id"], "ts_raw": date_label,
              "amount_raw": m["amount"]}
+    if m.get("refund_of"):  # the examples come from the rows as parsed: not from refund rows netted since
+        parsed = _Parsed(f"SELECT * FROM ({parsed.sql}) WHERE order_id NOT IN (SELECT rid FROM _refund_rows)",
+                         parsed.params, parsed.products_stored)
     report.excluded = examples(con, "orders_all", "excluded_reason", shown, parsed)
     netted = report.excluded.pop(REFUND_ROW, None)
     if netted:
@@ -232,7 +235,7 @@ def _load_orders(con, sn: Sniff, mapping: Mapping, spec, currency: str | None, v
     has_currency = _stored(mapping, "currency", symbols)
     report.currencies = dict(con.execute(
         "SELECT currency, count(*) FROM orders_all WHERE excluded_reason IS NULL AND currency IS NOT NULL "
-        "GROUP BY ALL ORDER BY 2 DESC").fetchall()) if has_currency else {}
+        "GROUP BY ALL ORDER BY 2 DESC, 1").fetchall()) if has_currency else {}  # a tie: the first by name, as Spark
     if currency and currency.upper() not in report.currencies:
         raise DataError(f"No orders in currency {currency!r}.", column=m.get("currency") or m["amount"],
                         expected=f"one of {', '.join(report.currencies) or 'the currencies in the file'}.")
@@ -429,7 +432,9 @@ def _build_orders(con, mapping: Mapping, spec, source_sql: str, one_row_per_orde
         # id is an order of its own (grouped by its line number), never merged with other such rows. The
         # order's product is its first line's (file order), so it does not depend on which row DuckDB sees first.
         lines += ", row_number() OVER () AS _line"
-        grouped = ", ".join(f"any_value({name}) AS {name}" for name in raw if name not in ("order_key", "product_raw"))
+        # (an empty text is no value: Parquet line items carry '' where a CSV has nothing)
+        grouped = ", ".join(f"any_value({name}) FILTER (WHERE nullif(trim(CAST({name} AS VARCHAR)), '') IS NOT NULL) "
+                            f"AS {name}" for name in raw if name not in ("order_key", "product_raw"))
         if mapping.amount_per == "line":
             amount_expr, less_expr = f"sum({amount})", f"sum({less_of(ident)})"
         else:

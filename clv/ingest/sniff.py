@@ -68,7 +68,9 @@ class Sniff:
 
 
 def first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+    """The first line of an error, with any file path cut to its name: a server's folders are nobody's business."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return re.sub(r"(?:[A-Za-z]:)?(?:[/\\][^/\\\s'\"]+)+[/\\]([^/\\\s'\"]+)", r"\1", text)[:300]
 
 
 def sniff(path, con: duckdb.DuckDBPyConnection | None = None) -> Sniff:
@@ -282,8 +284,37 @@ def _text(p: Path, workdir: Path, con) -> Sniff:
     elif encoding == "utf-16" and big_endian:  # DuckDB reads UTF-16 little-endian only: BE became mojibake
         read_path = str(_rewrite(p, workdir, "utf-16", compressed))
         read_encoding, compressed, origin = "utf-8", False, "UTF-16 big-endian text"
-    columns = _columns(con or duckdb.connect(), read_path, delimiter, read_encoding, p.name, compressed)
+    # Windows and Unix line ends in one file (two exports pasted together, an edit in another editor): DuckDB's
+    # sniffer refuses it. A copy with one kind of line end is read instead (quoted line breaks become \n)
+    mixed = bool(re.search(rb"\r\n", sample) and re.search(rb"(?<!\r)\n", sample)) \
+        or (not compressed and _mixed_later(p, crlf=b"\r\n" in sample))
+    try:
+        if mixed:
+            raise DataError("mixed line ends")
+        columns = _columns(con or duckdb.connect(), read_path, delimiter, read_encoding, p.name, compressed)
+    except DataError:
+        if read_path != str(p) and not mixed:
+            raise
+        read_path = str(_rewrite(p, workdir, encoding, compressed, universal=True))
+        read_encoding, compressed = "utf-8", False
+        origin = ", ".join(o for o in (origin, "Windows and Unix line ends mixed") if o)
+        columns = _columns(con or duckdb.connect(), read_path, delimiter, read_encoding, p.name, compressed)
     return Sniff((read_path,), "csv", read_encoding, delimiter, columns, compressed, origin, names=(p.name,))
+
+
+def _mixed_later(p: Path, crlf: bool) -> bool:
+    """Whether the file's other lines end the other way (\r\n among \n or the reverse): one streamed pass of byte
+    counts (about 0.2 s a GB), so a file pasted together from two exports is read, not refused mid-way."""
+    last = b""
+    with open(p, "rb") as fh:
+        while chunk := fh.read(1 << 24):
+            chunk = last + chunk
+            body, last = chunk[:-1], chunk[-1:]  # a \r\n cut between two chunks is seen in the next
+            if crlf and body.count(b"\n") != body.count(b"\r\n") + body.startswith(b"\n"):
+                return True
+            if not crlf and b"\r\n" in body:
+                return True
+    return False
 
 
 def _count_outside_quotes(line: str, ch: str) -> int:
@@ -307,16 +338,17 @@ def _columns(con, path: str, delimiter: str, encoding: str, name: str, compresse
                         expected=_EXPECTED) from None
 
 
-def _open_text(p: Path, encoding: str, compressed: bool):
+def _open_text(p: Path, encoding: str, compressed: bool, universal: bool = False):
     raw = gzip.open(p, "rb") if compressed else open(p, "rb")
     return io.TextIOWrapper(raw, encoding="utf-8-sig" if encoding == "utf-8" else encoding, errors="replace",
-                            newline="")
+                            newline=None if universal else "")
 
 
-def _rewrite(p: Path, workdir: Path, encoding: str, compressed: bool) -> Path:
-    """A UTF-8 copy of a text file (streamed: cp1252 is read through Python's codec, DuckDB has none)."""
-    out = workdir / f"{p.name}.utf8.csv"
-    with _open_text(p, encoding, compressed) as src, open(out, "w", encoding="utf-8", newline="") as dst:
+def _rewrite(p: Path, workdir: Path, encoding: str, compressed: bool, universal: bool = False) -> Path:
+    """A UTF-8 copy of a text file (streamed: cp1252 is read through Python's codec, DuckDB has none);
+    ``universal``: every line end (\r\n, \r) written as \n."""
+    out = workdir / f"{p.name}.{'lf' if universal else 'utf8'}.csv"
+    with _open_text(p, encoding, compressed, universal) as src, open(out, "w", encoding="utf-8", newline="") as dst:
         while chunk := src.read(1 << 22):
             dst.write(chunk)
     return out

@@ -286,11 +286,12 @@ def _fields(raw: DataFrame, mapping: Mapping, checks: _Checks) -> dict:
         amount = amount + F.coalesce(cash(c, c), F.lit(0.0))
     # tax and shipping inside what was paid, taken off on the goods basis (as clv.ingest.orders)
     less = F.lit(0.0)
-    if mapping.amount_basis == "goods":
-        for c in mapping.tax_columns + mapping.shipping_columns:
-            less = less + F.coalesce(cash(c, c), F.lit(0.0))
-        for c in mapping.shipping_discount_columns:
-            less = less - F.coalesce(cash(c, c), F.lit(0.0))
+    if mapping.amount_basis == "goods" and (mapping.tax_columns or mapping.shipping_columns):
+        parts = [(1.0, cash(c, c)) for c in mapping.tax_columns + mapping.shipping_columns] \
+            + [(-1.0, cash(c, c)) for c in mapping.shipping_discount_columns]
+        less = sum((F.coalesce(v, F.lit(0.0)) * sign for sign, v in parts), F.lit(0.0))
+        # NULL on a line that has none of them (Shopify's later line items): the order's come from its first line
+        less = F.when(F.coalesce(*(v for _, v in parts)).isNotNull(), less)
     fields = {"order_key": _text(col("order_id")), "cust_raw": col("customer_id"), "alt_raw": col("customer_alt"),
               "order_ts": _time(raw, m["order_ts"], "order date", checks), "amount_value": amount, "less": less,
               "discount": cash(m.get("discount"), "discount"),
@@ -352,11 +353,11 @@ def _classified(orders: DataFrame, mapping: Mapping, spec, not_purchase: dict) -
         # a refund column, else what the amount after refunds (Etsy's adjusted total) takes off
         # (on the goods basis, the share of goods in what was paid: refunds include tax and shipping)
         (F.coalesce(F.col("refund"), F.when(F.col("adjusted") > 0, F.col("amount_value") - F.col("adjusted")))
-         * F.when((F.col("amount_value") > 0) & (F.col("less") != 0),
+         * F.when((F.col("amount_value") > 0) & (F.coalesce(F.col("less"), F.lit(0.0)) != 0),
                   (F.col("amount_value") - F.col("less")) / F.col("amount_value")).otherwise(F.lit(1.0)))
         .alias("refund"),
         F.when(cust.isNotNull() & ~cust.isin(guests), cust).otherwise(alt).alias("customer_id"),
-        (F.col("amount_value") - F.col("less")).alias("amount"),
+        (F.col("amount_value") - F.coalesce(F.col("less"), F.lit(0.0))).alias("amount"),
         F.nullif(F.lower(F.trim("status_raw")), F.lit("")).alias("status"),
         F.nullif(F.upper(F.trim("currency_raw")), F.lit("")).alias("currency"),
         F.nullif(F.trim("channel_raw"), F.lit("")).alias("channel"))
