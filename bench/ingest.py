@@ -28,7 +28,8 @@ _VARIANTS = {
     # amount, no customer: WooCommerce's shop_order_refund), netted into its order by clv.ingest.orders
     "refunds": "COPY (SELECT order_id, NULL::BIGINT AS parent_order_id, customer_id, order_date, amount, discount, "
                "status FROM read_csv($src, types={'customer_id': 'VARCHAR'}) UNION ALL "
-               "SELECT order_id + 1000000000, order_id, NULL, order_date + INTERVAL 2 DAY, -round(amount / 2, 2), 0, "
+               "SELECT order_id + 1000000000, order_id, NULL, order_date + INTERVAL 2 DAY, "
+               "-greatest(round(amount / 2, 2), 0.01), 0, "
                "status FROM read_csv($src, types={'customer_id': 'VARCHAR'}) WHERE order_id % 20 = 0) TO $dst (HEADER)",
     "european": "COPY (SELECT order_id, customer_id, strftime(order_date, '%d/%m/%Y %H:%M:%S') AS order_date, "
                 "replace(printf('%.2f', amount), '.', ',') AS amount, replace(printf('%.2f', discount), '.', ',') "

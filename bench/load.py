@@ -54,7 +54,8 @@ def tmp_mb(work: Path) -> float:
 
 def bomb_xlsx(path: Path) -> Path:
     """A 2 KB workbook with a cell in A1 and one in XFD1048576: the Excel reader would allocate 17 billion cells."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    root = Path(__file__).resolve().parent.parent
+    sys.path[:0] = [str(root), str(root / "tests")]
     from test_bombs import HEADER, ROW, _cell, _xlsx
     return _xlsx(path, HEADER + ROW + '<row r="1048576">' + _cell("XFD1048576", "x") + "</row>")
 

@@ -275,3 +275,16 @@ def test_the_html_report_says_the_revenue_basis(tmp_path):
     assert main(["report", "--orders", str(SAMPLE_ORDERS), "--out", str(out)]) == 0
     page = out.read_text(encoding="utf-8")
     assert "Revenue: what customers paid for goods, after discounts and refunds, without tax and shipping" in page
+
+
+@pytest.mark.parametrize("written,want", [("1900", 19.0), ("19.00", 19.0)])
+def test_cents_are_divided_only_when_every_amount_is_whole(tmp_path, written, want):
+    """Lemon Squeezy writes cents; a re-export with decimals is read as it is. Plain times send the file down the
+    typed reader, whose numbers are 1900.0: the decision is taken on the file's own text."""
+    path = tmp_path / "lemon.csv"
+    path.write_text("order_number,user_email,total,refunded_amount,status,created_at\n"
+                    f"1,a@x.com,{written},0,paid,2024-01-01 10:00:00\n")
+    shop = Shop()
+    report = shop.load_orders(path)
+    assert report.format == "lemonsqueezy" and report.typed_read
+    assert float(shop.customers()["revenue"].iloc[0]) == want

@@ -164,10 +164,10 @@ def _load_orders(con, sn: Sniff, mapping: Mapping, spec, currency: str | None, v
     m = mapping.columns
     tz = _time_zones(con, view, m.get("timezone")) if m.get("timezone") else None
     symbols = not typed and not m.get("currency") and dec.symbols > 0
-    # a platform that writes cents (Lemon Squeezy's 1900 = 19.00): only when no amount has a decimal mark
+    # a platform that writes cents (Lemon Squeezy's 1900 = 19.00): only when no amount has a decimal mark (in the
+    # file's own text: the typed reader's 1900.0 has one)
     minor = mapping.minor_units and not con.execute(
-        f"SELECT count(*) FROM {q(view)} WHERE regexp_matches(CAST({q(m['amount'])} AS VARCHAR), '[.,]')"
-    ).fetchall()[0][0]
+        f"SELECT count(*) FROM _src_orders WHERE regexp_matches({q(m['amount'])}, '[.,]')").fetchall()[0][0]
     try:
         def build(source_sql: str, one_row_per_order: bool) -> _Parsed:
             return _build_orders(con, mapping, spec, source_sql, one_row_per_order, typed, choice, dec, tz, symbols,
@@ -182,6 +182,8 @@ def _load_orders(con, sn: Sniff, mapping: Mapping, spec, currency: str | None, v
         if not built:
             dedup = _deduplicated(con, view, sn.columns, m.get("order_id"))
             parsed = build(dedup.source, dedup.one_row_per_order)
+        if m.get("refund_of"):  # after the ids are known to be unique (the netting rebuilds the table's row order)
+            _net_refund_rows(con)
     except duckdb.Error as exc:
         if typed and not is_ragged(exc):
             raise _NotPlain from exc
@@ -220,7 +222,7 @@ def _load_orders(con, sn: Sniff, mapping: Mapping, spec, currency: str | None, v
     if m.get("refund_of"):  # the examples come from the rows as parsed: not from refund rows netted since
         parsed = _Parsed(f"SELECT * FROM ({parsed.sql}) WHERE order_id NOT IN (SELECT rid FROM _refund_rows)",
                          parsed.params, parsed.products_stored)
-    report.excluded = examples(con, "orders_all", "excluded_reason", shown, parsed)
+    report.excluded = examples(con, "orders_all", "excluded_reason", shown, parsed, without_examples=(REFUND_ROW,))
     netted = report.excluded.pop(REFUND_ROW, None)
     if netted:
         total = con.execute("SELECT sum(refunded) FROM _refund_rows").fetchall()[0][0]
@@ -543,8 +545,6 @@ def _build_orders(con, mapping: Mapping, spec, source_sql: str, one_row_per_orde
                 con.execute("UPDATE orders_all SET not_purchase_reason = ? WHERE status = ? AND (not_purchase_reason "
                             "IS NULL OR not_purchase_reason IN ('return (negative amount)', 'fully refunded', "
                             "'zero amount'))", [table[norm_words(status)], status])
-    if m.get("refund_of"):
-        _net_refund_rows(con)
     return _Parsed(parsed, params, products_stored)
 
 
@@ -570,16 +570,23 @@ def _net_refund_rows(con) -> None:
               WHERE refund_of IS NOT NULL AND refund_of <> order_id) r
         JOIN (SELECT order_id FROM orders_all WHERE excluded_reason IS NULL) p ON p.order_id = r.refund_of
         WHERE r.amount_value < 0""")
-    con.execute("""
-        UPDATE orders_all SET refund = coalesce(orders_all.refund, 0) + s.refunded
-        FROM (SELECT parent, sum(refunded) AS refunded FROM _refund_rows GROUP BY parent) s
-        WHERE orders_all.order_id = s.parent""")
-    con.execute("""
-        UPDATE orders_all SET not_purchase_reason = 'fully refunded'
-        WHERE order_id IN (SELECT parent FROM _refund_rows) AND not_purchase_reason IS NULL AND amount > 0
-              AND refund >= amount""")
-    con.execute("UPDATE orders_all SET excluded_reason = ? WHERE order_id IN (SELECT rid FROM _refund_rows)",
-                [REFUND_ROW])
+    if not con.execute("SELECT count(*) FROM _refund_rows").fetchall()[0][0]:
+        return
+    # the table rebuilt with the refunds in it: at 10M orders 1.3 s, where UPDATE ... FROM took 3 to 7 s
+    con.execute(f"""
+        CREATE OR REPLACE TABLE _orders_netted AS
+        SELECT o.* REPLACE (
+            CASE WHEN s.refunded IS NULL THEN o.refund
+                 ELSE CAST(coalesce(o.refund, 0) + s.refunded AS {_MONEY}) END AS refund,
+            CASE WHEN s.refunded IS NOT NULL AND o.not_purchase_reason IS NULL AND o.amount > 0
+                      AND coalesce(o.refund, 0) + s.refunded >= o.amount THEN 'fully refunded'
+                 ELSE o.not_purchase_reason END AS not_purchase_reason,
+            CASE WHEN r.rid IS NOT NULL THEN $reason ELSE o.excluded_reason END AS excluded_reason)
+        FROM orders_all o
+        LEFT JOIN (SELECT parent, sum(refunded) AS refunded FROM _refund_rows GROUP BY parent) s ON o.order_id = s.parent
+        LEFT JOIN (SELECT DISTINCT rid FROM _refund_rows) r ON o.order_id = r.rid""", {"reason": REFUND_ROW})
+    con.execute("DROP TABLE orders_all")
+    con.execute("ALTER TABLE _orders_netted RENAME TO orders_all")
 
 
 def _unique_ids(con, table: str, column: str) -> bool:

@@ -93,16 +93,17 @@ class LoadReport:
         return "\n".join(self.lines())
 
 
-def examples(con, table: str, reason_col: str, cols: dict, source=None) -> dict:
+def examples(con, table: str, reason_col: str, cols: dict, source=None, without_examples: tuple = ()) -> dict:
     """reason -> {count, up to 3 example rows shown with the file's own column names}.
 
-    Counts come from ``table``; examples from ``source`` when given (a query with columns ``table`` lacks)."""
+    Counts come from ``table``; examples from ``source`` when given (a query with columns ``table`` lacks: read
+    again only when a reason needs examples — not for ``without_examples``)."""
     shown = [(k, v) for k, v in cols.items() if v]
     select = ", ".join(f"{k}" for k, _ in shown)
     counts = dict(con.execute(f"SELECT {reason_col}, count(*) FROM {table} WHERE {reason_col} IS NOT NULL "
                               f"GROUP BY ALL ORDER BY 2 DESC").fetchall())
     rows = []
-    if counts:
+    if set(counts) - set(without_examples):
         rows = con.execute(
             f"SELECT {reason_col}, {select} FROM {f'({source.sql})' if source else table} "
             f"WHERE {reason_col} IS NOT NULL QUALIFY row_number() OVER (PARTITION BY {reason_col}) <= 3",
