@@ -262,7 +262,9 @@ def _score_on_spark(args) -> None:
     try:
         done = score_files(spark, args.orders, args.out, args.interactions, args.format,
                            _overrides(args.map, ORDER_FIELDS, "--map"), args.currency, args.as_of,
-                           args.horizon_months, args.discount_rate, args.margin, model)
+                           args.horizon_months, args.discount_rate, args.margin, model,
+                           options=dict(statuses=_statuses(args.status), amount_basis=args.amount_basis,
+                                        fx_rates=read_rates(args.fx) if args.fx else ()))
     finally:
         spark.stop()
     for w in done["warnings"]:

@@ -18,7 +18,8 @@ settings = page_setup("Your data")
 keep_widgets("data", WIDGET_PREFIXES)
 st.title("Your data")
 st.write("Drop the orders export you already have — Shopify, WooCommerce, BigCommerce, Squarespace, Etsy, Wix, "
-         "Magento, PrestaShop, Stripe, Square, Gumroad, an invoice-line file like UCI *Online Retail*, or any table "
+         "Magento, PrestaShop, Shopware, OpenCart, Amazon (Fulfilled Shipments), Stripe, Square, PayPal, Recurly, "
+         "Chargebee, Paddle, Lemon Squeezy, Gumroad, an invoice-line file like UCI *Online Retail*, or any table "
          "with a customer, a date and an amount (CSV, Excel, Parquet; an export in several parts as one .zip). "
          "Interactions (site events, email opens, support tickets, reviews) are optional and sharpen the churn model.")
 
@@ -250,7 +251,7 @@ def status_choices(report) -> None:
             default = ("not decided: counted as a purchase" if how == "not recognised" else
                        f"as clv reads it: {'a purchase' if reason is None else 'not a purchase (' + reason + ')'}")
             labels = {None: default, "purchase": "a purchase", "not_purchase": "not a purchase"}
-            st.selectbox(plain(f"“{status}” — {count(n)} orders"), [None, "purchase", "not_purchase"],
+            st.selectbox(plain(f"“{status}” — {count(n)} order{'' if n == 1 else 's'}"), [None, "purchase", "not_purchase"],
                          key=STATUS_KEY + status, format_func=labels.get)
     st.dataframe(pd.DataFrame([{"status": s, "orders": n, "counts as": "a purchase" if r is None else f"not a purchase: {r}",
                                 "decided by": {"known": "clv's vocabulary", "your choice": "you",
@@ -258,7 +259,7 @@ def status_choices(report) -> None:
                                for s, n, r, h in report.statuses]), hide_index=True, width="stretch")
 
 
-unknown_statuses_banner()
+unknown_statuses_banner(on_data_page=True)
 if rep.statuses:
     status_choices(rep)
 if len(rep.currencies) > 1 or rep.converted:

@@ -60,16 +60,20 @@ def _sample_banner() -> None:
                 "*Your data*.", icon="ℹ️")
 
 
-def unknown_statuses_banner() -> None:
+def unknown_statuses_banner(on_data_page: bool = False) -> None:
     """While statuses clv does not know count as purchases, say so in one line with the way to fix it."""
     report = resources().shop.orders_report if resources().shop is not None else None
     if report is not None and report.unrecognised_statuses:
         n = sum(report.unrecognised_statuses.values())
         shown = ", ".join(f"“{s}”" for s in list(report.unrecognised_statuses)[:3])
+        said = plain(f"{count(n)} order{'' if n == 1 else 's'} ha{'s' if n == 1 else 've'} a status clv does not "
+                     f"know ({shown}{', …' if len(report.unrecognised_statuses) > 3 else ''}) and "
+                     f"{'is' if n == 1 else 'are'} counted as purchases.")
+        if on_data_page:
+            st.warning(said + " Say how each counts under *Order statuses* below.", icon="⚠️")
+            return
         box = st.container(border=True)
-        box.warning(plain(f"{count(n)} orders have a status clv does not know ({shown}"
-                          f"{', …' if len(report.unrecognised_statuses) > 3 else ''}) and are counted as purchases.")
-                    + " Say how each counts under *Order statuses* on Your data.", icon="⚠️")
+        box.warning(said + " Say how each counts under *Order statuses* on Your data.", icon="⚠️")
         token = st.session_state.get("ws_token")
         box.page_link("pages/1_Data.py", label="Fix the order statuses", icon=":material/arrow_forward:",
                       query_params={"ws": token} if token else None)
@@ -107,7 +111,13 @@ class _SessionResources:
 
 
 def _return_memory() -> None:
-    """Hand freed memory back to the system (glibc keeps freed blocks of big frames otherwise)."""
+    """Hand freed memory back to the system (glibc keeps freed blocks of big frames otherwise, and Arrow's pool
+    the buffers of the tables that streamed out of DuckDB)."""
+    try:
+        import pyarrow as pa
+        pa.default_memory_pool().release_unused()
+    except (ImportError, AttributeError):
+        pass
     try:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):  # not glibc: nothing to do

@@ -51,7 +51,7 @@ def session(master: str | None = None, app: str = "clv", **conf):
 def score_files(spark, orders, out: str, interactions=None, fmt: str | None = None, overrides: dict | None = None,
                 currency: str | None = None, as_of=None, horizon_months: int | None = None,
                 discount_rate: float | None = None, margin: float | None = None, model: str = "bgnbd",
-                k: int | None = None) -> dict:
+                k: int | None = None, options: dict | None = None) -> dict:
     """Read, build the customer table, fit, score and write ``out`` (a Parquet folder, parts of at most a
     million customers). Returns what a caller reports: customers, purchase model parameters, rows fitted."""
     import datetime as dt
@@ -62,8 +62,9 @@ def score_files(spark, orders, out: str, interactions=None, fmt: str | None = No
     from .ingest import last_date, load_interactions, load_orders, read_table
     from .score import score
     mapping = None
-    if overrides:
-        mapping = detect_format(tuple(read_table(spark, orders).columns), fmt).with_columns(**overrides)
+    if overrides or options:  # options: the founder's choices (statuses, amount basis, exchange rates)
+        mapping = detect_format(tuple(read_table(spark, orders).columns), fmt).with_columns(**(overrides or {}))
+        mapping = mapping.with_options(**(options or {}))
     loaded = load_orders(spark, orders, fmt=fmt, mapping=mapping, currency=currency)
     events = load_interactions(spark, interactions) if interactions else None
     day = dt.date.fromisoformat(str(as_of)[:10]) if as_of else last_date(loaded.orders)
