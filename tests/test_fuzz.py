@@ -152,7 +152,7 @@ def case(n: int) -> tuple[str, bytes, str]:
         name, data = "orders.zip", _zip("orders.parquet", buf.getvalue())
     else:  # hostile_name: a file name that is markup, a path or a right-to-left override
         name = rng.choice(["![x](https:host.example\\p.png).csv", "<img src=x onerror=alert(1)>.csv",
-                           "..%2F..%2Fetc%2Fpasswd.csv", "orders\u202eVSC.csv", ":material/warning: orders.csv",
+                           "..%2F..%2Fetc%2Fpasswd.csv", "orders\u202eVSC.csv", ":warning: :red[orders].csv",
                            "[click](javascript:alert(1)).csv"])  # ("/" cannot be in a name)
         data = text.encode()
     return name, data, kind

@@ -47,6 +47,17 @@ def unreadable(rows):
     return n
 
 
+def _loaded_or_refused(shop, path, purchases):
+    """The load's report, or None after a refusal — right only when nothing in the file is usable."""
+    try:
+        return shop.load_orders(path, accept_exclusions=True)
+    except Exception as exc:
+        from clv.errors import DataError
+        assert isinstance(exc, DataError), exc
+        assert purchases == 0, str(exc)
+        return None
+
+
 def truth(rows):
     """(customers with a purchase, purchases, revenue incl. returns, orders kept) by the documented rules."""
     rows = pasted(rows)
@@ -90,12 +101,8 @@ def test_random_generic_files_reconcile(tmp_path, rows):
         except DataError as exc:
             assert "could not be read" in str(exc) and "--accept-exclusions" in str(exc), str(exc)
     shop = Shop()
-    try:
-        report = shop.load_orders(path, accept_exclusions=True)
-    except Exception as exc:  # a refusal is right only when nothing is usable
-        from clv.errors import DataError
-        assert isinstance(exc, DataError), exc
-        assert purchases == 0, str(exc)
+    report = _loaded_or_refused(shop, path, purchases)
+    if report is None:
         return
     assert report.rows_read == len(rows) and report.records_built == len(pasted(rows))
     assert report.kept + sum(i["count"] for i in report.excluded.values()) == report.records_built
@@ -168,12 +175,8 @@ def test_random_refund_rows_and_unknown_statuses_reconcile(tmp_path, rows):
     path.write_text(buf.getvalue(), encoding="utf-8")
     customers, purchases, revenue, netted, unknown = ledger(rows)
     shop = Shop()
-    try:
-        report = shop.load_orders(path, accept_exclusions=True)
-    except Exception as exc:  # a refusal is right only when nothing is usable
-        from clv.errors import DataError
-        assert isinstance(exc, DataError), exc
-        assert purchases == 0, str(exc)
+    report = _loaded_or_refused(shop, path, purchases)
+    if report is None:
         return
     assert report.refund_rows[0] == netted, str(report)
     assert report.kept + sum(i["count"] for i in report.excluded.values()) + netted == report.records_built == len(rows)
