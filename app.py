@@ -86,13 +86,13 @@ st.subheader("Share it")
 if data is not None:
     st.caption("A one-file report with every page's charts (still interactive) and tables, to email to a co-founder.")
     if st.button("Prepare the HTML report", key="prepare_report"):
-        from clv.report import build_report
+        from clv.report import build_report, data_notes
         with st.spinner("Building the report…"):
             _, ranked_now = tactic_table(settings)
             st.session_state["report_html"] = build_report(
                 shop_table("monthly"), shop_table("cohorts"), data, ranked_now, settings.horizon_months,
                 settings.margin, settings.discount_rate, source=st.session_state["source"],
-                currency=currency()).encode("utf-8")
+                currency=currency(), data_notes=data_notes(shop().orders_report)).encode("utf-8")
     if st.session_state.get("report_html"):
         st.download_button("Download report.html", st.session_state["report_html"], file_name="clv_report.html",
                            mime="text/html", key="dl-report")

@@ -102,17 +102,6 @@ def read_rates(path) -> tuple:
     return tuple(out)
 
 
-def data_notes(report) -> tuple:
-    """What the load decided that every figure depends on, one line each (the HTML report's header)."""
-    notes = [f"Revenue: {report.amount_basis}."]
-    if report.unrecognised_statuses:
-        notes.append(unknown_statuses_line(report))
-    if report.converted:
-        notes.append(f"Converted to {report.currency}: " + ", ".join(f"1 {c} = {r:g}" for c, r in report.converted.items())
-                     + ".")
-    return tuple(notes)
-
-
 def unknown_statuses_line(report) -> str:
     shown = ", ".join(f"{s!r} ({n:,} order{'' if n == 1 else 's'})" for s, n in report.unrecognised_statuses.items())
     first = next(iter(report.unrecognised_statuses))
@@ -325,7 +314,7 @@ def cmd_measure(args) -> None:
 def cmd_report(args) -> None:
     from pathlib import Path
 
-    from .report import build_report
+    from .report import build_report, data_notes
     from .scoring import score_table
     from .tactics import rank_tactics, tactic_features
     shop = _load(args)

@@ -59,6 +59,19 @@ def _table(df: pd.DataFrame, money_columns: tuple = (), percent_columns: tuple =
     return df.to_html(index=False, formatters=formatters, float_format=lambda x: f"{x:,.2f}", border=0, escape=True)
 
 
+def data_notes(report) -> tuple:
+    """What the orders load decided that every figure depends on, one line each (the report's header): the
+    revenue basis, statuses not recognised, currencies converted (``report``: a clv.ingest LoadReport)."""
+    notes = [f"Revenue: {report.amount_basis}."]
+    if report.unrecognised_statuses:
+        shown = ", ".join(f"{s!r} ({n:,})" for s, n in report.unrecognised_statuses.items())
+        notes.append(f"Statuses not recognised, counted as purchases: {shown}.")
+    if report.converted:
+        notes.append(f"Converted to {report.currency}: " + ", ".join(f"1 {c} = {r:g}" for c, r in report.converted.items())
+                     + ".")
+    return tuple(notes)
+
+
 def build_report(monthly: pd.DataFrame, cohorts: pd.DataFrame, scored: pd.DataFrame, ranked: pd.DataFrame,
                  horizon_months: int, margin: float, discount_rate: float, source: str = "",
                  currency: str | None = None, data_notes: tuple = ()) -> str:

@@ -8,7 +8,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from clv.errors import DataError
 from clv.ingest.dates import ZONE_OFFSETS
 from clv.store import Shop
 
@@ -268,13 +267,20 @@ def test_rates_bring_every_customer_into_the_shop_currency_and_the_report_says_s
     assert "Line 2 of the rates file has a rate that is not a number" in capsys.readouterr().err
 
 
-def test_the_html_report_says_the_revenue_basis(tmp_path):
-    from clv.cli import main
-    from clv.store import SAMPLE_ORDERS
-    out = tmp_path / "report.html"
-    assert main(["report", "--orders", str(SAMPLE_ORDERS), "--out", str(out)]) == 0
-    page = out.read_text(encoding="utf-8")
-    assert "Revenue: what customers paid for goods, after discounts and refunds, without tax and shipping" in page
+def test_the_report_header_says_what_the_load_decided(tmp_path):
+    """clv.report.data_notes, the HTML report's header (app and CLI): the basis, unknown statuses, conversions."""
+    from clv.report import data_notes
+    notes = data_notes(Shop.sample().orders_report)
+    assert notes[0].startswith("Revenue: what customers paid for goods, after discounts and refunds, without tax")
+    path = tmp_path / "markets.csv"
+    path.write_text(FX.replace("#4,a@x.com,2024-02-03 10:00:00 +0000,5.00,USD,paid",
+                               "#4,a@x.com,2024-02-03 10:00:00 +0000,5.00,USD,hold_7"))
+    shop = Shop()
+    from clv.ingest import detect_format, sniff
+    mapping = detect_format(sniff(path, shop.con).columns).with_options(fx_rates=(("EUR", 1.1), ("GBP", 1.25)))
+    notes = data_notes(shop.load_orders(path, mapping=mapping))
+    assert "Statuses not recognised, counted as purchases: 'hold_7' (1)." in notes
+    assert "Converted to USD: 1 EUR = 1.1, 1 GBP = 1.25." in notes
 
 
 @pytest.mark.parametrize("written,want", [("1900", 19.0), ("19.00", 19.0)])

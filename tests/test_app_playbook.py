@@ -60,6 +60,7 @@ def test_report_is_built_with_interactive_charts(app):
     assert not at.exception
     html = at.session_state["report_html"].decode()
     assert html.count("Plotly.newPlot") == 6 and "What should I do first?" in html and "<table" in html
+    assert "Revenue: what customers paid for goods, after discounts and refunds, without tax and shipping" in html
     # the report's KPIs are the Overview's, written the same way (the sample shop sells in USD)
     for label in ("Customers", "Purchases", "Revenue", "Repeat-customer rate"):
         shown = next(m.value for m in at.metric if m.label == label)

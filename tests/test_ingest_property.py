@@ -161,7 +161,7 @@ def ledger(rows):
     return len(buyers), purchases, round(sum(v for c, v in revenue.items() if c in buyers), 6), len(netted), unknown
 
 
-@settings(max_examples=int(os.environ.get("CLV_PROPERTY_EXAMPLES", "60")), deadline=None,
+@settings(max_examples=int(os.environ.get("CLV_PROPERTY_EXAMPLES", "30")), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(ref_row, min_size=1, max_size=12))
 def test_random_refund_rows_and_unknown_statuses_reconcile(tmp_path, rows):

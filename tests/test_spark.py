@@ -217,8 +217,7 @@ def test_the_founders_choices_read_the_same_on_both_engines(spark, tmp_path):
                     "#5,b@x.com,2024-02-05 10:00:00,8.00,0,0,EUR,paid\n"
                     "#6,d@x.com,2024-03-01 10:00:00,9.00,0.50,0,USD,paid\n")  # USD the most frequent
     columns = ["Name", "Email", "Created at", "Total", "Taxes", "Shipping", "Currency", "Financial Status"]
-    for options in (dict(fx_rates=(("EUR", 1.1), ("GBP", 1.27)), statuses=(("hold_7", "not_purchase"),)),
-                    dict(amount_basis="paid", fx_rates=(("EUR", 1.1),))):
+    for options in (dict(fx_rates=(("EUR", 1.1), ("GBP", 1.27)), statuses=(("hold_7", "not_purchase"),)),):
         mapping = detect_format(columns).with_options(**options)
         shop = Shop()
         shop.load_orders(path, mapping=mapping)

@@ -385,9 +385,9 @@ def _build_orders(con, mapping: Mapping, spec, source_sql: str, one_row_per_orde
             params.update(p)
             return sql_
         shown_time = "ts_raw"
-    cash = num
-    if minor:  # amounts written in cents
-        def cash(e): return f"({num(e)} / 100.0)"
+    def cash(e):  # money: amounts written in cents (minor) are divided by 100
+        return f"({num(e)} / 100.0)" if minor else num(e)
+
     def amount_of(w) -> str:
         """What the customer paid, from the raw columns (each wrapped by ``w``: a row's own, or an order's any)."""
         a = cash(w("amount_raw"))
