@@ -1,0 +1,283 @@
+"""How sure: the distribution of each customer's future purchases, and intervals on them and on the shop's totals.
+
+A projection is uncertain for three reasons, and each is counted:
+- **the purchases' own randomness** — a customer expected to buy 0.8 times buys 0, 1 or 3 times. Each purchase
+  model gives the whole distribution of a customer's purchases in the next t days (``purchase_survival``), not
+  only its mean;
+- **the parameters** — estimated from a finite shop: drawn from the fit's covariance (in log-parameters);
+- **the model itself** — measured by the shop's own backtest: when the model missed the holdout's total by more
+  than its own interval allowed, the intervals are widened to that miss (``calibrate``).
+
+Per customer the interval is the purchase count's own quantiles (parameter uncertainty is negligible beside it for
+one customer); the CLTV interval scales the customer's projected value by them. For the shop's total, customers'
+randomness mostly cancels and the parameters matter more: ``total_interval`` combines both, on a seeded sample of
+customers for the costly parts so it stays a second or two at any size.
+
+Formulas (time in days; a customer with x repeat purchases, age T, still active):
+- BG/NBD / MBG/NBD: rate λ ~ Gamma(r + x, α + T), drop-out chance p ~ Beta(a, b + x + shift) (shift 1 for MBG/NBD),
+  independent. Purchases K ~ Poisson(λ t) happen until the drop-out after purchase G ~ Geometric(p), so
+  N = min(K, G) and P(N ≥ n) = P(K ≥ n) · E[(1 − p)^(n−1)] = I_{t/(α+T+t)}(n, r + x) · B(a, b+x+shift+n−1) / B(a, b+x+shift).
+- Pareto/NBD: λ as above, remaining lifetime τ with P(τ > u) = ((β + T) / (β + T + u))^s, N ~ Poisson(λ min(τ, t)):
+  P(N ≥ n) is the NB survival above averaged over τ (Gauss-Legendre on τ's distribution function).
+Summing P(N ≥ n) over n gives each model's own expected purchases (tests/test_uncertainty.py checks it, and checks
+the distribution against simulation).
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import special, stats
+
+from .models import ParetoNBD, _compress
+
+__all__ = ["LEVELS", "purchase_survival", "purchase_quantiles", "simulate_purchases", "TotalInterval",
+           "total_interval", "calibrate", "customer_intervals"]
+
+#: the intervals shown: 80 % ("likely") and 95 % ("almost surely")
+LEVELS = (0.8, 0.95)
+_NODES, _WEIGHTS = np.polynomial.legendre.leggauss(24)
+
+
+def _posterior(model, x, T):
+    """(shape, rate) of the purchase rate and the drop-out part's parameters for customers still active."""
+    if isinstance(model, ParetoNBD):
+        r, alpha, s, beta = model._p()
+        return r + x, alpha + T, (s, beta + T)
+    r, alpha, a, b = model._p()
+    return r + x, alpha + T, (a, b + x + model._shift)
+
+
+def purchase_survival(model, n, t: float, frequency, T) -> np.ndarray:
+    """P(N ≥ n | still active) for purchases N in the next ``t`` days, n ≥ 1 (arrays broadcast)."""
+    n = np.asarray(n, float)
+    shape, rate, (u, v) = _posterior(model, np.asarray(frequency, float), np.asarray(T, float))
+    if not isinstance(model, ParetoNBD):
+        beta_ratio = np.exp(special.gammaln(v + n - 1) - special.gammaln(v) + special.gammaln(u + v)
+                            - special.gammaln(u + v + n - 1))
+        return special.betainc(n, shape, t / (rate + t)) * beta_ratio
+    s, scale = u, v  # remaining lifetime: Lomax(s, β + T)
+    alive_at_t = (scale / (scale + t)) ** s
+    F_t = 1 - alive_at_t
+    total = alive_at_t * special.betainc(n, shape, t / (rate + t))
+    for node, weight in zip(_NODES, _WEIGHTS):  # ∫ over τ < t, on τ's distribution function F ∈ [0, F(t)]
+        F = F_t * (node + 1) / 2
+        tau = scale * ((1 - F) ** (-1 / s) - 1)
+        total = total + weight * F_t / 2 * special.betainc(n, shape, tau / (rate + tau))
+    return total
+
+
+def _table_length(model, t: float, x, T) -> np.ndarray:
+    """How far each (x, T)'s table of P(N ≥ n) must go: 8 standard deviations past the mean of the purchases
+    without drop-out (a negative binomial, which N never exceeds), at least 5."""
+    shape, rate, _ = _posterior(model, x, T)
+    mean = shape * t / rate
+    sd = np.sqrt(mean + mean ** 2 / shape)
+    return np.clip(np.ceil(mean + 8 * sd + 5), 5, 5000).astype(np.int64)
+
+
+def purchase_quantiles(model, t: float, frequency, recency, T, probs, p_alive=None) -> dict:
+    """The ``probs`` quantiles of each customer's purchases in the next ``t`` days: {prob: integer array}.
+
+    The table of P(N ≥ n | active) is built once per distinct (frequency, T) — a few thousand even for millions of
+    customers — and each customer's quantile is a binary search in it against (1 − prob) / P(alive): the q-quantile
+    is the number of n ≥ 1 with P(N ≥ n) > 1 − q."""
+    x, tx, T_ = (np.asarray(c, float) for c in (frequency, recency, T))
+    alive = model.probability_alive(x, tx, T_) if p_alive is None else np.asarray(p_alive, float)
+    uniq, _, pair = _compress(x, T_)
+    ux, uT = uniq.T
+    length = _table_length(model, t, ux, uT)
+    start = np.concatenate([[0], np.cumsum(length)[:-1]])
+    owner = np.repeat(np.arange(len(ux)), length)
+    n = np.arange(len(owner)) - start[owner] + 1
+    surv = np.clip(purchase_survival(model, n, t, ux[owner], uT[owner]), 0.0, 1.0)
+    key = 2.0 * owner + (1.0 - surv)  # increasing: pairs apart, and within a pair P(N ≥ n) falls with n
+    out = {}
+    with np.errstate(divide="ignore"):
+        for q in probs:
+            threshold = np.where(alive > 0, (1 - q) / alive, np.inf)
+            below = np.searchsorted(key, 2.0 * pair + 1.0 - np.minimum(threshold, 1.0), side="left") - start[pair]
+            out[q] = np.minimum(below, length[pair]).astype(np.int64)
+    return out
+
+
+def simulate_purchases(model, t: float, frequency, recency, T, rng: np.random.Generator) -> np.ndarray:
+    """One draw of each customer's purchases in the next ``t`` days from the fitted model (given their history)."""
+    x, tx, T_ = (np.asarray(c, float) for c in (frequency, recency, T))
+    alive = rng.random(len(x)) < model.probability_alive(x, tx, T_)
+    shape, rate, (u, v) = _posterior(model, x, T_)
+    lam = rng.gamma(shape, 1.0 / rate)
+    if isinstance(model, ParetoNBD):
+        tau = rng.exponential(1.0 / rng.gamma(u, 1.0 / v))
+        return np.where(alive, rng.poisson(lam * np.minimum(tau, t)), 0).astype(float)
+    p = rng.beta(u, v)
+    return np.where(alive, np.minimum(rng.poisson(lam * t), rng.geometric(np.clip(p, 1e-12, 1))), 0).astype(float)
+
+
+def _spend_draw(spend, frequency, monetary, purchases, rng) -> np.ndarray:
+    """Money spent on ``purchases`` orders per customer: Gamma-Gamma's order values (a customer's value scale ν
+    drawn from its posterior Gamma(q + p x, v + x m̄), then the sum of the orders ~ Gamma(p N, ν)); the shrunk-mean
+    spend has no distribution, so its orders are worth its expected value."""
+    expected = spend.expected_average_value(frequency, monetary)
+    if "q" not in getattr(spend, "params_", {}):
+        return purchases * expected
+    p, q, v = (spend.params_[k] for k in ("p", "q", "v"))
+    x = np.asarray(frequency, float)
+    m = np.where(x > 0, np.maximum(np.nan_to_num(np.asarray(monetary, float)), 0), 0)
+    nu = rng.gamma(q + p * x, 1.0 / (v + x * m))
+    return np.where(purchases > 0, rng.gamma(np.maximum(p * purchases, 1e-300), 1.0 / nu), 0.0)
+
+
+def _log_gradient(model, total_of) -> tuple[np.ndarray, np.ndarray] | None:
+    """(gradient of log total_of(model) in log-parameters by central differences, covariance of the
+    log-parameters), or None when the fit has no usable covariance."""
+    cov = getattr(model, "covariance_", None)
+    if cov is None or not np.all(np.isfinite(cov)):
+        return None
+    names = list(model.params_)
+    est = np.array([model.params_[k] for k in names], float)
+    grad = np.empty(len(names))
+    h = 1e-4
+    for i in range(len(names)):
+        ends = []
+        for sign in (1, -1):
+            moved = copy.copy(model)
+            moved.params_ = dict(zip(names, est * np.exp(sign * h * (np.arange(len(names)) == i))))
+            with np.errstate(all="ignore"):
+                ends.append(np.log(max(total_of(moved), 1e-300)))
+        grad[i] = (ends[0] - ends[1]) / (2 * h)
+    if not np.all(np.isfinite(grad)):
+        return None
+    return grad, cov / np.outer(est, est)
+
+
+@dataclass
+class TotalInterval:
+    """A projected total with its 80 % and 95 % intervals, and what they rest on."""
+    what: str
+    expected: float
+    low: dict                     # level -> lower bound
+    high: dict                    # level -> upper bound
+    relative_sd: dict = field(default_factory=dict)  # "parameters", "purchases" (randomness), "model" (backtest)
+    parameters_known: bool = True  # False: the fit had no usable covariance; the interval is randomness alone
+
+    def as_dict(self) -> dict:
+        return {"expected": self.expected,
+                **{f"low_{int(lv * 100)}": self.low[lv] for lv in LEVELS},
+                **{f"high_{int(lv * 100)}": self.high[lv] for lv in LEVELS},
+                "relative_sd": dict(self.relative_sd), "parameter_uncertainty_included": self.parameters_known}
+
+    def scaled(self, what: str, expected: float) -> "TotalInterval":
+        """The same relative interval around another expected total (revenue → discounted margin)."""
+        f = expected / self.expected if self.expected else 0.0
+        return TotalInterval(what, expected, {k: v * f for k, v in self.low.items()},
+                             {k: v * f for k, v in self.high.items()}, dict(self.relative_sd), self.parameters_known)
+
+    def widest_ratio(self) -> float:
+        """The 95 % interval's upper bound over its lower bound (inf when the lower is 0)."""
+        hi, lo = self.high[LEVELS[-1]], self.low[LEVELS[-1]]
+        return hi / lo if lo > 0 else float("inf")
+
+
+def total_interval(purchases, spend, customers, t: float, p_alive=None, seed: int = 0, draws: int = 4000,
+                   sample: int = 5000) -> dict:
+    """Intervals on the shop's total purchases and revenue in the next ``t`` days: {"purchases", "revenue"}.
+
+    The expected totals are exact sums over every customer (``p_alive``: the value model's, when known). Their
+    spread adds two independent parts:
+    - the parameters, by the delta method on the log of the total: its gradient in the log-parameters (central
+      differences, on a seeded ``sample`` of customers — the shop's total moves by the same factor) against the
+      fits' covariances; a log-normal factor, so the total stays positive;
+    - the purchases' randomness: the variance of one customer's purchases (and spend), estimated on the sample
+      from two independent simulated futures per customer, E[(A − B)²] / 2, times the number of customers.
+    ``draws`` Monte Carlo draws of the two combined give the quantiles.
+    """
+    rng = np.random.default_rng(seed)
+    x, tx, T, m = (customers[c].to_numpy(float) for c in ("frequency", "recency_days", "T_days", "monetary_value"))
+    n_all = len(x)
+    alive = purchases.probability_alive(x, tx, T) if p_alive is None else np.asarray(p_alive, float)
+    uniq, _, pair = _compress(x, T)
+    expected_n = purchases.expected_purchases_if_alive(t, *uniq.T)[pair] * alive
+    value = spend.expected_average_value(x, m)
+    total_n, total_rev = float(expected_n.sum()), float(expected_n @ value)
+    pick = np.sort(rng.choice(n_all, sample, replace=False)) if n_all > sample else np.arange(n_all)
+    sx, stx, sT, sm = x[pick], tx[pick], T[pick], m[pick]
+    # randomness: Var(one customer's total) from two independent futures
+    a, b = (simulate_purchases(purchases, t, sx, stx, sT, rng) for _ in range(2))
+    var_n = n_all * float(np.mean((a - b) ** 2) / 2)
+    ra, rb = _spend_draw(spend, sx, sm, a, rng), _spend_draw(spend, sx, sm, b, rng)
+    var_rev = n_all * float(np.mean((ra - rb) ** 2) / 2)
+    # parameters: the log of the sample's totals, differentiated in each model's log-parameters
+    s_uniq, _, s_inv = _compress(sx, stx, sT)
+    s_weights = np.bincount(s_inv, minlength=len(s_uniq)).astype(float)
+    s_value = value[pick]
+    s_expected = expected_n[pick]
+
+    def n_of(pm):
+        return s_weights @ pm.expected_purchases(t, *s_uniq.T)
+
+    def rev_of(pm):
+        return pm.expected_purchases(t, *s_uniq.T)[s_inv] @ s_value
+
+    def rev_of_spend(sp):
+        return s_expected @ sp.expected_average_value(sx, sm)
+
+    g_n, g_rev = _log_gradient(purchases, n_of), _log_gradient(purchases, rev_of)
+    g_spend = _log_gradient(spend, rev_of_spend) if "q" in getattr(spend, "params_", {}) else None
+    known = g_n is not None and g_rev is not None
+    sd_log_n = float(np.sqrt(max(g_n[0] @ g_n[1] @ g_n[0], 0))) if known else 0.0
+    var_log_rev = float(g_rev[0] @ g_rev[1] @ g_rev[0]) if known else 0.0
+    if g_spend is not None:
+        var_log_rev += float(g_spend[0] @ g_spend[1] @ g_spend[0])
+    sd_log_rev = float(np.sqrt(max(var_log_rev, 0)))
+    z_param, z_noise = rng.standard_normal(draws), rng.standard_normal(draws)
+    out = {}
+    for what, total, sd_log, var in (("purchases", total_n, sd_log_n, var_n), ("revenue", total_rev, sd_log_rev, var_rev)):
+        spread = np.maximum(total * np.exp(sd_log * z_param - sd_log ** 2 / 2) + np.sqrt(var) * z_noise, 0.0)
+        low = {lv: float(np.quantile(spread, (1 - lv) / 2)) for lv in LEVELS}
+        high = {lv: float(np.quantile(spread, (1 + lv) / 2)) for lv in LEVELS}
+        sd = {"parameters": sd_log if known else float("nan"),
+              "purchases": float(np.sqrt(var) / total) if total > 0 else float("nan")}
+        out[what] = TotalInterval(what, total, low, high, sd, known)
+    return out
+
+
+def calibrate(interval: TotalInterval, backtest_interval: TotalInterval | None, actual: float | None) -> TotalInterval:
+    """Widen ``interval`` to the model's miss on the shop's own backtest, where that miss is larger than the
+    backtest's own 95 % interval allowed (inside it, the miss is the randomness already counted).
+
+    The miss e = predicted / actual − 1 becomes a floor on the relative half-width: ±|e| for 95 %, scaled by the
+    normal quantiles for 80 %."""
+    if backtest_interval is None or actual is None or actual <= 0:
+        return interval
+    top = LEVELS[-1]
+    if backtest_interval.low[top] <= actual <= backtest_interval.high[top]:
+        return interval
+    miss = abs(backtest_interval.expected / actual - 1)
+    z_top = stats.norm.ppf((1 + top) / 2)
+    low, high = dict(interval.low), dict(interval.high)
+    for lv in LEVELS:
+        half = miss * stats.norm.ppf((1 + lv) / 2) / z_top
+        low[lv] = min(low[lv], max(interval.expected * (1 - half), 0.0))
+        high[lv] = max(high[lv], interval.expected * (1 + half))
+    sd = dict(interval.relative_sd, model=miss / z_top)
+    return TotalInterval(interval.what, interval.expected, low, high, sd, interval.parameters_known)
+
+
+def customer_intervals(purchases, customers, t: float, expected_purchases, clv, p_alive=None) -> dict:
+    """Per customer: purchases_low/high (80 %) and clv_low/high (80 %) and clv_low_95/high_95, as float32 columns.
+
+    The CLTV bounds scale the customer's projected value by their purchase quantiles over their expected purchases
+    (the value of one purchase, its margin and its discounting kept at their expected values)."""
+    x, tx, T = (customers[c].to_numpy(float) for c in ("frequency", "recency_days", "T_days"))
+    probs = sorted({(1 - lv) / 2 for lv in LEVELS} | {(1 + lv) / 2 for lv in LEVELS})
+    q = purchase_quantiles(purchases, t, x, tx, T, probs, p_alive)
+    e = np.asarray(expected_purchases, float)
+    per_purchase = np.divide(np.asarray(clv, float), e, out=np.zeros(len(e)), where=e > 0)
+    lo80, hi80, lo95, hi95 = ((1 - LEVELS[0]) / 2, (1 + LEVELS[0]) / 2, (1 - LEVELS[1]) / 2, (1 + LEVELS[1]) / 2)
+    return {"purchases_low": q[lo80].astype(np.float32), "purchases_high": q[hi80].astype(np.float32),
+            "clv_low": (q[lo80] * per_purchase).astype(np.float32),
+            "clv_high": (q[hi80] * per_purchase).astype(np.float32),
+            "clv_low_95": (q[lo95] * per_purchase).astype(np.float32),
+            "clv_high_95": (q[hi95] * per_purchase).astype(np.float32)}
