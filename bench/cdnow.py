@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -56,7 +57,7 @@ def main():
                            capture_output=True, text=True, check=True).stdout.strip()
     log = Path(where) / "datasets" / "CDNOW_master.txt"
     from clv.store import Shop
-    from clv.value import PURCHASE_MODELS, backtest
+    from clv.value import PURCHASE_MODELS, backtest, compare_purchase_models
     shop = Shop()
     report = shop.load_orders(log)
     cal, end = "1997-09-30", "1998-06-30"
@@ -91,6 +92,15 @@ def main():
         print(f"    {'':8s} holdout: predicted {t['predicted_repeat_purchases']:,.0f} repeat purchases, actual "
               f"{t['actual_repeat_purchases']:,.0f} ({t['predicted_repeat_purchases'] / t['actual_repeat_purchases'] - 1:+.1%}); "
               f"MAE per customer {t['mae']:.3f}")
+
+    # the app's own choice on the same split, beside three simple rules (issue 25): does a model beat them?
+    mc = compare_purchase_models(table, holdout, cal, end)
+    cols = ["predicted repeat orders", "actual repeat orders", "aggregate error", "score (Poisson deviance)",
+            "MAE per customer"]
+    print("    the comparison the app shows (score = mean Poisson deviance per customer, lower is better):")
+    with pd.option_context("display.width", 200, "display.max_columns", 10):
+        print(mc.table[cols].round(4).to_string().replace("\n", "\n    "))
+    print(f"    {mc.why}")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,8 @@ from . import defaults
 from .errors import ModelError
 from .models import BGNBD, MBGNBD, GammaGamma, ParetoNBD, ShrunkMeanSpend, _compress
 
-__all__ = ["MONTH_DAYS", "PURCHASE_MODELS", "ValueModel", "fit_value_model", "value_model", "fit_spend", "compare_purchase_models", "ModelComparison", "price", "Backtest", "backtest", "monthly_discount_factors",
+__all__ = ["MONTH_DAYS", "PURCHASE_MODELS", "ValueModel", "fit_value_model", "value_model", "fit_spend", "compare_purchase_models", "ModelComparison", "choose_model",
+           "poisson_deviance", "baseline_predictions", "price", "Backtest", "backtest", "monthly_discount_factors",
            "payback_months", "new_customer_value"]
 
 MONTH_DAYS = 365.25 / 12
@@ -25,9 +26,6 @@ MAX_MONTHS = 24
 PURCHASE_MODELS = {"bgnbd": BGNBD, "mbgnbd": MBGNBD, "pareto_nbd": ParetoNBD}
 assert tuple(PURCHASE_MODELS) == defaults.PURCHASE_MODEL_NAMES
 DEFAULT_PURCHASE_MODEL = "bgnbd"
-#: another model replaces the default only when its backtest error per customer is this much lower (noise between
-#: two near-identical fits should not flip a shop's numbers)
-SWITCH_MARGIN = 0.02
 PURCHASE_MODEL_WORDS = {"bgnbd": "BG/NBD (customers can only stop after a repeat purchase)",
                         "mbgnbd": "MBG/NBD (customers can also stop after their first purchase)",
                         "pareto_nbd": "Pareto/NBD (customers can stop at any time, not only after a purchase)"}
@@ -180,6 +178,7 @@ class Backtest:
                 "predicted_repeat_purchases": float(pc["predicted_purchases"].sum()),
                 "actual_repeat_purchases": float(pc["actual_purchases"].sum()),
                 "mae": float(err.abs().mean()), "rmse": float(np.sqrt((err ** 2).mean())),
+                "poisson_deviance": float(poisson_deviance(pc["predicted_purchases"], pc["actual_purchases"]).mean()),
                 "predicted_holdout_revenue": float(pc["predicted_revenue"].sum()),
                 "actual_holdout_revenue": float(pc["actual_revenue"].sum())}
 
@@ -190,6 +189,42 @@ class Backtest:
         return (f"Fitted on orders up to {self.calibration_end:%d %b %Y}, the model predicted "
                 f"{t['predicted_repeat_purchases']:,.0f} repeat orders in the following {months:.0f} months; "
                 f"there were {t['actual_repeat_purchases']:,.0f} ({gap:+.0%}).")
+
+
+#: predictions are floored here for the Poisson deviance: a rule that predicts exactly 0 for a customer who then
+#: buys would otherwise score infinitely badly, and the comparison would say nothing else
+DEVIANCE_FLOOR = 0.01
+
+
+def poisson_deviance(predicted, actual) -> np.ndarray:
+    """Each customer's Poisson deviance 2 [y log(y / μ) − (y − μ)]: a proper score for a predicted count (lowest,
+    in expectation, for the true mean — halving every prediction lowers the MAE of many-zero counts, never this)."""
+    mu = np.maximum(np.asarray(predicted, float), DEVIANCE_FLOOR)
+    y = np.asarray(actual, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ylog = np.where(y > 0, y * np.log(y / mu), 0.0)
+    return 2 * (ylog - (y - mu))
+
+
+def baseline_predictions(calibration: pd.DataFrame, days: float) -> dict:
+    """Simple rules' repeat purchases in the next ``days`` per customer: {name: (words, predictions)}.
+
+    - own rate: each customer keeps buying at their own past rate (repeat purchases per day since their first);
+    - hiatus: a customer is active if their silence is shorter than the gap 9 in 10 repeat customers' average gap
+      stays under (the "hiatus" rule of Wübben & Wangenheim 2008), and then buys at their own past rate;
+    - shop average: every customer buys at the shop's average repeat rate.
+    """
+    x, tx, T = (calibration[c].to_numpy(float) for c in ("frequency", "recency_days", "T_days"))
+    rate = np.divide(x, T, out=np.zeros(len(x)), where=T > 0)
+    gaps = np.divide(tx, x, out=np.zeros(len(x)), where=x > 0)[x > 0]
+    hiatus = float(np.quantile(gaps, 0.9)) if len(gaps) else float("inf")
+    active = (T - tx) <= hiatus
+    shop_rate = x.sum() / max(T.sum(), 1e-9)
+    return {"own_rate": ("Simple rule: each customer keeps buying at their own past rate", rate * days),
+            "hiatus": (f"Simple rule: active if they ordered in the last {hiatus:,.0f} days (9 in 10 repeat customers' "
+                       "usual gap), then at their own past rate", np.where(active, rate * days, 0.0)),
+            "shop_average": ("Simple rule: every customer buys at the shop's average rate",
+                             np.full(len(x), shop_rate * days))}
 
 
 def _cumulative(purchases, x, tx, T, days: int, weekly: pd.DataFrame) -> pd.DataFrame:
@@ -250,25 +285,93 @@ def backtest(calibration: pd.DataFrame, holdout: pd.DataFrame, calibration_end, 
 @dataclass
 class ModelComparison:
     best: str                       # the PURCHASE_MODELS key to use
-    table: pd.DataFrame             # one row per model: predicted/actual, aggregate error, MAE (or why not fitted)
+    table: pd.DataFrame             # one row per model and simple rule: predicted/actual, errors, score (or why not)
     why: str                        # the choice in words
     backtests: dict                 # model name -> Backtest, for the models that could be fitted
     sampled: bool = False           # backtested on a sample of the customers (COMPARE_MAX_CUSTOMERS)
+    tie: bool = False               # the models' scores differ by less than their noise
+    baseline_as_good: str | None = None  # a simple rule that predicts as well as the chosen model, in words
 
 
 #: the model comparison backtests on at most this many customers (a seeded random sample beyond): the choice
-#: between models rests on mean errors whose sampling noise at this size is far below the margins that matter,
+#: between models rests on mean scores whose sampling noise at this size is far below the margins that matter,
 #: and the comparison stays a few seconds on a shop of millions
 COMPARE_MAX_CUSTOMERS = 300_000
+#: a model whose total of repeat orders in the holdout is off by more than this is not chosen, however well it
+#: scores customer by customer (unless every model is)
+AGGREGATE_BOUND = 0.25
+#: a challenger replaces the standard model only when its mean score is better by this many standard errors of the
+#: paired difference (customers are the pairs): a smaller advantage is the holdout's own noise
+NOISE_SE = 2.0
+
+
+def _metrics(predicted: np.ndarray, actual: np.ndarray) -> dict:
+    err = predicted - actual
+    return {"predicted repeat orders": float(predicted.sum()), "actual repeat orders": float(actual.sum()),
+            "aggregate error": float(predicted.sum() / max(actual.sum(), 1e-9) - 1),
+            "score (Poisson deviance)": float(poisson_deviance(predicted, actual).mean()),
+            "MAE per customer": float(np.abs(err).mean())}
+
+
+def choose_model(predictions: dict, actual: np.ndarray, default: str = DEFAULT_PURCHASE_MODEL,
+                 baselines: dict | None = None) -> tuple[str, str, bool, str | None]:
+    """(chosen name, why in words, tie?, a simple rule as good as the choice or None) from each candidate's
+    per-customer predicted purchases in the holdout and what customers really bought.
+
+    The score is the mean Poisson deviance (proper for a predicted count). Models whose aggregate error is beyond
+    AGGREGATE_BOUND are set aside (unless all are); the standard model is kept unless a challenger's score is
+    better by more than NOISE_SE standard errors of the paired, per-customer difference."""
+    actual = np.asarray(actual, float)
+    dev = {k: poisson_deviance(v, actual) for k, v in predictions.items()}
+    agg = {k: float(np.sum(v) / max(actual.sum(), 1e-9) - 1) for k, v in predictions.items()}
+    name = {k: v.split(" (")[0] for k, v in PURCHASE_MODEL_WORDS.items()}
+    eligible = [k for k in predictions if abs(agg[k]) <= AGGREGATE_BOUND] or list(predictions)
+    far = [k for k in predictions if k not in eligible]
+
+    def beats(a: str, b: str) -> bool:  # a's mean score better than b's beyond the paired noise
+        d = dev[b] - dev[a]
+        se = d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else np.inf
+        return d.mean() > NOISE_SE * se
+
+    best = default if default in eligible else min(eligible, key=lambda k: dev[k].mean())
+    challengers = sorted((k for k in eligible if k != best), key=lambda k: dev[k].mean())
+    winner = next((k for k in challengers if beats(k, best)), None)
+    tie = winner is None and bool(challengers)
+    chosen = winner or best
+    total = f"predicted {np.sum(predictions[chosen]):,.0f} repeat orders against {actual.sum():,.0f} that happened " \
+            f"({agg[chosen]:+.0%})"
+    if winner:
+        why = (f"{name[chosen]} is used: customer by customer it predicted the holdout's repeat orders clearly better "
+               f"than {name[best]} (score {dev[chosen].mean():.3f} against {dev[best].mean():.3f}, a difference larger "
+               f"than chance), and in total it {total}.")
+    elif tie:
+        why = (f"{name[chosen]} is used: the models are a tie on your history — their scores differ by less than "
+               f"chance ({', '.join(f'{name[k]} {dev[k].mean():.3f}' for k in [chosen] + challengers)}) — so the "
+               f"standard model stays. In total it {total}.")
+    else:
+        why = f"{name[chosen]} is used (the only model that could be fitted): in total it {total}."
+    if far:
+        why += (f" Set aside because their total was off by more than {AGGREGATE_BOUND:.0%}: "
+                f"{', '.join(f'{name[k]} ({agg[k]:+.0%})' for k in far)}.")
+    if len(eligible) == len(predictions) and all(abs(agg[k]) > AGGREGATE_BOUND for k in predictions):
+        why += f" Every model's total was off by more than {AGGREGATE_BOUND:.0%}: treat projections with care."
+    as_good = None
+    for words, pred in (baselines or {}).values():
+        d = dev[chosen] - poisson_deviance(pred, actual)
+        se = d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else np.inf
+        if d.mean() >= -NOISE_SE * se:  # the rule is not clearly worse
+            as_good = words.replace("Simple rule: ", "")
+            why += f" A simple rule predicts as well here: {as_good[:1].lower() + as_good[1:]}."
+            break
+    return chosen, why, tie, as_good
 
 
 def compare_purchase_models(calibration: pd.DataFrame, holdout: pd.DataFrame, calibration_end,
                             holdout_end, weekly: pd.DataFrame | None = None) -> ModelComparison:
-    """Backtest every purchase model on the shop's own history, side by side, and say which one to use and why.
-
-    The one whose per-customer error (MAE of repeat purchases in the holdout) is lowest is used; a model that
-    cannot be fitted on this shop is listed with the reason. Above COMPARE_MAX_CUSTOMERS customers the comparison
-    runs on a seeded random sample of them (``weekly`` is then scaled to the sample's share of repeat purchases)."""
+    """Backtest every purchase model, and three simple rules, on the shop's own history side by side, and say
+    which model to use and why (``choose_model``); a model that cannot be fitted on this shop is listed with the
+    reason. Above COMPARE_MAX_CUSTOMERS customers the comparison runs on a seeded random sample of them (``weekly``
+    is then scaled to the sample's share of repeat purchases)."""
     sampled = len(calibration) > COMPARE_MAX_CUSTOMERS
     if sampled:
         pick = np.sort(np.random.default_rng(0).choice(len(calibration), COMPARE_MAX_CUSTOMERS, replace=False))
@@ -278,36 +381,30 @@ def compare_purchase_models(calibration: pd.DataFrame, holdout: pd.DataFrame, ca
             share = kept["holdout_purchases"].sum() / max(holdout["holdout_purchases"].sum(), 1)
             weekly = weekly.assign(repeat_purchases=weekly["repeat_purchases"] * share)
         calibration, holdout = sample, kept
-    rows, errors, backtests = [], {}, {}
+    rows, errors, backtests, predictions = [], {}, {}, {}
     for name in PURCHASE_MODELS:
         try:
             bt = backtests[name] = backtest(calibration, holdout, calibration_end, holdout_end, model=name,
                                             weekly=weekly)
         except ModelError as exc:
             errors[name] = str(exc)
-            rows.append({"model": name, "in words": PURCHASE_MODEL_WORDS[name], "could not be fitted": str(exc)})
+            rows.append({"model": name, "kind": "model", "in words": PURCHASE_MODEL_WORDS[name],
+                         "could not be fitted": str(exc)})
             continue
-        t = bt.totals
-        rows.append({"model": name, "in words": PURCHASE_MODEL_WORDS[name],
-                     "predicted repeat orders": t["predicted_repeat_purchases"],
-                     "actual repeat orders": t["actual_repeat_purchases"],
-                     "aggregate error": t["predicted_repeat_purchases"] / max(t["actual_repeat_purchases"], 1e-9) - 1,
-                     "MAE per customer": t["mae"], "log-likelihood": bt.model.purchases.log_likelihood_})
-    table = pd.DataFrame(rows).set_index("model")
-    fitted = table[table["MAE per customer"].notna()] if "MAE per customer" in table else table.iloc[:0]
-    if fitted.empty:
+        pc = bt.per_customer
+        predictions[name] = pc["predicted_purchases"].to_numpy()
+        rows.append({"model": name, "kind": "model", "in words": PURCHASE_MODEL_WORDS[name],
+                     **_metrics(predictions[name], pc["actual_purchases"].to_numpy()),
+                     "log-likelihood": bt.model.purchases.log_likelihood_})
+    if not predictions:
         raise ModelError(next(iter(errors.values())))
-    mae = fitted["MAE per customer"]
-    best = mae.idxmin()
-    name = {k: v.split(" (")[0] for k, v in PURCHASE_MODEL_WORDS.items()}
-    if DEFAULT_PURCHASE_MODEL in mae and best != DEFAULT_PURCHASE_MODEL \
-            and mae[best] > (1 - SWITCH_MARGIN) * mae[DEFAULT_PURCHASE_MODEL]:
-        why = (f"{name[DEFAULT_PURCHASE_MODEL]} is used: {name[best]} missed each customer's repeat orders in the "
-               f"holdout by {mae[best]:.3f} on average against {mae[DEFAULT_PURCHASE_MODEL]:.3f}, less than "
-               f"{SWITCH_MARGIN:.0%} better, so the standard model stays.")
-        return ModelComparison(DEFAULT_PURCHASE_MODEL, table, why, backtests, sampled)
-    others = f" (others: {', '.join(f'{name[k]} {v:.3f}' for k, v in mae.items() if k != best)})" if len(mae) > 1 else ""
-    why = (f"{name[best]} is used: fitted on orders up to {pd.Timestamp(calibration_end):%d %b %Y}, it missed each "
-           f"customer's repeat orders in the holdout by {mae[best]:.3f} on average{others}"
-           + ("; the others could not be fitted." if len(mae) < len(table) else "."))
-    return ModelComparison(best, table, why, backtests, sampled)
+    first = next(iter(backtests.values()))
+    actual = first.per_customer["actual_purchases"].to_numpy()
+    baselines = baseline_predictions(calibration.reset_index(drop=True), first.holdout_days)
+    for key, (words, pred) in baselines.items():
+        rows.append({"model": key, "kind": "simple rule", "in words": words, **_metrics(pred, actual)})
+    table = pd.DataFrame(rows).set_index("model")
+    best, why, tie, as_good = choose_model(predictions, actual, baselines=baselines)
+    why = why.replace(" is used", f" is used (fitted on orders up to {pd.Timestamp(calibration_end):%d %b %Y} and "
+                                  "checked on the orders after)", 1)
+    return ModelComparison(best, table, why, backtests, sampled, tie, as_good)

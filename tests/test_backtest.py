@@ -1,6 +1,7 @@
 """The backtest's views: decile calibration, the cumulative predicted-vs-actual curve, and the three-model comparison
 (each view reconciles with the backtest's own totals and with the orders)."""
 import numpy as np
+import pandas as pd
 import pytest
 
 from clv.value import PURCHASE_MODELS, backtest, compare_purchase_models
@@ -14,7 +15,11 @@ def comparison(sample_shop):
 
 
 def test_every_model_is_backtested_side_by_side(comparison):
-    assert set(comparison.backtests) == set(PURCHASE_MODELS) == set(comparison.table.index)
+    assert set(comparison.backtests) == set(PURCHASE_MODELS)
+    assert set(comparison.table.index) == set(PURCHASE_MODELS) | {"own_rate", "hiatus", "shop_average"}
+    rules = comparison.table[comparison.table["kind"] == "simple rule"]
+    # every rule is scored on the same customers and the same holdout as the models
+    assert (rules["actual repeat orders"] == comparison.table.loc["bgnbd", "actual repeat orders"]).all()
     assert comparison.best in PURCHASE_MODELS and comparison.why
     for name, bt in comparison.backtests.items():
         assert comparison.table.loc[name, "MAE per customer"] == pytest.approx(bt.totals["mae"])
@@ -57,3 +62,58 @@ def test_backtest_without_weekly_has_no_curve(sample_shop):
     cal, end = sample_shop.default_calibration_end(), sample_shop.purchase_span()[1]
     bt = backtest(sample_shop.customers(calibration_end=cal), sample_shop.holdout(cal, end), cal, end)
     assert bt.cumulative is None and len(bt.by_decile) == 10
+
+
+def test_halving_every_prediction_wins_on_mae_but_not_on_the_proper_score():
+    """The counter-example of the old choice: many customers buy nothing in the holdout, so the median of a count is
+    0 and halving any model's predictions lowers its MAE; the Poisson deviance is lowest for the true mean."""
+    from clv.models import BGNBD
+    from clv.simulate import simulate_bgnbd, simulate_future_purchases
+    from clv.value import choose_model, poisson_deviance
+    T = np.random.default_rng(0).uniform(30, 700, 8000)
+    d = simulate_bgnbd(T, 0.5, 60, 0.9, 3.0, seed=4, return_latent=True)
+    m = BGNBD().fit(d["frequency"], d["recency"], d["T"])
+    pred = m.expected_purchases(180.0, d["frequency"], d["recency"], d["T"])
+    actual = simulate_future_purchases(d, 180.0, seed=5)
+    assert np.abs(pred / 2 - actual).mean() < np.abs(pred - actual).mean()  # MAE prefers the halved predictions
+    assert poisson_deviance(pred, actual).mean() < poisson_deviance(pred / 2, actual).mean()
+    chosen, why, _, _ = choose_model({"mbgnbd": pred / 2, "bgnbd": pred}, actual)
+    assert chosen == "bgnbd" and "off by more than" in why  # and its total (−50 %) sets it aside anyway
+    chosen, _, _, _ = choose_model({"bgnbd": pred / 2, "pareto_nbd": pred}, actual)
+    assert chosen == "pareto_nbd"
+
+
+@pytest.mark.parametrize("truth", ["bgnbd", "pareto_nbd"])
+def test_the_proper_score_picks_the_generating_model_or_one_within_noise(truth):
+    """Shops simulated from each model: the choice is the generating model, or a model whose score is within the
+    paired noise of it — and never one whose total is beyond the bound."""
+    from clv.models import BGNBD, MBGNBD, ParetoNBD
+    from clv.simulate import simulate_bgnbd, simulate_future_purchases, simulate_pareto_nbd
+    from clv.value import AGGREGATE_BOUND, choose_model, poisson_deviance
+    for seed in range(3):
+        T = np.random.default_rng(seed).uniform(60, 700, 6000)
+        d = (simulate_bgnbd(T, 0.6, 50, 0.6, 2.0, seed=seed, return_latent=True) if truth == "bgnbd" else
+             simulate_pareto_nbd(T, 0.6, 50, 0.5, 120, seed=seed, return_latent=True))
+        actual = simulate_future_purchases(d, 240.0, seed=seed + 50)
+        preds = {k: M().fit(d["frequency"], d["recency"], d["T"]).expected_purchases(
+            240.0, d["frequency"], d["recency"], d["T"]) for k, M in
+            (("bgnbd", BGNBD), ("mbgnbd", MBGNBD), ("pareto_nbd", ParetoNBD))}
+        chosen, why, tie, _ = choose_model(preds, actual)
+        assert abs(preds[chosen].sum() / actual.sum() - 1) <= AGGREGATE_BOUND, why
+        diff = poisson_deviance(preds[chosen], actual) - poisson_deviance(preds[truth], actual)
+        assert chosen == truth or diff.mean() <= 2 * diff.std(ddof=1) / np.sqrt(len(diff)), why
+
+
+def test_simple_rules_are_said_when_they_predict_as_well():
+    from clv.value import baseline_predictions, choose_model
+    cal = pd.DataFrame({"frequency": [0.0, 2, 5, 1], "recency_days": [0.0, 100, 300, 50], "T_days": [200.0, 150, 320, 400]})
+    rules = baseline_predictions(cal, 100.0)
+    assert set(rules) == {"own_rate", "hiatus", "shop_average"}
+    np.testing.assert_allclose(rules["own_rate"][1], [0, 200 / 150, 500 / 320, 0.25])
+    np.testing.assert_allclose(rules["shop_average"][1], 8 / 1070 * 100)
+    # hiatus: the 90th percentile of the repeaters' average gaps (50, 60, 50) is 58 days, so the customer silent for
+    # 350 days is inactive and those silent for 50 and 20 are not
+    np.testing.assert_allclose(rules["hiatus"][1], [0, 200 / 150, 500 / 320, 0])
+    actual = np.array([0.0, 1, 3, 0])
+    _, why, _, as_good = choose_model({"bgnbd": np.array([0.5, 0.5, 0.5, 0.5])}, actual, baselines=rules)
+    assert as_good is not None and "A simple rule predicts as well here" in why
