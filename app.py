@@ -5,7 +5,8 @@ from clv import charts
 from clv.models import ModelError
 from clv.value import new_customer_value
 from ui.common import count, currency, money, page_setup, pct, plain, shop
-from ui.model import customers_table, scored, shop_table, tactic_table, value_model
+from ui.fallback import show_gaps
+from ui.model import customers_table, readiness, scored, shop_table, tactic_table, value_interval, value_model
 
 settings = page_setup("Overview")
 s = shop()
@@ -30,21 +31,32 @@ st.caption(f"{pct(repeaters.mean())} of your customers ordered more than once; t
            f"{pct(customers.loc[repeaters, 'revenue'].sum() / max(revenue, 1e-9))} of revenue. Revenue is net of "
            "refunds and returns, including returns after a customer's last purchase.")
 
-try:
-    data = scored(settings)
-    vm = value_model(settings)
-except ModelError as exc:
-    st.warning(f"Projected values are not available: {plain(exc)}")
-    data = vm = None
+ready = readiness(settings)
+show_gaps(ready)
+data = vm = None
+if not ready.ok:
+    st.info(ready.in_words().replace(" is below:", " is on each page:"), icon=":material/info:")
+    st.metric("Average value so far (margin)", money(customers["revenue"].mean() * settings.margin))
+else:
+    try:
+        data = scored(settings)
+        vm = value_model(settings)
+    except ModelError as exc:
+        st.warning(f"Projected values are not available: {plain(exc)}")
 
 if data is not None:
     H = settings.horizon_months
     new_value = new_customer_value(vm, settings.margin, settings.discount_rate, H)[-1]
+    total = value_interval(settings, float(data["clv"].sum()))
+    n_cust = max(len(data), 1)
     c = st.columns(3)
     c[0].metric("Average historic value (margin)", money(customers["revenue"].mean() * settings.margin))
     c[1].metric(f"Average projected value, next {H} months", money(data["clv"].mean()))
     c[2].metric("CLV : CAC (new customer)", f"{new_value / settings.cac:.1f} : 1" if settings.cac else "—")
-    st.caption(f"A new customer is worth about {money(new_value)} in margin over their first {H} months "
+    st.caption(f"Projected value per customer is likely between **{money(total.low[0.8] / n_cust)}** and "
+               f"**{money(total.high[0.8] / n_cust)}** (80 % interval), almost surely between "
+               f"{money(total.low[0.95] / n_cust)} and {money(total.high[0.95] / n_cust)} (95 %). "
+               f"A new customer is worth about {money(new_value)} in margin over their first {H} months "
                f"(first order included), against a cost to acquire of {money(settings.cac)}.")
     if customers["channel"].nunique() > 1:
         with st.expander("Existing customers' value : CAC by channel"):
@@ -75,6 +87,10 @@ if data is not None:
             st.page_link("pages/5_Playbook.py", label="Open the playbook", icon=":material/arrow_forward:")
     if top.empty:
         st.info("No tactic pays for itself under the current assumptions; see the playbook to adjust them.")
+else:
+    st.caption("Tactics are ranked by the value they are expected to move, so they need projections. Until then the "
+               "pages list customers silent for more than twice their usual gap between orders: the ones to "
+               "write to first.")
 
 c1, c2 = st.columns(2)
 c1.plotly_chart(charts.revenue_by_month(shop_table("monthly")), width="stretch")

@@ -223,15 +223,53 @@ def cmd_score(args) -> None:
         return _score_on_spark(args)
     shop = _load(args)
     from .scoring import score_table
-    table = score_table(shop, args.as_of, args.horizon_months, args.discount_rate, args.margin,
-                        args.churn_model, offload=True, model=_purchase_model(args, shop))
+    from .errors import ModelError
+    try:
+        model = _purchase_model(args, shop)
+        table = score_table(shop, args.as_of, args.horizon_months, args.discount_rate, args.margin,
+                            args.churn_model, offload=True, model=model)
+    except ModelError as exc:  # say first what the data lacks, in the words the pages use; the model's own after
+        from .readiness import assess
+        ready = assess(shop.customers(as_of=args.as_of), shop.monthly(), model_problem=str(exc))
+        raise ModelError(f"{ready.in_words().split(' What your data')[0]} (The purchase model said: {exc})") from exc
     if "churn_model_why" in table.attrs:
         print(table.attrs["churn_model_why"], file=sys.stderr)
+    summary = _score_summary(table, args)
     from .export import write_table
     from .store import release_memory
     release_memory()  # what the models held: a few hundred MB at 3.3M customers, before the CSV writer needs its own
     write_table(shop.con, table, args.out, raw=args.raw)
     print(f"wrote {args.out} ({len(table):,} customers)", file=sys.stderr)
+    _json(summary)
+
+
+def _score_summary(table, args) -> dict:
+    """What ``score`` says beside its table (stderr in words, stdout as JSON): whether the data supports the
+    projections — when it does not, their columns are left empty — the shop's totals with their 80/95 % intervals,
+    and every fallback the models took."""
+    from .scoring import PROJECTION_COLUMNS
+    ready, intervals = table.attrs.pop("readiness"), table.attrs.pop("shop_intervals")
+    notes = table.attrs.pop("notes", [])
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    out = {"customers": len(table), "horizon_months": args.horizon_months, "projections_supported": ready.ok,
+           "history_days": ready.history_days, "repeat_customers": ready.repeat_customers,
+           "months_without_orders": [[str(a), str(b)] for a, b in ready.gaps], "notes": notes}
+    if ready.gaps:
+        print(f"note: {ready.gaps_in_words()}", file=sys.stderr)
+    if not ready.ok:
+        print(f"PROJECTIONS LEFT EMPTY: {ready.in_words().split(' What your data')[0]}", file=sys.stderr)
+        for col in PROJECTION_COLUMNS:
+            if col in table:
+                table[col] = None
+        out["why_not"] = ready.reasons
+        return out
+    value = intervals["revenue"].scaled("value", float(table["clv"].sum()))
+    out["totals"] = {k: v.as_dict() for k, v in {**intervals, "value": value}.items()}
+    print(f"Projected value of all customers over {args.horizon_months} months: {value.expected:,.2f} "
+          f"(80 % interval {value.low[0.8]:,.2f} to {value.high[0.8]:,.2f}; 95 % {value.low[0.95]:,.2f} to "
+          f"{value.high[0.95]:,.2f}).", file=sys.stderr)
+    return out
 
 
 def _score_on_spark(args) -> None:

@@ -134,6 +134,46 @@ def _priced(i: StepInputs) -> pd.DataFrame:
     return price(i["value_model"], s.horizon_months, s.margin, s.discount_rate)
 
 
+def _shop_intervals(i: StepInputs) -> dict:
+    """80/95 % intervals on the shop's purchases and revenue over the horizon (clv.uncertainty), widened to the
+    backtest's miss when the model missed beyond its own interval there (only when the model is chosen by backtest:
+    a model fixed by the caller does not pay for the comparison)."""
+    from .uncertainty import calibrate, total_interval
+    from .value import MONTH_DAYS
+    vm = i["value_model"]
+    out = total_interval(vm.purchases, vm.spend, i["customers"], i.settings.horizon_months * MONTH_DAYS,
+                         p_alive=vm.p_alive)
+    if i.settings.purchase_model == "auto":
+        try:
+            bt = i["comparison"].backtests.get(i["purchase_model"])
+        except ModelError:
+            bt = None
+        if bt is not None and bt.interval is not None:
+            actual = bt.totals["actual_repeat_purchases"]
+            out = {k: calibrate(v, bt.interval, actual) for k, v in out.items()}
+    return out
+
+
+def _readiness(i: StepInputs):
+    """Whether the data supports projections (clv.readiness): the rules, on the customers, the monthly orders and
+    the projected total's uncertainty — or the purchase model's failure."""
+    from .readiness import assess
+    try:
+        sd = i["shop_intervals"]["purchases"].relative_sd.get("parameters")
+        problem = None
+    except ModelError as exc:
+        sd, problem = None, str(exc)
+    return assess(i["customers"], i.shop.monthly(), sd, problem)
+
+
+def _quantiles(i: StepInputs) -> dict:
+    """Each customer's purchase quantiles over the horizon (clv.uncertainty.customer_quantiles)."""
+    from .uncertainty import customer_quantiles
+    from .value import MONTH_DAYS
+    vm = i["value_model"]
+    return customer_quantiles(vm.purchases, i["customers"], i.settings.horizon_months * MONTH_DAYS, vm.p_alive)
+
+
 def _clusters(i: StepInputs):
     from .segments import fit_clusters
     return fit_clusters(i["customers"], k=i.settings.k, feature_set=i.settings.cluster_features)
@@ -185,7 +225,8 @@ def _reasons(i: StepInputs) -> pd.Series:
 
 def _scored(i: StepInputs) -> pd.DataFrame:
     from .scoring import combine
-    table = combine(i["customers"], i["segments"], i["priced"], i["churn_risk"], i["reasons"], i["as_of"])
+    table = combine(i["customers"], i["segments"], i["priced"], i["churn_risk"], i["reasons"], i["as_of"],
+                    i["quantiles"])
     cm = i["churn_model"].model
     if cm is not None:
         table.attrs["churn_model_why"] = cm.why  # which churn risk is used and why, in words (the CLI prints it)
@@ -205,6 +246,10 @@ STEPS: dict[str, Step] = {s.name: s for s in [
     Step("value_model", _value_model, reads=("tabulate_months",), needs=("customers", "purchase_model"),
          what="Fitting the purchase and spend models…", keep=2),
     Step("priced", _priced, reads=("horizon_months", "margin", "discount_rate"), needs=("value_model",)),
+    Step("shop_intervals", _shop_intervals, reads=("horizon_months", "purchase_model"),
+         needs=("customers", "value_model", "comparison", "purchase_model"), what="Working out how sure the projection is…"),
+    Step("readiness", _readiness, needs=("customers", "shop_intervals")),
+    Step("quantiles", _quantiles, reads=("horizon_months",), needs=("customers", "value_model")),
     Step("clusters", _clusters, reads=("k", "cluster_features"), needs=("customers",), what="Finding clusters…",
          keep=2),
     Step("segments", _segments, reads=("rfm_method", "recency_cuts", "frequency_cuts", "monetary_cuts",
@@ -215,7 +260,8 @@ STEPS: dict[str, Step] = {s.name: s for s in [
     Step("churn_risk", _churn_risk, reads=("churn_window_days",),
          needs=("customers", "value_model", "churn_model", "as_of")),
     Step("reasons", _reasons, needs=("customers",)),
-    Step("scored", _scored, needs=("customers", "segments", "priced", "churn_risk", "reasons", "churn_model", "as_of")),
+    Step("scored", _scored, needs=("customers", "segments", "priced", "churn_risk", "reasons", "churn_model", "as_of",
+                                   "quantiles")),
     Step("tactic_features", _tactic_features, needs=("scored",)),
 ]}
 

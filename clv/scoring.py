@@ -11,6 +11,7 @@ import pandas as pd
 from . import defaults
 from .churn import ChurnModel, churn_features, reason_in_words
 from .store import Shop
+from .uncertainty import customer_quantiles, interval_columns
 from .value import ValueModel
 
 __all__ = ["assemble", "churn_columns", "combine", "score_table", "VALUE_COLUMNS"]
@@ -45,14 +46,18 @@ def churn_columns(customers: pd.DataFrame, vm: ValueModel, churn: ChurnModel | N
 
 
 def combine(customers: pd.DataFrame, segments: pd.DataFrame, priced: pd.DataFrame, churn: pd.DataFrame,
-            reasons: pd.Series, as_of) -> pd.DataFrame:
-    """customers + segment columns + value columns + next order date + churn columns + value_at_stake + reason."""
+            reasons: pd.Series, as_of, quantiles: dict | None = None) -> pd.DataFrame:
+    """customers + segment columns + value columns (+ their intervals, from ``quantiles``: each customer's purchase
+    quantiles, clv.uncertainty) + next order date + churn columns + value_at_stake + reason."""
     # side by side without copying the customer table (pandas' copy-on-write shares its columns): a 3.3M-customer
     # table is 0.8 GB, and `join` copied it
     out = pd.concat([customers, segments.drop(columns=["customer_id"])], axis=1)
     aligned = priced.index.equals(out.index)
     for col in VALUE_COLUMNS:  # shared with ``priced`` until either is written to (copy-on-write): 130 MB at 3.3M
         out[col] = priced[col] if aligned else priced[col].to_numpy()
+    if quantiles is not None:
+        for col, values in interval_columns(quantiles, out["expected_purchases"], out["clv"]).items():
+            out[col] = values
     # the date by which a still-active customer has more likely than not ordered again: when to send a message
     out["next_order_date"] = (pd.Timestamp(as_of) + pd.to_timedelta(out["days_to_next_purchase"].clip(upper=3650),
                                                                      unit="D")).dt.normalize()
@@ -65,10 +70,17 @@ def combine(customers: pd.DataFrame, segments: pd.DataFrame, priced: pd.DataFram
 
 
 def assemble(customers: pd.DataFrame, segments: pd.DataFrame, priced: pd.DataFrame, vm: ValueModel,
-             churn: ChurnModel | None = None, as_of=None, window_days: int = defaults.CHURN_WINDOW_DAYS) -> pd.DataFrame:
-    """``combine`` with the churn columns and reasons computed here: one slice of customers scored at once."""
+             churn: ChurnModel | None = None, as_of=None, window_days: int = defaults.CHURN_WINDOW_DAYS,
+             horizon_months: int | None = None) -> pd.DataFrame:
+    """``combine`` with the churn columns, reasons and (given the horizon) each customer's intervals computed here:
+    one slice of customers scored at once. Every column of a customer depends on their own row alone, so a slice
+    gets what it would get among all customers."""
+    quantiles = None
+    if horizon_months is not None:
+        from .value import MONTH_DAYS
+        quantiles = customer_quantiles(vm.purchases, customers, horizon_months * MONTH_DAYS, vm.p_alive)
     return combine(customers, segments, priced, churn_columns(customers, vm, churn, as_of, window_days),
-                   reason_in_words(customers), as_of)
+                   reason_in_words(customers), as_of, quantiles)
 
 
 def score_table(shop: Shop, as_of=None, horizon_months: int = defaults.HORIZON_MONTHS,
@@ -96,4 +108,34 @@ def score_table(shop: Shop, as_of=None, horizon_months: int = defaults.HORIZON_M
         raise ModelError(choice.error)
     if offload:
         shop.offload()
-    return run.get("scored")
+    table = run.get("scored")
+    table.attrs["readiness"] = run.get("readiness")
+    table.attrs["shop_intervals"] = run.get("shop_intervals")
+    table.attrs["notes"] = model_notes(run)
+    return table
+
+
+#: the columns that are projections: left empty in a scored table whose data cannot support them
+PROJECTION_COLUMNS = ("p_alive", "expected_purchases", "clv", "purchases_low", "purchases_high", "clv_low", "clv_high",
+                      "clv_low_95", "clv_high_95", "days_to_next_purchase", "next_order_date", "churn_risk",
+                      "churn_risk_purchases", "churn_risk_model", "value_at_stake")
+
+
+def model_notes(run) -> list[str]:
+    """Every fallback and warning the models took on this shop, in words (the CLI's stderr and JSON, the report):
+    the spend model's fallback and its correlation warning, a comparison on a sample, a model chosen by the user."""
+    vm = run.get("value_model")
+    notes = list(getattr(vm.spend, "warnings_", []))
+    if run.settings.purchase_model == "auto":
+        from .errors import ModelError
+        try:
+            mc = run.get("comparison")
+        except ModelError:
+            mc = None
+        if mc is not None:
+            notes.append(mc.why)
+            if mc.sampled:
+                from .value import COMPARE_MAX_CUSTOMERS
+                notes.append(f"The purchase models were compared on a random {COMPARE_MAX_CUSTOMERS:,} of your "
+                             "customers (the shop is larger); the chosen model is then fitted on all of them.")
+    return notes

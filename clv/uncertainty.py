@@ -32,11 +32,13 @@ from scipy import special, stats
 
 from .models import ParetoNBD, _compress
 
-__all__ = ["LEVELS", "purchase_survival", "purchase_quantiles", "simulate_purchases", "TotalInterval",
-           "total_interval", "calibrate", "customer_intervals"]
+__all__ = ["LEVELS", "PROBS", "customer_quantiles", "interval_columns", "purchase_survival", "purchase_quantiles", "simulate_purchases", "TotalInterval",
+           "total_interval", "calibrate"]
 
 #: the intervals shown: 80 % ("likely") and 95 % ("almost surely")
 LEVELS = (0.8, 0.95)
+#: the quantiles that bound them: 2.5 %, 10 %, 90 %, 97.5 %
+PROBS = tuple(sorted({(1 - lv) / 2 for lv in LEVELS} | {(1 + lv) / 2 for lv in LEVELS}))
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(24)
 
 
@@ -109,7 +111,8 @@ def simulate_purchases(model, t: float, frequency, recency, T, rng: np.random.Ge
     shape, rate, (u, v) = _posterior(model, x, T_)
     lam = rng.gamma(shape, 1.0 / rate)
     if isinstance(model, ParetoNBD):
-        tau = rng.exponential(1.0 / rng.gamma(u, 1.0 / v))
+        with np.errstate(divide="ignore", over="ignore"):  # a drop-out rate of 0: a lifetime without end
+            tau = rng.exponential(1.0 / rng.gamma(u, 1.0 / v))
         return np.where(alive, rng.poisson(lam * np.minimum(tau, t)), 0).astype(float)
     p = rng.beta(u, v)
     return np.where(alive, np.minimum(rng.poisson(lam * t), rng.geometric(np.clip(p, 1e-12, 1))), 0).astype(float)
@@ -265,19 +268,23 @@ def calibrate(interval: TotalInterval, backtest_interval: TotalInterval | None, 
     return TotalInterval(interval.what, interval.expected, low, high, sd, interval.parameters_known)
 
 
-def customer_intervals(purchases, customers, t: float, expected_purchases, clv, p_alive=None) -> dict:
-    """Per customer: purchases_low/high (80 %) and clv_low/high (80 %) and clv_low_95/high_95, as float32 columns.
+def customer_quantiles(purchases, customers, t: float, p_alive=None) -> dict:
+    """``purchase_quantiles`` at PROBS for a customer table (frequency, recency_days, T_days)."""
+    return purchase_quantiles(purchases, t, *(customers[k].to_numpy(float) for k in ("frequency", "recency_days",
+                                                                                     "T_days")), PROBS, p_alive)
+
+
+def interval_columns(quantiles: dict, expected_purchases, clv) -> dict:
+    """Per customer, from their purchase quantiles (``purchase_quantiles`` at PROBS): purchases_low/high (80 %),
+    clv_low/clv_high (80 %) and clv_low_95/clv_high_95, as float32 columns.
 
     The CLTV bounds scale the customer's projected value by their purchase quantiles over their expected purchases
     (the value of one purchase, its margin and its discounting kept at their expected values)."""
-    x, tx, T = (customers[c].to_numpy(float) for c in ("frequency", "recency_days", "T_days"))
-    probs = sorted({(1 - lv) / 2 for lv in LEVELS} | {(1 + lv) / 2 for lv in LEVELS})
-    q = purchase_quantiles(purchases, t, x, tx, T, probs, p_alive)
     e = np.asarray(expected_purchases, float)
     per_purchase = np.divide(np.asarray(clv, float), e, out=np.zeros(len(e)), where=e > 0)
-    lo80, hi80, lo95, hi95 = ((1 - LEVELS[0]) / 2, (1 + LEVELS[0]) / 2, (1 - LEVELS[1]) / 2, (1 + LEVELS[1]) / 2)
-    return {"purchases_low": q[lo80].astype(np.float32), "purchases_high": q[hi80].astype(np.float32),
-            "clv_low": (q[lo80] * per_purchase).astype(np.float32),
-            "clv_high": (q[hi80] * per_purchase).astype(np.float32),
-            "clv_low_95": (q[lo95] * per_purchase).astype(np.float32),
-            "clv_high_95": (q[hi95] * per_purchase).astype(np.float32)}
+    lo95, lo80, hi80, hi95 = PROBS
+    return {"purchases_low": quantiles[lo80].astype(np.float32), "purchases_high": quantiles[hi80].astype(np.float32),
+            "clv_low": (quantiles[lo80] * per_purchase).astype(np.float32),
+            "clv_high": (quantiles[hi80] * per_purchase).astype(np.float32),
+            "clv_low_95": (quantiles[lo95] * per_purchase).astype(np.float32),
+            "clv_high_95": (quantiles[hi95] * per_purchase).astype(np.float32)}

@@ -15,6 +15,7 @@ import pandas as pd
 from . import defaults
 from .errors import ModelError
 from .models import BGNBD, MBGNBD, GammaGamma, ParetoNBD, ShrunkMeanSpend, _compress
+from .uncertainty import TotalInterval, total_interval
 
 __all__ = ["MONTH_DAYS", "PURCHASE_MODELS", "ValueModel", "fit_value_model", "value_model", "fit_spend", "compare_purchase_models", "ModelComparison", "choose_model",
            "poisson_deviance", "baseline_predictions", "price", "Backtest", "backtest", "monthly_discount_factors",
@@ -157,6 +158,15 @@ class Backtest:
     by_frequency: pd.DataFrame      # frequency bucket -> mean predicted, mean actual, customers
     model: "FittedModels"
     cumulative: pd.DataFrame | None = None  # day after the cut-off -> cumulative predicted and actual repeat purchases
+    interval: "TotalInterval | None" = None  # the model's own 80/95 % interval on the holdout's repeat purchases
+
+    @property
+    def missed_beyond_interval(self) -> bool:
+        """The holdout's total fell outside the model's own 95 % interval: the model, not chance, missed."""
+        if self.interval is None:
+            return False
+        actual = self.totals["actual_repeat_purchases"]
+        return not self.interval.low[0.95] <= actual <= self.interval.high[0.95]
 
     @property
     def by_decile(self) -> pd.DataFrame:
@@ -265,8 +275,10 @@ def backtest(calibration: pd.DataFrame, holdout: pd.DataFrame, calibration_end, 
     days = (pd.Timestamp(holdout_end) - pd.Timestamp(calibration_end)).days
     vm = _fit_models(calibration, model)
     x, tx, T = (calibration[c].to_numpy(float) for c in ("frequency", "recency_days", "T_days"))
-    pred = vm.purchases.expected_purchases(days, x, tx, T)
+    alive = vm.purchases.probability_alive(x, tx, T)
+    pred = vm.purchases.expected_purchases_if_alive(days, x, T) * alive
     spend = vm.spend.expected_average_value(x, calibration["monetary_value"].to_numpy(float))
+    interval = total_interval(vm.purchases, vm.spend, calibration, days, p_alive=alive)["purchases"]
     per = pd.DataFrame({"customer_id": calibration["customer_id"].to_numpy(), "frequency": x,
                         "predicted_purchases": pred, "predicted_revenue": pred * spend})
     per = per.merge(holdout.rename(columns={"holdout_purchases": "actual_purchases",
@@ -279,7 +291,7 @@ def backtest(calibration: pd.DataFrame, holdout: pd.DataFrame, calibration_end, 
     by.index.name = "repeat purchases in calibration"
     cumulative = _cumulative(vm.purchases, x, tx, T, days, weekly) if weekly is not None else None
     return Backtest(pd.Timestamp(calibration_end).date(), pd.Timestamp(holdout_end).date(), days, per, by, vm,
-                    cumulative)
+                    cumulative, interval)
 
 
 @dataclass

@@ -9,8 +9,9 @@ from clv import charts
 from clv.models import ModelError
 from clv.value import new_customer_value, payback_months
 from ui.common import count, download_csv, money, page_setup, pct, plain, shop
-from ui.model import (backtest_result, customers_table, model_comparison, purchase_model_name, scored, shop_table,
-                      value_model)
+from ui import fallback
+from ui.model import (backtest_result, customers_table, model_comparison, purchase_model_name, readiness, scored,
+                      shop_intervals, shop_table, value_interval, value_model)
 
 settings = page_setup("Customer value")
 st.title("What is each customer worth?")
@@ -18,15 +19,17 @@ H = settings.horizon_months
 st.caption(f"Projected customer lifetime value (CLTV) = expected purchases in the next {H} months × expected "
            f"order value × {settings.margin:.0%} gross margin, discounted at {settings.discount_rate:.0%} a year, "
            "month by month. Change the assumptions in the sidebar.")
-try:
-    vm = value_model(settings)
-    data = scored(settings)
-except ModelError as exc:
-    st.error(plain(str(exc)), icon="⚠️")
+ready = readiness(settings)
+if not ready.ok:
+    fallback.show(ready, customers_table(settings), settings.margin, shop_table("cohorts"), "value")
     st.stop()
+fallback.show_gaps(ready)
+vm = value_model(settings)
+data = scored(settings)
 
 cust = customers_table(settings)
 avg_clv = data["clv"].mean()
+total = value_interval(settings, float(data["clv"].sum()))
 c = st.columns(4)
 c[0].metric(f"Projected value, next {H} months", money(data["clv"].sum()))
 c[1].metric("Average projected CLTV", money(avg_clv))
@@ -40,6 +43,15 @@ st.caption(f"The average existing customer is expected to buy **{data['expected_
            f"they already spent. A new customer brings {money(new_value)} of margin in their first {H} months "
            f"(first order included) against a CAC of {money(settings.cac)}, and pays it back "
            + (f"in about **{pay} months**." if pay is not None else "**not within five years** at this margin."))
+purchases_total = shop_intervals(settings)["purchases"]
+parts = ["each customer's purchases are random", "the model's parameters are estimated from your history"]
+if "model" in total.relative_sd:
+    parts.append("the model missed your own backtest by more than chance, so the range is widened to that miss")
+st.info(f"**How sure?** The next {H} months' projected value is likely between **{money(total.low[0.8])}** and "
+        f"**{money(total.high[0.8])}** (80 % interval) and almost surely between {money(total.low[0.95])} and "
+        f"{money(total.high[0.95])} (95 %); repeat orders between {count(purchases_total.low[0.8])} and "
+        f"{count(purchases_total.high[0.8])} (80 %). The range counts that " + ", and ".join(parts) + ".",
+        icon=":material/straighten:")
 
 c1, c2 = st.columns(2)
 c1.plotly_chart(charts.value_histogram(data, H), width="stretch")
@@ -63,16 +75,21 @@ st.caption(f"{plain(first['customer_id'])} is expected to buy **{first['expected
            f"{H} months (a {pct(first['p_alive'])} chance they are still an active customer), worth about "
            f"{money(first['clv'])}.")
 cols = ["customer_id", "orders", "revenue", "p_alive", "expected_purchases", "expected_order_value",
-        "next_order_date", "clv", "rfm_segment"]
+        "next_order_date", "clv", "clv_low", "clv_high", "rfm_segment"]
 st.dataframe(top[cols].style.format({"revenue": money, "p_alive": "{:.0%}", "expected_purchases": "{:.2f}",
                                      "expected_order_value": money, "next_order_date": "{:%Y-%m-%d}",
-                                     "clv": money}), hide_index=True, height=300, width="stretch",
+                                     "clv": money, "clv_low": money, "clv_high": money}),
+             hide_index=True, height=300, width="stretch",
              column_config={"p_alive": st.column_config.Column("chance still active"),
                             "expected_purchases": st.column_config.Column(f"expected orders, next {H} months"),
-                            "clv": st.column_config.Column(f"projected value, next {H} months")})
+                            "clv": st.column_config.Column(f"projected value, next {H} months"),
+                            "clv_low": st.column_config.Column("likely at least (80 %)"),
+                            "clv_high": st.column_config.Column("likely at most (80 %)")})
 st.caption("*next_order_date*: if still active, the customer is more likely than not to have ordered again by "
-           "this date — time your message just before it.")
-download_csv(data[cols + ["churn_risk"]], "customer_value.csv", "Download value for every customer (CSV)")
+           "this date — time your message just before it. One customer's future is far less certain than the "
+           "shop's: the 80 % range runs from the orders they will likely make at least to at most.")
+download_csv(data[cols + ["clv_low_95", "clv_high_95", "purchases_low", "purchases_high", "churn_risk"]],
+             "customer_value.csv", "Download value for every customer (CSV)")
 
 def backtest_section(lo: dt.date, hi: dt.date) -> None:
     """Fit up to a date the user picks, predict the rest, compare with what happened."""
@@ -85,6 +102,12 @@ def backtest_section(lo: dt.date, hi: dt.date) -> None:
         st.error(plain(str(exc)), icon="⚠️")
         return
     t = bt.totals
+    straddled = [(a, b) for a, b in ready.gaps if a <= hi and b >= cal.replace(day=1)]
+    if straddled:
+        from clv.readiness import gaps_in_words
+        st.warning(f"The checking period after {cal:%d %b %Y} includes months without any order "
+                   f"({gaps_in_words(straddled)}): the backtest judges the model on a stretch when the shop was "
+                   "quiet, so read its errors with that in mind.")
     st.success(bt.in_words() + f" Revenue: predicted {money(t['predicted_holdout_revenue'])}, actual "
                f"{money(t['actual_holdout_revenue'])}.")
     c1, c2 = st.columns(2)
@@ -111,8 +134,15 @@ try:
                "instead.")
     shown = mc.table.drop(columns=["log-likelihood"], errors="ignore").set_index("in words")
     st.dataframe(shown.style.format({"predicted repeat orders": "{:,.0f}", "actual repeat orders": "{:,.0f}",
-                                     "aggregate error": "{:+.1%}", "MAE per customer": "{:.3f}"}, na_rep="—"),
+                                     "aggregate error": "{:+.1%}", "score (Poisson deviance)": "{:.3f}",
+                                     "MAE per customer": "{:.3f}"}, na_rep="—"),
                  width="stretch")
+    st.caption("Each model and three simple rules predicted every customer's repeat orders after the cut-off. "
+               "*Score*: how far each customer's prediction was from what they did, weighing a miss by how likely it "
+               "was (mean Poisson deviance; lower is better — unlike the average error, it cannot be won by "
+               "predicting less for everyone). *Aggregate error*: the total against what happened."
+               + (" **A simple rule predicts as well here**: the models add little beyond it on this history."
+                  if mc.baseline_as_good else " The chosen model predicts clearly better than every simple rule."))
     download_csv(mc.table.reset_index(), "purchase_models_backtest.csv", "Download the comparison (CSV)")
     c1, c2 = st.columns(2)
     c1.plotly_chart(charts.calibration_by_decile({MODEL_NAMES[k]: bt.by_decile for k, bt in mc.backtests.items()}),

@@ -4,11 +4,18 @@ import streamlit as st
 from clv import charts
 from clv.models import ModelError
 from ui.common import count, download_csv, money, page_setup, plain
-from ui.model import churn_model, scored, value_model
+from ui import fallback
+from ui.model import churn_model, customers_table, readiness, scored, value_model
 
 settings = page_setup("Churn risk")
 st.title("Who is slipping away?")
 W = settings.churn_window_days
+ready = readiness(settings)
+if not ready.ok:
+    st.caption("Churn risk comes from the purchase model, which this history cannot support yet; the customers "
+               "silent for longer than their own rhythm are the ones to watch meanwhile.")
+    fallback.show(ready, customers_table(settings), settings.margin, None, "churn")
+    st.stop()
 try:
     data = scored(settings)
     vm = value_model(settings)

@@ -9,7 +9,9 @@ from clv.export import to_safe_csv
 from clv.models import ModelError
 from clv.tactics import GAIN_FORMULAS, TARGET_WORDS, combined_plan, lists_zip, target_list
 from ui.common import count, download_csv, money, page_setup, plain
-from ui.model import apply_assumption_edits, campaigns, catalogue, catalogue_in_use, measured_uplifts, tactic_table
+from ui import fallback
+from ui.model import (apply_assumption_edits, campaigns, catalogue, catalogue_in_use, customers_table, measured_uplifts,
+                      readiness, tactic_table)
 from ui.workspace import keep_campaign
 
 settings = page_setup("Playbook")
@@ -18,6 +20,13 @@ st.caption("Each tactic targets the customers it suits, and is ranked by the mon
            "contact costs, for your customers. The uplifts and costs are **assumptions**: conservative defaults "
            "you can change in the table below.")
 apply_assumption_edits()  # the assumptions table below edits the session's catalogue (idempotent)
+ready = readiness(settings)
+if not ready.ok:
+    st.caption("Tactics are ranked by the value they are expected to move, which needs projections this history "
+               "cannot support yet. Meanwhile, the customers silent for longer than their own rhythm are the ones to "
+               "write to first: download them below.")
+    fallback.show(ready, customers_table(settings), settings.margin, None, "playbook")
+    st.stop()
 try:
     features, ranked = tactic_table(settings)
 except ModelError as exc:

@@ -9,7 +9,7 @@ from clv.errors import DataError
 from clv.models import ModelError
 from clv.tactics import eligibility
 from ui.common import count, download_csv, keep_widgets, money, page_setup, plain, shop
-from ui.model import campaigns, catalogue, catalogue_in_use, tactic_table
+from ui.model import campaigns, catalogue, catalogue_in_use, readiness, tactic_table
 
 settings = page_setup("Campaigns")
 keep_widgets("campaigns", ("campaign_", "use_measured"))
@@ -100,6 +100,11 @@ else:
 # --- before sending ---------------------------------------------------------------------------------------------
 st.subheader("Before sending: can the list show an effect at all?")
 share = st.session_state.get("control_pct", 10) / 100
+ready = readiness(settings)
+if not ready.ok:
+    st.info("List sizes come from the playbook, which needs projections this history cannot support yet: "
+            + ready.in_words().split(": ", 1)[1].split(" What your data")[0])
+    st.stop()
 try:
     features, ranked = tactic_table(settings)
 except ModelError as exc:

@@ -7,7 +7,7 @@ from clv.cuts import CUTS, MIN_CUSTOMERS, cohort_ltv, customer_history, ltv_by
 from clv.errors import DataError
 from clv.models import ModelError
 from ui.common import count, download_csv, memo, money, money_column, page_setup, percent_column, pct, plain, shop
-from ui.model import scored
+from ui.model import readiness, scored
 
 settings = page_setup("LTV by cohort & group")
 st.title("Which customers become valuable?")
@@ -45,7 +45,7 @@ by = st.selectbox("Group customers by", list(CUTS), format_func=labels.get, key=
                   help="What their first purchase was: which product, which discount code (or none), the channel "
                        "they came from, the country it went to.")
 try:
-    projected = scored(settings)
+    projected = scored(settings) if readiness(settings).ok else None
 except ModelError:
     projected = None  # historic value still shows; the Customer value page says why the projection failed
 try:

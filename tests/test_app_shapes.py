@@ -1,4 +1,4 @@
-"""Every page on shops unlike the bundled sample: no exception, and an error box only with a message in words.
+"""Every page on shops unlike the bundled sample: no exception and no error box (a fallback in words instead).
 
 Shapes: orders without interactions (the common case), a sparse invoice-line shop (UCI Online Retail layout), a
 tiny purchase log (CDNOW layout, 4 customers), a Shopify export with returns and guests, and generated shops:
@@ -45,8 +45,8 @@ def test_every_page_renders_on_the_shape(shape):
     for page in PAGES:
         at.switch_page(page).run()
         assert not at.exception, (page, at.exception)
-        for box in at.error:  # a model that cannot be fitted on this shop says why, in words
-            assert "Traceback" not in box.value and len(box.value) > 40, (page, box.value)
+        # a shop the models cannot read gets the fallback in words, never a red box quoting a model's parameters
+        assert not at.error, (page, [box.value for box in at.error])
         assert at.title, page
 
 

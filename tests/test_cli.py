@@ -215,3 +215,34 @@ def test_a_run_killed_while_writing_leaves_the_previous_file(tmp_path):
     proc.wait(30)
     assert proc.returncode == -signal.SIGKILL, "the write finished before it could be interrupted"
     assert out.read_text() == "the previous table\n"
+
+
+def test_score_says_how_sure_and_leaves_unsupported_projections_empty(tmp_path):
+    """stdout: the shop's totals with 80/95 % intervals; a history the rules reject (37 days) gets its projection
+    columns left empty, the reason on stderr and in the JSON — its historic columns still there."""
+    from test_app_readiness import orders
+    r = clv("score", "--model", "bgnbd", "--churn-model", "palive", "--orders", ORDERS, "--out", str(tmp_path / "s.csv"))
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)
+    value = summary["totals"]["value"]
+    assert summary["projections_supported"] and value["low_95"] < value["low_80"] < value["expected"] < value["high_80"]
+    assert "80 % interval" in r.stderr
+    s = pd.read_csv(tmp_path / "s.csv")
+    assert abs(s["clv"].sum() - value["expected"]) < 0.01 * value["expected"]
+    assert (s["clv_low"] <= s["clv_high"]).all() and (s["clv_low_95"] <= s["clv_low"]).all()
+    short = tmp_path / "short.csv"  # 37 days: the model cannot even be fitted — a refusal in words
+    short.write_bytes(orders("short"))
+    r = clv("score", "--model", "bgnbd", "--orders", str(short), "--out", str(tmp_path / "x.csv"))
+    assert r.returncode != 0 and "the history covers 37 days" in r.stderr and "Traceback" not in r.stderr
+    small = tmp_path / "small.csv"  # 130 customers, 67 repeat: the model fits, the rules say it is not enough
+    small.write_bytes(orders("gap", customers=130))
+    r = clv("score", "--model", "bgnbd", "--churn-model", "palive", "--orders", str(small), "--out",
+            str(tmp_path / "small_scores.csv"))
+    assert r.returncode == 0, r.stderr
+    assert "PROJECTIONS LEFT EMPTY" in r.stderr and "67 customers bought more than once" in r.stderr
+    assert "Gamma-Gamma spend model could not be used" in r.stderr  # the spend fallback is said, too
+    summary = json.loads(r.stdout)
+    assert not summary["projections_supported"] and "totals" not in summary
+    assert summary["months_without_orders"] == [["2025-08-01", "2025-10-01"]]
+    s = pd.read_csv(tmp_path / "small_scores.csv")
+    assert s["clv"].isna().all() and s["churn_risk"].isna().all() and s["revenue"].notna().all()

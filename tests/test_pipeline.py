@@ -9,19 +9,22 @@ from clv.pipeline import STEPS, Pipeline, Settings, StepInputs, steps_reading
 from ui.model import runs
 
 PRICING = {"priced", "scored", "tactic_features"}
+#: the horizon also moves the intervals (the shop's, each customer's) and so whether the projection is sure enough
+HORIZON = PRICING | {"shop_intervals", "readiness", "quantiles"}
 CLUSTERING = {"clusters", "segments", "scored", "tactic_features"}
 SEGMENTING = {"segments", "scored", "tactic_features"}
 CHURN = {"churn_model", "churn_risk", "scored", "tactic_features"}
 
 #: (widget kind, key, new value, the steps that must run again — and no other)
 CONTROLS = [
-    ("selectbox", "horizon_months", 24, PRICING),
+    ("selectbox", "horizon_months", 24, HORIZON),
     ("slider", "margin_pct", 55, PRICING),
     ("slider", "discount_rate_pct", 25, PRICING),
     ("number_input", "cac", 45.0, set()),  # read by the pages' arithmetic only: nothing is recomputed
     ("slider", "churn_window_days", 120, CHURN),
     ("selectbox", "purchase_model", "pareto_nbd",
-     {"purchase_model", "value_model", "priced", "churn_model", "churn_risk", "scored", "tactic_features"}),
+     {"purchase_model", "value_model", "priced", "churn_model", "churn_risk", "scored", "tactic_features",
+      "shop_intervals", "readiness", "quantiles"}),
     ("radio", "rfm_method", "thresholds", SEGMENTING),
     ("text_input", "recency_cuts", "10, 20, 40, 80", SEGMENTING),
     ("slider", "first_time_days", 200, SEGMENTING),
@@ -57,7 +60,8 @@ def test_a_control_reruns_exactly_the_steps_that_read_it(playbook, kind, key, va
 
 def test_the_graph_says_the_same_as_the_app():
     """The expected sets above are what the declared graph implies (a new step that reads a setting shows here)."""
-    assert steps_reading("margin") == steps_reading("horizon_months") == steps_reading("discount_rate") == PRICING
+    assert steps_reading("margin") == steps_reading("discount_rate") == PRICING
+    assert steps_reading("horizon_months") == HORIZON
     assert steps_reading("churn_window_days") == CHURN
     assert steps_reading("k") == steps_reading("cluster_features") == CLUSTERING
     assert steps_reading("recency_cuts") == steps_reading("vip_tenure_months") == SEGMENTING

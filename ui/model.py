@@ -100,6 +100,21 @@ def backtest_result(s: Settings, calibration_end):
     return memo("backtest", (calibration_end, name), compute)
 
 
+def readiness(s: Settings):
+    """Whether the data supports projections (clv.readiness.Readiness): every projecting page asks first."""
+    return pipeline(s).get("readiness")
+
+
+def shop_intervals(s: Settings) -> dict:
+    """80/95 % intervals on the shop's projected purchases and revenue over the horizon (clv.uncertainty)."""
+    return pipeline(s).get("shop_intervals")
+
+
+def value_interval(s: Settings, clv_total: float):
+    """The interval on the shop's projected value (margin, discounted): revenue's relative interval around it."""
+    return shop_intervals(s)["revenue"].scaled("value", clv_total)
+
+
 def churn_model(s: Settings):
     """The pipeline's churn choice: ``.model`` (a ChurnModel) or ``.error`` (why none, in words)."""
     return pipeline(s).get("churn_model")

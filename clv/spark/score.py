@@ -206,7 +206,7 @@ def score(customers: DataFrame, as_of: dt.date, horizon_months: int = defaults.H
             c = c.reset_index(drop=True)
             vm = value_model(f.purchases, f.spend, c, horizon_months)
             table = assemble(c, segment_columns(c, f), price(vm, horizon_months, margin, discount_rate), vm, None,
-                             as_of, window_days)
+                             as_of, window_days, horizon_months)
             yield _arrow_ready(table)
     return customers.mapInPandas(score_batches, schema), fitted
 
@@ -214,7 +214,8 @@ def score(customers: DataFrame, as_of: dt.date, horizon_months: int = defaults.H
 def _arrow_ready(table: pd.DataFrame) -> pd.DataFrame:
     """Categoricals as text (Arrow writes them as dictionaries, which the declared schema does not expect)."""
     return table.assign(**{c: table[c].astype(str) for c in table.columns
-                           if isinstance(table[c].dtype, pd.CategoricalDtype)})
+                           if isinstance(table[c].dtype, pd.CategoricalDtype)},
+                        **{c: table[c].astype("float64") for c in table.columns if table[c].dtype == "float32"})
 
 
 def _schema(customers: DataFrame, fitted: SparkFit, as_of, horizon_months, discount_rate, margin,
@@ -224,7 +225,7 @@ def _schema(customers: DataFrame, fitted: SparkFit, as_of, horizon_months, disco
     c = customers.limit(5).toPandas()
     vm = value_model(fitted.purchases, fitted.spend, c, horizon_months)
     table = _arrow_ready(assemble(c, segment_columns(c, fitted), price(vm, horizon_months, margin, discount_rate),
-                                  vm, None, as_of, window_days))
+                                  vm, None, as_of, window_days, horizon_months))
     base = {f.name: f.dataType for f in customers.schema.fields}
     kinds = {"i": T.LongType(), "f": T.DoubleType(), "b": T.BooleanType(), "M": T.TimestampType()}
     return T.StructType([T.StructField(col, base.get(col) or kinds.get(table[col].dtype.kind, T.StringType()))
