@@ -6,7 +6,8 @@ from clv.models import ModelError
 from clv.value import new_customer_value
 from ui.common import count, currency, money, page_setup, pct, plain, shop
 from ui.fallback import show_gaps
-from ui.model import customers_table, readiness, scored, shop_table, tactic_table, value_interval, value_model
+from ui.model import (customers_table, model_comparison, pipeline, readiness, scored, shop_intervals, shop_table,
+                      tactic_table, value_interval, value_model)
 
 settings = page_setup("Overview")
 s = shop()
@@ -102,13 +103,21 @@ st.subheader("Share it")
 if data is not None:
     st.caption("A one-file report with every page's charts (still interactive) and tables, to email to a co-founder.")
     if st.button("Prepare the HTML report", key="prepare_report"):
-        from clv.report import build_report, data_notes
+        from clv.report import build_report, data_notes, projection_notes
+        from clv.scoring import model_notes
         with st.spinner("Building the report…"):
             _, ranked_now = tactic_table(settings)
+            try:
+                comparison = model_comparison(settings).table
+            except ModelError:
+                comparison = None
+            how_sure = projection_notes(ready, shop_intervals(settings), float(data["clv"].sum()),
+                                        settings.horizon_months, currency(), tuple(model_notes(pipeline(settings))))
             st.session_state["report_html"] = build_report(
                 shop_table("monthly"), shop_table("cohorts"), data, ranked_now, settings.horizon_months,
                 settings.margin, settings.discount_rate, source=st.session_state["source"],
-                currency=currency(), data_notes=data_notes(shop().orders_report)).encode("utf-8")
+                currency=currency(), data_notes=data_notes(shop().orders_report), how_sure=how_sure,
+                comparison=comparison).encode("utf-8")
     if st.session_state.get("report_html"):
         st.download_button("Download report.html", st.session_state["report_html"], file_name="clv_report.html",
                            mime="text/html", key="dl-report")

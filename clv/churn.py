@@ -23,7 +23,7 @@ import pandas as pd
 from . import defaults
 from .models import BGNBD, ModelError, ParetoNBD
 
-__all__ = ["FEATURES", "ChurnHistory", "ChurnModel", "churn_cutoffs", "churn_history", "fit_churn", "churn_features",
+__all__ = ["BANDS", "risk_bands", "backtest_bands", "FEATURES", "ChurnHistory", "ChurnModel", "churn_cutoffs", "churn_history", "fit_churn", "churn_features",
            "unhappy_support", "reason_in_words"]
 
 #: feature -> what it means, for the drivers table
@@ -45,6 +45,28 @@ FEATURES = {
 }
 BOOTSTRAP = 200
 IMPORTANCE_ROWS = 2_000
+
+
+BANDS = ("low", "medium", "high")
+
+
+def risk_bands(risk) -> pd.Categorical:
+    """Low / medium / high churn risk: the customers in thirds by their risk (ties kept together by rank order)."""
+    r = pd.Series(np.asarray(risk, float))
+    third = np.minimum((3 * r.rank(method="first").to_numpy() - 1) // max(len(r), 1), 2).astype(int)
+    return pd.Categorical.from_codes(third, categories=list(BANDS))
+
+
+def backtest_bands(purchases, customers: pd.DataFrame, holdout: pd.DataFrame, window_days: int) -> pd.DataFrame:
+    """The bands checked on the shop's own history: the purchase model fitted up to a cut-off (``customers`` then,
+    ``holdout``: their purchases in the ``window_days`` after it) — per band, the customers, the model's mean risk
+    of no purchase in the window, and the share who really did not buy."""
+    x, tx, T = (customers[c].to_numpy(float) for c in ("frequency", "recency_days", "T_days"))
+    risk = purchases.probability_no_purchase(window_days, x, tx, T)
+    bought = customers["customer_id"].isin(holdout.loc[holdout["holdout_purchases"] > 0, "customer_id"]).to_numpy()
+    frame = pd.DataFrame({"band": risk_bands(risk), "predicted": risk, "did_not_buy": ~bought})
+    return frame.groupby("band", observed=False).agg(customers=("predicted", "size"), predicted=("predicted", "mean"),
+                                                     did_not_buy=("did_not_buy", "mean"))
 
 
 def _days_since(as_of: dt.date, ts: pd.Series) -> pd.Series:

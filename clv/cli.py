@@ -209,12 +209,20 @@ def cmd_backtest(args) -> None:
     from .value import backtest
     shop = _load(args)
     end = args.holdout_end or shop.purchase_span()[1]
-    bt = backtest(shop.customers(calibration_end=args.calibration_end), shop.holdout(args.calibration_end, end),
-                  args.calibration_end, end, model=_purchase_model(args, shop))
+    calibration = shop.customers(calibration_end=args.calibration_end)
+    bt = backtest(calibration, shop.holdout(args.calibration_end, end), args.calibration_end, end,
+                  model=_purchase_model(args, shop))
     print(bt.in_words(), file=sys.stderr)
+    from .value import baseline_predictions, holdout_metrics
+    actual = bt.per_customer["actual_purchases"].to_numpy()
+    rules = baseline_predictions(calibration, bt.holdout_days)
+    baselines = {k: {"in_words": words, **holdout_metrics(pred, actual)} for k, (words, pred) in rules.items()}
     _json({"purchase_model": bt.model.purchases.label, "calibration_end": str(bt.calibration_end),
            "holdout_end": str(bt.holdout_end),
            "holdout_days": bt.holdout_days, **bt.totals,
+           "interval_80": [bt.interval.low[0.8], bt.interval.high[0.8]],
+           "interval_95": [bt.interval.low[0.95], bt.interval.high[0.95]],
+           "missed_beyond_its_interval": bt.missed_beyond_interval, "baselines": baselines,
            "by_frequency": bt.by_frequency.reset_index().to_dict(orient="records")})
 
 
@@ -352,17 +360,25 @@ def cmd_measure(args) -> None:
 def cmd_report(args) -> None:
     from pathlib import Path
 
-    from .report import build_report, data_notes
+    from .report import build_report, data_notes, projection_notes
     from .scoring import score_table
     from .tactics import rank_tactics, tactic_features
     shop = _load(args)
-    scored = score_table(shop, args.as_of, args.horizon_months, args.discount_rate, args.margin,
-                         model=_purchase_model(args, shop))
-    ranked = rank_tactics(tactic_features(scored), args.margin)
+    model = _purchase_model(args, shop)
+    scored = score_table(shop, args.as_of, args.horizon_months, args.discount_rate, args.margin, model=model)
+    ready, intervals = scored.attrs.pop("readiness"), scored.attrs.pop("shop_intervals")
+    notes = tuple(scored.attrs.pop("notes", ()))
+    if getattr(args, "comparison_why", None):
+        notes = (args.comparison_why,) + notes
+    ranked = rank_tactics(tactic_features(scored), args.margin) if ready.ok else None
+    how_sure = projection_notes(ready, intervals, float(scored["clv"].sum()), args.horizon_months,
+                                shop.orders_report.currency, notes)
+    comparison = getattr(args, "comparison_table", None)
     Path(args.out).write_text(build_report(shop.monthly(), shop.cohorts(), scored, ranked, args.horizon_months,
                                            args.margin, args.discount_rate, source=", ".join(args.orders),
                                            currency=shop.orders_report.currency,
-                                           data_notes=data_notes(shop.orders_report)), encoding="utf-8")
+                                           data_notes=data_notes(shop.orders_report), how_sure=how_sure,
+                                           comparison=comparison, supported=ready.ok), encoding="utf-8")
     print(f"wrote {args.out}", file=sys.stderr)
 
 
@@ -384,6 +400,7 @@ def _purchase_model(args, shop) -> str:
     except ModelError:
         return "bgnbd"  # the fit itself then says why
     print(comparison.why, file=sys.stderr)
+    args.comparison_why, args.comparison_table = comparison.why, comparison.table  # for the report and the JSON
     return comparison.best
 
 

@@ -218,6 +218,24 @@ def _churn_risk(i: StepInputs) -> pd.DataFrame:
                          i.settings.churn_window_days)
 
 
+def _churn_bands(i: StepInputs):
+    """The risk bands checked on the shop's own backtest (clv.churn.backtest_bands), or None when there is no
+    backtest of the purchase model in use or fewer than the window's days after its cut-off."""
+    from .churn import backtest_bands
+    try:
+        bt = i["comparison"].backtests.get(i["purchase_model"])
+    except ModelError:
+        return None
+    if bt is None:
+        return None
+    window = i.settings.churn_window_days
+    cal, last = bt.calibration_end, i.shop.purchase_span()[1]
+    if (last - cal).days < window:
+        return None
+    end = cal + dt.timedelta(days=window)
+    return backtest_bands(bt.model.purchases, i.shop.customers(calibration_end=cal), i.shop.holdout(cal, end), window)
+
+
 def _reasons(i: StepInputs) -> pd.Series:
     from .churn import reason_in_words
     return reason_in_words(i["customers"])
@@ -259,6 +277,8 @@ STEPS: dict[str, Step] = {s.name: s for s in [
          needs=("as_of", "purchase_model"), what="Training the churn model on your history…", keep=2),
     Step("churn_risk", _churn_risk, reads=("churn_window_days",),
          needs=("customers", "value_model", "churn_model", "as_of")),
+    Step("churn_bands", _churn_bands, reads=("churn_window_days",), needs=("comparison", "purchase_model"),
+         what="Checking the risk bands on your history…"),
     Step("reasons", _reasons, needs=("customers",)),
     Step("scored", _scored, needs=("customers", "segments", "priced", "churn_risk", "reasons", "churn_model", "as_of",
                                    "quantiles")),

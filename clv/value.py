@@ -18,7 +18,7 @@ from .models import BGNBD, MBGNBD, GammaGamma, ParetoNBD, ShrunkMeanSpend, _comp
 from .uncertainty import TotalInterval, total_interval
 
 __all__ = ["MONTH_DAYS", "PURCHASE_MODELS", "ValueModel", "fit_value_model", "value_model", "fit_spend", "compare_purchase_models", "ModelComparison", "choose_model",
-           "poisson_deviance", "baseline_predictions", "price", "Backtest", "backtest", "monthly_discount_factors",
+           "poisson_deviance", "baseline_predictions", "holdout_metrics", "price", "Backtest", "backtest", "monthly_discount_factors",
            "payback_months", "new_customer_value"]
 
 MONTH_DAYS = 365.25 / 12
@@ -317,7 +317,7 @@ AGGREGATE_BOUND = 0.25
 NOISE_SE = 2.0
 
 
-def _metrics(predicted: np.ndarray, actual: np.ndarray) -> dict:
+def holdout_metrics(predicted: np.ndarray, actual: np.ndarray) -> dict:
     err = predicted - actual
     return {"predicted repeat orders": float(predicted.sum()), "actual repeat orders": float(actual.sum()),
             "aggregate error": float(predicted.sum() / max(actual.sum(), 1e-9) - 1),
@@ -406,7 +406,7 @@ def compare_purchase_models(calibration: pd.DataFrame, holdout: pd.DataFrame, ca
         pc = bt.per_customer
         predictions[name] = pc["predicted_purchases"].to_numpy()
         rows.append({"model": name, "kind": "model", "in words": PURCHASE_MODEL_WORDS[name],
-                     **_metrics(predictions[name], pc["actual_purchases"].to_numpy()),
+                     **holdout_metrics(predictions[name], pc["actual_purchases"].to_numpy()),
                      "log-likelihood": bt.model.purchases.log_likelihood_})
     if not predictions:
         raise ModelError(next(iter(errors.values())))
@@ -414,7 +414,7 @@ def compare_purchase_models(calibration: pd.DataFrame, holdout: pd.DataFrame, ca
     actual = first.per_customer["actual_purchases"].to_numpy()
     baselines = baseline_predictions(calibration.reset_index(drop=True), first.holdout_days)
     for key, (words, pred) in baselines.items():
-        rows.append({"model": key, "kind": "simple rule", "in words": words, **_metrics(pred, actual)})
+        rows.append({"model": key, "kind": "simple rule", "in words": words, **holdout_metrics(pred, actual)})
     table = pd.DataFrame(rows).set_index("model")
     best, why, tie, as_good = choose_model(predictions, actual, baselines=baselines)
     why = why.replace(" is used", f" is used (fitted on orders up to {pd.Timestamp(calibration_end):%d %b %Y} and "

@@ -5,7 +5,8 @@ from clv import charts
 from clv.models import ModelError
 from ui.common import count, download_csv, money, page_setup, plain
 from ui import fallback
-from ui.model import churn_model, customers_table, readiness, scored, value_model
+from clv.churn import risk_bands
+from ui.model import catalogue_in_use, churn_bands, churn_model, customers_table, readiness, scored, value_model
 
 settings = page_setup("Churn risk")
 st.title("Who is slipping away?")
@@ -30,19 +31,41 @@ else:
     st.info("Churn risk is the purchase model's chance of no purchase in the window, from each customer's purchase "
             f"history. The model that also reads interactions was not used: {plain(choice.error)}")
 
-high = data["churn_risk"] >= 0.5
-c = st.columns(4)
-c[0].metric(f"Likely not to buy in {W} days", count(high.sum()))
-c[1].metric("Value at stake", money(data["value_at_stake"].sum()))
-c[2].metric("Value at stake, high-risk", money(data.loc[high, "value_at_stake"].sum()))
-c[3].metric("Average churn risk", f"{data['churn_risk'].mean():.0%}")
-st.caption(f"Churn risk is the chance a customer makes **no purchase in the next {W} days**"
-           f"{' (from the churn model)' if data['churn_source'].iloc[0] == 'churn model' else ' (from the purchase history)'}. "
-           f"Value at stake = projected {settings.horizon_months}-month value × churn risk: what slipping customers "
-           f"would take with them. Over the last {W} days {cm.eval_churn_rate if cm else data['churn_risk'].mean():.0%} "
-           f"of customers did not buy — normal when customers buy a few times a year — so the list below ranks by "
-           "value at stake, not by risk alone.")
+data = data.assign(risk_band=risk_bands(data["churn_risk"]))
+save = catalogue_in_use().set_index("tactic").loc["winback"]
+# worth saving: in the medium or high band (a customer in the low third is not slipping yet, however valuable), and
+# a win-back contact is expected to keep more margin than it costs (the playbook's save formula)
+worth = data[(data["risk_band"] != "low") & (save["uplift"] * data["value_at_stake"] > save["cost_per_customer"])]
+c = st.columns(3)
+c[0].metric("Customers worth saving", count(len(worth)))
+c[1].metric("Their value at stake", money(worth["value_at_stake"].sum()))
+c[2].metric("Value at stake, all customers", money(data["value_at_stake"].sum()))
+st.caption(f"**{count(len(worth))} customers are worth a win-back message**: they are in the medium or high risk "
+           "band below, and for each a message that keeps "
+           f"{save['uplift']:.0%} of those who would leave (the playbook's assumption) saves more margin than its "
+           f"{money(save['cost_per_customer'])} cost. Together they hold {money(worth['value_at_stake'].sum())} of "
+           f"value at stake. Value at stake = projected {settings.horizon_months}-month value × churn risk, the chance "
+           f"of **no purchase in the next {W} days**"
+           f"{' (from the churn model)' if data['churn_source'].iloc[0] == 'churn model' else ' (from the purchase history)'}"
+           ". Many customers of a shop go 90 days without buying and come back: the list ranks by what is at stake, "
+           "not by risk alone.")
 
+bands = churn_bands(settings)
+now = data.groupby("risk_band", observed=False).agg(customers=("customer_id", "size"),
+                                                    risk_from=("churn_risk", "min"), risk_to=("churn_risk", "max"),
+                                                    value_at_stake=("value_at_stake", "sum"))
+if bands is not None:
+    now["checked: model said no purchase"] = bands["predicted"].to_numpy()
+    now["checked: really did not buy"] = bands["did_not_buy"].to_numpy()
+st.markdown("**Risk bands**: your customers in three equal groups by churn risk.")
+st.dataframe(now.reset_index().style.format({"risk_from": "{:.0%}", "risk_to": "{:.0%}", "value_at_stake": money,
+                                             "checked: model said no purchase": "{:.0%}",
+                                             "checked: really did not buy": "{:.0%}"}),
+             hide_index=True, width="stretch")
+st.caption("Checked on your own history: the model fitted up to the backtest's cut-off put customers into the same "
+           f"three bands, and the last column is the share of each band that really bought nothing in the next {W} "
+           "days." if bands is not None else
+           f"The bands could not be checked on your history: it needs {W} days of orders after the backtest's cut-off.")
 c1, c2 = st.columns(2)
 c1.plotly_chart(charts.churn_histogram(data), width="stretch")
 by_seg = data.groupby("rfm_segment").agg(value_at_stake=("value_at_stake", "sum"), customers=("customer_id", "size"),
@@ -51,18 +74,21 @@ c2.plotly_chart(charts.at_stake_by_segment(data), width="stretch")
 c2.caption(f"Most value at stake sits with **{by_seg.index[0]}** ({money(by_seg['value_at_stake'].iloc[0])}).")
 
 st.subheader("At-risk customers worth saving")
-ranked = data[data["churn_risk"] >= 0.3].sort_values("value_at_stake", ascending=False)
-cols = ["customer_id", "email", "churn_risk", "clv", "value_at_stake", "orders", "revenue", "last_order",
+ranked = worth.sort_values("value_at_stake", ascending=False)
+cols = ["customer_id", "email", "risk_band", "churn_risk", "clv", "value_at_stake", "orders", "revenue", "last_order",
         "rfm_segment", "reason"]
 if data["email"].isna().all():  # ids are not e-mails: no empty column of "None"
     cols.remove("email")
+top_n = st.number_input("Show the top", min_value=5, max_value=5000, value=25, step=5, key="at_risk_top",
+                        help="Customers worth saving, by value at stake; the download has all of them.")
 if len(ranked):
     r0 = ranked.iloc[0]
     st.caption(f"Top of the list: {plain(r0['customer_id'])} — {plain(r0['reason'])}; {r0['churn_risk']:.0%} risk, "
                f"{money(r0['value_at_stake'])} at stake.")
-st.dataframe(ranked[cols].head(500).style.format({"churn_risk": "{:.0%}", "clv": money, "value_at_stake": money,
-                                                  "revenue": money}), hide_index=True, height=360, width="stretch")
-download_csv(ranked[cols], "customers_at_risk.csv", f"Download all {count(len(ranked))} at-risk customers (CSV)")
+st.dataframe(ranked[cols].head(int(top_n)).style.format({"churn_risk": "{:.0%}", "clv": money,
+                                                         "value_at_stake": money, "revenue": money}),
+             hide_index=True, height=360, width="stretch")
+download_csv(ranked[cols], "customers_at_risk.csv", f"Download all {count(len(ranked))} customers worth saving (CSV)")
 
 c1, c2 = st.columns(2)
 c1.plotly_chart(charts.p_alive_grid(vm.purchases, 365.0), width="stretch")

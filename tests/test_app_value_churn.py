@@ -55,13 +55,19 @@ def test_calibration_end_moves_the_backtest(value_page):
 def test_churn_page_ranks_customers_and_names_the_model():
     at = open_app("pages/4_Churn_risk.py")
     assert "neither model saw" in at.info[0].value and "purchase history alone" in at.info[0].value
-    table = at.dataframe[0].value
+    bands = at.dataframe[0].value  # three bands, checked on the shop's history
+    assert list(bands["risk_band"]) == ["low", "medium", "high"]
+    assert bands["checked: really did not buy"].is_monotonic_increasing
+    table = at.dataframe[1].value  # the list: customers worth saving, by value at stake, short by default
     assert list(table["value_at_stake"]) == sorted(table["value_at_stake"], reverse=True)
     assert table["reason"].str.contains("silent for|bought once").all()
+    assert len(table) == 25 and set(table["risk_band"]) <= {"medium", "high"}
+    at.number_input(key="at_risk_top").set_value(10).run()
+    assert len(at.dataframe[1].value) == 10
     fitted = fits(at)
-    before = metric(at, "Value at stake")
+    before = metric(at, "Their value at stake")
     at.slider(key="margin_pct").set_value(90).run()
-    assert metric(at, "Value at stake") != before and fits(at) == fitted
+    assert metric(at, "Their value at stake") != before and fits(at) == fitted
 
 
 def test_purchase_model_can_be_chosen(value_page):

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from clv import uncertainty as u
+from clv.errors import ModelError
 from clv.models import BGNBD, MBGNBD, GammaGamma, ParetoNBD, ShrunkMeanSpend
 from clv.simulate import simulate_bgnbd, simulate_future_purchases, simulate_gamma_gamma, simulate_pareto_nbd
 
@@ -80,10 +81,14 @@ def test_shop_total_interval_covers_the_truth(kind, n):
     """Shops drawn from known parameters: the 95 % interval on next half-year's purchases covers what the simulated
     customers really bought 90–98 % of the time, the 80 % one 72–88 %; each customer's 80 % interval covers their
     own purchases at least 80 % of the time (a count's interval is conservative)."""
-    cover95 = cover80 = 0
+    cover95 = cover80 = fitted = 0
     per_customer = []
     for seed in range(REPS):
-        d, customers, model = _shop(n, seed, kind)
+        try:
+            d, customers, model = _shop(n, seed, kind)
+        except ModelError:  # an estimate at the edge of the model: the pages show no projection for such a shop
+            continue
+        fitted += 1
         ti = u.total_interval(model, ShrunkMeanSpend().fit(customers["frequency"], customers["monetary_value"]),
                               customers, 180.0, seed=seed)["purchases"]
         future = simulate_future_purchases(d, 180.0, seed=seed + 10_000)
@@ -93,8 +98,11 @@ def test_shop_total_interval_covers_the_truth(kind, n):
         if seed < 20:
             q = u.purchase_quantiles(model, 180.0, d["frequency"], d["recency"], d["T"], [0.1, 0.9])
             per_customer.append(np.mean((q[0.1] <= future) & (future <= q[0.9])))
-    assert 0.90 <= cover95 / REPS <= 0.98, cover95 / REPS
-    assert 0.72 <= cover80 / REPS <= 0.88, cover80 / REPS
+    print(f"coverage {kind} {n}: 95 % {cover95 / fitted:.3f}, 80 % {cover80 / fitted:.3f}, per customer 80 % "
+          f"{np.mean(per_customer):.3f} ({fitted} shops fitted of {REPS})")
+    assert fitted >= 0.9 * REPS
+    assert 0.90 <= cover95 / fitted <= 0.98, cover95 / fitted
+    assert 0.72 <= cover80 / fitted <= 0.88, cover80 / fitted
     assert 0.80 <= np.mean(per_customer) <= 0.97, np.mean(per_customer)
 
 

@@ -115,6 +115,11 @@ def value_interval(s: Settings, clv_total: float):
     return shop_intervals(s)["revenue"].scaled("value", clv_total)
 
 
+def churn_bands(s: Settings):
+    """The risk bands checked on the shop's backtest (a frame by band), or None (clv.pipeline._churn_bands)."""
+    return pipeline(s).get("churn_bands")
+
+
 def churn_model(s: Settings):
     """The pipeline's churn choice: ``.model`` (a ChurnModel) or ``.error`` (why none, in words)."""
     return pipeline(s).get("churn_model")
