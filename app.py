@@ -100,7 +100,9 @@ c2.caption("Each row is the customers who first bought in that month; each cell,
            "many months later. Lighter rows over time mean newer customers come back less.")
 
 st.subheader("Share it")
-if data is not None:
+if data is None:
+    st.caption("The one-file report shows projected value, churn and the playbook: it needs the projections above.")
+else:
     st.caption("A one-file report with every page's charts (still interactive) and tables, to email to a co-founder.")
     if st.button("Prepare the HTML report", key="prepare_report"):
         from clv.report import build_report, data_notes, projection_notes

@@ -231,18 +231,18 @@ def cmd_score(args) -> None:
         return _score_on_spark(args)
     shop = _load(args)
     from .scoring import score_table
-    from .errors import ModelError
     try:
         model = _purchase_model(args, shop)
+        details: dict = {}
         table = score_table(shop, args.as_of, args.horizon_months, args.discount_rate, args.margin,
-                            args.churn_model, offload=True, model=model)
+                            args.churn_model, offload=True, model=model, details=details)
     except ModelError as exc:  # say first what the data lacks, in the words the pages use; the model's own after
         from .readiness import assess
         ready = assess(shop.customers(as_of=args.as_of), shop.monthly(), model_problem=str(exc))
         raise ModelError(f"{ready.in_words().split(' What your data')[0]} (The purchase model said: {exc})") from exc
     if "churn_model_why" in table.attrs:
         print(table.attrs["churn_model_why"], file=sys.stderr)
-    summary = _score_summary(table, args)
+    summary = _score_summary(table, details, args)
     from .export import write_table
     from .store import release_memory
     release_memory()  # what the models held: a few hundred MB at 3.3M customers, before the CSV writer needs its own
@@ -251,13 +251,12 @@ def cmd_score(args) -> None:
     _json(summary)
 
 
-def _score_summary(table, args) -> dict:
+def _score_summary(table, details: dict, args) -> dict:
     """What ``score`` says beside its table (stderr in words, stdout as JSON): whether the data supports the
     projections — when it does not, their columns are left empty — the shop's totals with their 80/95 % intervals,
     and every fallback the models took."""
     from .scoring import PROJECTION_COLUMNS
-    ready, intervals = table.attrs.pop("readiness"), table.attrs.pop("shop_intervals")
-    notes = table.attrs.pop("notes", [])
+    ready, intervals, notes = details["readiness"], details["shop_intervals"], details["notes"]
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
     out = {"customers": len(table), "horizon_months": args.horizon_months, "projections_supported": ready.ok,
@@ -365,9 +364,10 @@ def cmd_report(args) -> None:
     from .tactics import rank_tactics, tactic_features
     shop = _load(args)
     model = _purchase_model(args, shop)
-    scored = score_table(shop, args.as_of, args.horizon_months, args.discount_rate, args.margin, model=model)
-    ready, intervals = scored.attrs.pop("readiness"), scored.attrs.pop("shop_intervals")
-    notes = tuple(scored.attrs.pop("notes", ()))
+    details: dict = {}
+    scored = score_table(shop, args.as_of, args.horizon_months, args.discount_rate, args.margin, model=model,
+                         details=details)
+    ready, intervals, notes = details["readiness"], details["shop_intervals"], tuple(details["notes"])
     if getattr(args, "comparison_why", None):
         notes = (args.comparison_why,) + notes
     ranked = rank_tactics(tactic_features(scored), args.margin) if ready.ok else None

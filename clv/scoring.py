@@ -86,7 +86,7 @@ def assemble(customers: pd.DataFrame, segments: pd.DataFrame, priced: pd.DataFra
 def score_table(shop: Shop, as_of=None, horizon_months: int = defaults.HORIZON_MONTHS,
                 discount_rate: float = defaults.DISCOUNT_RATE, margin: float = defaults.MARGIN,
                 churn: str = "auto", k: int | None = None, window_days: int = defaults.CHURN_WINDOW_DAYS,
-                offload: bool = False, model: str = "bgnbd") -> pd.DataFrame:
+                offload: bool = False, model: str = "bgnbd", details: dict | None = None) -> pd.DataFrame:
     """Fit everything on the shop's data and score every customer: the pipeline's ``scored`` step (clv.pipeline).
 
     ``churn``: "palive" (the purchase model's P(no purchase in the window)), "model" (the interaction-aware model
@@ -95,6 +95,7 @@ def score_table(shop: Shop, as_of=None, horizon_months: int = defaults.HORIZON_M
     ``model``: the purchase model (a clv.value.PURCHASE_MODELS key, or "auto": chosen by backtest).
     ``offload``: once nothing reads the orders any more, move DuckDB's copy of them to the temp folder while the
     models run in pandas (one-shot runs of big files; see ``Shop.offload``).
+    ``details``: a dict that receives "readiness", "shop_intervals" and "notes" (``model_notes``) of the run.
     """
     from .errors import ModelError
     from .pipeline import Pipeline, Settings
@@ -109,9 +110,9 @@ def score_table(shop: Shop, as_of=None, horizon_months: int = defaults.HORIZON_M
     if offload:
         shop.offload()
     table = run.get("scored")
-    table.attrs["readiness"] = run.get("readiness")
-    table.attrs["shop_intervals"] = run.get("shop_intervals")
-    table.attrs["notes"] = model_notes(run)
+    if details is not None:
+        details.update(readiness=run.get("readiness"), shop_intervals=run.get("shop_intervals"),
+                       notes=model_notes(run))
     return table
 
 

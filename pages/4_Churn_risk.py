@@ -75,6 +75,12 @@ c2.caption(f"Most value at stake sits with **{by_seg.index[0]}** ({money(by_seg[
 
 st.subheader("At-risk customers worth saving")
 ranked = worth.sort_values("value_at_stake", ascending=False)
+if ranked.empty:
+    st.info(f"No customer in the medium or high band has enough value at stake for a {money(save['cost_per_customer'])} "
+            f"win-back message that keeps {save['uplift']:.0%} of leavers to pay for itself. Below: the medium and "
+            "high bands by value at stake anyway — cheaper contacts (or a higher uplift, on the playbook) may pay.",
+            icon=":material/info:")
+    ranked = data[data["risk_band"] != "low"].sort_values("value_at_stake", ascending=False)
 cols = ["customer_id", "email", "risk_band", "churn_risk", "clv", "value_at_stake", "orders", "revenue", "last_order",
         "rfm_segment", "reason"]
 if data["email"].isna().all():  # ids are not e-mails: no empty column of "None"
@@ -88,7 +94,8 @@ if len(ranked):
 st.dataframe(ranked[cols].head(int(top_n)).style.format({"churn_risk": "{:.0%}", "clv": money,
                                                          "value_at_stake": money, "revenue": money}),
              hide_index=True, height=360, width="stretch")
-download_csv(ranked[cols], "customers_at_risk.csv", f"Download all {count(len(ranked))} customers worth saving (CSV)")
+download_csv(ranked[cols], "customers_at_risk.csv",
+             f"Download all {count(len(ranked))} customers " + ("worth saving (CSV)" if len(worth) else "in the list (CSV)"))
 
 c1, c2 = st.columns(2)
 c1.plotly_chart(charts.p_alive_grid(vm.purchases, 365.0), width="stretch")

@@ -57,7 +57,9 @@ def test_a_reload_reopens_the_last_data_set_with_its_mapping():
     # a reload: a new session with the same address
     again = _session(token, page="app.py")
     assert not again.exception
-    assert metric(again, "Customers") == "3" and not again.info                # the user's shop, no sample banner
+    assert metric(again, "Customers") == "3"                                   # the user's shop, no sample banner:
+    assert [i.value for i in again.info] == [again.info[0].value] and "Projected values are not shown" in \
+        again.info[0].value  # only the three-customer shop's fallback says anything
     again.switch_page("pages/1_Data.py").run()
     assert again.selectbox(key="map_discount").value == "— none —"
     assert again.dataframe[-1].value["discount_share"].max() == 0        # the mapping came back too
