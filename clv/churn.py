@@ -204,12 +204,17 @@ def fit_churn(history: ChurnHistory, model: str = "bgnbd", seed: int = 0, max_ro
     def pct(v):
         return f"{100 * v:.0f}%"
 
-    why = (f"Tested on the last {window_days} days, which neither model saw: the model that also reads interactions "
+    events = [c for c in ("views", "email_opens", "support_tickets", "reviews", "return_requests")
+              if c in history.train_customers]
+    has_events = bool(events) and bool(history.train_customers[events].fillna(0).to_numpy().any())
+    other = ("the model that also reads interactions" if has_events else
+             "a machine-learned model of the order history (no interactions are loaded)")
+    why = (f"Tested on the last {window_days} days, which neither model saw: {other} "
            f"put a customer who did not come back above one who did {pct(auc_model)} of the time "
            f"({pct(model_ci[0])}–{pct(model_ci[1])}), the purchase history alone {pct(auc_base)} "
            f"({pct(base_ci[0])}–{pct(base_ci[1])}). "
            + (f"The gain ({100 * gain_ci[0]:+.1f} to {100 * gain_ci[1]:+.1f} points) is more than chance, so churn risk "
-              "comes from the model that reads interactions." if chosen == "model" else
+              f"comes from {other}." if chosen == "model" else
               f"The gain ({100 * gain_ci[0]:+.1f} to {100 * gain_ci[1]:+.1f} points) could be chance, so churn risk is "
               "the purchase model's own probability of no purchase, the simpler of the two."))
     # today's scores: the same model refitted on the most recent complete window
