@@ -42,9 +42,10 @@ _MEASURE = ("import resource, subprocess, sys, time, json\n"
             " 'rc': r.returncode, 'stderr': r.stderr[-2000:], 'stdout': r.stdout[-2000:]}))")
 
 
-def measure(cmd: list[str]) -> dict:
-    """Wall time and peak resident memory of ``cmd`` run in a fresh process (measured by a parent of its own)."""
-    out = subprocess.run([sys.executable, "-c", _MEASURE, *cmd], capture_output=True, text=True, cwd=ROOT)
+def measure(cmd: list[str], cwd=ROOT) -> dict:
+    """Wall time and peak resident memory of ``cmd`` run in a fresh process (measured by a parent of its own) in
+    ``cwd`` (the checkout whose ``clv`` ``python -m clv`` runs)."""
+    out = subprocess.run([sys.executable, "-c", _MEASURE, *cmd], capture_output=True, text=True, cwd=cwd)
     res = json.loads(out.stdout.strip().splitlines()[-1])
     if res["rc"]:
         raise RuntimeError(f"{cmd} failed:\n{res['stderr']}")

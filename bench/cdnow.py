@@ -92,6 +92,9 @@ def main():
         print(f"    {'':8s} holdout: predicted {t['predicted_repeat_purchases']:,.0f} repeat purchases, actual "
               f"{t['actual_repeat_purchases']:,.0f} ({t['predicted_repeat_purchases'] / t['actual_repeat_purchases'] - 1:+.1%}); "
               f"MAE per customer {t['mae']:.3f}")
+        iv = bt.interval
+        print(f"    {'':8s} its own 80 % interval {iv.low[0.8]:,.0f}–{iv.high[0.8]:,.0f}, 95 % {iv.low[0.95]:,.0f}–"
+              f"{iv.high[0.95]:,.0f}: the actual {'falls outside' if bt.missed_beyond_interval else 'is inside'}")
 
     # the app's own choice on the same split, beside three simple rules (issue 25): does a model beat them?
     mc = compare_purchase_models(table, holdout, cal, end)

@@ -140,9 +140,10 @@ def _shop_intervals(i: StepInputs) -> dict:
     a model fixed by the caller does not pay for the comparison)."""
     from .uncertainty import calibrate, total_interval
     from .value import MONTH_DAYS
-    vm = i["value_model"]
-    out = total_interval(vm.purchases, vm.spend, i["customers"], i.settings.horizon_months * MONTH_DAYS,
-                         p_alive=vm.p_alive)
+    vm, months = i["value_model"], i.settings.horizon_months
+    expected = vm.if_alive_by_month[:, months - 1][vm.pair_of] * vm.p_alive  # as priced: the fit's own table
+    out = total_interval(vm.purchases, vm.spend, i["customers"], months * MONTH_DAYS, p_alive=vm.p_alive,
+                         expected=expected, value=vm.expected_average_value)
     if i.settings.purchase_model == "auto":
         try:
             bt = i["comparison"].backtests.get(i["purchase_model"])
@@ -154,16 +155,23 @@ def _shop_intervals(i: StepInputs) -> dict:
     return out
 
 
+def _gaps(i: StepInputs) -> tuple:
+    """Runs of calendar months without a purchase (clv.readiness.trading_gaps) — a query over every order, so a
+    one-shot run asks for it before it moves the orders out of memory (clv.scoring.score_table)."""
+    from .readiness import trading_gaps
+    return tuple(trading_gaps(i.shop.monthly()))
+
+
 def _readiness(i: StepInputs):
-    """Whether the data supports projections (clv.readiness): the rules, on the customers, the monthly orders and
-    the projected total's uncertainty — or the purchase model's failure."""
+    """Whether the data supports projections (clv.readiness): the rules, on the customers, the months without
+    orders and the projected total's uncertainty — or the purchase model's failure."""
     from .readiness import assess
     try:
         sd = i["shop_intervals"]["purchases"].relative_sd.get("parameters")
         problem = None
     except ModelError as exc:
         sd, problem = None, str(exc)
-    return assess(i["customers"], i.shop.monthly(), sd, problem)
+    return assess(i["customers"], None, sd, problem, gaps=list(i["gaps"]))
 
 
 def _quantiles(i: StepInputs) -> dict:
@@ -266,7 +274,8 @@ STEPS: dict[str, Step] = {s.name: s for s in [
     Step("priced", _priced, reads=("horizon_months", "margin", "discount_rate"), needs=("value_model",)),
     Step("shop_intervals", _shop_intervals, reads=("horizon_months", "purchase_model"),
          needs=("customers", "value_model", "comparison", "purchase_model"), what="Working out how sure the projection is…"),
-    Step("readiness", _readiness, needs=("customers", "shop_intervals")),
+    Step("gaps", _gaps, by_value=True),
+    Step("readiness", _readiness, needs=("customers", "shop_intervals", "gaps")),
     Step("quantiles", _quantiles, reads=("horizon_months",), needs=("customers", "value_model")),
     Step("clusters", _clusters, reads=("k", "cluster_features"), needs=("customers",), what="Finding clusters…",
          keep=2),

@@ -122,15 +122,17 @@ class Readiness:
 
 
 def assess(customers: pd.DataFrame, monthly: pd.DataFrame | None = None, parameter_sd: float | None = None,
-           model_problem: str | None = None) -> Readiness:
-    """The readiness of a customer table (clv/sql/customers.sql) at its as-of date."""
+           model_problem: str | None = None, gaps: list | None = None) -> Readiness:
+    """The readiness of a customer table (clv/sql/customers.sql) at its as-of date; the months without orders from
+    ``monthly`` (Shop.monthly()) or given as ``gaps``."""
     x = customers["frequency"].to_numpy(float)
     repeat = x > 0
-    gaps = customers["recency_days"].to_numpy(float)[repeat] / x[repeat]
+    usual = customers["recency_days"].to_numpy(float)[repeat] / x[repeat]  # each repeat customer's mean gap
     history = int(np.ceil(customers["T_days"].max())) + 1 if len(customers) else 0
     return Readiness(customers=len(customers), repeat_customers=int(repeat.sum()), history_days=history,
-                     typical_gap_days=float(np.median(gaps)) if len(gaps) else None,
-                     gaps=trading_gaps(monthly), parameter_sd=parameter_sd, model_problem=model_problem)
+                     typical_gap_days=float(np.median(usual)) if len(usual) else None,
+                     gaps=trading_gaps(monthly) if gaps is None else gaps, parameter_sd=parameter_sd,
+                     model_problem=model_problem)
 
 
 def habits(customers: pd.DataFrame) -> pd.DataFrame:

@@ -104,6 +104,7 @@ def score_table(shop: Shop, as_of=None, horizon_months: int = defaults.HORIZON_M
                                   churn_window_days=window_days, purchase_model=model,
                                   tabulate_months=horizon_months))
     run.get("customers")
+    run.get("gaps")  # reads every order: before they are moved out of memory
     choice = run.get("churn_model")
     if churn == "model" and choice.error:
         raise ModelError(choice.error)

@@ -79,15 +79,20 @@ def _table_length(model, t: float, x, T) -> np.ndarray:
     return np.clip(np.ceil(mean + 8 * sd + 5), 5, 5000).astype(np.int64)
 
 
+#: customers searched at once in purchase_quantiles (its temporaries stay a few MB at any size)
+_CHUNK = 500_000
+
+
 def purchase_quantiles(model, t: float, frequency, recency, T, probs, p_alive=None) -> dict:
-    """The ``probs`` quantiles of each customer's purchases in the next ``t`` days: {prob: integer array}.
+    """The ``probs`` quantiles of each customer's purchases in the next ``t`` days: {prob: int32 array}.
 
     The table of P(N ≥ n | active) is built once per distinct (frequency, T) — a few thousand even for millions of
     customers — and each customer's quantile is a binary search in it against (1 − prob) / P(alive): the q-quantile
-    is the number of n ≥ 1 with P(N ≥ n) > 1 − q."""
-    x, tx, T_ = (np.asarray(c, float) for c in (frequency, recency, T))
-    alive = model.probability_alive(x, tx, T_) if p_alive is None else np.asarray(p_alive, float)
-    uniq, _, pair = _compress(x, T_)
+    is the number of n ≥ 1 with P(N ≥ n) > 1 − q. ``recency`` is read only when ``p_alive`` is not given."""
+    alive = (model.probability_alive(*(np.asarray(c, float) for c in (frequency, recency, T))) if p_alive is None
+             else np.asarray(p_alive, float))
+    uniq, _, pair = _compress(frequency, T)
+    pair = pair.astype(np.int32)
     ux, uT = uniq.T
     length = _table_length(model, t, ux, uT)
     start = np.concatenate([[0], np.cumsum(length)[:-1]])
@@ -95,12 +100,14 @@ def purchase_quantiles(model, t: float, frequency, recency, T, probs, p_alive=No
     n = np.arange(len(owner)) - start[owner] + 1
     surv = np.clip(purchase_survival(model, n, t, ux[owner], uT[owner]), 0.0, 1.0)
     key = 2.0 * owner + (1.0 - surv)  # increasing: pairs apart, and within a pair P(N ≥ n) falls with n
-    out = {}
+    out = {q: np.empty(len(pair), np.int32) for q in probs}
     with np.errstate(divide="ignore"):
-        for q in probs:
-            threshold = np.where(alive > 0, (1 - q) / alive, np.inf)
-            below = np.searchsorted(key, 2.0 * pair + 1.0 - np.minimum(threshold, 1.0), side="left") - start[pair]
-            out[q] = np.minimum(below, length[pair]).astype(np.int64)
+        for lo in range(0, len(pair), _CHUNK):
+            k, a = pair[lo:lo + _CHUNK], alive[lo:lo + _CHUNK]
+            for q in probs:
+                threshold = np.minimum(np.where(a > 0, (1 - q) / a, np.inf), 1.0)
+                below = np.searchsorted(key, 2.0 * k + 1.0 - threshold, side="left") - start[k]
+                out[q][lo:lo + _CHUNK] = np.minimum(below, length[k])
     return out
 
 
@@ -184,10 +191,11 @@ class TotalInterval:
 
 
 def total_interval(purchases, spend, customers, t: float, p_alive=None, seed: int = 0, draws: int = 4000,
-                   sample: int = 5000) -> dict:
+                   sample: int = 5000, expected=None, value=None) -> dict:
     """Intervals on the shop's total purchases and revenue in the next ``t`` days: {"purchases", "revenue"}.
 
-    The expected totals are exact sums over every customer (``p_alive``: the value model's, when known). Their
+    The expected totals are exact sums over every customer (``p_alive``, ``expected`` purchases in t and ``value``
+    of one purchase per customer: the value model's, when known — then nothing customer-sized is computed). Their
     spread adds two independent parts:
     - the parameters, by the delta method on the log of the total: its gradient in the log-parameters (central
       differences, on a seeded ``sample`` of customers — the shop's total moves by the same factor) against the
@@ -197,15 +205,20 @@ def total_interval(purchases, spend, customers, t: float, p_alive=None, seed: in
     ``draws`` Monte Carlo draws of the two combined give the quantiles.
     """
     rng = np.random.default_rng(seed)
-    x, tx, T, m = (customers[c].to_numpy(float) for c in ("frequency", "recency_days", "T_days", "monetary_value"))
-    n_all = len(x)
-    alive = purchases.probability_alive(x, tx, T) if p_alive is None else np.asarray(p_alive, float)
-    uniq, _, pair = _compress(x, T)
-    expected_n = purchases.expected_purchases_if_alive(t, *uniq.T)[pair] * alive
-    value = spend.expected_average_value(x, m)
+    n_all = len(customers)
+    if expected is None:
+        x, tx, T = (customers[c].to_numpy(float) for c in ("frequency", "recency_days", "T_days"))
+        alive = purchases.probability_alive(x, tx, T) if p_alive is None else np.asarray(p_alive, float)
+        uniq, _, pair = _compress(x, T)
+        expected = purchases.expected_purchases_if_alive(t, *uniq.T)[pair] * alive
+    if value is None:
+        value = spend.expected_average_value(customers["frequency"].to_numpy(float),
+                                             customers["monetary_value"].to_numpy(float))
+    expected_n, value = np.asarray(expected, float), np.asarray(value, float)
     total_n, total_rev = float(expected_n.sum()), float(expected_n @ value)
     pick = np.sort(rng.choice(n_all, sample, replace=False)) if n_all > sample else np.arange(n_all)
-    sx, stx, sT, sm = x[pick], tx[pick], T[pick], m[pick]
+    sx, stx, sT, sm = (customers[c].to_numpy(float)[pick] if n_all <= sample else customers[c].iloc[pick].to_numpy(float)
+                       for c in ("frequency", "recency_days", "T_days", "monetary_value"))
     # randomness: Var(one customer's total) from two independent futures
     a, b = (simulate_purchases(purchases, t, sx, stx, sT, rng) for _ in range(2))
     var_n = n_all * float(np.mean((a - b) ** 2) / 2)
@@ -270,8 +283,9 @@ def calibrate(interval: TotalInterval, backtest_interval: TotalInterval | None, 
 
 def customer_quantiles(purchases, customers, t: float, p_alive=None) -> dict:
     """``purchase_quantiles`` at PROBS for a customer table (frequency, recency_days, T_days)."""
-    return purchase_quantiles(purchases, t, *(customers[k].to_numpy(float) for k in ("frequency", "recency_days",
-                                                                                     "T_days")), PROBS, p_alive)
+    return purchase_quantiles(purchases, t, customers["frequency"].to_numpy(),
+                              customers["recency_days"].to_numpy() if p_alive is None else None,
+                              customers["T_days"].to_numpy(), PROBS, p_alive)
 
 
 def interval_columns(quantiles: dict, expected_purchases, clv) -> dict:

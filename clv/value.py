@@ -278,7 +278,8 @@ def backtest(calibration: pd.DataFrame, holdout: pd.DataFrame, calibration_end, 
     alive = vm.purchases.probability_alive(x, tx, T)
     pred = vm.purchases.expected_purchases_if_alive(days, x, T) * alive
     spend = vm.spend.expected_average_value(x, calibration["monetary_value"].to_numpy(float))
-    interval = total_interval(vm.purchases, vm.spend, calibration, days, p_alive=alive)["purchases"]
+    interval = total_interval(vm.purchases, vm.spend, calibration, days, p_alive=alive, expected=pred,
+                              value=spend)["purchases"]
     per = pd.DataFrame({"customer_id": calibration["customer_id"].to_numpy(), "frequency": x,
                         "predicted_purchases": pred, "predicted_revenue": pred * spend})
     per = per.merge(holdout.rename(columns={"holdout_purchases": "actual_purchases",
