@@ -132,6 +132,10 @@ try:
     chosen = purchase_model_name(settings)
     st.caption(mc.why if chosen == mc.best else f"{mc.why} You chose {MODEL_NAMES[chosen]} in the sidebar: it is used "
                "instead.")
+    if mc.sampled:
+        from clv.value import COMPARE_MAX_CUSTOMERS
+        st.caption(f"Your shop is large, so the models were compared on a random {COMPARE_MAX_CUSTOMERS:,} of your "
+                   "customers; the chosen model is then fitted on all of them.")
     shown = mc.table.drop(columns=["log-likelihood"], errors="ignore").set_index("in words")
     st.dataframe(shown.style.format({"predicted repeat orders": "{:,.0f}", "actual repeat orders": "{:,.0f}",
                                      "aggregate error": "{:+.1%}", "score (Poisson deviance)": "{:.3f}",
