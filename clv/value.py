@@ -319,6 +319,8 @@ NOISE_SE = 2.0
 
 
 def holdout_metrics(predicted: np.ndarray, actual: np.ndarray) -> dict:
+    """The comparison table's columns for one model or rule: totals, aggregate error, proper score, MAE."""
+    predicted, actual = np.asarray(predicted, float), np.asarray(actual, float)
     err = predicted - actual
     return {"predicted repeat orders": float(predicted.sum()), "actual repeat orders": float(actual.sum()),
             "aggregate error": float(predicted.sum() / max(actual.sum(), 1e-9) - 1),

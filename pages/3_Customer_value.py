@@ -44,13 +44,17 @@ st.caption(f"The average existing customer is expected to buy **{data['expected_
            f"(first order included) against a CAC of {money(settings.cac)}, and pays it back "
            + (f"in about **{pay} months**." if pay is not None else "**not within five years** at this margin."))
 purchases_total = shop_intervals(settings)["purchases"]
-parts = ["each customer's purchases are random", "the model's parameters are estimated from your history"]
+parts = ["each customer's purchases are random"]
+if total.parameters_known:
+    parts.append("the model's parameters are estimated from your history")
 if "model" in total.relative_sd:
     parts.append("the model missed your own backtest by more than chance, so the range is widened to that miss")
 st.info(f"**How sure?** The next {H} months' projected value is likely between **{money(total.low[0.8])}** and "
         f"**{money(total.high[0.8])}** (80 % interval) and almost surely between {money(total.low[0.95])} and "
         f"{money(total.high[0.95])} (95 %); repeat orders between {count(purchases_total.low[0.8])} and "
-        f"{count(purchases_total.high[0.8])} (80 %). The range counts that " + ", and ".join(parts) + ".",
+        f"{count(purchases_total.high[0.8])} (80 %). The range counts that " + ", and ".join(parts) + "."
+        + ("" if total.parameters_known else " It leaves out the parameters' own uncertainty, which this fit could "
+           "not measure: read it as too narrow."),
         icon=":material/straighten:")
 
 c1, c2 = st.columns(2)
