@@ -35,11 +35,16 @@ CAMPAIGN_COLUMNS = ["campaign_id", "tactic", "created", "seed", "control_share",
 Z = stats.norm.ppf(0.975)
 
 
+def campaign_id_of(tactic: str, created, seed: int) -> str:
+    """A campaign's id: its tactic, the day it is sent and the control draw's seed."""
+    return f"{tactic}-{pd.Timestamp(created).date():%Y%m%d}-s{seed}"
+
+
 def campaign_file(target: pd.DataFrame, tactic: str, created, seed: int, control_share: float,
                   campaign_id: str | None = None) -> pd.DataFrame:
     """The campaign record of a target list (clv.tactics.target_list), to keep and measure later."""
     created = pd.Timestamp(created).date()
-    cid = campaign_id or f"{tactic}-{created:%Y%m%d}-s{seed}"
+    cid = campaign_id or campaign_id_of(tactic, created, seed)
     out = pd.DataFrame({"campaign_id": cid, "tactic": tactic, "created": created.isoformat(), "seed": int(seed),
                         "control_share": float(control_share), "customer_id": target["customer_id"].astype(str),
                         "group": target["group"]})

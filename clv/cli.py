@@ -323,17 +323,20 @@ def cmd_tactics(args) -> None:
     write_table(shop.con, ranked[cols], args.out)
     print(f"wrote {args.out}", file=sys.stderr)
     if args.lists:
-        from .campaigns import campaign_file
+        from .campaigns import campaign_file, campaign_id_of
         out = Path(args.lists)
         out.mkdir(parents=True, exist_ok=True)
         created = dt.date.fromisoformat(args.campaign_date) if args.campaign_date else dt.date.today()
-        for tactic in CATALOGUE["tactic"]:
-            lst = target_list(features, tactic, args.margin, control_share=args.control_share, seed=args.seed)
-            (out / f"{tactic}.csv").write_bytes(to_safe_csv(lst))
-            (out / f"{tactic}.campaign.csv").write_bytes(
-                to_safe_csv(campaign_file(lst, tactic, created, args.seed, args.control_share)))
-        print(f"wrote {len(CATALOGUE)} target lists to {out}/ with a campaign file each (<tactic>.campaign.csv): "
-              "keep it, and measure the campaign later with `python -m clv measure`", file=sys.stderr)
+        from .send import send_file
+        for row in CATALOGUE.itertuples(index=False):
+            lst = target_list(features, row.tactic, args.margin, control_share=args.control_share, seed=args.seed)
+            record = campaign_file(lst, row.tactic, created, args.seed, args.control_share)
+            send = send_file(lst, args.send_format, row.tactic, campaign_id_of(row.tactic, created, args.seed), row.name)
+            (out / f"{row.tactic}.send.csv").write_bytes(send.content)
+            (out / f"{row.tactic}.campaign.csv").write_bytes(to_safe_csv(record))
+        print(f"wrote {len(CATALOGUE)} send files to {out}/ (<tactic>.send.csv: the treatment group only, "
+              f"{args.send_format} format) with a campaign file each (<tactic>.campaign.csv: both groups): send the "
+              "first, keep the second and measure the campaign later with `python -m clv measure`", file=sys.stderr)
 
 
 def cmd_measure(args) -> None:
@@ -507,7 +510,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_value_args(p)
     p.add_argument("--out", required=True, metavar="FILE",
                    help="where to write tactics.csv (or .csv.gz, .parquet: the name says the format)")
-    p.add_argument("--lists", metavar="DIR", help="also write one target list per tactic into DIR")
+    p.add_argument("--lists", metavar="DIR", help="also write one send file (treatment only) and one campaign file "
+                                                  "(both groups) per tactic into DIR")
+    from .send import SEND_FORMATS
+    p.add_argument("--send-format", choices=list(SEND_FORMATS), default="plain",
+                   help="the send files' format: plain CSV, Klaviyo or Mailchimp import, Meta Custom Audience or "
+                        "Google Customer Match (e-mails normalised and SHA-256 hashed)")
     p.add_argument("--control-share", type=float, default=defaults.CONTROL_SHARE, help="share of each list held out as control")
     p.add_argument("--seed", type=int, default=0, help="seed of the control-group draw")
     p.add_argument("--campaign-date", metavar="YYYY-MM-DD", help="the day the lists are sent (default: today); "

@@ -10,6 +10,7 @@ and net gain = Σ gain − customers × cost per contact; ROI = net gain / cost.
 """
 from __future__ import annotations
 
+import datetime as dt
 import io
 import zipfile
 
@@ -198,16 +199,19 @@ def target_list(features: pd.DataFrame, tactic: str, margin: float, catalogue: p
 
 
 def lists_zip(features: pd.DataFrame, margin: float, catalogue: pd.DataFrame = CATALOGUE,
-              control_share: float = 0.10, seed: int = 0, created=None) -> bytes:
-    """All target lists as one zip of CSVs (formula-safe); with ``created`` (the day they are sent) each list's
-    campaign file too (<tactic>.campaign.csv, clv.campaigns.campaign_file), to measure the campaigns later."""
-    from .campaigns import campaign_file
+              control_share: float = 0.10, seed: int = 0, created=None, fmt: str = "plain") -> bytes:
+    """Every tactic's send file (<tactic>.send.csv: the treatment group only, in ``fmt``, clv.send) and campaign file
+    (<tactic>.campaign.csv: both groups, clv.campaigns.campaign_file, sent on ``created`` — default today), as one
+    zip of formula-safe CSVs: send the first, keep the second to measure the campaign later."""
+    from .campaigns import campaign_file, campaign_id_of
+    from .send import send_file
+    created = created or dt.date.today()
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for tactic in catalogue["tactic"]:
-            lst = target_list(features, tactic, margin, catalogue, control_share, seed)
-            z.writestr(f"{tactic}.csv", to_safe_csv(lst))
-            if created is not None:
-                z.writestr(f"{tactic}.campaign.csv", to_safe_csv(campaign_file(lst, tactic, created, seed,
-                                                                                control_share)))
+        for row in catalogue.itertuples(index=False):
+            lst = target_list(features, row.tactic, margin, catalogue, control_share, seed)
+            record = campaign_file(lst, row.tactic, created, seed, control_share)
+            z.writestr(f"{row.tactic}.send.csv",
+                       send_file(lst, fmt, row.tactic, campaign_id_of(row.tactic, created, seed), row.name).content)
+            z.writestr(f"{row.tactic}.campaign.csv", to_safe_csv(record))
     return buf.getvalue()

@@ -4,11 +4,12 @@ import datetime as dt
 import streamlit as st
 
 from clv import charts
-from clv.campaigns import campaign_file
+from clv.campaigns import campaign_file, campaign_id_of
 from clv.export import to_safe_csv
 from clv.models import ModelError
+from clv.send import SEND_FORMATS, send_file
 from clv.tactics import GAIN_FORMULAS, TARGET_WORDS, combined_plan, lists_zip, target_list
-from ui.common import count, download_csv, money, page_setup, plain
+from ui.common import count, currency, download_csv, money, page_setup, plain
 from ui import fallback
 from ui.model import (apply_assumption_edits, campaigns, catalogue, catalogue_in_use, customers_table, measured_uplifts,
                       readiness, tactic_table)
@@ -94,14 +95,15 @@ download_csv(plan, "combined_plan.csv", "Download the combined plan (CSV)")
 st.subheader("Target lists")
 share = st.slider("Control group (kept out of the campaign to measure its real effect), %", 0, 50, 10,
                   key="control_pct") / 100
-st.caption("Each list holds the customers a tactic targets, with a random, reproducible control group: send "
-           "only to *treatment*, then compare the two groups' orders to see what the campaign really did.")
+st.caption("Each list holds the customers a tactic targets, with a random, reproducible control group: the send "
+           "file has only the *treatment* group; compare the two groups' orders later to see what the campaign "
+           "really did.")
 pick = st.selectbox("Tactic", list(ranked["tactic"]), format_func=lambda t: ranked.set_index("tactic").loc[t, "name"],
                     key="list_tactic")
 lst = target_list(features, pick, settings.margin, catalogue_in_use(), share)
 st.dataframe(lst.head(300), hide_index=True, height=300, width="stretch")
 record = campaign_file(lst, pick, dt.date.today(), 0, share)
-cid = record["campaign_id"].iloc[0]
+cid = campaign_id_of(pick, dt.date.today(), 0)
 
 
 def _keep_campaign(cid=cid, record=record):
@@ -109,10 +111,17 @@ def _keep_campaign(cid=cid, record=record):
     keep_campaign(cid, record)
 
 
+fmt = st.selectbox("Send file for", list(SEND_FORMATS), format_func=SEND_FORMATS.get, key="send_format",
+                   help="The file to import into the tool that sends the message: the treatment group only, never the "
+                        "control group (mailing the controls would void the measurement).")
+send = send_file(lst, fmt, pick, cid, ranked.set_index("tactic").loc[pick, "name"], currency())
+st.caption(f"The send file holds the **{count(send.rows)} customers to contact**; the {count(send.held_out)} in the "
+           "control group are left out and stay only in the campaign file, which you keep to measure the campaign."
+           + (f" {count(send.without_email)} customers without an e-mail address are left out of this format."
+              if send.without_email else ""))
 c1, c2, c3 = st.columns(3)
-with c1:
-    download_csv(lst, f"targets_{pick}.csv", f"Download this list ({count(len(lst))} customers)", key="dl-list",
-                 on_click=_keep_campaign)
+c1.download_button(f"Download the send file ({count(send.rows)} customers)", send.content,
+                   file_name=send.filename, mime="text/csv", key="dl-list", on_click=_keep_campaign)
 
 c2.download_button("Download its campaign file", to_safe_csv(record), file_name=f"{cid}.campaign.csv",
                    mime="text/csv", key="dl-campaign", on_click=_keep_campaign,

@@ -157,17 +157,15 @@ def test_download_a_target_list_then_measure_its_campaign(browser, server, tmp_p
     ctx = browser.new_context(viewport={"width": 1280, "height": 1600}, accept_downloads=True)
     page = ctx.new_page()
     page.goto(server + "/Playbook")
-    button = page.get_by_test_id("stDownloadButton").filter(has_text="Download this list")
+    button = page.get_by_test_id("stDownloadButton").filter(has_text="Download the send file")
     expect(button).to_be_visible(timeout=120_000)
     with page.expect_download() as info:
         button.get_by_role("button").click()
     path = tmp_path / info.value.suggested_filename
     info.value.save_as(path)
-    assert path.name.startswith("targets_") and path.suffix == ".csv"
-    rows = list(csv.DictReader(path.open(newline="", encoding="utf-8")))
-    assert rows and set(rows[0]) >= {"email", "customer_id", "segment", "clv", "churn_risk", "reason", "group"}
-    groups = {r["group"] for r in rows}
-    assert groups <= {"treatment", "control"} and "treatment" in groups
+    assert path.name.startswith("send_plain_") and path.suffix == ".csv"
+    sent_rows = list(csv.DictReader(path.open(newline="", encoding="utf-8")))
+    assert sent_rows and set(sent_rows[0]) >= {"Customer", "Email", "Segment", "Chance of no purchase soon", "Why"}
     page.screenshot(path=str(ROOT / "tests" / "screenshot-playbook.png"))
     button = page.get_by_test_id("stDownloadButton").filter(has_text="Download its campaign file")
     expect(button).to_be_visible(timeout=120_000)
@@ -190,11 +188,12 @@ def test_download_a_target_list_then_measure_its_campaign(browser, server, tmp_p
     zipped = tmp_path / "lists.zip"
     info.value.save_as(zipped)
     names = zipfile.ZipFile(zipped).namelist()
-    assert any(n.endswith(".campaign.csv") for n in names) and any(n.startswith("targets_") or n.endswith(".csv")
-                                                                   and not n.endswith(".campaign.csv") for n in names)
+    assert sum(n.endswith(".campaign.csv") for n in names) == sum(n.endswith(".send.csv") for n in names) > 1
     text = path.read_text(encoding="utf-8").splitlines()
     header = text[0].split(",")
     assert header[:7] == ["campaign_id", "tactic", "created", "seed", "control_share", "customer_id", "group"]
+    treated = {line.split(",")[5] for line in text[1:] if line.split(",")[6] == "treatment"}
+    assert {r["Customer"] for r in sent_rows} == treated  # the send file: the treatment group, and all of it
     # the founder sent it on 31 August; the sample shop's orders run to the end of October
     rows = [line.split(",", 3) for line in text[1:]]
     sent = tmp_path / "sent.campaign.csv"
