@@ -26,7 +26,7 @@ from scipy import stats
 
 from .errors import DataError
 
-__all__ = ["CAMPAIGN_COLUMNS", "campaign_file", "read_campaigns", "wilson", "newcombe", "welch", "Measurement",
+__all__ = ["CAMPAIGN_COLUMNS", "campaign_file", "campaign_id_of", "customers_for", "read_campaigns", "wilson", "newcombe", "welch", "Measurement",
            "measure", "measure_on", "typical_gap_days", "power", "control_share_for", "feedback"]
 
 #: columns of a campaign file, in order; scores are those at the time the list was made
@@ -310,6 +310,19 @@ def control_share_for(n: int, uplift: float, base_rate: float, level: float = 0.
     for _ in range(60):  # the detectable uplift falls as the control share grows towards one half
         mid = (lo + hi) / 2
         lo, hi = (mid, hi) if power(n, mid, base_rate, level, power_) > uplift else (lo, mid)
+    return hi
+
+
+def customers_for(uplift: float, base_rate: float, control_share: float = 0.10, level: float = 0.95,
+                  power_: float = 0.8, most: int = 10_000_000) -> int | None:
+    """The smallest list (treatment + control, with ``control_share`` held back) that detects ``uplift`` on a base
+    buying rate of ``base_rate`` (None: not even with ``most`` customers, or no control group)."""
+    if not 0 < control_share < 1 or power(most, control_share, base_rate, level, power_) > uplift:
+        return None
+    lo, hi = 2, most
+    while hi - lo > max(1, lo // 100):  # to 1 %: the list size is a round figure for a founder
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if power(mid, control_share, base_rate, level, power_) > uplift else (lo, mid)
     return hi
 
 

@@ -100,10 +100,13 @@ st.caption("Each list holds the customers a tactic targets, with a random, repro
            "really did.")
 pick = st.selectbox("Tactic", list(ranked["tactic"]), format_func=lambda t: ranked.set_index("tactic").loc[t, "name"],
                     key="list_tactic")
+sent_on = st.date_input("Sent on", value=dt.date.today(), key="campaign_date",
+                        help="The day the campaign goes out (today by default). A past date replays \"what if we had "
+                             "sent it then\" on your own history: the orders after it measure it.")
 lst = target_list(features, pick, settings.margin, catalogue_in_use(), share)
 st.dataframe(lst.head(300), hide_index=True, height=300, width="stretch")
-record = campaign_file(lst, pick, dt.date.today(), 0, share)
-cid = campaign_id_of(pick, dt.date.today(), 0)
+record = campaign_file(lst, pick, sent_on, 0, share)
+cid = campaign_id_of(pick, sent_on, 0)
 
 
 def _keep_campaign(cid=cid, record=record):
@@ -128,13 +131,13 @@ c2.download_button("Download its campaign file", to_safe_csv(record), file_name=
                    help="Who is in the treatment and the control group, and their scores today. Keep it: upload it "
                         "on the Campaigns page with a newer orders export to see what the campaign really did.")
 # every tactic's list and campaign file: built when asked for, not on every run of the page
-zip_key = (st.session_state.get("data_version"), settings, share, dt.date.today(),
+zip_key = (st.session_state.get("data_version"), settings, share, sent_on, fmt,
            catalogue_in_use()[["tactic", "uplift", "cost_per_customer"]].to_csv())
 if st.session_state.get("lists_zip", (None,))[0] != zip_key:
     if c3.button("Prepare all lists (zip)", key="prepare_zip"):
         with st.spinner("Writing every list…"):
             st.session_state["lists_zip"] = (zip_key, lists_zip(features, settings.margin, catalogue_in_use(), share,
-                                                                created=dt.date.today()))
+                                                                created=sent_on, fmt=fmt))
 if st.session_state.get("lists_zip", (None,))[0] == zip_key:
     c3.download_button("Download all lists (zip)", st.session_state["lists_zip"][1], file_name="target_lists.zip",
                        mime="application/zip", key="dl-zip")

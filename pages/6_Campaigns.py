@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from clv import charts
-from clv.campaigns import control_share_for, feedback, measure_on, power, read_campaigns
+from clv.campaigns import control_share_for, customers_for, feedback, measure_on, power, read_campaigns
 from clv.errors import DataError
 from clv.models import ModelError
 from clv.tactics import eligibility
@@ -24,8 +24,17 @@ uploads = st.file_uploader("Campaign files (the *.campaign.csv the playbook or `
 sources = [f.getvalue() for f in uploads or []]
 kept = campaigns()
 if kept:
-    st.caption("Kept from this session's playbook downloads: " + ", ".join(plain(c) for c in kept))
-    sources += [frame.to_csv(index=False).encode() for frame in kept.values()]
+    # a kept campaign's file uploaded again is the same campaign, not a second copy of its rows
+    uploaded_ids = set()
+    for src in sources:
+        try:
+            uploaded_ids |= set(read_campaigns([src])[0]["campaign_id"])
+        except DataError:
+            pass
+    again = [c for c in kept if c in uploaded_ids]
+    st.caption("Kept from this session's playbook downloads: " + ", ".join(plain(c) for c in kept)
+               + (f" ({', '.join(plain(c) for c in again)} also uploaded: read once)" if again else ""))
+    sources += [frame.to_csv(index=False).encode() for cid, frame in kept.items() if cid not in uploaded_ids]
 
 rows, notes = None, []
 if sources:
@@ -50,7 +59,9 @@ else:
     res = m.results
     for r in res.itertuples(index=False):
         box = st.container(border=True)
-        box.markdown(f"**{plain(r.campaign_id)}** · sent {r.created:%d %b %Y} · {r.window_days} days measured")
+        box.markdown(f"**{plain(r.campaign_id)}** · sent {r.created:%d %b %Y} · "
+                     + (f"{r.window_days} days measured" if r.window_days > 0 else
+                        "not measured yet: your orders end before it was sent"))
         verdict = plain(r.verdict)
         (box.success if verdict.startswith("It worked") else box.error if verdict.startswith("It backfired")
          else box.info)(verdict)
@@ -123,8 +134,11 @@ pw = pd.DataFrame(rows_power)
 want = st.number_input("The uplift you want to be able to see (extra buyers per 100 contacted)", min_value=0.5,
                        max_value=50.0, value=5.0, step=0.5, key="campaign_target_uplift") / 100
 needed = [control_share_for(n, want, base) if n else None for n, base in zip(pw["customers"], pw["buy anyway"])]
-pw[f"control share needed for {want:.1%}"] = [f"{v:.0%}" if v is not None else "more customers needed"
-                                              for v in needed]
+pw[f"control share needed for {want:.1%}"] = [
+    f"{v:.0%}" if v is not None else
+    (f"a list of about {count(customers_for(want, base, share))} customers (at {share:.0%} control)"
+     if base == base and customers_for(want, base, share) else "more customers than this shop has")
+    for v, base in zip(needed, pw["buy anyway"])]
 st.caption(f"With {share:.0%} of each list held back (the playbook's slider), a campaign can only be told from chance "
            "if it moves at least this many extra customers per 100 to buy (two-sided 5 % test, 80 % power). *Buy "
            f"anyway*: the targets' chance to buy within {settings.churn_window_days} days without a campaign.")

@@ -54,3 +54,37 @@ def test_a_kept_campaign_is_measured_and_feeds_the_playbook(app):
     row = at.dataframe[0].value
     assert (row["uplift_from"] == "assumption").all()
     assert row.set_index("name")["uplift"].to_dict() == assumed["uplift"].to_dict()
+
+
+def test_the_loop_replays_a_past_date_and_reads_a_kept_file_once():
+    """The campaign date is chosen with the list (a past date replays it on the shop's own history), a kept campaign
+    uploaded again is read once (no "repeated rows"), and a campaign after the last order says so in words."""
+    from clv.export import to_safe_csv
+    at = open_app("pages/5_Playbook.py")
+    at.date_input(key="campaign_date").set_value(dt.date(2026, 8, 31)).run()
+    assert not at.exception
+    lst, tactic = at.dataframe[-1].value, at.session_state["list_tactic"]
+    past = campaign_file(lst, tactic, dt.date(2026, 8, 31), 0, 0.1)
+    late = campaign_file(lst, tactic, dt.date(2026, 12, 1), 0, 0.1)  # after the sample's last order (30 Oct)
+    at.session_state["campaigns"] = {past["campaign_id"].iloc[0]: past, late["campaign_id"].iloc[0]: late}
+    at.switch_page("pages/6_Campaigns.py").run()
+    at.file_uploader(key="campaign_files").set_value(
+        [(f"{past['campaign_id'].iloc[0]}.campaign.csv", to_safe_csv(past), "text/csv")]).run()
+    assert not at.exception
+    assert not any("repeated rows" in w.value for w in at.warning)
+    assert any("also uploaded: read once" in c.value for c in at.caption)
+    text = " ".join(m.value for m in at.markdown)
+    assert "not measured yet: your orders end before it was sent" in text and "-" + "37 days" not in text
+    assert any("days measured" in m.value and "20260831" in m.value for m in at.markdown)
+
+
+def test_a_list_too_small_says_how_many_customers_would_do():
+    from clv.campaigns import customers_for, power
+    n = customers_for(0.05, 0.15, 0.10)
+    assert power(n, 0.10, 0.15) <= 0.05 < power(int(n * 0.97), 0.10, 0.15)
+    assert customers_for(0.05, 0.15, 0.0) is None
+    at = open_app("pages/6_Campaigns.py")
+    at.number_input(key="campaign_target_uplift").set_value(0.5).run()
+    table = at.dataframe[-1].value
+    needed = table[table.columns[-1]]
+    assert needed.str.contains("a list of about").any() and not needed.str.fullmatch("more customers needed").any()
