@@ -26,7 +26,7 @@ from scipy import stats
 
 from .errors import DataError
 
-__all__ = ["CAMPAIGN_COLUMNS", "campaign_file", "campaign_id_of", "customers_for", "read_campaigns", "wilson", "newcombe", "welch", "Measurement",
+__all__ = ["CAMPAIGN_COLUMNS", "campaign_file", "campaign_id_of", "customers_for", "blend", "read_campaigns", "wilson", "newcombe", "welch", "Measurement",
            "measure", "measure_on", "typical_gap_days", "power", "control_share_for", "feedback"]
 
 #: columns of a campaign file, in order; scores are those at the time the list was made
@@ -327,6 +327,27 @@ def customers_for(uplift: float, base_rate: float, control_share: float = 0.10, 
 
 
 # --- back into the playbook -------------------------------------------------------------------------------------
+
+#: how far off a playbook assumption may be, as a share of itself (one standard deviation; ±50 % at 95 %): the
+#: prior's spread when a measured uplift is blended with it. The defaults are published industry figures, so a single
+#: campaign whose interval spans ±10 points should move them a little, and one measured to ±0.2 points replace them
+ASSUMPTION_RELATIVE_SD = 0.25
+
+
+def blend(assumed: float, measured: float, low: float, high: float,
+          relative_sd: float = ASSUMPTION_RELATIVE_SD) -> tuple[float, float, float]:
+    """The measured uplift combined with the assumption in proportion to their precisions: (blend, low, high).
+
+    The assumption is a normal prior centred on itself with a standard deviation of ``relative_sd`` × itself; the
+    measurement a normal likelihood whose standard error comes from its 95 % interval. A wide "can't tell yet" moves
+    the assumption a little, a tight result all but replaces it."""
+    se_m = max((high - low) / (2 * Z), 1e-12)
+    sd_a = max(relative_sd * abs(assumed), 1e-6)
+    w_a, w_m = 1 / sd_a ** 2, 1 / se_m ** 2
+    mean = (w_a * assumed + w_m * measured) / (w_a + w_m)
+    se = (w_a + w_m) ** -0.5
+    return float(mean), float(mean - Z * se), float(mean + Z * se)
+
 
 def feedback(results: pd.DataFrame, kinds: dict) -> pd.DataFrame:
     """Per tactic, the uplift the playbook should assume, from the measured campaigns (inverse-variance pooled).

@@ -59,9 +59,10 @@ st.dataframe(ranked[show].style.format({"value_at_stake": money, "gross_gain": m
              hide_index=True, width="stretch")
 measured = measured_uplifts()
 if measured is not None:
-    st.info("Measured on your own campaigns, so used instead of the assumption: "
-            + "; ".join(f"**{in_use.loc[r.tactic, 'name']}** {r.uplift:.1%} ({r.low:.1%} to {r.high:.1%}, {r.source})"
-                        for r in measured.itertuples(index=False))
+    st.info("Measured on your own campaigns, and blended with the assumption by precision (a wide result moves it a "
+            "little, a tight one replaces it): "
+            + "; ".join(f"**{in_use.loc[r.tactic, 'name']}** measured {r.uplift:.1%} ({r.low:.1%} to {r.high:.1%}), "
+                        f"used {in_use.loc[r.tactic, 'uplift']:.1%}" for r in measured.itertuples(index=False))
             + ". Switch back to the assumptions on the Campaigns page.")
 download_csv(ranked.drop(columns=["rationale"]), "tactics.csv", "Download the ranking (CSV)")
 

@@ -1,10 +1,11 @@
 """Did it work? Campaigns sent to target lists, measured against their control groups; the measured uplift
-replaces the playbook's assumption."""
+is blended into the playbook's assumption by precision."""
 import pandas as pd
 import streamlit as st
 
 from clv import charts
-from clv.campaigns import control_share_for, customers_for, feedback, measure_on, power, read_campaigns
+from clv.campaigns import (ASSUMPTION_RELATIVE_SD, blend, control_share_for, customers_for, feedback, measure_on, power,
+                           read_campaigns)
 from clv.errors import DataError
 from clv.models import ModelError
 from clv.tactics import eligibility
@@ -100,9 +101,18 @@ else:
         names = catalogue().set_index("tactic")
         shown = fb.assign(tactic=fb["tactic"].map(names["name"]),
                           assumed=fb["tactic"].map(names["uplift"]))
-        st.dataframe(shown[["tactic", "assumed", "uplift", "low", "high", "source"]].style.format(
-            {"assumed": "{:.1%}", "uplift": "{:.1%}", "low": "{:.1%}", "high": "{:.1%}"}),
-            hide_index=True, width="stretch")
+        mixed = [blend(a, u, lo, hi) for a, u, lo, hi in zip(shown["assumed"], fb["uplift"], fb["low"], fb["high"])]
+        shown = shown.assign(blend=[b[0] for b in mixed], blend_low=[b[1] for b in mixed],
+                             blend_high=[b[2] for b in mixed])
+        st.dataframe(shown[["tactic", "assumed", "uplift", "low", "high", "blend", "blend_low", "blend_high",
+                            "source"]].style.format(
+            {c: "{:.1%}" for c in ("assumed", "uplift", "low", "high", "blend", "blend_low", "blend_high")}),
+            hide_index=True, width="stretch",
+            column_config={"uplift": st.column_config.Column("measured"),
+                           "blend": st.column_config.Column("the playbook uses")})
+        st.caption("The playbook uses the **blend**: the assumption and the measurement weighed by how precise each "
+                   f"is (the assumption counted as right within ±{2 * ASSUMPTION_RELATIVE_SD:.0%} of itself). A "
+                   "wide \"can't tell yet\" moves it a little; a tight result all but replaces it.")
         st.caption("For *save* tactics the playbook's uplift is the share of at-risk customers a contact keeps, so "
                    "the extra buying rate is divided by the targets' average churn risk; for the others it is the "
                    "chance of one extra order. Several campaigns of one tactic are pooled, the more precise "

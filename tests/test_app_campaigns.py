@@ -1,5 +1,5 @@
 """Campaigns page: a campaign kept from the playbook is measured against its control group, the measured uplift
-replaces the playbook's assumption (and the founder can switch back), and the power table is there before any
+is blended into the playbook's assumption (and the founder can switch back), and the power table is there before any
 campaign exists."""
 import datetime as dt
 
@@ -33,7 +33,7 @@ def test_a_kept_campaign_is_measured_and_feeds_the_playbook(app):
     # a kept campaign (as a reopened data set brings back) counts in the playbook before any visit to Campaigns
     at.run()
     early = at.dataframe[0].value
-    assert (early["uplift_from"].str.startswith("measured on")).sum() == 1
+    assert (early["uplift_from"].str.startswith("blend")).sum() == 1
     at.switch_page("pages/6_Campaigns.py").run()
     assert not at.exception
     assert [m.label for m in at.metric][:4] == ["Bought, contacted", "Bought, control", "Extra buyers", "Net return"]
@@ -44,8 +44,13 @@ def test_a_kept_campaign_is_measured_and_feeds_the_playbook(app):
     # the playbook now ranks with the measured uplift, and says so
     at.switch_page("pages/5_Playbook.py").run()
     row = at.dataframe[0].value
-    used = row.loc[row["uplift_from"].str.startswith("measured on"), "uplift"]
-    assert len(used) == 1 and used.iloc[0] == pytest.approx(fb["uplift"].iloc[0])
+    used = row.loc[row["uplift_from"].str.startswith("blend"), "uplift"]
+    assumption = assumed.loc[row.loc[row["uplift_from"].str.startswith("blend"), "name"].iloc[0], "uplift"]
+    from clv.campaigns import blend
+    expected = blend(assumption, fb["uplift"].iloc[0], fb["low"].iloc[0], fb["high"].iloc[0])[0]
+    assert len(used) == 1 and used.iloc[0] == pytest.approx(expected)
+    # the blend sits between the assumption and the measurement
+    assert min(assumption, fb["uplift"].iloc[0]) <= used.iloc[0] <= max(assumption, fb["uplift"].iloc[0])
     assert any("Measured on your own campaigns" in i.value for i in at.info)
     # ... until the founder switches back to the assumptions
     at.switch_page("pages/6_Campaigns.py").run()

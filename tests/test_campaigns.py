@@ -195,3 +195,16 @@ def test_cli_writes_campaign_files_and_measures_them(sent, tmp_path, capsys):
     assert main(["measure", "--campaign", str(tmp_path / "t.csv"), "--orders", str(SAMPLE_ORDERS),
                  "--out", str(tmp_path / "x.csv")]) == 2
     assert "not a campaign file" in capsys.readouterr().err
+
+
+def test_a_measurement_moves_the_assumption_by_its_precision():
+    """Issue 26 (4): a wide "can't tell yet" (+1.1 %, −9.6 % to +11.8 %) against an assumed 10 % moves it a little; a
+    tight measurement all but replaces it; the blend is the precision-weighted mean (checked by hand)."""
+    from clv.campaigns import Z, blend
+    wide, _, _ = blend(0.10, 0.011, -0.096, 0.118)
+    assert 0.08 < wide < 0.10
+    tight, lo, hi = blend(0.10, 0.02, 0.018, 0.022)
+    assert abs(tight - 0.02) < 0.0005 and lo < tight < hi
+    se = (0.118 + 0.096) / (2 * Z)
+    w_a, w_m = 1 / 0.025 ** 2, 1 / se ** 2  # the assumption's sd: a quarter of itself
+    assert wide == pytest.approx((w_a * 0.10 + w_m * 0.011) / (w_a + w_m))

@@ -177,16 +177,21 @@ def _measure_kept(kept: dict):
 
 
 def catalogue_in_use():
-    """The catalogue the playbook ranks with: the session's assumptions, with each measured uplift in place of the
-    assumed one; ``uplift_source`` says which ("assumption" or the campaigns it was measured on, with the interval)."""
+    """The catalogue the playbook ranks with: the session's assumptions, each blended with the uplift measured on
+    campaigns in proportion to their precision (clv.campaigns.blend); ``uplift_source`` says which ("assumption", or
+    the assumption, the measurement and the blend with their intervals)."""
+    from clv.campaigns import blend
     cat = catalogue().copy()
     cat["uplift_source"] = "assumption"
     fb = measured_uplifts()
     if fb is not None:
         for row in fb.itertuples(index=False):
             hit = cat["tactic"] == row.tactic
-            cat.loc[hit, "uplift"] = row.uplift
-            cat.loc[hit, "uplift_source"] = f"{row.source}; 95 % interval {row.low:.1%} to {row.high:.1%}"
+            assumed = float(cat.loc[hit, "uplift"].iloc[0])
+            mixed, lo, hi = blend(assumed, row.uplift, row.low, row.high)
+            cat.loc[hit, "uplift"] = mixed
+            cat.loc[hit, "uplift_source"] = (f"blend {mixed:.1%} ({lo:.1%} to {hi:.1%}) of the assumption {assumed:.1%} "
+                                             f"and {row.source}: {row.uplift:.1%} ({row.low:.1%} to {row.high:.1%})")
     return cat
 
 
