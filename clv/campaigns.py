@@ -358,6 +358,7 @@ def feedback(results: pd.DataFrame, kinds: dict) -> pd.DataFrame:
     customers, source (words).
     """
     ok = results.dropna(subset=["uplift"]) if "uplift" in results else results.iloc[:0]
+    ok = ok[ok["tactic"] != "plan"]  # the whole plan against its shared hold-out is not one tactic's uplift
     rows = []
     for tactic, g in ok.groupby("tactic", sort=True):
         scale = np.ones(len(g))

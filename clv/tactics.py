@@ -21,7 +21,7 @@ from .churn import unhappy_support
 from .export import to_safe_csv
 
 __all__ = ["CATALOGUE", "TARGET_WORDS", "KINDS", "tactic_features", "eligibility", "rank_tactics", "combined_plan", "target_list",
-           "assign_control", "lists_zip", "GAIN_FORMULAS"]
+           "assign_control", "lists_zip", "GAIN_FORMULAS", "PLAN", "plan_experiment", "plan_files"]
 
 KINDS = ("save", "grow", "convert", "recover")
 GAIN_FORMULAS = {
@@ -196,6 +196,53 @@ def target_list(features: pd.DataFrame, tactic: str, margin: float, catalogue: p
     })
     out["group"] = assign_control(out["customer_id"], control_share, seed, salt=tactic)
     return out.sort_values("expected_gain", ascending=False, kind="stable").reset_index(drop=True)
+
+
+PLAN = "plan"  # the tactic name of a plan's own campaign file (everyone sent something vs the shared hold-out)
+
+
+def plan_experiment(features: pd.DataFrame, margin: float, catalogue: pd.DataFrame = CATALOGUE,
+                    control_share: float = 0.10, holdout_share: float = 0.10, seed: int = 0) -> pd.DataFrame:
+    """"Do these together" as an experiment: customer_id, tactic, net_gain, group.
+
+    Each customer of the combined plan has one tactic. A shared hold-out (``holdout_share`` of the plan, drawn once
+    from the seed) gets none of them: group "holdout". Of the others, each tactic keeps its own random control
+    (``control_share``): group "control", the rest "treatment". So no customer is treated in one list and control
+    in another, and the hold-out measures the whole plan against doing nothing."""
+    plan = combined_plan(features, margin, catalogue)
+    held = assign_control(plan["customer_id"], holdout_share, seed, salt="plan-holdout") == "control"
+    plan["group"] = np.where(held, "holdout", "treatment").astype(object)
+    for tactic, idx in plan[~held].groupby("tactic").groups.items():
+        plan.loc[idx, "group"] = assign_control(plan.loc[idx, "customer_id"], control_share, seed, salt=tactic).to_numpy()
+    return plan
+
+
+def plan_files(features: pd.DataFrame, margin: float, catalogue: pd.DataFrame = CATALOGUE,
+               control_share: float = 0.10, holdout_share: float = 0.10, seed: int = 0, created=None,
+               fmt: str = "plain") -> bytes:
+    """The plan as one zip: per tactic a send file (its treatment group, clv.send) and a campaign file (treatment vs
+    its own control), and the plan's campaign file (everyone sent something vs the shared hold-out,
+    ``plan.campaign.csv``, tactic "plan")."""
+    from .campaigns import campaign_file, campaign_id_of
+    from .send import send_file
+    created = created or dt.date.today()
+    plan = plan_experiment(features, margin, catalogue, control_share, holdout_share, seed)
+    buf = io.BytesIO()
+    names = catalogue.set_index("tactic")["name"]
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for tactic, members in plan[plan["group"] != "holdout"].groupby("tactic", sort=True):
+            lst = target_list(features, tactic, margin, catalogue, control_share, seed)
+            lst = lst[lst["customer_id"].isin(members["customer_id"])].drop(columns="group").merge(
+                members[["customer_id", "group"]], on="customer_id")
+            cid = campaign_id_of(tactic, created, seed) + "-plan"
+            z.writestr(f"{tactic}.send.csv", send_file(lst, fmt, tactic, cid, names.get(tactic)).content)
+            z.writestr(f"{tactic}.campaign.csv",
+                       to_safe_csv(campaign_file(lst, tactic, created, seed, control_share, campaign_id=cid)))
+        everyone = plan[plan["group"] != "control"].assign(
+            group=lambda d: np.where(d["group"] == "holdout", "control", "treatment"))
+        z.writestr(f"{PLAN}.campaign.csv", to_safe_csv(campaign_file(everyone, PLAN, created, seed, holdout_share,
+                                                                        campaign_id=campaign_id_of(PLAN, created, seed))))
+    return buf.getvalue()
 
 
 def lists_zip(features: pd.DataFrame, margin: float, catalogue: pd.DataFrame = CATALOGUE,

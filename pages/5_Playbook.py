@@ -8,7 +8,7 @@ from clv.campaigns import campaign_file, campaign_id_of
 from clv.export import to_safe_csv
 from clv.models import ModelError
 from clv.send import SEND_FORMATS, send_file
-from clv.tactics import GAIN_FORMULAS, TARGET_WORDS, combined_plan, lists_zip, target_list
+from clv.tactics import GAIN_FORMULAS, TARGET_WORDS, combined_plan, lists_zip, plan_files, target_list
 from ui.common import count, currency, download_csv, money, page_setup, plain
 from ui import fallback
 from ui.model import (apply_assumption_edits, campaigns, catalogue, catalogue_in_use, customers_table, measured_uplifts,
@@ -92,6 +92,27 @@ st.caption(f"One primary tactic per customer — the one with their highest expe
            f"{count(len(plan))} customers, {money(plan['net_gain'].sum())} expected in total, nobody contacted twice.")
 st.dataframe(by[["name", "customers", "net_gain"]].style.format({"net_gain": money}), width="stretch")
 download_csv(plan, "combined_plan.csv", "Download the combined plan (CSV)")
+holdout = st.slider("Shared hold-out: plan customers who get none of these tactics, %", 5, 30, 10, key="plan_holdout_pct",
+                    help="Drawn once for the plan; with each tactic's own control group it measures every tactic "
+                         "and the whole plan on the Campaigns page.") / 100
+st.caption(f"Sent together, the plan is an experiment: each customer gets at most one tactic, {holdout:.0%} of the "
+           "plan's customers are held out of all of them (the shared hold-out), and each tactic keeps its own "
+           "control group — nobody is treated in one list and control in another. The zip has each tactic's send "
+           "file and campaign file, and the plan's own campaign file (everyone sent something against the "
+           "hold-out).")
+plan_key = ("plan", st.session_state.get("data_version"), settings, holdout, st.session_state.get("control_pct", 10),
+            st.session_state.get("campaign_date", dt.date.today()), st.session_state.get("send_format", "plain"),
+            catalogue_in_use()[["tactic", "uplift", "cost_per_customer"]].to_csv())
+if st.session_state.get("plan_zip", (None,))[0] != plan_key:
+    if st.button("Prepare the plan's files (zip)", key="prepare_plan"):
+        with st.spinner("Writing the plan's files…"):
+            st.session_state["plan_zip"] = (plan_key, plan_files(
+                features, settings.margin, catalogue_in_use(), st.session_state.get("control_pct", 10) / 100, holdout,
+                created=st.session_state.get("campaign_date", dt.date.today()),
+                fmt=st.session_state.get("send_format", "plain")))
+if st.session_state.get("plan_zip", (None,))[0] == plan_key:
+    st.download_button("Download the plan's files (zip)", st.session_state["plan_zip"][1], file_name="plan.zip",
+                       mime="application/zip", key="dl-plan")
 
 st.subheader("Target lists")
 share = st.slider("Control group (kept out of the campaign to measure its real effect), %", 0, 50, 10,

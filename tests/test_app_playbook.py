@@ -68,3 +68,17 @@ def test_report_is_built_with_interactive_charts(app):
     # Streamlit's placeholder colours (#000001…) would draw every bar and legend entry near-black in the file
     import re
     assert not re.search(r'"#0000(0[1-9]|1[0-9])"', html)
+
+
+def test_the_plan_is_prepared_as_one_zip_of_send_and_campaign_files(app):
+    import io
+    import zipfile
+    at = app
+    at.switch_page("pages/5_Playbook.py").run()
+    at.button(key="prepare_plan").click().run()
+    assert not at.exception
+    button = [b for b in at.get("download_button") if b.label == "Download the plan's files (zip)"]
+    assert len(button) == 1
+    names = zipfile.ZipFile(io.BytesIO(at.session_state["plan_zip"][1])).namelist()
+    assert "plan.campaign.csv" in names and sum(n.endswith(".send.csv") for n in names) == \
+        sum(n.endswith(".campaign.csv") for n in names) - 1

@@ -153,3 +153,71 @@ def test_every_tactic_says_its_target_in_words():
     from clv.tactics import CATALOGUE, TARGET_WORDS
     assert set(TARGET_WORDS) == set(CATALOGUE["tactic"])
     assert all("==" not in w and len(w) > 15 for w in TARGET_WORDS.values())
+
+
+@pytest.fixture(scope="module")
+def sample_features(sample_shop):
+    from clv.scoring import score_table
+    return tactic_features(score_table(sample_shop, margin=0.4, churn="palive"))
+
+
+def test_a_plan_is_an_experiment_with_disjoint_lists_and_an_untouched_holdout(sample_features):
+    """Issue 26 (2): each customer at most one tactic; the shared hold-out is in no send file and in no tactic's
+    treatment or control; every send file is exactly its campaign file's treatment group."""
+    import zipfile
+
+    from clv.tactics import plan_experiment, plan_files
+    plan = plan_experiment(sample_features, 0.4, control_share=0.1, holdout_share=0.1, seed=3)
+    assert plan["customer_id"].is_unique
+    assert abs((plan["group"] == "holdout").mean() - 0.1) < 0.01
+    z = zipfile.ZipFile(io.BytesIO(plan_files(sample_features, 0.4, control_share=0.1, holdout_share=0.1, seed=3,
+                                             created="2026-08-31")))
+    holdout = set(plan.loc[plan["group"] == "holdout", "customer_id"])
+    seen, sent = set(), set()
+    for name in z.namelist():
+        frame = pd.read_csv(z.open(name), dtype=str)
+        if name == "plan.campaign.csv":
+            assert set(frame.loc[frame["group"] == "control", "customer_id"]) == holdout
+            continue
+        if name.endswith(".campaign.csv"):
+            members = set(frame["customer_id"])
+            assert not members & holdout and not members & seen  # lists are disjoint
+            seen |= members
+            treated = set(frame.loc[frame["group"] == "treatment", "customer_id"])
+            send = pd.read_csv(z.open(name.replace(".campaign.csv", ".send.csv")), dtype=str)
+            assert set(send["Customer"]) == treated
+            sent |= treated
+    plan_file = pd.read_csv(z.open("plan.campaign.csv"), dtype=str)
+    assert set(plan_file.loc[plan_file["group"] == "treatment", "customer_id"]) == sent
+
+
+def test_measuring_a_simulated_plan_recovers_each_tactics_effect(sample_features):
+    """Later orders simulated with known effects (base buying rate 20 %; +15 points for the first tactic, none for
+    the others): each tactic's interval covers its own effect, the plan's covers the treated customers' mix."""
+    import zipfile
+
+    from clv.campaigns import measure, read_campaigns
+    from clv.tactics import plan_files
+    z = zipfile.ZipFile(io.BytesIO(plan_files(sample_features, 0.4, control_share=0.3, holdout_share=0.2, seed=1,
+                                             created="2026-08-31")))
+    rows, notes = read_campaigns([z.read(n) for n in z.namelist() if n.endswith(".campaign.csv")])
+    tactics = sorted(t for t in rows["tactic"].unique() if t != "plan")
+    lucky = max(tactics, key=lambda t: (rows["tactic"] == t).sum())  # the biggest list gets the effect
+    effect = {t: (0.15 if t == lucky else 0.0) for t in tactics}
+    rng = np.random.default_rng(0)
+    members = rows[rows["tactic"] != "plan"]
+    treated = members[members["group"] == "treatment"]
+    p = dict.fromkeys(rows["customer_id"], 0.20)
+    p.update({c: 0.20 + effect[t] for c, t in zip(treated["customer_id"], treated["tactic"])})
+    bought = {c: rng.random() < q for c, q in p.items()}
+    outcomes = rows[["campaign_id", "customer_id"]].drop_duplicates().assign(
+        purchases=lambda d: d["customer_id"].map(bought).astype(float),
+        revenue=lambda d: d["purchases"] * 50.0)
+    res = measure(rows, outcomes, pd.Timestamp("2026-10-30").date(), 0.4).results.set_index("tactic")
+    for t in tactics:
+        r = res.loc[t]
+        if r["control_customers"] >= 30:
+            assert r["uplift_low"] <= effect[t] <= r["uplift_high"], (t, r["uplift_low"], r["uplift_high"])
+    mix = treated["tactic"].map(effect).mean()
+    assert res.loc["plan", "uplift_low"] <= mix <= res.loc["plan", "uplift_high"]
+    assert res.loc[lucky, "uplift_low"] > 0  # the effect is found

@@ -187,6 +187,8 @@ def catalogue_in_use():
     if fb is not None:
         for row in fb.itertuples(index=False):
             hit = cat["tactic"] == row.tactic
+            if not hit.any():  # a campaign of a tactic this catalogue does not have
+                continue
             assumed = float(cat.loc[hit, "uplift"].iloc[0])
             mixed, lo, hi = blend(assumed, row.uplift, row.low, row.high)
             cat.loc[hit, "uplift"] = mixed
