@@ -1,7 +1,7 @@
 """Intervals checked against truth: each model's purchase distribution against its own expected purchases (eq. 10 /
 eq. 41, independently derived) and against simulation; interval coverage on shops simulated from known parameters.
 
-CLV_COVERAGE_REPS sets the simulated shops per size (default 150; the figures in the issue note used 400, with
+CLV_COVERAGE_REPS sets the simulated shops per size (default 100; the figures in the issue note used 200, with
 Pareto/NBD shops and 20k customers added by CLV_COVERAGE_FULL=1).
 """
 import os
@@ -15,7 +15,7 @@ from clv.errors import ModelError
 from clv.models import BGNBD, MBGNBD, GammaGamma, ParetoNBD, ShrunkMeanSpend
 from clv.simulate import simulate_bgnbd, simulate_future_purchases, simulate_gamma_gamma, simulate_pareto_nbd
 
-REPS = int(os.environ.get("CLV_COVERAGE_REPS", "150"))
+REPS = int(os.environ.get("CLV_COVERAGE_REPS", "100"))
 FULL = bool(os.environ.get("CLV_COVERAGE_FULL"))
 
 
