@@ -341,8 +341,10 @@ def blend(assumed: float, measured: float, low: float, high: float,
     The assumption is a normal prior centred on itself with a standard deviation of ``relative_sd`` × itself; the
     measurement a normal likelihood whose standard error comes from its 95 % interval. A wide "can't tell yet" moves
     the assumption a little, a tight result all but replaces it."""
+    if not all(np.isfinite([assumed, measured, low, high])):
+        return float(assumed), float("nan"), float("nan")  # nothing measured to blend with
     se_m = max((high - low) / (2 * Z), 1e-12)
-    sd_a = max(relative_sd * abs(assumed), 1e-6)
+    sd_a = max(relative_sd * abs(assumed), 0.01)  # an assumption of 0 is not a certainty either
     w_a, w_m = 1 / sd_a ** 2, 1 / se_m ** 2
     mean = (w_a * assumed + w_m * measured) / (w_a + w_m)
     se = (w_a + w_m) ** -0.5

@@ -53,7 +53,9 @@ BANDS = ("low", "medium", "high")
 def risk_bands(risk) -> pd.Categorical:
     """Low / medium / high churn risk: the customers in thirds by their risk (ties kept together by rank order)."""
     r = pd.Series(np.asarray(risk, float))
-    third = np.minimum((3 * r.rank(method="first").to_numpy() - 1) // max(len(r), 1), 2).astype(int)
+    rank = r.rank(method="min").to_numpy()  # equal risks share a rank, so a band never splits them
+    n = max(int(r.notna().sum()), 1)
+    third = np.where(np.isnan(rank), -1, np.minimum(3 * (np.nan_to_num(rank) - 1) // n, 2)).astype(int)
     return pd.Categorical.from_codes(third, categories=list(BANDS))
 
 

@@ -91,6 +91,9 @@ class Readiness:
         if not out and self.model_problem:
             out.append("the purchase model cannot tell from this history how often customers buy and when they stop "
                        "(typical of subscriptions, very regular buyers, or very few repeat orders)")
+        if not out and self.parameter_sd is not None and not np.isfinite(self.parameter_sd):
+            out.append("the model's own uncertainty could not be measured on this history (its fit has no usable "
+                       "standard errors), so how far off a projection could be is unknown")
         if not out and self.parameter_sd is not None and self.parameter_sd > MAX_PARAMETER_SD:
             out.append(f"the projection would be too uncertain: the model's own estimate could be off by about "
                        f"{self.parameter_sd:.0%} either way (projections are shown up to {MAX_PARAMETER_SD:.0%})")

@@ -263,20 +263,21 @@ def calibrate(interval: TotalInterval, backtest_interval: TotalInterval | None, 
     """Widen ``interval`` to the model's miss on the shop's own backtest, where that miss is larger than the
     backtest's own 95 % interval allowed (inside it, the miss is the randomness already counted).
 
-    The miss e = predicted / actual − 1 becomes a floor on the relative half-width: ±|e| for 95 %, scaled by the
-    normal quantiles for 80 %."""
+    The miss m = |log(predicted / actual)| becomes a floor on the interval's width on the log scale: × / ÷ e^m for
+    95 %, the exponent scaled by the normal quantiles for 80 % — so a model that predicted half of what happened, or
+    twice, is allowed that miss again in either direction."""
     if backtest_interval is None or actual is None or actual <= 0:
         return interval
     top = LEVELS[-1]
     if backtest_interval.low[top] <= actual <= backtest_interval.high[top]:
         return interval
-    miss = abs(backtest_interval.expected / actual - 1)
+    miss = abs(np.log(max(backtest_interval.expected, 1e-300) / actual))
     z_top = stats.norm.ppf((1 + top) / 2)
     low, high = dict(interval.low), dict(interval.high)
     for lv in LEVELS:
-        half = miss * stats.norm.ppf((1 + lv) / 2) / z_top
-        low[lv] = min(low[lv], max(interval.expected * (1 - half), 0.0))
-        high[lv] = max(high[lv], interval.expected * (1 + half))
+        factor = np.exp(miss * stats.norm.ppf((1 + lv) / 2) / z_top)
+        low[lv] = min(low[lv], interval.expected / factor)
+        high[lv] = max(high[lv], interval.expected * factor)
     sd = dict(interval.relative_sd, model=miss / z_top)
     return TotalInterval(interval.what, interval.expected, low, high, sd, interval.parameters_known)
 

@@ -359,12 +359,18 @@ def choose_model(predictions: dict, actual: np.ndarray, default: str = DEFAULT_P
         why = (f"{name[chosen]} is used: customer by customer it predicted the holdout's repeat orders clearly better "
                f"than {name[best]} (score {dev[chosen].mean():.3f} against {dev[best].mean():.3f}, a difference larger "
                f"than chance), and in total it {total}.")
+    elif best != default and default in predictions:
+        why = (f"{name[chosen]} is used: the standard {name[default]} was set aside (below), and of the others it "
+               f"scored best customer by customer ({', '.join(f'{name[k]} {dev[k].mean():.3f}' for k in [chosen] + challengers)}"
+               f"). In total it {total}.")
     elif tie:
         why = (f"{name[chosen]} is used: the models are a tie on your history — their scores differ by less than "
                f"chance ({', '.join(f'{name[k]} {dev[k].mean():.3f}' for k in [chosen] + challengers)}) — so the "
                f"standard model stays. In total it {total}.")
-    else:
+    elif len(predictions) == 1:
         why = f"{name[chosen]} is used (the only model that could be fitted): in total it {total}."
+    else:
+        why = f"{name[chosen]} is used: in total it {total}."
     if far:
         why += (f" Set aside because their total was off by more than {AGGREGATE_BOUND:.0%}: "
                 f"{', '.join(f'{name[k]} ({agg[k]:+.0%})' for k in far)}.")

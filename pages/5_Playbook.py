@@ -115,6 +115,10 @@ if st.session_state.get("plan_zip", (None,))[0] == plan_key:
                        mime="application/zip", key="dl-plan")
 
 st.subheader("Target lists")
+if st.session_state.get("plan_zip"):
+    st.warning("You prepared the plan's files above: send either the plan or single lists, not both. A single list "
+               "does not know the plan's shared hold-out and controls, so sending it as well would contact them.",
+               icon=":material/warning:")
 share = st.slider("Control group (kept out of the campaign to measure its real effect), %", 0, 50, 10,
                   key="control_pct") / 100
 st.caption("Each list holds the customers a tactic targets, with a random, reproducible control group: the send "

@@ -117,3 +117,11 @@ def test_simple_rules_are_said_when_they_predict_as_well():
     actual = np.array([0.0, 1, 3, 0])
     _, why, _, as_good = choose_model({"bgnbd": np.array([0.5, 0.5, 0.5, 0.5])}, actual, baselines=rules)
     assert as_good is not None and "A simple rule predicts as well here" in why
+
+
+def test_the_why_says_when_the_standard_model_was_set_aside():
+    from clv.value import choose_model
+    actual = np.array([0.0, 1, 2, 0, 1] * 40)
+    good = actual * 0.9 + 0.05
+    chosen, why, tie, _ = choose_model({"bgnbd": good * 0.4, "pareto_nbd": good, "mbgnbd": good * 1.02}, actual)
+    assert chosen in ("pareto_nbd", "mbgnbd") and "was set aside" in why and "standard model stays" not in why

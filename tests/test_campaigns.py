@@ -208,3 +208,9 @@ def test_a_measurement_moves_the_assumption_by_its_precision():
     se = (0.118 + 0.096) / (2 * Z)
     w_a, w_m = 1 / 0.025 ** 2, 1 / se ** 2  # the assumption's sd: a quarter of itself
     assert wide == pytest.approx((w_a * 0.10 + w_m * 0.011) / (w_a + w_m))
+
+
+def test_a_blend_with_a_zero_assumption_or_no_measurement():
+    from clv.campaigns import blend
+    assert blend(0.0, 0.05, 0.04, 0.06)[0] > 0.035  # an assumed 0 is not a certainty: the tight result moves it
+    assert blend(0.1, float("nan"), float("nan"), float("nan"))[0] == 0.1

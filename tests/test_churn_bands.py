@@ -28,3 +28,8 @@ def test_bands_checked_on_a_simulated_shop_say_what_really_happened():
     assert list(table.index) == list(BANDS) and table["customers"].sum() == len(d)
     assert table["did_not_buy"].is_monotonic_increasing
     np.testing.assert_allclose(table["did_not_buy"], table["predicted"], atol=0.02)
+
+
+def test_equal_risks_share_a_band_and_a_missing_risk_has_none():
+    bands = risk_bands([0.5] * 6 + [0.9, np.nan])
+    assert len(set(bands[:6])) == 1 and pd.isna(bands[7])

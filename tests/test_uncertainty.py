@@ -124,6 +124,6 @@ def test_calibration_widens_only_beyond_the_backtests_own_interval():
     base = u.TotalInterval("purchases", 100.0, {0.8: 90.0, 0.95: 85.0}, {0.8: 110.0, 0.95: 115.0})
     backtest = u.TotalInterval("purchases", 50.0, {0.8: 45.0, 0.95: 42.0}, {0.8: 55.0, 0.95: 58.0})
     assert u.calibrate(base, backtest, 56.0) is base  # the miss is within the backtest's own randomness
-    wide = u.calibrate(base, backtest, 80.0)  # predicted 50 against 80: 37.5 % under
-    assert wide.low[0.95] == pytest.approx(100 * (1 - 0.375)) and wide.high[0.95] == pytest.approx(137.5)
+    wide = u.calibrate(base, backtest, 80.0)  # predicted 50 against 80: × 1.6 under
+    assert wide.low[0.95] == pytest.approx(100 / 1.6) and wide.high[0.95] == pytest.approx(160.0)
     assert wide.high[0.8] < wide.high[0.95] and wide.relative_sd["model"] > 0
