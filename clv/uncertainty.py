@@ -184,11 +184,6 @@ class TotalInterval:
         return TotalInterval(what, expected, {k: v * f for k, v in self.low.items()},
                              {k: v * f for k, v in self.high.items()}, dict(self.relative_sd), self.parameters_known)
 
-    def widest_ratio(self) -> float:
-        """The 95 % interval's upper bound over its lower bound (inf when the lower is 0)."""
-        hi, lo = self.high[LEVELS[-1]], self.low[LEVELS[-1]]
-        return hi / lo if lo > 0 else float("inf")
-
 
 def total_interval(purchases, spend, customers, t: float, p_alive=None, seed: int = 0, draws: int = 4000,
                    sample: int = 5000, expected=None, value=None) -> dict:
