@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["simulate_bgnbd", "simulate_pareto_nbd", "simulate_gamma_gamma", "simulate_future_purchases"]
+__all__ = ["simulate_bgnbd", "simulate_pareto_nbd", "simulate_gamma_gamma", "simulate_future_purchases",
+           "simulate_campaigns"]
 
 
 def simulate_bgnbd(T, r: float, alpha: float, a: float, b: float, seed: int = 0,
@@ -91,3 +92,42 @@ def simulate_gamma_gamma(frequency, p: float, q: float, v: float, seed: int = 0)
     # the sum of x Gamma(p, nu) draws is Gamma(p x, nu)
     total = np.where(x > 0, rng.gamma(np.maximum(p * x, 1e-12), 1.0 / nu), 0.0)
     return np.where(x > 0, total / np.maximum(x, 1), 0.0)
+
+
+def simulate_campaigns(repeats: int, treated: int, control: int, base_rate: float, uplift: float,
+                       spend: tuple = ("gamma", 2.0, 25.0), extra_orders: float = 0.3, margin: float = 0.3,
+                       treated_spend_factor: float = 1.0, seed: int = 0):
+    """``repeats`` randomised campaigns of ``treated`` + ``control`` customers, for clv.campaigns.measure.
+
+    A control customer buys with probability ``base_rate``, a treated one with ``base_rate + uplift``; a buyer makes
+    1 + Poisson(``extra_orders``) orders whose values are ``spend``: ("gamma", shape, scale) or ("lognormal", mu,
+    sigma); a treated buyer's orders are worth ``treated_spend_factor`` times as much (a discount < 1). Returns
+    (rows, outcomes, truth): campaign rows, purchases and revenue per buyer, and the true difference in margin per
+    customer, margin × orders per buyer × mean order value × (treated rate × factor − base rate).
+    """
+    rng = np.random.default_rng(seed)
+    n = treated + control
+    group = np.where(np.arange(n) < control, "control", "treatment")
+    cid = np.repeat([f"c{i:05d}" for i in range(repeats)], n)
+    grp = np.tile(group, repeats)
+    is_t = grp == "treatment"
+    bought = rng.random(len(grp)) < np.where(is_t, base_rate + uplift, base_rate)
+    orders = 1 + rng.poisson(extra_orders, bought.sum())
+    kind, a, b = spend
+    if kind == "gamma":
+        revenue = rng.gamma(a * orders, b)   # a sum of m Gamma(a, b) is Gamma(m a, b)
+        mean_value = a * b
+    elif kind == "lognormal":
+        values = rng.lognormal(a, b, orders.sum())
+        revenue = np.add.reduceat(values, np.r_[0, np.cumsum(orders)[:-1]]) if len(orders) else values
+        mean_value = float(np.exp(a + b * b / 2))
+    else:
+        raise ValueError(f"unknown spend distribution {kind!r}")
+    revenue = revenue * np.where(is_t[bought], treated_spend_factor, 1.0)
+    customers = np.char.add("u", np.arange(len(grp)).astype(str))
+    rows = pd.DataFrame({"campaign_id": cid, "tactic": "second_purchase", "created": pd.Timestamp("2026-01-01").date(),
+                         "customer_id": customers, "group": grp, "churn_risk": 0.8})
+    outcomes = pd.DataFrame({"campaign_id": cid[bought], "customer_id": customers[bought],
+                             "purchases": orders.astype(float), "revenue": revenue})
+    truth = margin * (1 + extra_orders) * mean_value * ((base_rate + uplift) * treated_spend_factor - base_rate)
+    return rows, outcomes, truth

@@ -74,17 +74,27 @@ else:
                         f"{count(r.control_customers)} customers held back")
             c[2].metric("Extra buyers", f"{r.extra_buyers:+,.0f}",
                         help=f"95 % interval {r.extra_buyers_low:+,.0f} to {r.extra_buyers_high:+,.0f}")
-            c[3].metric("Net return", money(r.net_return), help=f"95 % interval {money(r.net_return_low)} to "
-                        f"{money(r.net_return_high)}; incremental margin {money(r.incremental_margin)} minus contact "
-                        f"costs {money(r.cost)}")
+            if r.money_measurable:
+                c[3].metric("Net return", money(r.net_return), help=f"95 % interval {money(r.net_return_low)} to "
+                            f"{money(r.net_return_high)}; incremental margin {money(r.incremental_margin)} minus "
+                            f"contact costs {money(r.cost)}")
+            else:
+                c[3].metric("Net return", "not yet", help="Too few buyers in the control group to put a figure on "
+                            "the money: " + ("nobody bought yet." if r.control_needed_for_money != r.control_needed_for_money
+                                             else f"a control group of about {count(r.control_needed_for_money)} "
+                                                  "customers would do."))
     if "uplift" in res and res["uplift"].notna().any():
         st.plotly_chart(charts.campaign_uplifts(res), width="stretch")
     with st.expander("How this is computed"):
         st.markdown("- Buying rate: share of each group with at least one purchase after the campaign date, in the "
                     "window. Uplift = treatment − control; its 95 % interval is Newcombe's hybrid score interval.\n"
                     f"- Margin per customer: revenue in the window (returns subtracted) × {settings.margin:.0%} "
-                    "margin; its uplift has Welch's interval. Incremental margin = that uplift × customers "
-                    "contacted; net return = incremental margin − contacts × cost per contact.\n"
+                    "margin. Its uplift's interval is built in two parts, how many buy and what a buyer spends "
+                    "(the spread of spend from both groups' buyers, corrected for its skew), because a small control "
+                    "group that happens to miss the few big spenders would otherwise look cheap and certain. "
+                    "Below about 5 buyers expected in the control group no money figure is given. Incremental "
+                    "margin = that uplift × customers contacted; net return = incremental margin − contacts × cost "
+                    "per contact.\n"
                     "- An interval that includes 0 means the difference could be chance: wait longer, or hold "
                     "back a bigger control group next time.")
         st.dataframe(res, hide_index=True, width="stretch")
