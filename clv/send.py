@@ -25,7 +25,7 @@ import pandas as pd
 
 from .export import to_safe_csv
 
-__all__ = ["SEND_FORMATS", "SendFile", "send_file", "normalise_email", "sha256_hex"]
+__all__ = ["SEND_FORMATS", "SendFile", "send_file", "send_frame", "normalise_email", "sha256_hex"]
 
 SEND_FORMATS = {"plain": "Plain CSV (readable headers)", "klaviyo": "Klaviyo list import",
                 "mailchimp": "Mailchimp audience import", "meta": "Meta Custom Audience (hashed)",
@@ -66,6 +66,14 @@ def _emails(lst: pd.DataFrame) -> pd.Series:
 def send_file(lst: pd.DataFrame, fmt: str, tactic: str, campaign_id: str, tactic_name: str | None = None,
               currency: str | None = None) -> SendFile:
     """The file to send for one tactic's target list in ``fmt`` (a SEND_FORMATS key): treatment rows only."""
+    out, held_out, missing = send_frame(lst, fmt, tactic, campaign_id, tactic_name, currency)
+    return SendFile(to_safe_csv(out), len(out), held_out, missing, f"send_{fmt}_{campaign_id}.csv")
+
+
+def send_frame(lst: pd.DataFrame, fmt: str, tactic: str, campaign_id: str, tactic_name: str | None = None,
+               currency: str | None = None) -> tuple[pd.DataFrame, int, int]:
+    """The rows of ``send_file`` as a table (what clv.push sends): (rows, control customers left out, treatment
+    customers left out for want of an e-mail address)."""
     if fmt not in SEND_FORMATS:
         raise ValueError(f"unknown send format {fmt!r}; one of {', '.join(SEND_FORMATS)}")
     treat = lst[lst["group"] == "treatment"] if "group" in lst else lst
@@ -97,4 +105,4 @@ def send_file(lst: pd.DataFrame, fmt: str, tactic: str, campaign_id: str, tactic
             out = pd.DataFrame({"email": email.map(lambda e: sha256_hex(normalise_email(e)))})
         else:
             out = pd.DataFrame({"Email": email.map(lambda e: sha256_hex(normalise_email(e, google=True)))})
-    return SendFile(to_safe_csv(out), len(out), held_out, missing, f"send_{fmt}_{campaign_id}.csv")
+    return out, held_out, missing

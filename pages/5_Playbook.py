@@ -1,18 +1,21 @@
 """What should I do first? Retention tactics ranked by expected value, with target lists and control groups."""
 import datetime as dt
 
+import pandas as pd
 import streamlit as st
 
 from clv import charts
 from clv.campaigns import campaign_file, campaign_id_of
 from clv.export import to_safe_csv
 from clv.models import ModelError
+from clv.push import PushError, push_klaviyo, push_mailchimp
 from clv.send import SEND_FORMATS, send_file
 from clv.tactics import GAIN_FORMULAS, TARGET_WORDS, combined_plan, lists_zip, plan_files, target_list
 from ui.common import count, currency, download_csv, money, page_setup, plain
 from ui import fallback
 from ui.model import (apply_assumption_edits, campaigns, catalogue, catalogue_in_use, customers_table, measured_uplifts,
                       readiness, tactic_table)
+from ui.auth import secret_section
 from ui.workspace import keep_campaign
 
 settings = page_setup("Playbook")
@@ -167,6 +170,44 @@ if st.session_state.get("lists_zip", (None,))[0] != zip_key:
 if st.session_state.get("lists_zip", (None,))[0] == zip_key:
     c3.download_button("Download all lists (zip)", st.session_state["lists_zip"][1], file_name="target_lists.zip",
                        mime="application/zip", key="dl-zip")
+# --- direct push, when a Klaviyo or Mailchimp key is configured in the secrets ----------------------------------
+tools = {name: conf for name, conf in (("Klaviyo", secret_section("klaviyo")), ("Mailchimp", secret_section("mailchimp")))
+         if conf.get("api_key")}
+with st.expander("Send directly to Klaviyo or Mailchimp", expanded=bool(tools)):
+    if not tools:
+        st.caption("Add a `[klaviyo]` section (a private `api_key` with the profiles:write and lists:write scopes, "
+                   "optionally `list_name` or `list_id`) or a `[mailchimp]` section (`api_key`, `audience_id`, "
+                   "optionally `new_contacts` = subscribed / pending / transactional) to `.streamlit/secrets.toml` "
+                   "(README, \"Direct push\") and the treatment group of this list is sent with one click. Until "
+                   "then, import the send file above.")
+    for tool, conf in tools.items():
+        where = (f"list '{conf.get('list_name') or conf.get('list_id') or 'clv · <tactic> · <campaign>'}'"
+                 if tool == "Klaviyo" else f"audience {conf.get('audience_id', '?')}, tag 'clv {cid}'")
+        if st.button(f"Send the {count(send.rows)} customers to {tool} ({where})", key=f"push_{tool}"):
+            name = ranked.set_index("tactic").loc[pick, "name"]
+            try:
+                with st.spinner(f"Sending to {tool}…"):
+                    if tool == "Klaviyo":
+                        result = push_klaviyo(lst, conf["api_key"], pick, cid, name, list_id=conf.get("list_id"),
+                                              list_name=conf.get("list_name"),
+                                              base_url=conf.get("base_url", "https://a.klaviyo.com"))
+                    else:
+                        result = push_mailchimp(lst, conf["api_key"], conf.get("audience_id", ""), pick, cid,
+                                                new_status=conf.get("new_contacts") or None,
+                                                base_url=conf.get("base_url"))
+            except PushError as exc:
+                st.error(plain(str(exc)), icon="⚠️")
+            else:
+                _keep_campaign()
+                st.session_state.setdefault("push_log", []).append({
+                    "sent at (UTC)": result.at[:16].replace("T", " "), "campaign": cid, "tool": tool,
+                    "to": result.destination, "customers sent": result.sent, "rejected": result.failed,
+                    "not pushed": result.not_pushed, "control customers held back": result.held_out})
+                (st.success if not result.failed else st.warning)(plain(result.in_words()))
+    if st.session_state.get("push_log"):
+        st.caption("Sent from this session:")
+        st.dataframe(pd.DataFrame(st.session_state["push_log"]), hide_index=True, width="stretch")
+
 if cid in campaigns():
     kept = "with your data set" if st.session_state.get("dataset") else "for this session (the sample shop)"
     st.caption(f"Campaign **{cid}** is kept {kept}: measure it on the Campaigns page once newer orders are in.")

@@ -82,3 +82,34 @@ def test_the_plan_is_prepared_as_one_zip_of_send_and_campaign_files(app):
     names = zipfile.ZipFile(io.BytesIO(at.session_state["plan_zip"][1])).namelist()
     assert "plan.campaign.csv" in names and sum(n.endswith(".send.csv") for n in names) == \
         sum(n.endswith(".campaign.csv") for n in names) - 1
+
+
+def test_a_list_is_pushed_to_mailchimp_and_the_page_says_what_was_sent():
+    """With a [mailchimp] section in the secrets (pointed at the local fake server), one click tags the treatment group
+    in the audience; the page says how many, where and when, keeps the campaign, and never sends a control customer."""
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).parent))
+    from fake_push import Fake, mailchimp
+    fake = Fake(mailchimp)
+    try:
+        at = open_app()
+        at.secrets["mailchimp"] = {"api_key": "key-us6", "audience_id": "aud1", "base_url": fake.url,
+                                   "new_contacts": "transactional"}
+        at.switch_page("pages/5_Playbook.py").run()
+        push = [b for b in at.button if b.key == "push_Mailchimp"]
+        assert len(push) == 1 and "audience aud1" in push[0].label
+        push[0].click().run()
+        assert not at.exception
+        said = " ".join(s.value for s in at.success)
+        assert "customers sent to Mailchimp audience aud1" in said and "control customers were not sent" in said
+        log = at.session_state["push_log"]
+        assert len(log) == 1 and log[0]["customers sent"] > 0 and log[0]["campaign"] in at.session_state["campaigns"]
+        members = fake.state["m"]["members"]
+        assert len(members) == log[0]["customers sent"]
+        record = at.session_state["campaigns"][log[0]["campaign"]]
+        treated = set(record.loc[record["group"] == "treatment", "customer_id"].str.lower())
+        control = set(record.loc[record["group"] == "control", "customer_id"].str.lower())
+        assert fake.sent_emails() == set(members) and set(members) <= treated and not set(members) & control
+    finally:
+        fake.close()
