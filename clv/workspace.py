@@ -224,6 +224,15 @@ class Workspace:
         tmp.replace(self.dir / "settings.json")
 
     # -- campaigns -----------------------------------------------------------------------------------------
+    def plan_seed(self, ds: str) -> int:
+        """The seed of the data set's shared hold-out (clv.tactics.plan_experiment): drawn at random the first time
+        a plan is made and stored in its meta.json, so every later plan of this shop holds out the same customers."""
+        meta = self.meta(ds)
+        if not isinstance(meta.get("plan_seed"), int):
+            meta["plan_seed"] = secrets.randbelow(2 ** 31)
+            self._write_meta(ds, meta)
+        return meta["plan_seed"]
+
     def save_campaign(self, ds: str, campaign_id: str, csv_bytes: bytes) -> Path:
         folder = self._ds(ds) / "campaigns"
         folder.mkdir(exist_ok=True)

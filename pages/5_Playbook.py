@@ -16,7 +16,7 @@ from ui import fallback
 from ui.model import (apply_assumption_edits, campaigns, catalogue, catalogue_in_use, customers_table, measured_uplifts,
                       readiness, tactic_table)
 from ui.auth import secret_section
-from ui.workspace import keep_campaign
+from ui.workspace import keep_campaign, plan_seed
 
 settings = page_setup("Playbook")
 st.title("What should I do first?")
@@ -111,7 +111,7 @@ if st.session_state.get("plan_zip", (None,))[0] != plan_key:
         with st.spinner("Writing the plan's files…"):
             st.session_state["plan_zip"] = (plan_key, plan_files(
                 features, settings.margin, catalogue_in_use(), st.session_state.get("control_pct", 10) / 100, holdout,
-                created=st.session_state.get("campaign_date", dt.date.today()),
+                seed=plan_seed(), created=st.session_state.get("campaign_date", dt.date.today()),
                 fmt=st.session_state.get("send_format", "plain")))
 if st.session_state.get("plan_zip", (None,))[0] == plan_key:
     st.download_button("Download the plan's files (zip)", st.session_state["plan_zip"][1], file_name="plan.zip",

@@ -23,9 +23,13 @@ def test_workspace_files_and_deletion(tmp_path):
     ws.add_files(ds, "orders", [("new.csv", b"z")])                       # a slot's upload replaces the old one
     assert [p.name for p in ws.files(ds, "orders")] == ["00-new.csv"]
     ws.save_campaign(ds, "winback-20260101-s0", b"campaign_id\n")
+    seed = ws.plan_seed(ds)                                              # the shared hold-out's, drawn once
     ws.save_state(ds, {"currency": "EUR"})
     ws.open(ds)
     assert ws.last() == ds and ws.meta(ds)["state"] == {"currency": "EUR"}
+    assert Workspace("browser:abc", root=tmp_path).plan_seed(ds) == seed   # kept with the data set
+    assert other.plan_seed(other.create("another shop")) != seed                # each shop its own (1 in 2**31)
+    other.delete(other.datasets()[0]["id"])
     assert [d["id"] for d in ws.datasets()] == [ds] and other.datasets() == []
     ws.delete(ds)
     assert not (ws.dir / ds).exists() and ws.last() is None and ws.datasets() == []

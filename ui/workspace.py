@@ -108,6 +108,13 @@ def remember(mapping: Mapping | None, currency: str | None, events_mapping: Mapp
         "events_name": events["name"] if events else None, "widgets": widgets})
 
 
+def plan_seed() -> int:
+    """The shared hold-out's seed: the data set's own (kept with it, clv.workspace.Workspace.plan_seed), 0 for the
+    sample shop."""
+    ds = st.session_state.get("dataset")
+    return workspace().plan_seed(ds) if ds else 0
+
+
 def keep_campaign(campaign_id: str, frame: pd.DataFrame) -> None:
     """A campaign handed out from the playbook: kept in the session, and in the workspace with its data set."""
     from clv.export import to_safe_csv
