@@ -211,6 +211,120 @@ def test_download_a_target_list_then_measure_its_campaign(browser, server, tmp_p
     ctx.close()
 
 
+def _later_orders(before, campaigns: dict, cutoff, effects: dict, base: float = 0.10):
+    """Shopify rows of the orders after ``cutoff`` with known effects: per tactic, exactly round((base + effect) × n)
+    of its treatment group buy once and exactly round(base × n) of its control group and of the plan's hold-out
+    (no sampling noise, so a right measurement is the truth up to rounding). Returns (rows, per campaign the true
+    buying rates of its two groups)."""
+    import pandas as pd
+    buyers, truth, plan_treated = [], {}, []
+    for tactic, c in campaigns.items():
+        if tactic == "plan":
+            continue
+        for group, rate in (("treatment", base + effects[tactic]), ("control", base)):
+            ids = sorted(c.loc[c["group"] == group, "customer_id"])
+            buyers += ids[:round(rate * len(ids))]
+        n_t = int((c["group"] == "treatment").sum())
+        plan_treated.append((n_t, round((base + effects[tactic]) * n_t)))
+        truth[c["campaign_id"].iloc[0]] = (base + effects[tactic], base)
+    held = sorted(campaigns["plan"].loc[campaigns["plan"]["group"] == "control", "customer_id"])
+    buyers += held[:round(base * len(held))]
+    rows = pd.DataFrame({c: "" for c in before.columns}, index=range(len(buyers)))
+    day = [cutoff + pd.Timedelta(days=1 + i % 58) for i in range(len(buyers))]
+    rows = rows.assign(Name=[f"#L{i}" for i in range(len(buyers))], Email=buyers, **{
+        "Financial Status": "paid", "Currency": "USD", "Subtotal": "60.00", "Shipping": "0.00", "Taxes": "0.00",
+        "Total": "60.00", "Discount Amount": "0.00", "Lineitem quantity": "1", "Lineitem name": "Gift card",
+        "Lineitem price": "60.00", "Source": "web", "Id": [str(9_000_000_000 + i) for i in range(len(buyers))],
+        "Created at": [f"{d:%Y-%m-%d} 12:00:00 -0500" for d in day], "Paid at": [f"{d:%Y-%m-%d} 12:00:00 -0500" for d in day]})
+    treated = sum(n for n, _ in plan_treated)
+    truth[campaigns["plan"]["campaign_id"].iloc[0]] = (sum(k for _, k in plan_treated) / treated, base)
+    return rows, truth
+
+
+def test_the_whole_loop_on_the_sample_shop_back_dated_60_days(browser, server, tmp_path):
+    """Issue 26's loop, as a founder runs it, on the sample shop cut 60 days before its last order: the plan sent on
+    that day -> its send files (treatment only) and campaign files -> later orders simulated with a known effect per
+    tactic -> both uploaded -> each tactic's verdict interval and the plan's cover the truth -> the playbook ranks
+    with the measured uplifts blended in."""
+    import zipfile
+
+    import pandas as pd
+    from clv.store import SAMPLE_ORDERS, Shop
+    raw = pd.read_csv(SAMPLE_ORDERS, dtype=str, keep_default_na=False)
+    day = pd.to_datetime(raw["Created at"].str[:10])
+    cutoff = day.max().normalize() - pd.Timedelta(days=60)
+    before = raw[day < cutoff]
+    first = tmp_path / "orders_until_cutoff.csv"
+    before.to_csv(first, index=False)
+    ctx, page = open_data_page(browser, server)
+    upload(page, first)
+    shop = Shop()
+    shop.load_orders(first)
+    expect(metric_value(page, "Customers")).to_have_text(f"{shop.orders_report.customers:,}", timeout=120_000)
+    page.get_by_test_id("stSidebar").get_by_role("link", name="What should I do first?").click()
+    year = page.get_by_role("spinbutton", name="year, Sent on")  # a date field of three spin buttons
+    expect(year).to_be_visible(timeout=120_000)
+    for part, value in (("year", f"{cutoff:%Y}"), ("month", f"{cutoff:%m}"), ("day", f"{cutoff:%d}")):
+        page.get_by_role("spinbutton", name=f"{part}, Sent on").click()
+        page.keyboard.type(value)
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=120_000)
+    page.get_by_role("button", name="Prepare the plan's files (zip)").click()
+    button = page.get_by_test_id("stDownloadButton").filter(has_text="Download the plan's files (zip)")
+    expect(button).to_be_visible(timeout=120_000)
+    with page.expect_download() as info:
+        button.get_by_role("button").click()
+    plan = tmp_path / "plan.zip"
+    info.value.save_as(plan)
+    z = zipfile.ZipFile(plan)
+    files = {}
+    for name in z.namelist():
+        (tmp_path / name).write_bytes(z.read(name))
+        files[name] = tmp_path / name
+    campaigns = {n.removesuffix(".campaign.csv"): pd.read_csv(p, dtype=str) for n, p in files.items()
+                 if n.endswith(".campaign.csv")}
+    assert "plan" in campaigns and len(campaigns) > 2
+    assert (campaigns["plan"]["created"] == f"{cutoff:%Y-%m-%d}").all()
+    for tactic, c in campaigns.items():  # each send file: its treatment group, and all of it
+        if tactic != "plan":
+            sent = pd.read_csv(files[f"{tactic}.send.csv"], dtype=str)
+            assert set(sent["Customer"]) == set(c.loc[c["group"] == "treatment", "customer_id"])
+    effects = {t: [0.25, 0.0, 0.12, 0.05][i % 4] for i, t in enumerate(sorted(t for t in campaigns if t != "plan"))}
+    later, truth = _later_orders(before, campaigns, cutoff, effects)
+    second = tmp_path / "orders_now.csv"
+    pd.concat([before, later], ignore_index=True).to_csv(second, index=False)
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Your data").click()
+    expect(metric_value(page, "Rows read")).to_have_text(f"{len(before):,}", timeout=120_000)
+    upload(page, second)
+    expect(metric_value(page, "Rows read")).to_have_text(f"{len(before) + len(later):,}", timeout=120_000)
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Did it work?").click()
+    expect(page.get_by_text("No campaign to measure yet")).to_be_visible(timeout=120_000)  # this page, not the last
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=120_000)
+    page.get_by_test_id("stFileUploader").first.locator("input[type=file]").set_input_files(
+        [str(p) for n, p in files.items() if n.endswith(".campaign.csv")])
+    expect(page.get_by_text("Back into the playbook")).to_be_visible(timeout=120_000)
+    results = page.get_by_test_id("stDownloadButton").filter(has_text="Download the results")
+    with page.expect_download() as info:
+        results.get_by_role("button").click()
+    info.value.save_as(tmp_path / "results.csv")
+    res = pd.read_csv(tmp_path / "results.csv").set_index("campaign_id")
+    assert set(res.index) == set(truth)
+    for cid, (treated_rate, base) in truth.items():
+        r = res.loc[cid]
+        if r["treatment_customers"] < 2 or r["control_customers"] < 2:
+            continue
+        want = treated_rate - base
+        assert r["uplift_low"] <= want <= r["uplift_high"], (cid, want, r["uplift_low"], r["uplift_high"])
+    assert (res["verdict"].str.startswith("It worked") & (res["tactic"] != "plan")).any()
+    page.get_by_test_id("stSidebar").get_by_role("link", name="What should I do first?").click()
+    blended = page.get_by_test_id("stAlert").filter(has_text="Measured on your own campaigns")
+    expect(blended).to_be_visible(timeout=120_000)
+    assert blended.inner_text().count(" measured ") == int(((res["tactic"] != "plan") & res["uplift"].notna()).sum())
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=120_000)
+    page.screenshot(path=str(ROOT / "tests" / "screenshot-loop-playbook.png"), full_page=True)
+    ctx.close()
+
+
 def test_shared_password_protects_every_page(browser, tmp_path):
     """A server with `[clv] password` in its secrets: no page shows data before the password; a wrong one is
     refused; the right one opens the dashboard."""
