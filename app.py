@@ -1,24 +1,78 @@
 """clv — the landing page: how the shop is doing, and the three things to do first."""
+import datetime as dt
+
 import streamlit as st
 
 from clv import charts
+from clv.periods import COMPARISONS, PERIODS, compare, comparison_bounds, kpis as period_kpis, period_bounds
 from clv.models import ModelError
 from clv.value import new_customer_value
-from ui.common import count, currency, money, page_setup, pct, plain, shop
+from ui.common import count, currency, keep_widgets, money, page_setup, pct, plain, shop
 from ui.fallback import show_gaps
 from ui.model import (customers_table, model_comparison, pipeline, readiness, scored, shop_intervals, shop_table,
                       tactic_table, value_interval, value_model)
 
 settings = page_setup("Overview")
+keep_widgets("overview", ("period_",))
 s = shop()
-st.title("Your customers at a glance")
-st.caption(f"Data: {plain(st.session_state['source'])}. Upload your own export on **Your data**.")
+sample = (st.session_state.get("shown") or {}).get("sample", False)
+st.title("The sample shop at a glance" if sample else "Your customers at a glance")
+st.caption(f"Data: {plain(st.session_state['source'])}. "
+           + ("This is the bundled sample shop: upload your own export on **Your data**." if sample
+              else "Upload another export on **Your data**."))
+
+# --- the period the figures below cover, and what to compare it with ---------------------------------------------
+first_day, last_day = s.purchase_span()[0], s.last_date()
+p1, p2, p3 = st.columns([1, 1, 2])
+kind = p1.selectbox("Period", list(PERIODS), format_func=PERIODS.get, key="period_kind",
+                    help=f"Every period ends on {last_day:%d %b %Y}, the last day in your data (not today).")
+versus = p2.selectbox("Compared with", list(COMPARISONS), format_func=COMPARISONS.get, key="period_compare",
+                      disabled=kind == "all")
+custom = None
+if kind == "custom":
+    custom = p3.date_input("From – to", value=(max(first_day, last_day - dt.timedelta(days=89)), last_day),
+                           min_value=first_day, max_value=last_day, key="period_custom")
+period = comparison = None
+if kind != "all":
+    try:
+        period = period_bounds(kind, last_day, first_day, tuple(custom) if custom else None)
+    except ValueError:
+        st.info("Pick the first and the last day of the period.")
+        st.stop()
+    comparison = comparison_bounds(*period, versus)
 
 customers = customers_table(settings)
 n = len(customers)
 orders = int(customers["orders"].sum())
 revenue = float(customers["revenue"].sum())
 repeaters = customers["orders"] >= 2
+if period is not None:
+    now = period_kpis(s, *period)
+    then = period_kpis(s, *comparison) if comparison else None
+    change = compare(now, then, first_day)
+
+    def delta(key):
+        return None if change[key] is None else f"{change[key]:+.0%}"
+    c = st.columns(6)
+    c[0].metric("Customers who bought", count(now.customers), delta(key="customers"),
+                help="Customers with at least one purchase in the period.")
+    c[1].metric("New customers", count(now.new_customers), delta("new_customers"),
+                help="Their first purchase ever is in the period.")
+    c[2].metric("Returning customers", count(now.returning_customers), delta("returning_customers"),
+                help="Bought in the period and had bought before it.")
+    c[3].metric("Purchases", count(now.purchases), delta("purchases"))
+    c[4].metric("Revenue", money(now.revenue), delta("revenue"),
+                help="Purchases in the period, net of the returns and refunds dated in it.")
+    c[5].metric("Average order value", money(now.average_order_value) if now.purchases else "—",
+                delta("average_order_value"))
+    said = f"**{PERIODS[kind]}**: {now.start:%d %b %Y} to {now.end:%d %b %Y} ({count(now.days)} days)"
+    if then is not None:
+        said += (f", against {COMPARISONS[versus]}: {then.start:%d %b %Y} to {then.end:%d %b %Y} — "
+                 + (change["why"] if change["why"] else
+                    f"{count(then.customers)} customers bought then, {money(then.revenue)} of revenue"))
+    st.caption(said + ". The numbers below this row cover all history.")
+    st.divider()
+
 c = st.columns(6)
 c[0].metric("Customers", count(n), help="Customers with at least one purchase — the number every page counts.")
 c[1].metric("Purchases", count(orders),
@@ -94,7 +148,7 @@ else:
                "write to first.")
 
 c1, c2 = st.columns(2)
-c1.plotly_chart(charts.revenue_by_month(shop_table("monthly")), width="stretch")
+c1.plotly_chart(charts.revenue_by_month(shop_table("monthly"), period, comparison), width="stretch")
 c2.plotly_chart(charts.cohort_heatmap(shop_table("cohorts")), width="stretch")
 c2.caption("Each row is the customers who first bought in that month; each cell, the share who bought again that "
            "many months later. Lighter rows over time mean newer customers come back less.")

@@ -27,10 +27,16 @@ def as_text(values) -> list[str]:
     return [html.escape(str(v), quote=False) for v in values]
 
 
-def revenue_by_month(monthly: pd.DataFrame) -> go.Figure:
+def revenue_by_month(monthly: pd.DataFrame, period: tuple | None = None, comparison: tuple | None = None) -> go.Figure:
+    """Revenue per month; ``period`` and ``comparison`` (start, end) are shaded, the comparison lighter."""
     fig = px.bar(monthly, x="month", y="revenue", hover_data=["orders", "customers", "new_customers"],
                  title="Revenue by month")
     fig.update_layout(xaxis_title="", yaxis_title="revenue")
+    for bounds, label, opacity in ((comparison, "compared with", 0.07), (period, "period", 0.15)):
+        if bounds:
+            fig.add_vrect(x0=pd.Timestamp(bounds[0]) - pd.Timedelta(days=15), x1=pd.Timestamp(bounds[1]),
+                          fillcolor="#2f6fdf", opacity=opacity, line_width=0, annotation_text=label,
+                          annotation_position="top left")
     return fig
 
 

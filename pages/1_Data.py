@@ -1,5 +1,6 @@
 """Your data: upload exports, check what was understood, fix the mapping, download the customer table."""
 import re
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -8,8 +9,8 @@ from clv.errors import DataError
 from clv.formatting import SYMBOLS
 from clv.ingest import (AMOUNT_BASES, DATE_ORDERS, DECIMALS, FIELD_LABELS, FORMATS, INTERACTION_FIELDS, ORDER_FIELDS, REQUIRED_INTERACTION_FIELDS,
                         REQUIRED_ORDER_FIELDS, detect_format, detect_interaction_mapping, sniff)
-from ui.common import (count, download_csv, keep_widgets, load_shop, memo, page_setup, plain, reopen, show_sample,
-                       shop as current_shop, unknown_statuses_banner, upload_dir)
+from ui.common import (count, download_csv, keep_widgets, load_shop, memo, page_setup, plain, refuse_upload, reopen,
+                       show_sample, shop as current_shop, unknown_statuses_banner, upload_dir)
 from ui.model import customers_table
 from ui.workspace import WIDGET_PREFIXES, remember, workspace
 
@@ -28,12 +29,12 @@ STATUS_KEY = "status_"  # + a status as the file writes it: the founder's choice
 
 
 def _save(uploads: list, slot: str) -> str | tuple:
-    """Store this slot's upload(s); the path(s) to read. A new orders upload is a new data set in the visitor's
-    workspace (kept on the server until they delete it); interactions join the current data set. Interactions
-    uploaded next to the sample shop are kept only for this session."""
-    if slot == "orders":
-        st.session_state["dataset"] = workspace().create(", ".join(up.name for up in uploads))
-    ds = st.session_state.get("dataset")
+    """Store this slot's upload(s); the path(s) to read. A new orders upload waits in the session's folder until it
+    loads, and only then becomes a data set of the visitor's workspace (``keep_as_dataset``): a file that is refused
+    is never kept. Interactions join the current data set; next to the sample shop (or an upload not loaded yet)
+    they wait in the session's folder too."""
+    ds = st.session_state.get("dataset") if slot != "orders" and not st.session_state["orders_src"].get("fresh") \
+        else None
     if ds:
         paths = [str(p) for p in workspace().add_files(ds, "orders" if slot == "orders" else "events",
                                                        [(up.name, up.getvalue()) for up in uploads])]
@@ -103,7 +104,8 @@ if orders_ids and st.session_state.get("orders_upload_ids") != orders_ids:
     names = ", ".join(up.name for up in orders_up)
     with st.status(f"Reading {plain(names)}…", expanded=False) as status:
         path = _save(orders_up, "orders")
-        st.session_state["orders_src"] = src = {"path": path, "name": names, "file_id": orders_ids}
+        st.session_state["orders_src"] = src = {"path": path, "name": names, "file_id": orders_ids, "fresh": True,
+                                                "names": [up.name for up in orders_up]}
         if events_up is None:
             st.session_state["events_src"] = None  # the sample's events do not belong to this shop
         st.session_state["fmt_choice"] = "auto"
@@ -125,20 +127,56 @@ now_open.caption(f"Now open: **{plain(src['name'])}**"
                     else "."))
 
 
+def refuse(source: dict, exc: DataError) -> None:
+    """A new orders upload that is no readable orders export: said on every page (ui.common.refuse_upload), the
+    session back to what the pages show; any other unreadable file stops this page with why."""
+    if source.get("fresh"):
+        refuse_upload(str(exc), fixable=False)
+        st.rerun()
+    st.error(plain(str(exc)), icon="⚠️")
+    st.stop()
+
+
 def columns_of(source: dict, what: str) -> tuple:
-    """The file's column names (sniffed once per file); a file that cannot be read stops the page with why."""
+    """The file's column names (sniffed once per file); a file that cannot be read is refused with why."""
     try:
         return memo(f"{what}_columns", (source["path"],), lambda: sniff(source["path"]).columns)
     except DataError as exc:
-        ds = st.session_state.get("dataset")
-        if what == "orders" and ds and source.get("file_id") == st.session_state.get("orders_upload_ids"):
-            workspace().delete(ds)  # a refused upload is not kept as a data set that a later visit would open
-            show_sample()
-        st.error(plain(str(exc)), icon="⚠️")
-        st.stop()
+        refuse(source, exc)
+
+
+def keep_as_dataset() -> None:
+    """An upload that loaded becomes a data set of the workspace (kept on the server until deleted): its files move
+    from the session's folder into it, with interactions uploaded beside it."""
+    src = st.session_state["orders_src"]
+    if not src.get("fresh"):
+        return
+    ws = workspace()
+    ds = ws.create(src["name"])
+    paths = src["path"] if isinstance(src["path"], tuple) else (src["path"],)
+    kept = [str(p) for p in ws.add_files(ds, "orders", [(n, Path(p).read_bytes()) for n, p in zip(src["names"], paths)])]
+    new_src = {"path": kept[0] if len(kept) == 1 else tuple(kept), "name": src["name"], "file_id": ("workspace", ds)}
+    events = st.session_state.get("events_src")
+    if events and Path(events["path"]).parent == upload_dir():
+        moved = ws.add_files(ds, "events", [(events["name"], Path(events["path"]).read_bytes())])
+        events = st.session_state["events_src"] = {**events, "path": str(moved[0]), "file_id": ("workspace", ds)}
+    key = st.session_state["loaded_key"]
+    st.session_state["loaded_key"] = (new_src["path"], key[1], key[2], (events or {}).get("path"), key[4])
+    st.session_state["orders_src"] = new_src
+    st.session_state["dataset"] = ds
+    st.session_state["campaigns"] = {}  # another shop's campaigns do not belong to this one
+    st.session_state["shown"] = {**st.session_state["shown"], "orders_src": new_src, "events_src": events,
+                                 "dataset": ds, "loaded_key": st.session_state["loaded_key"]}
+    for p in paths:
+        Path(p).unlink(missing_ok=True)
 
 
 columns = columns_of(src, "orders")
+if st.session_state.get("fmt_choice", "auto") == "auto":
+    try:  # a customer list, a products export, a payouts report or an events file in the orders slot: refused
+        detect_format(columns)
+    except DataError as exc:
+        refuse(src, exc)
 if st.session_state.get("mapping_columns") != columns:
     st.session_state["mapping_columns"] = columns
     _set_mapping_widgets(columns, st.session_state.get("fmt_choice", "auto"))
@@ -203,7 +241,12 @@ load_key = (src["path"], mapping, currency, (events or {}).get("path"), events_m
 if st.session_state.get("loaded_key") != load_key:
     with st.spinner("Building the customer table…"):
         if load_shop(mapping=mapping, currency=currency, events_mapping=events_mapping):
+            keep_as_dataset()
             remember(mapping, currency, events_mapping)
+            if src.get("fresh"):  # drawn again with the new data set listed and no banner of a refused upload
+                st.rerun()
+        elif src.get("fresh"):
+            refuse_upload(st.session_state["load_error"], fixable=True)
 if st.session_state.get("load_error"):
     st.error(plain(st.session_state["load_error"]), icon="⚠️")
     if "accept-exclusions" in st.session_state["load_error"]:

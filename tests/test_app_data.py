@@ -125,6 +125,33 @@ def test_bad_upload_shows_message_not_traceback(data_page):
     assert "binary" in at.error[0].value
 
 
+SHOPIFY_CUSTOMERS = (b"Customer ID,First Name,Last Name,Email,Accepts Email Marketing,Default Address Company,"
+                     b"Default Address City,Default Address Country Code,Phone,Accepts SMS Marketing,Total Spent,"
+                     b"Total Orders,Note,Tax Exempt,Tags\n"
+                     b"7301,Ann,Lee,ann@x.com,yes,,Berlin,DE,,no,120.50,3,,no,\n")
+
+
+@pytest.mark.parametrize("name, data, words, fixable", [
+    ("customers_export.csv", SHOPIFY_CUSTOMERS, "customer list", False),
+    ("bestellungen.csv", "Kunde;Datum;Betrag in EUR\nanna@x.de;03.01.2024;12,50\n".encode(), "", True)],
+    ids=["Shopify customers export", "amount column not recognised"])
+def test_a_refused_upload_is_said_on_every_page_and_never_kept(name, data, words, fixable):
+    """The customers export next to "Export orders" in Shopify (refused in words naming the orders export) and a
+    German export whose amount column is not recognised (fixable on Your data): not kept as a data set, and every
+    page's first line says the upload is not loaded and that the numbers are the sample shop's."""
+    at = open_app("pages/1_Data.py")
+    at.file_uploader(key="orders").set_value((name, data, "text/csv")).run()
+    assert not at.exception
+    for page in [p.script for p in DATA_PAGES]:
+        at.switch_page(page).run()
+        assert not at.exception, page
+        first = at.error[0].value.replace("\\", "") if at.error else ""  # markdown escapes
+        assert f"Your upload “{name}” is not loaded" in first and "sample shop" in first, (page, first)
+        assert words in first
+    assert at.session_state["dataset"] is None and at.session_state["workspace"].datasets() == []  # nothing kept
+    assert (("Fix the column mapping" in first) == fixable) and ("Orders > Export" in first) != fixable
+
+
 def test_mapping_override_changes_customer_table(data_page):
     at = data_page
     before = at.dataframe[-1].value

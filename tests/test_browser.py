@@ -325,6 +325,44 @@ def test_the_whole_loop_on_the_sample_shop_back_dated_60_days(browser, server, t
     ctx.close()
 
 
+def test_a_refused_upload_is_said_everywhere_and_a_period_compares(browser, server, tmp_path):
+    """Shopify's customers export dropped in the orders slot (the easy mistake: it sits next to "Export orders"):
+    refused in words naming the orders export, not kept, and every page's first line says the numbers are the
+    sample shop's. Then on the Overview a period and a comparison: the KPIs and the sentence under them change."""
+    path = tmp_path / "customers_export.csv"
+    path.write_text("Customer ID,First Name,Last Name,Email,Accepts Email Marketing,Default Address Company,"
+                    "Default Address City,Phone,Total Spent,Total Orders,Note,Tax Exempt,Tags\n"
+                    "7301,Ann,Lee,ann@x.com,yes,,Berlin,,120.50,3,,no,\n")
+    ctx, page = open_data_page(browser, server)
+    upload(page, path)
+    banner = page.get_by_test_id("stAlert").first
+    expect(banner).to_contain_text("Your upload “customers_export.csv” is not loaded", timeout=120_000)
+    expect(banner).to_contain_text("customer list")
+    expect(banner).to_contain_text("Orders > Export")
+    assert page.get_by_text("Your data sets (0)").count() == 1           # not kept on the server
+    for label in ("Overview", "Who is slipping away?", "What should I do first?"):
+        page.get_by_test_id("stSidebar").get_by_role("link", name=label).click()
+        first = page.get_by_test_id("stMain").get_by_test_id("stAlert").first
+        expect(first).to_contain_text("is not loaded", timeout=120_000)
+        expect(first).to_contain_text("sample shop")
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Overview").click()
+    expect(page.get_by_role("heading", name="The sample shop at a glance")).to_be_visible(timeout=120_000)
+    page.get_by_test_id("stSelectbox").filter(has_text="Period").click()
+    page.get_by_role("option", name="Last 90 days").click()
+    expect(metric_value(page, "Customers who bought")).to_be_visible(timeout=120_000)
+    sentence = page.get_by_text("Last 90 days:", exact=False).first
+    expect(sentence).to_contain_text("against the period before")
+    before = metric_value(page, "Revenue").first.inner_text()
+    page.get_by_test_id("stSelectbox").filter(has_text="Compared with").click()
+    page.get_by_role("option", name="the same period last year").click()
+    expect(page.get_by_text("against the same period last year", exact=False)).to_be_visible(timeout=120_000)
+    page.get_by_test_id("stSelectbox").filter(has_text="Period").click()
+    page.get_by_role("option", name="Last 30 days").click()
+    expect(page.get_by_text("Last 30 days:", exact=False).first).to_be_visible(timeout=120_000)
+    assert metric_value(page, "Revenue").first.inner_text() != before
+    ctx.close()
+
+
 def test_shared_password_protects_every_page(browser, tmp_path):
     """A server with `[clv] password` in its secrets: no page shows data before the password; a wrong one is
     refused; the right one opens the dashboard."""

@@ -167,6 +167,12 @@ def test_same_rows_same_table_whatever_the_container(write, tmp_path):
 @pytest.mark.parametrize("header,needle", [
     ("Customer ID,First Name,Last Name,Email,Accepts Email Marketing,Total Spent,Total Orders,Note\n", "customer list"),
     ("customer_email,timestamp,event,channel,value\n", "interactions"),
+    # Shopify's products export, WooCommerce's and BigCommerce's; Shopify Payments' and Stripe's payouts
+    ("Handle,Title,Body (HTML),Vendor,Type,Tags,Published,Variant SKU,Variant Price,Status\n", "products export"),
+    ("ID,Type,SKU,Name,Published,Short description,Stock,Regular price,Sale price,Categories\n", "products export"),
+    ("Item Type,Product ID,Product Name,Product Code/SKU,Price,Cost Price,Retail Price,Sale Price\n", "products export"),
+    ("Payout Date,Status,Charges,Refunds,Adjustments,Reserved Funds,Fees,Retried Amount,Total,Currency\n", "payouts"),
+    ("id,Amount,Currency,Arrival Date (UTC),Created (UTC),Description,Status,Type\n", "payouts"),
 ])
 def test_wrong_kind_of_export_in_the_orders_slot(write, header, needle):
     with pytest.raises(DataError, match=needle):

@@ -51,8 +51,17 @@ def page_setup(title: str) -> "Settings":
 
 
 def _sample_banner() -> None:
-    """Never show the sample shop in place of the user's own data without saying so."""
-    if st.session_state.get("reopen_error"):
+    """Never show the sample shop in place of the user's own data without saying so — the first line of every page."""
+    refused = st.session_state.get("refused_upload")
+    if refused:
+        shown = st.session_state.get("shown") or {}
+        what = ("the bundled **sample shop**, not your customers" if shown.get("sample", True)
+                else f"your data set “{plain(shown.get('name', '?'))}”, not this upload")
+        st.error(f"**Your upload “{plain(refused['name'])}” is not loaded.** {plain(refused['why'])} Every number on "
+                 f"this page is from {what}."
+                 + (" Fix the column mapping on *Your data*, or upload another file." if refused.get("fixable")
+                    else " Upload the right export on *Your data*."), icon="⚠️")
+    elif st.session_state.get("reopen_error"):
         st.warning(plain(st.session_state["reopen_error"]) + " You are looking at the **sample shop**; your data "
                    "sets are on *Your data*.", icon="⚠️")
     elif st.session_state.get("dataset") is None and workspace().datasets():
@@ -171,8 +180,21 @@ def reopen(ds: str) -> bool:
     return ok
 
 
+def refuse_upload(why: str, fixable: bool) -> None:
+    """A new orders upload that did not load: said on every page until one does. ``fixable`` (a column mapping to
+    fix on Your data) keeps it as the file the Data page works on; otherwise the session goes back to what the pages
+    show. Its files were never made a data set (``keep_as_dataset`` does that once an upload loads)."""
+    src = st.session_state["orders_src"]
+    st.session_state["refused_upload"] = {"name": src["name"], "why": why, "fixable": fixable}
+    shown = st.session_state.get("shown")
+    if not fixable and shown:
+        for k in ("orders_src", "events_src", "dataset", "loaded_key"):
+            st.session_state[k] = shown[k]
+
+
 def show_sample() -> None:
     """Load the bundled sample shop into the session."""
+    st.session_state.pop("refused_upload", None)
     st.session_state["dataset"] = None
     st.session_state["campaigns"] = {}
     st.session_state["orders_src"] = {"path": str(SAMPLE_ORDERS), "name": "sample shop orders"}
@@ -214,6 +236,13 @@ def load_shop(mapping: Mapping | None = None, currency: str | None = None,
     resources().shop = new
     st.session_state["data_version"] = st.session_state.get("data_version", 0) + 1  # invalidates memo()
     st.session_state["load_error"] = None
+    sample = orders["path"] == str(SAMPLE_ORDERS)
+    # what every page is showing now: where a refused upload sends the session back to, and what its banner names
+    st.session_state["shown"] = {"orders_src": orders, "events_src": events, "dataset": st.session_state.get("dataset"),
+                                 "loaded_key": st.session_state["loaded_key"], "sample": sample,
+                                 "name": orders["name"]}
+    if not sample:
+        st.session_state.pop("refused_upload", None)
     st.session_state["source"] = orders["name"] + (f" + {events['name']}" if events else "")
     return True
 

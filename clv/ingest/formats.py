@@ -402,6 +402,13 @@ class _Refusal:
     signature: tuple
     message: str
     expected: str
+    unless: tuple = ()   # column names (normalised) that make it an orders file after all
+
+
+_CUSTOMER_LIKE = ("email", "customeremail", "customerid", "customer", "billingemail", "buyeremail", "buyer",
+                  "clientid", "userid")
+_ORDERS_SLOT = ("the orders export: in Shopify Orders > Export ('All orders'); in WooCommerce Orders > Export; in "
+                "Stripe Payments > Export — one row per order or order line, with the customer and the date.")
 
 
 #: exports that are not order logs, recognised so the user is told what they uploaded
@@ -419,6 +426,18 @@ REFUSED = [
               ("timestamp", "eventts", "eventtime", "eventtimestamp", "datetime", "occurredat", "eventdate")),
              "This looks like an interactions (events) file — it has an event column and no order amount.",
              "an orders export in the orders slot; events go in the interactions slot."),
+    _Refusal((("handle",), ("variantprice", "variantsku", "bodyhtml")),
+             "This is a products export (a row per product or variant with its price), not an orders export: "
+             "lifetime value needs every order with its customer and date.", _ORDERS_SLOT, _CUSTOMER_LIKE),
+    _Refusal((("regularprice",), ("sku",), ("name",)),
+             "This is a products export (a row per product with its regular price), not an orders export: "
+             "lifetime value needs every order with its customer and date.", _ORDERS_SLOT, _CUSTOMER_LIKE),
+    _Refusal((("productname", "productid"), ("costprice", "retailprice", "saleprice", "productcodesku")),
+             "This is a products export (a row per product with its prices), not an orders export: lifetime value "
+             "needs every order with its customer and date.", _ORDERS_SLOT, _CUSTOMER_LIKE),
+    _Refusal((("payoutdate", "arrivaldate", "arrivaldateutc", "payoutid", "transferdate"),),
+             "This is a payouts report (money paid out to your bank account), not an orders export: its rows are "
+             "payouts or balance movements with no customer on them.", _ORDERS_SLOT, _CUSTOMER_LIKE),
 ]
 
 
@@ -457,7 +476,8 @@ def detect_format(columns, fmt: str | None = None) -> Mapping:
     if fmt is None:
         amount_like = any(a in norms for a in GENERIC_COLUMNS["amount"] if a != "value")
         for refusal in REFUSED:
-            if _has(norms, refusal.signature) and not (refusal is REFUSED[1] and amount_like):
+            if _has(norms, refusal.signature) and not (refusal is REFUSED[1] and amount_like) \
+                    and not any(u in norms for u in refusal.unless):
                 raise DataError(refusal.message, expected=refusal.expected)
         matches = [spec for spec in FORMATS.values() if _has(norms, spec.signature)]
         fmt = max(matches, key=lambda s: len(s.signature)).name if matches else "generic"
