@@ -177,3 +177,14 @@ else:
     if st.session_state.get("report_html"):
         st.download_button("Download report.html", st.session_state["report_html"], file_name="clv_report.html",
                            mime="text/html", key="dl-report")
+st.caption("The weekly digest: one e-mail-ready page of the last 7 days against the 7 before — customers, revenue, "
+           "who is worth saving, the best tactic. `python -m clv digest` writes the same from a cron job (README).")
+if st.button("Prepare this week's digest", key="prepare_digest"):
+    from clv.digest import build_digest, render
+    with st.spinner("Writing the digest…"):
+        st.session_state["digest_html"] = render(build_digest(
+            s, 7, None, settings.margin, settings.horizon_months, settings.discount_rate, settings.purchase_model,
+            source=st.session_state["source"])).encode("utf-8")
+if st.session_state.get("digest_html"):
+    st.download_button("Download digest.html", st.session_state["digest_html"], file_name="clv_digest.html",
+                       mime="text/html", key="dl-digest")

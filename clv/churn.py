@@ -23,7 +23,7 @@ import pandas as pd
 from . import defaults
 from .models import BGNBD, ModelError, ParetoNBD
 
-__all__ = ["BANDS", "risk_bands", "backtest_bands", "FEATURES", "ChurnHistory", "ChurnModel", "churn_cutoffs", "churn_history", "fit_churn", "churn_features",
+__all__ = ["BANDS", "risk_bands", "worth_saving", "backtest_bands", "FEATURES", "ChurnHistory", "ChurnModel", "churn_cutoffs", "churn_history", "fit_churn", "churn_features",
            "unhappy_support", "reason_in_words"]
 
 #: feature -> what it means, for the drivers table
@@ -57,6 +57,14 @@ def risk_bands(risk) -> pd.Categorical:
     n = max(int(r.notna().sum()), 1)
     third = np.where(np.isnan(rank), -1, np.minimum(3 * (np.nan_to_num(rank) - 1) // n, 2)).astype(int)
     return pd.Categorical.from_codes(third, categories=list(BANDS))
+
+
+def worth_saving(scored: pd.DataFrame, uplift: float, cost_per_customer: float) -> pd.DataFrame:
+    """The customers worth a win-back message: in the medium or high risk band (one in the low third is not slipping
+    yet, however valuable), and a contact that keeps ``uplift`` of those who would leave is expected to save more
+    margin than it costs (the playbook's save formula: uplift × value at stake > cost). The Churn page's headline."""
+    bands = risk_bands(scored["churn_risk"])
+    return scored[(np.asarray(bands) != "low") & (uplift * scored["value_at_stake"] > cost_per_customer)]
 
 
 def backtest_bands(purchases, customers: pd.DataFrame, holdout: pd.DataFrame, window_days: int) -> pd.DataFrame:

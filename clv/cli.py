@@ -385,6 +385,29 @@ def cmd_report(args) -> None:
     print(f"wrote {args.out}", file=sys.stderr)
 
 
+def cmd_digest(args) -> None:
+    from pathlib import Path
+
+    from .campaigns import read_campaigns
+    from .digest import build_digest, render
+    from .export import read_scored
+    shop = _load(args)
+    previous = read_scored(args.previous) if args.previous else None
+    campaigns = read_campaigns([Path(p).read_bytes() for p in args.campaign]) if args.campaign else None
+    d = build_digest(shop, args.days, args.as_of, args.margin, args.horizon_months, args.discount_rate, args.model,
+                     previous=previous, campaigns=campaigns, source=", ".join(Path(o).name for o in args.orders))
+    Path(args.out).write_text(render(d), encoding="utf-8")
+    print(json.dumps({"start": d.start, "end": d.end,
+                      "figures": {k: {"now": _finite(a), "before": _finite(b), "change": _finite(c)}
+                                  for k, (a, b, c) in d.figures.items()},
+                      "comparison_note": d.comparison_note, "projections": d.ready, "why_not": d.why_not,
+                      "worth_saving": d.worth_saving, "worth_saving_value_at_stake": _finite(d.worth_value),
+                      "newly_worth_saving": d.newly_worth_saving, "best_tactic": d.best_tactic,
+                      "campaigns": [{"campaign_id": c, "verdict": v} for c, v in d.campaigns]},
+                     default=str, indent=1))
+    print(f"wrote {args.out}", file=sys.stderr)
+
+
 def _add_model_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", choices=["auto", *defaults.PURCHASE_MODEL_NAMES], default="auto",
                    help="purchase model: bgnbd (BG/NBD), mbgnbd (MBG/NBD: one-time buyers can be gone), pareto_nbd "
@@ -538,6 +561,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="FILE", help="where to write the results (.csv, .csv.gz or .parquet)")
     p.set_defaults(func=cmd_measure)
 
+    p = sub.add_parser("digest", help="write the weekly digest: one e-mail-ready HTML page of what changed in the "
+                                      "last period (for a cron job); its figures as JSON on stdout")
+    _add_input_args(p)
+    _add_value_args(p)
+    p.add_argument("--days", type=int, default=7,
+                   help="the period: this many days up to --as-of, the period's last day (default 7)")
+    p.add_argument("--previous", metavar="SCORED",
+                   help="a scored table from an earlier `score` run (CSV or Parquet): the digest says who newly "
+                        "became worth saving since")
+    p.add_argument("--campaign", nargs="+", metavar="FILE", help="campaign files to measure up to the as-of date")
+    p.add_argument("--out", required=True, metavar="FILE", help="where to write digest.html")
+    p.set_defaults(func=cmd_digest)
     p = sub.add_parser("report", help="write the one-file HTML report (interactive charts)")
     _add_input_args(p)
     _add_value_args(p)
@@ -549,7 +584,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _check_output(args) -> None:
     """An output whose name says no format we write is refused before any work (see clv.export.table_format)."""
     from .export import table_format
-    if args.func is cmd_report or not getattr(args, "out", None):
+    if args.func in (cmd_report, cmd_digest) or not getattr(args, "out", None):
         return
     if getattr(args, "engine", None) == "spark":
         if table_format(args.out) != ".parquet":

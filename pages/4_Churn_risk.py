@@ -5,7 +5,7 @@ from clv import charts
 from clv.models import ModelError
 from ui.common import count, download_csv, money, page_setup, plain
 from ui import fallback
-from clv.churn import risk_bands
+from clv.churn import risk_bands, worth_saving
 from ui.model import catalogue_in_use, churn_bands, churn_model, customers_table, readiness, scored, value_model
 
 settings = page_setup("Churn risk")
@@ -33,9 +33,7 @@ else:
 
 data = data.assign(risk_band=risk_bands(data["churn_risk"]))
 save = catalogue_in_use().set_index("tactic").loc["winback"]
-# worth saving: in the medium or high band (a customer in the low third is not slipping yet, however valuable), and
-# a win-back contact is expected to keep more margin than it costs (the playbook's save formula)
-worth = data[(data["risk_band"] != "low") & (save["uplift"] * data["value_at_stake"] > save["cost_per_customer"])]
+worth = worth_saving(data, save["uplift"], save["cost_per_customer"])  # the digest's figure too
 c = st.columns(3)
 c[0].metric("Customers worth saving", count(len(worth)))
 c[1].metric("Their value at stake", money(worth["value_at_stake"].sum()))

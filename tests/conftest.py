@@ -13,6 +13,15 @@ sys.path.insert(0, str(ROOT))
 os.environ["CLV_WORKSPACES"] = tempfile.mkdtemp(prefix="clv-test-workspaces-")
 
 
+#: the longest files, started first: the suite runs on two workers (pytest.ini: -n 2 --dist loadfile, one file per
+#: worker at a time), and a long file scheduled last leaves the other worker idle at the end
+FIRST = ("test_spark.py", "test_browser.py")
+
+
+def pytest_collection_modifyitems(items):
+    items.sort(key=lambda item: next((i for i, name in enumerate(FIRST) if item.path.name == name), len(FIRST)))
+
+
 def gamma_pdf(x, shape, rate):
     """Gamma density written out (scipy.stats' pdf per point makes the models' double integrals 20 times slower)."""
     from scipy import special

@@ -111,7 +111,11 @@ def open_data_page(browser, server):
 
 
 def upload(page, path: Path) -> None:
-    page.get_by_test_id("stFileUploader").first.locator("input[type=file]").set_input_files(str(path))
+    """Into the orders slot, found by its label (the first uploader on the page is not always it while a run is
+    still drawing: a file once landed in the interactions slot)."""
+    slot = page.get_by_test_id("stFileUploader").filter(has_text="Orders export")
+    expect(slot).to_have_count(1, timeout=120_000)
+    slot.locator("input[type=file]").set_input_files(str(path))
 
 
 def test_upload_shopify_file_shows_customer_count(browser, server, tmp_path):
