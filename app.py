@@ -7,7 +7,7 @@ from clv import charts
 from clv.periods import COMPARISONS, PERIODS, compare, comparison_bounds, kpis as period_kpis, period_bounds
 from clv.models import ModelError
 from clv.value import new_customer_value
-from ui.common import count, currency, keep_widgets, money, page_setup, pct, plain, shop
+from ui.common import count, currency, keep_widgets, money, money_column, page_setup, pct, plain, shop
 from ui.fallback import show_gaps
 from ui.model import (customers_table, model_comparison, pipeline, readiness, scored, shop_intervals, shop_table,
                       tactic_table, value_interval, value_model)
@@ -120,10 +120,16 @@ if data is not None:
             by["avg_historic"] *= settings.margin
             by["CAC"] = settings.cac
             edited = st.data_editor(by.reset_index(), key="cac_by_channel", hide_index=True,
-                                    disabled=["channel", "customers", "avg_projected", "avg_historic"])
+                                    disabled=["channel", "customers", "avg_projected", "avg_historic"],
+                                    column_config={
+                                        "customers": st.column_config.NumberColumn(format="%,d"),
+                                        "avg_projected": money_column(f"average projected, next {H} months"),
+                                        "avg_historic": money_column("average margin so far"),
+                                        "CAC": money_column("CAC (edit)", min_value=0.0, step=1.0)})
             ratio = f"value so far + next {H} months : CAC"
             edited[ratio] = (edited["avg_historic"] + edited["avg_projected"]) / edited["CAC"].where(edited["CAC"] > 0)
-            st.dataframe(edited[["channel", "CAC", ratio]].style.format({ratio: "{:.1f}"}), hide_index=True)
+            st.dataframe(edited[["channel", "CAC", ratio]], hide_index=True,
+                         column_config={"CAC": money_column(), ratio: st.column_config.NumberColumn(format="%.1f : 1")})
             st.caption("Per channel of the customer's first order: existing customers' margin so far plus their "
                        f"projected margin for the next {H} months, ÷ CAC. This is not the headline CLV : CAC, which "
                        "is a *new* customer's first "

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from . import formatting
 from .errors import DataError
 
 __all__ = ["CAMPAIGN_COLUMNS", "campaign_file", "campaign_id_of", "customers_for", "blend", "read_campaigns", "wilson", "newcombe", "welch", "money_interval",
@@ -223,13 +224,14 @@ class Measurement:
 
 def measure(campaigns: pd.DataFrame, outcomes: pd.DataFrame, window_end: dt.date, margin: float,
             cost_per_customer: dict | float = 0.0, typical_gap_days: float | None = None,
-            notes: list | None = None) -> Measurement:
+            notes: list | None = None, currency: str | None = None) -> Measurement:
     """Measure each campaign in ``campaigns`` (rows from ``read_campaigns``).
 
     ``outcomes``: per (campaign_id, customer_id) the purchases and net revenue after the campaign date up to
     ``window_end`` (``Shop.campaign_outcomes`` computes it); customers absent from it bought nothing.
     ``cost_per_customer``: per tactic (or one figure) what one contact of the treatment group cost.
     ``typical_gap_days``: the shop's median days between orders — a shorter window is flagged as early.
+    ``currency``: the shop's, for the money in the verdicts ("$1,234").
     """
     notes = list(notes or [])
     rows = campaigns.merge(outcomes, on=["campaign_id", "customer_id"], how="left")
@@ -296,7 +298,7 @@ def measure(campaigns: pd.DataFrame, outcomes: pd.DataFrame, window_end: dt.date
             v = ("Can't measure: the campaign needs at least two customers in each group "
                  f"(treatment {r['treatment_customers']}, control {r['control_customers']}).")
         else:
-            v = _verdict(r)
+            v = _verdict(r, currency)
             if typical_gap_days and day < typical_gap_days:
                 v += (f" Note: the window ({day} days) is shorter than the time your customers usually take "
                       f"between orders ({typical_gap_days:.0f} days), so part of the effect may not show yet.")
@@ -313,6 +315,7 @@ def typical_gap_days(customers: pd.DataFrame) -> float | None:
 
 def measure_on(shop, campaigns: pd.DataFrame, notes: list, margin: float, cost_per_customer: dict | float = 0.0,
                window_days: int | None = None) -> Measurement:
+    currency = shop.orders_report.currency if shop.orders_report else None
     """``measure`` with the outcomes from a loaded shop (a clv.store.Shop): the window runs from each campaign's
     date to ``window_days`` later, or to the last date in the orders. Customers of the file that the orders do not
     know at all are reported (a campaign from another shop, or ids changed since)."""
@@ -334,18 +337,17 @@ def measure_on(shop, campaigns: pd.DataFrame, notes: list, margin: float, cost_p
     parts = []
     for cid, end in ends:
         rows = campaigns[campaigns["campaign_id"] == cid]
-        parts.append(measure(rows, shop.campaign_outcomes(rows, end), end, margin, cost_per_customer, gap).results)
+        parts.append(measure(rows, shop.campaign_outcomes(rows, end), end, margin, cost_per_customer, gap,
+                             currency=currency).results)
     return Measurement(pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(), notes)
 
 
-def _fmt(v: float) -> str:
-    return f"{v:,.0f}"
-
-
-def _money_words(r: dict) -> str:
+def _money_words(r: dict, currency: str | None = None) -> str:
     if r["money_measurable"]:
-        return (f"worth {_fmt(r['net_return'])} ({_fmt(r['net_return_low'])} to {_fmt(r['net_return_high'])}) "
-                f"in margin after {_fmt(r['cost'])} of contact costs")
+        def m(x):
+            return formatting.money(x, currency)
+        return (f"worth {m(r['net_return'])} ({m(r['net_return_low'])} to {m(r['net_return_high'])}) "
+                f"in margin after {m(r['cost'])} of contact costs")
     if not r["control_needed_for_money"] == r["control_needed_for_money"]:  # NaN: nobody bought
         return "nobody in either group bought in the window, so there is no money to measure yet"
     return (f"what it made in money cannot be measured yet: the smaller group is expected to hold only "
@@ -353,9 +355,9 @@ def _money_words(r: dict) -> str:
             f"{MIN_EXPECTED_BUYERS} — a control group of about {r['control_needed_for_money']:,.0f} customers would do")
 
 
-def _verdict(r: dict) -> str:
+def _verdict(r: dict, currency: str | None = None) -> str:
     extra, lo, hi = r["extra_buyers"], r["extra_buyers_low"], r["extra_buyers_high"]
-    money = _money_words(r)
+    money = _money_words(r, currency)
     if lo > 0:
         return (f"It worked: the campaign brought about {extra:,.0f} extra buyers ({lo:,.0f}–{hi:,.0f}) among "
                 f"{r['treatment_customers']:,} customers contacted; {money}.")

@@ -69,10 +69,18 @@ def rf_grid(data: pd.DataFrame, metric: str) -> go.Figure:
     grid = data.pivot_table(index="r_score", columns="f_score", values="revenue",
                             aggfunc="size" if metric == "customers" else "sum").reindex(index=range(5, 0, -1),
                                                                                         columns=range(1, 6)).fillna(0)
+    empty = [f"F{c}" for c in grid.columns if not grid[c].any()]
     grid.index, grid.columns = [f"R{i}" for i in grid.index], [f"F{i}" for i in grid.columns]
-    return px.imshow(grid, text_auto=True if metric == "customers" else ".3s", color_continuous_scale=BLUES,
+    # a frequency score nobody has (many customers share an order count, so a quintile edge falls inside the tie and
+    # the score is skipped) is left out of the grid and said, not drawn as a column of zeros
+    grid = grid.drop(columns=empty)
+    title = f"{metric.capitalize()} by recency and frequency score"
+    if empty:
+        title += (f"<br><sup>No customer has {', '.join(empty)}: customers with the same number of orders share a "
+                  "score, so some scores are skipped</sup>")
+    return px.imshow(grid, text_auto=",d" if metric == "customers" else ".3s", color_continuous_scale=BLUES,
                      aspect="auto", labels={"x": "Frequency score", "y": "Recency score", "color": metric},
-                     title=f"{metric.capitalize()} by recency and frequency score")
+                     title=title)
 
 
 def cluster_scatter(plot: pd.DataFrame, order: list[str]) -> go.Figure:
@@ -85,8 +93,8 @@ def cluster_scatter(plot: pd.DataFrame, order: list[str]) -> go.Figure:
 
 
 def segment_overlap(overlap: pd.DataFrame) -> go.Figure:
-    return px.imshow(overlap, text_auto=True, color_continuous_scale=BLUES, aspect="auto",
-                     title="Overlap: customers in both segments")
+    return px.imshow(overlap, text_auto=",d", color_continuous_scale=BLUES, aspect="auto",  # 67,491, not 67.491k
+                     title="Overlap: customers in both segments", labels={"color": "customers"})
 
 
 def value_histogram(data: pd.DataFrame, horizon_months: int) -> go.Figure:

@@ -26,13 +26,15 @@ th{background:#f3f5f9}td:first-child,th:first-child{text-align:left}"""
 
 
 _PLACEHOLDER = re.compile(r"^#0000(\d\d)$")
+#: the app's colours (.streamlit/config.toml's primary blue first), so the report looks like the dashboard
+APP_PALETTE = ["#2f6fdf", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#9c755f"]
 
 
 def _standalone(fig):
     """A figure that draws the same outside Streamlit. Inside a Streamlit process plotly's default template is
     Streamlit's, whose colours are placeholders (#000001, #000002…) the browser app swaps for its theme: written to
     a file they are all near-black (a legend of identical black squares). Swap them for plotly's palette."""
-    palette = px.colors.qualitative.Plotly
+    palette = APP_PALETTE
 
     def real(colour):
         m = _PLACEHOLDER.match(colour) if isinstance(colour, str) else None
@@ -43,7 +45,12 @@ def _standalone(fig):
             obj = getattr(trace, part, None)
             if obj is not None and isinstance(getattr(obj, "color", None), str):
                 obj.color = real(obj.color)
-    fig.update_layout(template="plotly_white")
+    fig.update_layout(template="plotly_white", colorway=APP_PALETTE, separators=".,")  # the app's blue; 1,079
+    for trace in fig.data:  # a trace plotly coloured itself (no colour set): the app's palette, not plotly's purple
+        marker = getattr(trace, "marker", None)
+        colour = getattr(marker, "color", None) if marker is not None else None
+        if isinstance(colour, str) and colour in px.colors.qualitative.Plotly:
+            marker.color = APP_PALETTE[px.colors.qualitative.Plotly.index(marker.color) % len(APP_PALETTE)]
     return fig
 
 
@@ -54,7 +61,8 @@ def _kpis(items: list[tuple[str, str]]) -> str:
 
 def _table(df: pd.DataFrame, money_columns: tuple = (), percent_columns: tuple = (), currency: str | None = None) -> str:
     """A frame as an HTML table (escaped), money in the shop's currency and shares as percentages."""
-    formatters = {c: (lambda x: money(x, currency)) for c in money_columns if c in df}
+    formatters = {c: count for c in df.columns if pd.api.types.is_integer_dtype(df[c])}  # 1,079, not 1079
+    formatters.update({c: (lambda x: money(x, currency)) for c in money_columns if c in df})
     formatters.update({c: percent for c in percent_columns if c in df})
     return df.to_html(index=False, formatters=formatters, float_format=lambda x: f"{x:,.2f}", border=0, escape=True)
 

@@ -337,6 +337,15 @@ class Shop:
         finally:
             self.con.unregister("campaign_members")
 
+    def find_customers(self, text: str, limit: int = 20) -> list[str]:
+        """Customer ids (or e-mails, where they are the id) that contain ``text`` in any letter case — the lookup's
+        "did you mean" for part of an id, an e-mail or a name in it; the most orders first."""
+        self._require_orders()
+        rows = self.con.execute(
+            "SELECT customer_id FROM orders WHERE contains(lower(customer_id), lower($q)) GROUP BY customer_id "
+            "ORDER BY count(*) DESC, customer_id LIMIT $n", {"q": text.strip(), "n": int(limit)}).fetchall()
+        return [r[0] for r in rows]
+
     def known_customers(self, ids) -> int:
         """How many of ``ids`` have any order in the data (to tell a campaign file from another shop)."""
         self._require_orders()

@@ -3,7 +3,7 @@ import pandas as pd
 import streamlit as st
 
 from clv import charts
-from clv.segments import RFM_SEGMENT_RULES, days_since_last, describe_rules, segment_overlap
+from clv.segments import BEHAVIOURAL_SEGMENTS, RFM_SEGMENT_RULES, days_since_last, describe_rules, segment_overlap
 from ui.common import count, download_csv, money, money_column, page_setup
 from clv.pipeline import segment_params
 from ui.model import customers_table, segments_table, clusters
@@ -35,7 +35,14 @@ metric = c2.radio("Colour the R × F grid by", ["customers", "revenue"], horizon
 c2.plotly_chart(charts.rf_grid(data, metric), width="stretch")
 c2.caption("Top-right: recent and frequent. Bottom-right: used to buy often, now silent — worth a call.")
 with st.expander("What each segment means"):
-    st.dataframe(RFM_SEGMENT_RULES, hide_index=True, width="stretch")
+    def _span(lo, hi):
+        return f"{lo}" if lo == hi else f"{lo} to {hi}"
+    st.dataframe(pd.DataFrame({
+        "segment": RFM_SEGMENT_RULES["segment"], "what it means": RFM_SEGMENT_RULES["meaning"],
+        "recency score (R)": [_span(a, b) for a, b in zip(RFM_SEGMENT_RULES["r_min"], RFM_SEGMENT_RULES["r_max"])],
+        "frequency and spend score (mean of F and M)": [
+            _span(a, b) for a, b in zip(RFM_SEGMENT_RULES["fm_min"], RFM_SEGMENT_RULES["fm_max"])]}),
+        hide_index=True, width="stretch")
 
 # --- clusters ---------------------------------------------------------------------------------------------
 st.subheader("Clusters")
@@ -67,30 +74,33 @@ download_csv(prof.reset_index(), "cluster_profiles.csv", "Download cluster profi
 st.subheader("Behavioural segments")
 rules = describe_rules(segment_params(settings))
 flags = seg[list(rules)]
-sizes = pd.DataFrame({"segment": list(rules), "rule": list(rules.values()), "customers": flags.sum().to_numpy(),
+names = {key: BEHAVIOURAL_SEGMENTS[key].label for key in rules}  # "Big spenders", never big_spender
+sizes = pd.DataFrame({"segment": [names[k] for k in rules], "rule": [r.split(": ", 1)[-1] for r in rules.values()],
+                      "customers": flags.sum().to_numpy(),
                       "revenue_share": [cust.loc[flags[c] == 1, "revenue"].sum() / total_rev for c in rules]})
 c1, c2 = st.columns(2)
 c1.dataframe(sizes.style.format({"revenue_share": "{:.0%}"}), hide_index=True, width="stretch")
 c1.caption("A customer can be in several behavioural segments. Thresholds are in the sidebar.")
-overlap = segment_overlap(flags)
+overlap = segment_overlap(flags).rename(index=names, columns=names)
 c2.plotly_chart(charts.segment_overlap(overlap), width="stretch")
 
 # --- the customer list -------------------------------------------------------------------------------------
 st.subheader("Find customers")
 choices = (["everyone"] + [f"RFM: {s}" for s in by_seg.index] + [f"Cluster: {cl.names[i]}" for i in sorted(cl.names)]
-           + [f"Segment: {c}" for c in rules])
+           + [f"Segment: {names[c]}" for c in rules])
 pick = st.selectbox("Show", choices, key="segment_filter")
 if pick.startswith("RFM: "):
     rows = data[data["rfm_segment"] == pick[5:]]
 elif pick.startswith("Cluster: "):
     rows = data[data["cluster_name"] == pick[9:]]
 elif pick.startswith("Segment: "):
-    rows = data[data[pick[9:]] == 1]
+    rows = data[data[next(k for k, v in names.items() if v == pick[9:])] == 1]
 else:
     rows = data
 st.caption(f"{count(len(rows))} customers, {rows['revenue'].sum() / total_rev:.0%} of revenue.")
 show = ["customer_id", "orders", "revenue", "aov", "last_order", "r_score", "f_score", "m_score", "rfm_segment",
         "cluster_name", *rules]
 st.dataframe(rows[show].sort_values("revenue", ascending=False), hide_index=True, height=360, width="stretch",
-             column_config={"revenue": money_column(), "aov": money_column("average order")})
-download_csv(rows[show], "customers_selection.csv", "Download this selection (CSV)")
+             column_config={"revenue": money_column(), "aov": money_column("average order"),
+                            **{k: st.column_config.CheckboxColumn(names[k]) for k in rules}})
+download_csv(rows[show].rename(columns=names), "customers_selection.csv", "Download this selection (CSV)")

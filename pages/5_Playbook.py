@@ -47,12 +47,16 @@ st.caption(f"**{best['name']}**: {best['rationale']} Reaching {count(best['custo
 
 c1, c2 = st.columns([3, 2])
 c1.plotly_chart(charts.tactic_gains(ranked), width="stretch")
-c2.markdown("**How the gain is computed**, per targeted customer:\n"
-            f"- *save* tactics: {GAIN_FORMULAS['save']}\n"
-            f"- *grow*, *convert*, *recover* tactics: {GAIN_FORMULAS['grow']} (one extra order's margin, "
-            f"margin {settings.margin:.0%})\n\n"
-            "Expected net gain = Σ gain − customers × cost per contact; ROI = net gain ÷ cost. "
-            "Value at stake: Σ churn risk × CLTV (save) or Σ one order's margin (others).")
+c2.markdown("**What the gain means.** A *save* tactic (a win-back, a call) keeps some of the customers who would "
+            "otherwise stop buying: its gain is the share it keeps of what those customers would be worth. A *grow*, "
+            "*convert* or *recover* tactic brings some customers one extra order: its gain is that order's margin "
+            f"({settings.margin:.0%} of a typical order). The net gain takes off what contacting everyone costs.")
+with c2.expander("How this is computed"):
+    st.markdown("Per targeted customer:\n"
+                f"- *save* tactics: {GAIN_FORMULAS['save']}\n"
+                f"- *grow*, *convert*, *recover* tactics: {GAIN_FORMULAS['grow']}\n\n"
+                "Expected net gain = Σ gain − customers × cost per contact; ROI = net gain ÷ cost. "
+                "Value at stake: Σ churn risk × CLTV (save) or Σ one order's margin (others).")
 in_use = catalogue_in_use().set_index("tactic")
 ranked = ranked.assign(uplift_from=ranked["tactic"].map(in_use["uplift_source"]))
 show = ["name", "kind", "channel", "customers", "value_at_stake", "gross_gain", "cost", "expected_gain", "roi",

@@ -79,13 +79,20 @@ if groups is not None:
 
 # --- one customer -------------------------------------------------------------------------------------------------
 st.subheader("Look up one customer")
-who = st.text_input("Customer id or email", key="cuts_customer",
-                    help="As written in your orders file; emails are matched in any letter case.")
+who = st.text_input("Customer id or email, or part of one", key="cuts_customer",
+                    help="As written in your orders file, or any part of it (a name in an e-mail address, the end of an "
+                         "id); letter case does not matter.")
 if who.strip():
     h = customer_history(shop(), who, projected)
     if not h.found:
-        st.warning(f"No orders or interactions for “{plain(who.strip())}”.", icon="🔎")
-    else:
+        like = shop().find_customers(who)
+        if like:
+            pick = st.selectbox(f"{count(len(like))}{'+' if len(like) == 20 else ''} customers contain "
+                                f"“{plain(who.strip())}” — pick one", like, key="cuts_customer_match")
+            h = customer_history(shop(), pick, projected)
+        else:
+            st.warning(f"No customer's id or e-mail contains “{plain(who.strip())}”.", icon="🔎")
+    if h.found:
         if h.scores is not None:
             s = h.scores
             c = st.columns(4)

@@ -23,7 +23,14 @@ def test_cuts_page_shows_curves_groups_and_one_customer(sample_shop):
     assert metric(at, "Orders") == f"{cust.loc[who, 'orders']:,}"
     assert metric(at, "Spent so far") == money(cust.loc[who, "revenue"], "USD")  # the sample shop sells in USD
     at.text_input(key="cuts_customer").input("nobody@nowhere.example").run()
-    assert any("No orders or interactions" in w.value for w in at.warning)
+    assert any("No customer's id or e-mail contains" in w.value for w in at.warning)
+    # part of an id: the customers containing it, the one with most orders first and shown
+    part = who.split("@")[0][-4:]
+    at.text_input(key="cuts_customer").input(part.upper()).run()
+    assert not at.exception
+    options = at.selectbox(key="cuts_customer_match").options
+    assert all(part in o.lower() for o in options) and who in options
+    assert metric(at, "Orders") == f"{cust.loc[options[0], 'orders']:,}"
 
 
 def test_a_cut_without_its_column_says_which_column_is_missing():

@@ -4,7 +4,6 @@ back-dated and as of its last day; e-mail-ready HTML (inline styles, no script);
 import datetime as dt
 import json
 
-import pytest
 
 from clv.cli import main
 from clv.formatting import count, money
