@@ -76,8 +76,7 @@ def rf_grid(data: pd.DataFrame, metric: str) -> go.Figure:
     grid = grid.drop(columns=empty)
     title = f"{metric.capitalize()} by recency and frequency score"
     if empty:
-        title += (f"<br><sup>No customer has {', '.join(empty)}: customers with the same number of orders share a "
-                  "score, so some scores are skipped</sup>")
+        title += f"<br><sup>{', '.join(empty)} skipped: many customers share an order count</sup>"
     return px.imshow(grid, text_auto=",d" if metric == "customers" else ".3s", color_continuous_scale=BLUES,
                      aspect="auto", labels={"x": "Frequency score", "y": "Recency score", "color": metric},
                      title=title)

@@ -64,7 +64,7 @@ order = [cl.names[i] for i in sorted(cl.names)]
 c1, c2 = st.columns([3, 2])
 c1.plotly_chart(charts.cluster_scatter(plot, order), width="stretch")
 prof = cl.profile.copy()
-c2.dataframe(prof.style.format({"revenue_share": "{:.0%}", "mean_days_since_last": "{:.0f}", "mean_orders": "{:.1f}",
+c2.dataframe(prof.style.format({"customers": "{:,}", "revenue_share": "{:.0%}", "mean_days_since_last": "{:.0f}", "mean_orders": "{:.1f}",
                                 "mean_revenue": money, "aov": money}), width="stretch")
 c2.caption(f"Cluster 0, *{cl.names[0]}*: {prof.loc[0, 'customers']:,} customers, "
            f"{prof.loc[0, 'revenue_share']:.0%} of revenue, about {prof.loc[0, 'mean_orders']:.1f} orders each.")
@@ -101,6 +101,9 @@ st.caption(f"{count(len(rows))} customers, {rows['revenue'].sum() / total_rev:.0
 show = ["customer_id", "orders", "revenue", "aov", "last_order", "r_score", "f_score", "m_score", "rfm_segment",
         "cluster_name", *rules]
 st.dataframe(rows[show].sort_values("revenue", ascending=False), hide_index=True, height=360, width="stretch",
-             column_config={"revenue": money_column(), "aov": money_column("average order"),
+             column_config={"customer_id": "customer", "revenue": money_column(), "aov": money_column("average order"),
+                            "last_order": st.column_config.DatetimeColumn("last order", format="D MMM YYYY"),
+                            "r_score": "R", "f_score": "F", "m_score": "M", "rfm_segment": "RFM segment",
+                            "cluster_name": "cluster",
                             **{k: st.column_config.CheckboxColumn(names[k]) for k in rules}})
 download_csv(rows[show].rename(columns=names), "customers_selection.csv", "Download this selection (CSV)")

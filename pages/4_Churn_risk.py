@@ -56,10 +56,12 @@ if bands is not None:
     now["checked: model said no purchase"] = bands["predicted"].to_numpy()
     now["checked: really did not buy"] = bands["did_not_buy"].to_numpy()
 st.markdown("**Risk bands**: your customers in three equal groups by churn risk.")
-st.dataframe(now.reset_index().style.format({"risk_from": "{:.0%}", "risk_to": "{:.0%}", "value_at_stake": money,
-                                             "checked: model said no purchase": "{:.0%}",
+st.dataframe(now.reset_index().style.format({"customers": "{:,}", "risk_from": "{:.0%}", "risk_to": "{:.0%}",
+                                             "value_at_stake": money, "checked: model said no purchase": "{:.0%}",
                                              "checked: really did not buy": "{:.0%}"}),
-             hide_index=True, width="stretch")
+             hide_index=True, width="stretch",
+             column_config={"risk_band": "risk band", "risk_from": "churn risk from", "risk_to": "to",
+                            "value_at_stake": "value at stake"})
 st.caption("Checked on your own history: the model fitted up to the backtest's cut-off put customers into the same "
            f"three bands, and the last column is the share of each band that really bought nothing in the next {W} "
            "days." if bands is not None else

@@ -50,7 +50,7 @@ c1.plotly_chart(charts.tactic_gains(ranked), width="stretch")
 c2.markdown("**What the gain means.** A *save* tactic (a win-back, a call) keeps some of the customers who would "
             "otherwise stop buying: its gain is the share it keeps of what those customers would be worth. A *grow*, "
             "*convert* or *recover* tactic brings some customers one extra order: its gain is that order's margin "
-            f"({settings.margin:.0%} of a typical order). The net gain takes off what contacting everyone costs.")
+            f"({settings.margin:.0%} of a typical order's value). The net gain takes off what contacting everyone costs.")
 with c2.expander("How this is computed"):
     st.markdown("Per targeted customer:\n"
                 f"- *save* tactics: {GAIN_FORMULAS['save']}\n"
@@ -61,9 +61,12 @@ in_use = catalogue_in_use().set_index("tactic")
 ranked = ranked.assign(uplift_from=ranked["tactic"].map(in_use["uplift_source"]))
 show = ["name", "kind", "channel", "customers", "value_at_stake", "gross_gain", "cost", "expected_gain", "roi",
         "uplift", "uplift_from"]
-st.dataframe(ranked[show].style.format({"value_at_stake": money, "gross_gain": money, "cost": money,
-                                        "expected_gain": money, "roi": "{:.0%}", "uplift": "{:.1%}"}),
-             hide_index=True, width="stretch")
+st.dataframe(ranked[show].style.format({"customers": "{:,}", "value_at_stake": money, "gross_gain": money,
+                                        "cost": money, "expected_gain": money, "roi": "{:.0%}", "uplift": "{:.1%}"}),
+             hide_index=True, width="stretch",
+             column_config={"name": "tactic", "value_at_stake": "value at stake", "gross_gain": "margin it brings",
+                            "cost": "contact costs", "expected_gain": "expected net gain", "roi": "return on cost",
+                            "uplift_from": "uplift from"})
 measured = measured_uplifts()
 if measured is not None:
     st.info("Measured on your own campaigns, and blended with the assumption by precision (a wide result moves it a "
