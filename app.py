@@ -1,13 +1,16 @@
 """clv — the landing page: how the shop is doing, and the three things to do first."""
 import datetime as dt
 
+import pandas as pd
 import streamlit as st
 
 from clv import charts
+from clv.acquisition import cac_by_month, cohort_margins, payback, read_ad_spend
+from clv.errors import DataError
 from clv.periods import COMPARISONS, PERIODS, compare, comparison_bounds, kpis as period_kpis, period_bounds
 from clv.models import ModelError
 from clv.value import new_customer_value
-from ui.common import count, currency, keep_widgets, money, money_column, page_setup, pct, plain, shop
+from ui.common import count, currency, download_csv, keep_widgets, money, money_column, page_setup, pct, plain, shop
 from ui.fallback import show_gaps
 from ui.model import (customers_table, model_comparison, pipeline, readiness, scored, shop_intervals, shop_table,
                       tactic_table, value_interval, value_model)
@@ -134,6 +137,58 @@ if data is not None:
                        f"projected margin for the next {H} months, ÷ CAC. This is not the headline CLV : CAC, which "
                        "is a *new* customer's first "
                        f"{H} months (first order included). Edit CAC per channel above.")
+
+# --- what a new customer costs, from the ad spend -------------------------------------------------------------
+spend_files = st.session_state.get("ad_spend_files") or []
+with st.expander("CAC from your ad spend: per channel and month, and when each cohort paid it back",
+                 expanded=bool(spend_files)):
+    st.file_uploader("Ad spend exports: Meta Ads Manager, Google Ads, or any table with a date, a channel and a "
+                     "spend (CSV or Excel)", type=["csv", "tsv", "txt", "xlsx", "xls"], accept_multiple_files=True,
+                     key="ad_spend_files")
+    if not spend_files:
+        st.caption(f"Until then the pages use the one cost to acquire a customer set in the sidebar "
+                   f"({money(settings.cac)}). New customers are matched to a channel by their first order's channel "
+                   "column (source, UTM, referrer); all spend over all new customers gives a blended figure too.")
+    else:
+        frames = []
+        for f in spend_files:
+            try:
+                rows, said = read_ad_spend(f.getvalue(), f.name)
+            except DataError as exc:
+                st.error(plain(f"{f.name}: {exc}"), icon="⚠️")
+                continue
+            st.caption(plain(said))
+            frames.append(rows)
+        if frames:
+            margins = cohort_margins(s, settings.margin)
+            cac, notes = cac_by_month(pd.concat(frames, ignore_index=True), margins)
+            for note in notes:
+                st.info(plain(note))
+            st.dataframe(cac, hide_index=True, width="stretch",
+                         column_config={"month": st.column_config.DateColumn("month", format="MMM YYYY"),
+                                        "spend": money_column("spend"), "new_customers": "new customers",
+                                        "cac": money_column("CAC")})
+            projected = None
+            if data is not None:
+                cohort = pd.to_datetime(data["first_order"]).dt.to_period("M").dt.to_timestamp().dt.date
+                projected = (data.assign(cohort=cohort).groupby(["cohort", "channel"], dropna=False)
+                             .agg(customers=("customer_id", "size"), projected=("clv", "mean")).reset_index())
+                projected["channel"] = projected["channel"].fillna("")
+            pb = payback(cac, margins, projected)
+            if len(pb):
+                st.markdown("**Per acquisition cohort**: what its customers have brought in margin so far against "
+                            "what each cost, and the month they paid it back")
+                st.dataframe(pb, hide_index=True, width="stretch", column_config={
+                    "cohort": st.column_config.DateColumn("first bought in", format="MMM YYYY"),
+                    "new_customers": "new customers", "cac": money_column("CAC"),
+                    "months_observed": "months seen", "margin_per_customer": money_column("margin per customer so far"),
+                    "clv_cac_so_far": st.column_config.NumberColumn("margin so far : CAC", format="%.1f"),
+                    "clv_cac_with_projection": st.column_config.NumberColumn(
+                        f"with the next {settings.horizon_months} months : CAC", format="%.1f"),
+                    "payback_month": st.column_config.NumberColumn("paid back in month", format="%d")})
+                st.caption("Paid back in month 0: in the month of the first order; 1: the month after; empty: not yet. "
+                           "Margin per customer counts returns and refunds.")
+                download_csv(pb, "cac_payback.csv", "Download the payback table (CSV)")
 
 st.subheader("Do these first")
 if data is not None:

@@ -367,6 +367,41 @@ def test_a_refused_upload_is_said_everywhere_and_a_period_compares(browser, serv
     ctx.close()
 
 
+def test_ad_spend_upload_gives_cac_per_channel_and_month(browser, server, tmp_path):
+    """On the Overview, a spend table (the sample shop's orders say web / pos / iphone as their channel): what it read
+    in words, the spend no new customer can be matched to said, and the payback table's CAC per channel and month
+    the library's, to the cent."""
+    import pandas as pd
+    from clv.acquisition import cac_by_month, cohort_margins, payback, read_ad_spend
+    from clv.store import Shop
+    text = "date,channel,spend\n2026-09-10,web,1000\n2026-09-12,Facebook,500\n2026-10-05,web,800\n"
+    path = tmp_path / "spend.csv"
+    path.write_text(text)
+    spend, _ = read_ad_spend(text.encode(), "spend.csv")
+    margins = cohort_margins(Shop.sample(), 0.4)
+    want = payback(cac_by_month(spend, margins)[0], margins).set_index(["cohort", "channel"])
+    ctx = browser.new_context(viewport={"width": 1280, "height": 1600}, accept_downloads=True)
+    page = ctx.new_page()
+    page.goto(server + "/")
+    page.get_by_text("CAC from your ad spend", exact=False).first.click()
+    slot = page.get_by_test_id("stFileUploader").filter(has_text="Ad spend exports")
+    expect(slot).to_have_count(1, timeout=120_000)
+    slot.locator("input[type=file]").set_input_files(str(path))
+    expect(page.get_by_text("a spend table, 3 rows read", exact=False)).to_be_visible(timeout=120_000)
+    expect(page.get_by_text("meta in Sep 2026", exact=False)).to_be_visible()
+    button = page.get_by_test_id("stDownloadButton").filter(has_text="Download the payback table")
+    with page.expect_download() as info:
+        button.get_by_role("button").click()
+    info.value.save_as(tmp_path / "payback.csv")
+    got = pd.read_csv(tmp_path / "payback.csv")
+    got["cohort"] = pd.to_datetime(got["cohort"]).dt.date
+    got = got.set_index(["cohort", "channel"])
+    for key in [(pd.Timestamp("2026-09-01").date(), "web"), (pd.Timestamp("2026-10-01").date(), "web")]:
+        assert got.loc[key, "cac"] == pytest.approx(want.loc[key, "cac"], abs=0.005)
+        assert got.loc[key, "new_customers"] == want.loc[key, "new_customers"]
+    ctx.close()
+
+
 def test_shared_password_protects_every_page(browser, tmp_path):
     """A server with `[clv] password` in its secrets: no page shows data before the password; a wrong one is
     refused; the right one opens the dashboard."""
