@@ -27,11 +27,22 @@ else:
     col = f"cumulative_{value}_per_customer"
     at = min(6, int(done["months_since_first"].max()))
     row = done[done["months_since_first"] == at]
-    best = row.loc[row[col].idxmax()]
-    st.caption(f"Each line is the customers who first bought in one month. After {at} month{'s' if at != 1 else ''}, "
-               f"the customers who started in **{pd.Timestamp(best['cohort']):%B %Y}** had brought "
-               f"**{money(best[col])}** of {value} each — the best of the {len(row)} cohorts that old. A line that "
-               "keeps rising means those customers keep coming back; a flat one means they bought once.")
+    # the best cohort is one that says something: enough customers, and not the data's first month when the export
+    # starts after the 1st (that month holds only part of its customers)
+    first_day = shop().purchase_span()[0]
+    partial = (pd.to_datetime(row["cohort"]).dt.date == first_day.replace(day=1)) & (first_day.day > 1)
+    fair = row[(row["customers"] >= MIN_CUSTOMERS) & ~partial]
+    drawn = min(12, done["cohort"].nunique())
+    said = ("Each line is the customers who first bought in one month"
+            + (f" (the latest {drawn} months are drawn)" if done["cohort"].nunique() > drawn else "") + ". ")
+    if len(fair):
+        best = fair.loc[fair[col].idxmax()]
+        said += (f"After {at} month{'s' if at != 1 else ''}, the customers who started in "
+                 f"**{pd.Timestamp(best['cohort']):%B %Y}** ({count(best['customers'])} of them) had brought "
+                 f"**{money(best[col])}** of {value} each — the best of the {len(fair)} cohorts that old with at least "
+                 f"{MIN_CUSTOMERS} customers. ")
+    st.caption(said + "A line that keeps rising means those customers keep coming back; a flat one means they "
+               "bought once.")
     with st.expander("The numbers behind the curves"):
         grid = done.pivot_table(index="cohort", columns="months_since_first", values=col)
         grid.index = [f"{pd.Timestamp(m):%b %Y}" for m in grid.index]
