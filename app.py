@@ -25,10 +25,12 @@ st.caption(f"Data: {plain(st.session_state['source'])}. "
               else "Upload another export on **Your data**."))
 
 # --- the period the figures below cover, and what to compare it with ---------------------------------------------
-first_day, last_day = s.purchase_span()[0], s.last_date()
+first_day = s.purchase_span()[0]
+last_day = dt.date.fromisoformat(settings.as_of) if settings.as_of else s.last_date()  # the sidebar's "as of"
 p1, p2, p3 = st.columns([1, 1, 2])
 kind = p1.selectbox("Period", list(PERIODS), format_func=PERIODS.get, key="period_kind",
-                    help=f"Every period ends on {last_day:%d %b %Y}, the last day in your data (not today).")
+                    help=f"Every period ends on {last_day:%d %b %Y}: the last day in your data, or the sidebar's "
+                         "\"as of\" day (not today).")
 versus = p2.selectbox("Compared with", list(COMPARISONS), format_func=COMPARISONS.get, key="period_compare",
                       disabled=kind == "all")
 custom = None
@@ -85,6 +87,9 @@ c[2].metric("Revenue", money(revenue))
 c[3].metric("Average order value", money(revenue / max(orders, 1)))
 c[4].metric("Repeat-customer rate", pct(repeaters.mean()))
 c[5].metric("Repeaters' revenue", pct(customers.loc[repeaters, 'revenue'].sum() / max(revenue, 1e-9)))
+if not currency():
+    st.caption("Your file does not say its currency, so amounts are plain numbers: choose the currency on "
+               "**Your data** to see money as money on every page.")
 st.caption(f"{pct(repeaters.mean())} of your customers ordered more than once; they brought in "
            f"{pct(customers.loc[repeaters, 'revenue'].sum() / max(revenue, 1e-9))} of revenue. Revenue is net of "
            "refunds and returns, including returns after a customer's last purchase.")

@@ -225,6 +225,7 @@ def cohort_ltv_curves(curves: pd.DataFrame, value: str = "revenue", max_cohorts:
                           "first_bought": "first order in (customers)"},
                   title=f"Cumulative {value} per customer, by month of first order")
     fig.update_layout(legend_title_text="first order in (customers)")
+    fig.update_xaxes(dtick=1)  # whole months: no "0.5 months" tick on a young shop
     return fig
 
 

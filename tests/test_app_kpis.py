@@ -41,3 +41,20 @@ def test_cut_offs_with_the_wrong_count_are_said_not_ignored():
     assert any("Recency cut-offs" in e and "2 numbers" in e for e in errors), errors
     at.text_input(key="recency_cuts").input("30, 60, 120, 240").run()
     assert not at.sidebar.error
+
+
+def test_as_of_a_past_day_shows_the_dashboard_as_it_was_then(sample_shop):
+    """The sidebar's "as of": the customers and revenue of the orders up to that day, the periods ending on it, and
+    the pages that fit models run on that history."""
+    import datetime as dt
+
+    from clv.formatting import count
+    at = open_app()
+    at.date_input(key="as_of").set_value(dt.date(2026, 6, 30)).run()
+    assert not at.exception
+    then = sample_shop.customers(as_of="2026-06-30")
+    assert metric(at, "Customers") == count(int((then["orders"] > 0).sum()))
+    at.selectbox(key="period_kind").set_value("30d").run()
+    assert any("01 Jun 2026 to 30 Jun 2026" in c.value for c in at.caption)
+    at.switch_page("pages/4_Churn_risk.py").run()
+    assert not at.exception and metric(at, "Customers worth saving")

@@ -387,6 +387,14 @@ def sidebar(who: str | None = None) -> Settings:
                                   "pareto_nbd": "Pareto/NBD (customers can leave at any time)"}.get,
                      help="How future purchases are projected. 'Choose by backtest' fits each model on your older "
                           "orders and keeps the one that predicted the rest best (see What is each worth?).")
+        first, last = shop().purchase_span()[0], shop().last_date()
+        kept = st.session_state.get("as_of")
+        # a day of another data set (or past this one's end) goes back to "the last day in the data"
+        st.session_state["as_of"] = kept if kept is not None and first <= kept <= last else None
+        st.date_input("As of (empty: the last day in your data)", value=None, min_value=first, max_value=last,
+                      key="as_of", format="YYYY-MM-DD",
+                      help="See the dashboard as it was on a past day: every model is fitted on the orders up to it, "
+                           "and periods end on it. Orders after it are ignored, as if the export had been taken then.")
     with sb.expander("RFM & clusters"):
         st.radio("RFM scoring", ["quantiles", "thresholds"], key="rfm_method", horizontal=True,
                  help="Quintiles of your own customers, or fixed cut-offs you choose below.")
@@ -432,7 +440,7 @@ def sidebar(who: str | None = None) -> Settings:
         first_time_days=int(s["first_time_days"]), big_spender_top_pct=float(s["big_spender_top_pct"]),
         high_aov_pct=float(s["high_aov_pct"]), discount_share_min=s["discount_share_min"] / 100,
         cart_days=int(s["cart_days"]), vip_tenure_months=int(s["vip_tenure_months"]),
-        purchase_model=s["purchase_model"],
+        purchase_model=s["purchase_model"], as_of=s["as_of"].isoformat() if s.get("as_of") else None,
         churn_model="model")  # the app always tries the interaction-aware model (orders-only shops too) and says why
 
 
