@@ -12,7 +12,8 @@ from clv.models import ModelError
 from clv.value import new_customer_value
 from ui.common import count, currency, download_csv, keep_widgets, money, money_column, page_setup, pct, plain, shop
 from ui.fallback import show_gaps
-from ui.model import (customers_table, model_comparison, pipeline, readiness, scored, shop_intervals, shop_table,
+from ui.model import (catalogue_in_use, customers_table, model_comparison, pipeline, readiness, scored,
+                      shop_intervals, shop_table,
                       tactic_table, value_interval, value_model)
 
 settings = page_setup("Overview")
@@ -165,8 +166,10 @@ with st.expander("CAC from your ad spend: per channel and month, and when each c
             st.caption(plain(said))
             frames.append(rows)
         if frames:
-            margins = cohort_margins(s, settings.margin)
-            cac, notes = cac_by_month(pd.concat(frames, ignore_index=True), margins)
+            spend = pd.concat(frames, ignore_index=True)
+            spend = spend[pd.to_datetime(spend["date"]).dt.date <= last_day]  # the as-of day, as every figure here
+            margins = cohort_margins(s, settings.margin, last_day)
+            cac, notes = cac_by_month(spend, margins)
             for note in notes:
                 st.info(plain(note))
             st.dataframe(cac, hide_index=True, width="stretch",
@@ -249,7 +252,7 @@ if st.button("Prepare this week's digest", key="prepare_digest"):
     from clv.digest import build_digest, render
     with st.spinner("Writing the digest…"):
         st.session_state["digest_html"] = render(build_digest(
-            s, 7, None, settings.margin, settings.horizon_months, settings.discount_rate, settings.purchase_model,
+            s, 7, settings.as_of, settings=settings, catalogue=catalogue_in_use(),
             source=st.session_state["source"])).encode("utf-8")
 if st.session_state.get("digest_html"):
     st.download_button("Download digest.html", st.session_state["digest_html"], file_name="clv_digest.html",

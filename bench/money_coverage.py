@@ -45,6 +45,8 @@ def scenarios():
     yield "2000/500 base 0.10 uplift 0.05, treated spend 20 % less", \
         dict(treated=2000, control=500, base_rate=0.10, uplift=0.05, spend=SPENDS["LN(3.5, 1.0)"],
              treated_spend_factor=0.8)
+    yield "2000/500 base 0.10 uplift 0.05, 10 % of customers return something", \
+        dict(treated=2000, control=500, base_rate=0.10, uplift=0.05, spend=SPENDS["LN(3.5, 1.0)"], returns=0.10)
     yield "1200/300 base 0.15 uplift 0.03 one order Gamma(2, 30) (benign)", \
         dict(treated=1200, control=300, base_rate=0.15, uplift=0.03, spend=("gamma", 2.0, 30.0), extra_orders=0.0)
 

@@ -58,19 +58,24 @@ def _norm(c: str) -> str:
 
 def _read_table(data: bytes) -> pd.DataFrame:
     """A CSV (or Google's UTF-16 TSV) whose header may sit below a title and a date range."""
-    text = None
-    for enc in ("utf-8-sig", "utf-16", "latin-1"):
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in data[:200]:  # UTF-16 only when it says so
+        text = data.decode("utf-16", errors="replace")
+    else:
         try:
-            text = data.decode(enc)
-            if "\x00" not in text:
-                break
+            text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
-            continue
+            text = data.decode("cp1252", errors="replace")
     lines = text.splitlines()
+    if not lines:
+        raise DataError("The ad spend file is empty.", expected="a Meta or Google Ads export, or date, channel, spend")
     head = next((i for i, line in enumerate(lines[:20])
                  if re.search(r"(?i)\b(cost|spend|amount spent)", line) and len(re.split(r"[,\t;]", line)) >= 2), 0)
     sep = "\t" if lines[head].count("\t") > lines[head].count(",") else ","
-    return pd.read_csv(io.StringIO("\n".join(lines[head:])), sep=sep, dtype=str, keep_default_na=False)
+    try:
+        return pd.read_csv(io.StringIO("\n".join(lines[head:])), sep=sep, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise DataError(f"The ad spend file cannot be read as a table ({exc}).",
+                        expected="a Meta or Google Ads export, or a CSV of date, channel, spend") from exc
 
 
 def read_ad_spend(source, name: str = "") -> tuple[pd.DataFrame, str]:
@@ -78,14 +83,20 @@ def read_ad_spend(source, name: str = "") -> tuple[pd.DataFrame, str]:
     bytes (CSV, TSV or Excel). Raises DataError naming the column it cannot find."""
     name = name or (str(source) if not isinstance(source, (bytes, bytearray)) else "")
     data = Path(source).read_bytes() if not isinstance(source, (bytes, bytearray)) else bytes(source)
-    if name.lower().endswith((".xlsx", ".xls")) or data[:4] == b"PK\x03\x04":
-        df = pd.read_excel(io.BytesIO(data), dtype=str).fillna("")
+    if name.lower().endswith((".xlsx", ".xls")) or data[:4] == b"PK\x03\x04" or data[:4] == b"\xd0\xcf\x11\xe0":
+        try:
+            df = pd.read_excel(io.BytesIO(data), dtype=str, engine="calamine").fillna("")
+        except Exception as exc:  # noqa: BLE001 — a damaged workbook: said, not a traceback
+            raise DataError(f"The ad spend workbook cannot be read ({type(exc).__name__}: {exc}).",
+                            expected="an .xlsx or .xls as Excel saves it, or a CSV") from exc
     else:
         df = _read_table(data)
     cols = {_norm(c): c for c in df.columns}
-    spend_col = next((c for n, c in cols.items() if n.startswith("amountspent") or n in ("cost", "spend", "amount",
-                                                                                         "costusd", "adspend")
-                      or n.startswith("cost")), None)
+    # the spend, never a rate: Meta's "Cost per result" and Google's "Cost / conv." sit beside the total
+    ranked = ([c for n, c in cols.items() if n.startswith("amountspent")]
+              + [c for n, c in cols.items() if n == "cost" or re.fullmatch(r"cost[a-z]{3}", n)]
+              + [c for n, c in cols.items() if n in ("spend", "adspend", "spendusd", "totalspend", "amount")])
+    spend_col = ranked[0] if ranked else None
     if spend_col is None:
         raise DataError("No spend column found in the ad spend file.", column="Amount spent / Cost / spend",
                         example=df.iloc[0].to_dict() if len(df) else None,

@@ -167,14 +167,16 @@ SHRINK_BUYERS = 20
 def money_interval(n1, k1, s1, q1, c1, n0, k0, s0, q0, c0, level: float = 0.95):
     """Difference in mean margin per customer, treatment − control, and its interval (vectorised over campaigns).
 
-    Per group: n customers, k buyers and the sums of buyers' margin, margin² and margin³ (s, q, c). Margin per
+    Per group: n customers, k of them with money in the window (buyers, and customers who only returned something)
+    and the sums of their margin, margin² and margin³ (s, q, c). Margin per
     customer is zero-inflated (most do not buy) and skewed (a few spend a lot), where Welch's interval fails: a small
     control group that happens to miss the big spenders looks both cheap and certain. So the two parts are estimated
     apart: each group's buying rate (with one buyer and one non-buyer added, which keeps a group of 5 with nobody
     buying from looking certain) and buyer mean (shrunk toward both groups' by ``SHRINK_BUYERS``), and the *shape* of
     what a buyer spends — its coefficient of variation and standardised skewness, each buyer measured against their
     own group's mean — from the buyers of both groups together (a campaign may scale spend, as a discount does, but
-    is not assumed to reshape it). The variance and third cumulant of each group's mean follow; the interval is
+    is not assumed to reshape it; where returns make a group's mean margin 0 or less, the moments about the mean are
+    pooled instead). The variance and third cumulant of each group's mean follow; the interval is
     Student's t on the buyers' degrees of freedom, moved by the Cornish–Fisher term for the difference's skewness.
     The point estimate is the plain difference of means.
 
@@ -187,19 +189,27 @@ def money_interval(n1, k1, s1, q1, c1, n0, k0, s0, q0, c0, level: float = 0.95):
         k = k1 + k0
         pooled = (s1 + s0) / k
 
-        def spread(kk, s, q, c):  # buyers' squared and cubed deviations from their group's mean, relative to it
-            m = s / kk
-            return (np.where(kk > 0, (q - kk * m * m) / (m * m), 0.0),
-                    np.where(kk > 0, (c - 3 * m * q + 2 * kk * m ** 3) / m ** 3, 0.0))
-        d1, t1 = spread(k1, s1, q1, c1)
-        d0, t0 = spread(k0, s0, q0, c0)
-        cv2 = np.maximum((d1 + d0) / np.maximum(k - (k1 > 0) - (k0 > 0), 1), 0.0)
-        g3 = (t1 + t0) / k
+        def spread(kk, s, q, c):  # buyers' summed squared and cubed deviations from their group's mean
+            m = np.where(kk > 0, s / np.maximum(kk, 1), 0.0)
+            return m, np.where(kk > 0, q - kk * m * m, 0.0), np.where(kk > 0, c - 3 * m * q + 2 * kk * m ** 3, 0.0)
+        b1, d1, t1 = spread(k1, s1, q1, c1)
+        b0, d0, t0 = spread(k0, s0, q0, c0)
+        dof = np.maximum(k - (k1 > 0) - (k0 > 0), 1)
+        # the shape relative to each group's mean (a discount scales spend) while both means are positive; where
+        # returns make a group's mean 0 or less, the same moments about the mean instead (no division by it)
+        relative = (pooled > 0) & ((k1 == 0) | (b1 > 0)) & ((k0 == 0) | (b0 > 0))
+        safe1, safe0 = np.where(b1 > 0, b1, 1.0), np.where(b0 > 0, b0, 1.0)
+        cv2 = np.maximum((d1 / safe1 ** 2 + d0 / safe0 ** 2) / dof, 0.0)
+        g3 = (t1 / safe1 ** 3 + t0 / safe0 ** 3) / k
+        c2 = np.maximum((d1 + d0) / dof, 0.0)
+        c3 = (t1 + t0) / k
 
         def moments(kk, n, s):  # variance and third cumulant of one group's mean margin per customer
             p = (kk + 1) / (n + 2)
             mean = (s + SHRINK_BUYERS * pooled) / (kk + SHRINK_BUYERS)
-            ey, ey2, ey3 = p * mean, p * mean ** 2 * (1 + cv2), p * mean ** 3 * (1 + 3 * cv2 + g3)
+            e2 = np.where(relative, mean ** 2 * (1 + cv2), mean ** 2 + c2)
+            e3 = np.where(relative, mean ** 3 * (1 + 3 * cv2 + g3), mean ** 3 + 3 * mean * c2 + c3)
+            ey, ey2, ey3 = p * mean, p * e2, p * e3
             return (ey2 - ey ** 2) / n, (ey3 - 3 * ey * ey2 + 2 * ey ** 3) / n ** 2
         v1, u1 = moments(k1, n1, s1)
         v0, u0 = moments(k0, n0, s0)
@@ -239,16 +249,17 @@ def measure(campaigns: pd.DataFrame, outcomes: pd.DataFrame, window_end: dt.date
     rows["bought"] = (rows["purchases"] > 0).astype(float)
     rows["margin"] = margin * rows["revenue"]
     rows["margin2"], rows["margin3"] = rows["margin"] ** 2, rows["margin"] ** 3
+    rows["with_money"] = (rows["margin"] != 0).astype(float)  # buyers, and customers who only returned something
     if "churn_risk" not in rows:
         rows["churn_risk"] = np.nan
     # one pass over all campaigns: per campaign and group, the counts, sums and variances the intervals need
     g = rows.groupby(["campaign_id", "group"], sort=True).agg(
         n=("customer_id", "size"), buyers=("bought", "sum"), orders=("purchases", "sum"),
         margin_mean=("margin", "mean"), margin_sum=("margin", "sum"), margin2=("margin2", "sum"),
-        margin3=("margin3", "sum"), risk=("churn_risk", "mean"))
+        margin3=("margin3", "sum"), with_money=("with_money", "sum"), risk=("churn_risk", "mean"))
     g = g.unstack("group")
     first = rows.groupby("campaign_id", sort=True)[["tactic", "created"]].first()
-    counts = ("n", "buyers", "orders", "margin_sum", "margin2", "margin3")
+    counts = ("n", "buyers", "orders", "margin_sum", "margin2", "margin3", "with_money")
     t = {c: g[c].get("treatment", pd.Series(np.nan, index=g.index)).fillna(0 if c in counts else np.nan)
          for c in g.columns.levels[0]}
     k = {c: g[c].get("control", pd.Series(np.nan, index=g.index)).fillna(0 if c in counts else np.nan)
@@ -257,8 +268,9 @@ def measure(campaigns: pd.DataFrame, outcomes: pd.DataFrame, window_end: dt.date
     with np.errstate(invalid="ignore", divide="ignore"):
         d, lo, hi = newcombe(t["buyers"].to_numpy(), nt, k["buyers"].to_numpy(), nc)
         m, m_lo, m_hi, expected = money_interval(
-            nt, t["buyers"].to_numpy(), t["margin_sum"].to_numpy(), t["margin2"].to_numpy(), t["margin3"].to_numpy(),
-            nc, k["buyers"].to_numpy(), k["margin_sum"].to_numpy(), k["margin2"].to_numpy(), k["margin3"].to_numpy())
+            nt, t["with_money"].to_numpy(), t["margin_sum"].to_numpy(), t["margin2"].to_numpy(),
+            t["margin3"].to_numpy(), nc, k["with_money"].to_numpy(), k["margin_sum"].to_numpy(),
+            k["margin2"].to_numpy(), k["margin3"].to_numpy())
         rate = (t["buyers"].to_numpy() + k["buyers"].to_numpy()) / (nt + nc)
         control_needed = np.where(rate > 0, np.ceil(MIN_EXPECTED_BUYERS / rate), np.nan)
     tactics = first["tactic"].to_numpy()
@@ -315,11 +327,11 @@ def typical_gap_days(customers: pd.DataFrame) -> float | None:
 
 def measure_on(shop, campaigns: pd.DataFrame, notes: list, margin: float, cost_per_customer: dict | float = 0.0,
                window_days: int | None = None) -> Measurement:
-    currency = shop.orders_report.currency if shop.orders_report else None
     """``measure`` with the outcomes from a loaded shop (a clv.store.Shop): the window runs from each campaign's
     date to ``window_days`` later, or to the last date in the orders. Customers of the file that the orders do not
     know at all are reported (a campaign from another shop, or ids changed since)."""
     notes = list(notes)
+    currency = shop.orders_report.currency if shop.orders_report else None
     last = shop.last_date()
     ends = []
     for cid, created in campaigns.groupby("campaign_id")["created"].first().items():
@@ -350,6 +362,9 @@ def _money_words(r: dict, currency: str | None = None) -> str:
                 f"in margin after {m(r['cost'])} of contact costs")
     if not r["control_needed_for_money"] == r["control_needed_for_money"]:  # NaN: nobody bought
         return "nobody in either group bought in the window, so there is no money to measure yet"
+    if r["expected_control_buyers"] >= MIN_EXPECTED_BUYERS:  # enough customers, but no spread to measure yet
+        return ("what it made in money cannot be put in an interval yet: too few customers spent or returned "
+                "anything in the window")
     return (f"what it made in money cannot be measured yet: the smaller group is expected to hold only "
             f"{r['expected_control_buyers']:.1f} buyers at this buying rate, and a money figure needs at least "
             f"{MIN_EXPECTED_BUYERS} — a control group of about {r['control_needed_for_money']:,.0f} customers would do")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -43,11 +43,14 @@ class Digest:
 def build_digest(shop, days: int = 7, as_of=None, margin: float = defaults.MARGIN,
                  horizon_months: int = defaults.HORIZON_MONTHS, discount_rate: float = defaults.DISCOUNT_RATE,
                  model: str = "auto", previous: pd.DataFrame | None = None, campaigns=None,
-                 source: str = "") -> Digest:
+                 source: str = "", settings=None, catalogue: pd.DataFrame | None = None) -> Digest:
     """The digest of the ``days`` up to ``as_of`` (default: the last day in the data) against the ``days`` before.
 
     ``previous``: a scored table from an earlier run (``python -m clv score``), to say who newly became worth
-    saving. ``campaigns``: (rows, notes) from clv.campaigns.read_campaigns, measured up to ``as_of``."""
+    saving. ``campaigns``: (rows, notes) from clv.campaigns.read_campaigns, measured up to ``as_of``.
+    ``settings`` (a clv.pipeline.Settings; it overrides margin, horizon, discount rate and model) and ``catalogue``
+    (the tactics with their uplifts): the app passes its own, so the digest says what its pages say. By default the
+    churn risk is the app's: the interaction-aware model when it beats the purchase history, which it says."""
     from .churn import worth_saving
     from .pipeline import Pipeline, Settings
     from .tactics import CATALOGUE, rank_tactics, tactic_features
@@ -61,21 +64,26 @@ def build_digest(shop, days: int = 7, as_of=None, margin: float = defaults.MARGI
         ("Customers who bought", "customers"), ("New customers", "new_customers"),
         ("Returning customers", "returning_customers"), ("Purchases", "purchases"), ("Revenue", "revenue"),
         ("Average order value", "average_order_value"))}
-    run = Pipeline(shop, Settings(as_of=str(end) if as_of else None, horizon_months=horizon_months,
-                                  discount_rate=discount_rate, margin=margin, purchase_model=model))
+    if settings is None:
+        settings = Settings(horizon_months=horizon_months, discount_rate=discount_rate, margin=margin,
+                            purchase_model=model, churn_model="model")  # as the app (ui.common.sidebar)
+    settings = replace(settings, as_of=str(end) if as_of else None)
+    margin = settings.margin
+    catalogue = CATALOGUE if catalogue is None else catalogue
+    run = Pipeline(shop, settings)
     ready = run.get("readiness")
     out = Digest(start, end, figures, change["why"], ready.ok, None if ready.ok else ready.in_words(),
                  currency=shop.orders_report.currency, source=source)
     if ready.ok:
         scored = run.get("scored")
-        save = CATALOGUE.set_index("tactic").loc["winback"]
+        save = catalogue.set_index("tactic").loc["winback"]
         worth = worth_saving(scored, save["uplift"], save["cost_per_customer"])
         out.worth_saving, out.worth_value = len(worth), float(worth["value_at_stake"].sum())
         if previous is not None and {"customer_id", "churn_risk", "value_at_stake"} <= set(previous.columns):
             before = worth_saving(previous, save["uplift"], save["cost_per_customer"])
             out.newly_worth_saving = int((~worth["customer_id"].astype(str).isin(
                 before["customer_id"].astype(str))).sum())
-        ranked = rank_tactics(tactic_features(scored), margin)
+        ranked = rank_tactics(tactic_features(scored), margin, catalogue)
         top = ranked[ranked["expected_gain"] > 0].head(1)
         if len(top):
             t = top.iloc[0]
@@ -84,7 +92,7 @@ def build_digest(shop, days: int = 7, as_of=None, margin: float = defaults.MARGI
     if campaigns is not None:
         from .campaigns import measure_on
         rows, notes = campaigns
-        costs = CATALOGUE.set_index("tactic")["cost_per_customer"].to_dict()
+        costs = catalogue.set_index("tactic")["cost_per_customer"].to_dict()
         res = measure_on(shop, rows, notes, margin, costs).results
         out.campaigns = list(zip(res["campaign_id"], res["verdict"]))
     return out

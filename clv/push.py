@@ -95,7 +95,11 @@ class _Http:
             try:
                 with urllib.request.urlopen(req, timeout=self.timeout) as r:
                     raw = r.read()
-                    return r.status, json.loads(raw) if raw else {}
+                    try:
+                        return r.status, json.loads(raw) if raw else {}
+                    except ValueError as exc:  # a proxy's or a login page's HTML: said, not a traceback
+                        raise PushError(f"{self.base} answered {r.status} with something that is not the API's "
+                                        f"JSON ({raw[:80]!r}); check the address and the key.") from exc
             except urllib.error.HTTPError as exc:
                 raw = exc.read()
                 status, wait = exc.code, exc.headers.get("Retry-After")
@@ -115,6 +119,15 @@ class _Http:
                 raise PushError(f"Could not reach {self.base}: {getattr(exc, 'reason', exc)}.") from exc
         raise PushError(f"{self.base} kept answering 'too many requests' or failing after {self.max_retries} retries; "
                         "try again in a few minutes.")
+
+
+def _field(body: dict, *path, what: str):
+    """``body[path…]``, or a PushError saying what the answer lacked."""
+    for key in path:
+        if not isinstance(body, dict) or key not in body:
+            raise PushError(f"The answer did not carry {what}; nothing more was sent.")
+        body = body[key]
+    return body
 
 
 def _now() -> str:
@@ -151,7 +164,7 @@ def push_klaviyo(lst: pd.DataFrame, api_key: str, tactic: str, campaign_id: str,
             status, body = http("POST", "/api/lists", {"data": {"type": "list", "attributes": {"name": name}}})
             if status not in (200, 201):
                 raise _klaviyo_error(status, body, "creating the list")
-            list_id = body["data"]["id"]
+            list_id = _field(body, "data", "id", what="the new list's id")
     profiles = []
     for rec in rows.to_dict("records"):
         props = {k: v for k, v in rec.items() if k != "Email" and v is not None and v == v}
@@ -163,7 +176,7 @@ def push_klaviyo(lst: pd.DataFrame, api_key: str, tactic: str, campaign_id: str,
         status, body = http("POST", "/api/profile-bulk-import-jobs", _klaviyo_job(chunk, list_id))
         if status not in (200, 202):
             raise _klaviyo_error(status, body, f"importing {len(chunk):,} profiles")
-        jobs.append((body["data"]["id"], len(chunk)))
+        jobs.append((_field(body, "data", "id", what="the import job's id"), len(chunk)))
     for p in profiles:
         n = len(json.dumps(p).encode()) + 2  # and the ", " before it
         if chunk and (len(chunk) == KLAVIYO_MAX_PROFILES or overhead + size + n > KLAVIYO_MAX_BYTES):
@@ -236,7 +249,7 @@ def push_mailchimp(lst: pd.DataFrame, api_key: str, audience_id: str, tactic: st
         status, body = http("POST", f"/lists/{audience_id}/segments", {"name": tag, "static_segment": []})
         if status != 200:
             raise _mailchimp_error(status, body, f"creating the tag '{tag}'")
-        seg = body["id"]
+        seg = _field(body, "id", what="the new tag's id")
     sent = failed = 0
     examples, outside = [], []
     for i in range(0, len(emails), MAILCHIMP_BATCH):

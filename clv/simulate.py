@@ -96,12 +96,14 @@ def simulate_gamma_gamma(frequency, p: float, q: float, v: float, seed: int = 0)
 
 def simulate_campaigns(repeats: int, treated: int, control: int, base_rate: float, uplift: float,
                        spend: tuple = ("gamma", 2.0, 25.0), extra_orders: float = 0.3, margin: float = 0.3,
-                       treated_spend_factor: float = 1.0, seed: int = 0):
+                       treated_spend_factor: float = 1.0, returns: float = 0.0, seed: int = 0):
     """``repeats`` randomised campaigns of ``treated`` + ``control`` customers, for clv.campaigns.measure.
 
     A control customer buys with probability ``base_rate``, a treated one with ``base_rate + uplift``; a buyer makes
     1 + Poisson(``extra_orders``) orders whose values are ``spend``: ("gamma", shape, scale) or ("lognormal", mu,
-    sigma); a treated buyer's orders are worth ``treated_spend_factor`` times as much (a discount < 1). Returns
+    sigma); a treated buyer's orders are worth ``treated_spend_factor`` times as much (a discount < 1). With
+    ``returns``, that share of every customer (in both groups alike, so the truth is unchanged) also returns an
+    earlier purchase in the window: −Gamma(2, 15) of revenue, a buyer's net margin can then be 0 or less. Returns
     (rows, outcomes, truth): campaign rows, purchases and revenue per buyer, and the true difference in margin per
     customer, margin × orders per buyer × mean order value × (treated rate × factor − base rate).
     """
@@ -127,7 +129,12 @@ def simulate_campaigns(repeats: int, treated: int, control: int, base_rate: floa
     customers = np.char.add("u", np.arange(len(grp)).astype(str))
     rows = pd.DataFrame({"campaign_id": cid, "tactic": "second_purchase", "created": pd.Timestamp("2026-01-01").date(),
                          "customer_id": customers, "group": grp, "churn_risk": 0.8})
-    outcomes = pd.DataFrame({"campaign_id": cid[bought], "customer_id": customers[bought],
-                             "purchases": orders.astype(float), "revenue": revenue})
+    purchases, net = np.zeros(len(grp)), np.zeros(len(grp))
+    purchases[bought], net[bought] = orders, revenue
+    if returns:
+        net -= np.where(rng.random(len(grp)) < returns, rng.gamma(2.0, 15.0, len(grp)), 0.0)
+    keep = net != 0
+    outcomes = pd.DataFrame({"campaign_id": cid[keep], "customer_id": customers[keep], "purchases": purchases[keep],
+                             "revenue": net[keep]})
     truth = margin * (1 + extra_orders) * mean_value * ((base_rate + uplift) * treated_spend_factor - base_rate)
     return rows, outcomes, truth

@@ -190,7 +190,7 @@ with st.expander("Send directly to Klaviyo or Mailchimp", expanded=bool(tools)):
     for tool, conf in tools.items():
         where = (f"list '{conf.get('list_name') or conf.get('list_id') or 'clv · <tactic> · <campaign>'}'"
                  if tool == "Klaviyo" else f"audience {conf.get('audience_id', '?')}, tag 'clv {cid}'")
-        if st.button(f"Send the {count(send.rows)} customers to {tool} ({where})", key=f"push_{tool}"):
+        if st.button(f"Send the treatment group to {tool} ({where})", key=f"push_{tool}"):
             name = ranked.set_index("tactic").loc[pick, "name"]
             try:
                 with st.spinner(f"Sending to {tool}…"):

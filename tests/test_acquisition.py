@@ -81,19 +81,35 @@ def test_margin_per_customer_and_payback_per_cohort(shop):
 
 
 def test_meta_and_google_exports_as_they_come():
-    meta = ("Reporting starts,Reporting ends,Campaign name,Campaign delivery,Results,Amount spent (USD)\n"
-            "2024-01-01,2024-01-31,Spring,active,12,310.00\n2024-01-30,2024-02-02,Flash,inactive,3,40.00\n")
+    # as Ads Manager writes it: the rate "Cost per results" before the total "Amount spent (USD)"
+    meta = ("Reporting starts,Reporting ends,Campaign name,Campaign delivery,Results,Cost per results,"
+            "Amount spent (USD)\n"
+            "2024-01-01,2024-01-31,Spring,active,12,25.83,310.00\n2024-01-30,2024-02-02,Flash,inactive,3,13.33,40.00\n")
     spend, words = read_ad_spend(meta.encode(), "meta.csv")
     by_month = spend.groupby(pd.to_datetime(spend["date"]).dt.month)["spend"].sum()
     assert set(spend["channel"]) == {"meta"} and "meta" in words
     assert by_month[1] == pytest.approx(310 + 20) and by_month[2] == pytest.approx(20)   # 4 days at 10 a day
     google = ('Campaign report\n"January 1, 2024 - February 29, 2024"\n'
-              "Day,Campaign,Campaign type,Currency code,Cost,Impr.,Clicks\n"
-              '2024-01-05,Brand,Search,USD,"1,200.50",1000,50\n2024-02-05,Brand,Search,USD,99.50,100,5\n'
-              'Total: Account,,,USD,"1,300.00",1100,55\n')
+              "Day,Campaign,Campaign type,Currency code,Cost / conv.,Cost,Impr.,Clicks\n"
+              '2024-01-05,Brand,Search,USD,24.01,"1,200.50",1000,50\n2024-02-05,Brand,Search,USD,19.90,99.50,100,5\n'
+              'Total: Account,,,USD,23.64,"1,300.00",1100,55\n')
     spend, words = read_ad_spend(google.encode("utf-16"), "google.csv")
     assert set(spend["channel"]) == {"google"} and spend["spend"].sum() == pytest.approx(1300.0)
     assert "1 rows without a date or an amount" in words
+    # an Excel save of a spend table; files that are no table are refused in words, not a traceback
+    import tempfile
+    from pathlib import Path
+
+    from test_bombs import _cell, _xlsx
+    rows = "".join(f'<row r="{i}">' + "".join(_cell(f"{col}{i}", v) for col, v in zip("ABC", values)) + "</row>"
+                   for i, values in enumerate([("Date", "Channel", "Spend"), ("2024-01-02", "google", "10"),
+                                               ("2024-01-03", "Facebook", "20")], start=1))
+    book = _xlsx(Path(tempfile.mkdtemp()) / "spend.xlsx", rows)
+    spend, _ = read_ad_spend(book.read_bytes(), "spend.xlsx")
+    assert dict(zip(spend["channel"], spend["spend"])) == {"google": 10.0, "meta": 20.0}
+    for bad in (b"", b"PK\x03\x04broken", b"a,b\n1,2,3,4\n5\n"):
+        with pytest.raises(DataError):
+            read_ad_spend(bad, "x.xlsx" if bad.startswith(b"PK") else "x.csv")
     with pytest.raises(DataError, match="channel"):
         read_ad_spend(b"date,spend\n2024-01-01,10\n", "x.csv")
     with pytest.raises(DataError, match="spend column"):

@@ -133,7 +133,8 @@ SHOPIFY_CUSTOMERS = (b"Customer ID,First Name,Last Name,Email,Accepts Email Mark
 
 @pytest.mark.parametrize("name, data, words, fixable", [
     ("customers_export.csv", SHOPIFY_CUSTOMERS, "customer list", False),
-    ("bestellungen.csv", "Kunde;Datum;Betrag in EUR\nanna@x.de;03.01.2024;12,50\n".encode(), "", True)],
+    ("bestellungen.csv", "Kunde;Datum;Betrag in EUR\nanna@x.de;03.01.2024;12,50\n".encode(), "No order amount column",
+     True)],
     ids=["Shopify customers export", "amount column not recognised"])
 def test_a_refused_upload_is_said_on_every_page_and_never_kept(name, data, words, fixable):
     """The customers export next to "Export orders" in Shopify (refused in words naming the orders export) and a

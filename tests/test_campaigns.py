@@ -74,7 +74,9 @@ def _welch_on(rows, outcomes, margin):
     dict(treated=200, control=50, base_rate=0.10, uplift=0.0, spend=("lognormal", 3.5, 1.0)),
     dict(treated=2000, control=500, base_rate=0.03, uplift=0.0, spend=("lognormal", 3.5, 1.5)),
     dict(treated=2000, control=500, base_rate=0.10, uplift=0.05, spend=("lognormal", 3.5, 1.0),
-         treated_spend_factor=0.8)], ids=["200/50 lognormal", "2000/500 skewed, rare buyers", "a discount"])
+         treated_spend_factor=0.8),
+    dict(treated=2000, control=500, base_rate=0.10, uplift=0.05, spend=("lognormal", 3.5, 1.0), returns=0.10)],
+    ids=["200/50 lognormal", "2000/500 skewed, rare buyers", "a discount", "returns in the window"])
 def test_money_intervals_hold_where_welch_did_not(scenario):
     """Issue 26's scenarios where Welch's interval erred toward a gain (bench/money_coverage.py has them all, with
     2,000 campaigns each): the margin interval covers the truth 93-97 % of the times it is shown, within two
@@ -88,7 +90,7 @@ def test_money_intervals_hold_where_welch_did_not(scenario):
     noise = 2 * np.sqrt(0.95 * 0.05 / shown.sum())
     assert 0.93 - noise <= covered <= 0.97 + noise, covered
     w_lo, w_hi = _welch_on(rows, outcomes, 0.3)
-    if scenario.get("treated_spend_factor", 1) == 1:
+    if scenario.get("treated_spend_factor", 1) == 1 and not scenario.get("returns"):
         assert np.mean((w_lo <= truth) & (truth <= w_hi)) < 0.93
     assert r.loc[~r["money_measurable"], "net_return"].isna().all()
 
@@ -104,6 +106,23 @@ def test_a_tiny_control_group_gets_words_not_a_money_figure(control):
     assert first["control_needed_for_money"] == np.ceil(MIN_EXPECTED_BUYERS / rate)
     assert f"control group of about {first['control_needed_for_money']:,.0f} customers would do" in first["verdict"]
     assert "worth" not in first["verdict"] and "nan" not in first["verdict"]
+
+
+def test_a_buyer_whose_returns_outweigh_the_purchase_keeps_the_interval_sane():
+    """Returns are subtracted, so a buyer's margin can be 0 or less, and a customer can have only a return: the
+    spread is then taken about the group's mean instead of relative to it (no division by a mean near 0)."""
+    from clv.campaigns import money_interval
+
+    def sums(margins):
+        m = np.asarray(margins, float)
+        return len(m), m.sum(), (m ** 2).sum(), (m ** 3).sum()
+    treated = [30, 25, 40, 12, 33, 28, 45, 20, 35, 32]
+    k1, s1, q1, c1 = sums(treated)
+    ok = money_interval(100, k1, s1, q1, c1, 50, *sums([40, 30, 35, 15, 20]))
+    # one control customer returned more than they bought (−48): the control's mean margin falls to 0 or below
+    odd = money_interval(100, k1, s1, q1, c1, 50, *sums([40, 30, -168, 15, 35]))
+    assert all(np.isfinite(float(v)) for v in ok[:3] + odd[:3])
+    assert odd[1] < odd[0] < odd[2] and (odd[2] - odd[1]) < 10 * (ok[2] - ok[1])
 
 
 def test_a_control_group_nobody_in_which_bought():

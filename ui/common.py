@@ -393,8 +393,10 @@ def sidebar(who: str | None = None) -> Settings:
         st.session_state["as_of"] = kept if kept is not None and first <= kept <= last else None
         st.date_input("As of (empty: the last day in your data)", value=None, min_value=first, max_value=last,
                       key="as_of", format="YYYY-MM-DD",
-                      help="See the dashboard as it was on a past day: every model is fitted on the orders up to it, "
-                           "and periods end on it. Orders after it are ignored, as if the export had been taken then.")
+                      help="See the dashboard as it was on a past day: customers, scores, projections and periods "
+                           "are computed from the orders up to it, as if the export had been taken then. (The choice "
+                           "of purchase model and the check of the risk bands still use all your history, and the "
+                           "Overview's monthly charts show every month.)")
     with sb.expander("RFM & clusters"):
         st.radio("RFM scoring", ["quantiles", "thresholds"], key="rfm_method", horizontal=True,
                  help="Quintiles of your own customers, or fixed cut-offs you choose below.")
