@@ -218,9 +218,18 @@ else:
 
 c1, c2 = st.columns(2)
 c1.plotly_chart(charts.revenue_by_month(shop_table("monthly"), period, comparison), width="stretch")
-c2.plotly_chart(charts.cohort_heatmap(shop_table("cohorts")), width="stretch")
-c2.caption("Each row is the customers who first bought in that month; each cell, the share who bought again that "
-           "many months later. Lighter rows over time mean newer customers come back less.")
+cohorts = shop_table("cohorts")
+if period is not None:  # the customers acquired in the period: cohorts whose month overlaps it
+    month = pd.to_datetime(cohorts["cohort_month"]).dt.date
+    cohorts = cohorts[(month >= period[0].replace(day=1)) & (month <= period[1])]
+if cohorts.empty:
+    c2.info("No customer bought for the first time in this period, so there is no cohort to follow.")
+else:
+    c2.plotly_chart(charts.cohort_heatmap(cohorts), width="stretch")
+c2.caption("Each row is the customers who first bought in that month"
+           + (f" (the months of {PERIODS[kind].lower()})" if period is not None else "")
+           + "; each cell, the share who bought again that many months later. Lighter rows over time mean newer "
+           "customers come back less.")
 
 st.subheader("Share it")
 if data is None:

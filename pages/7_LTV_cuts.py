@@ -1,4 +1,6 @@
 """Which customers become valuable? LTV by acquisition cohort and by what their first order was; one customer's story."""
+import datetime as dt
+
 import pandas as pd
 import streamlit as st
 
@@ -6,6 +8,7 @@ from clv import charts
 from clv.cuts import CUTS, MIN_CUSTOMERS, cohort_ltv, customer_history, ltv_by
 from clv.errors import DataError
 from clv.models import ModelError
+from clv.periods import period_bounds
 from ui.common import count, download_csv, memo, money, money_column, page_setup, percent_column, pct, plain, shop
 from ui.model import readiness, scored
 
@@ -16,11 +19,25 @@ st.caption("How much a customer has spent so far, counted from their first order
 
 # --- cohorts ----------------------------------------------------------------------------------------------------
 st.subheader("Value per customer by month of first order")
-curves = memo("cohort_ltv", (settings.margin,), lambda: cohort_ltv(shop(), settings.margin))
-value = st.radio("Show", ["revenue", "margin"], horizontal=True, key="cuts_value",
+as_of = dt.date.fromisoformat(settings.as_of) if settings.as_of else None
+curves = memo("cohort_ltv", (settings.margin, as_of), lambda: cohort_ltv(shop(), settings.margin, as_of))
+c1, c2 = st.columns([1, 2])
+value = c1.radio("Show", ["revenue", "margin"], horizontal=True, key="cuts_value",
                  help=f"Margin is revenue × your gross margin ({settings.margin:.0%}, in the sidebar).")
+acquired = c2.selectbox("Customers who first bought in", ["all", "365d", "ytd", "90d"], key="cuts_period",
+                        format_func={"all": "any month", "365d": "the last 12 months", "ytd": "this year",
+                                     "90d": "the last 90 days"}.get,
+                        help="Only the cohorts whose month of first order overlaps the period (ending on the last day "
+                             "in your data, or the sidebar's \"as of\" day).")
+if acquired != "all":
+    end = as_of or shop().last_date()
+    start, _ = period_bounds(acquired, end, shop().purchase_span()[0])
+    month = pd.to_datetime(curves["cohort"]).dt.date
+    curves = curves[(month >= start.replace(day=1)) & (month <= end)]
 done = curves[curves["complete"]]
-if done.empty:
+if curves.empty:
+    st.info("No customer bought for the first time in this period: choose a longer one.")
+elif done.empty:
     st.info("No cohort has a full month behind it yet: the curves appear once the first month of orders is over.")
 else:
     st.plotly_chart(charts.cohort_ltv_curves(curves, value), width="stretch")

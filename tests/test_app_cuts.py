@@ -42,3 +42,18 @@ def test_a_cut_without_its_column_says_which_column_is_missing():
     assert not at.exception
     assert any("no shipping country column" in i.value and "Shipping Country" in i.value for i in at.info)
     assert len(at.get("plotly_chart")) == 1  # the cohort curves still show
+
+
+def test_cohorts_of_a_period_on_the_ltv_page_and_the_overview():
+    """Customers acquired in a period: the LTV page's curves and the Overview's cohort rows keep only the months of
+    first order that overlap it (the sample's data end on 30 Oct 2026: the last 90 days start on 1 Aug)."""
+    at = open_app("pages/7_LTV_cuts.py", timeout=180)
+    at.selectbox(key="cuts_period").set_value("90d").run()
+    assert not at.exception
+    fig = at.get("plotly_chart")[0].proto.spec
+    assert "Aug 2026" in fig and "Jul 2026" not in fig
+    overview = open_app()
+    overview.selectbox(key="period_kind").set_value("90d").run()
+    assert not overview.exception
+    heat = overview.get("plotly_chart")[1].proto.spec
+    assert "Aug 2026" in heat and "Jul 2026 (" not in heat
