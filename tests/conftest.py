@@ -22,6 +22,16 @@ def pytest_collection_modifyitems(items):
     items.sort(key=lambda item: next((i for i, name in enumerate(FIRST) if item.path.name == name), len(FIRST)))
 
 
+def shop_of(folder: Path, csv_text: str):
+    """A Shop loaded from a small orders CSV written into ``folder`` (the hand-checkable shops of the tests)."""
+    from clv.store import Shop
+    path = folder / "orders.csv"
+    path.write_text(csv_text)
+    shop = Shop()
+    shop.load_orders(path)
+    return shop
+
+
 def gamma_pdf(x, shape, rate):
     """Gamma density written out (scipy.stats' pdf per point makes the models' double integrals 20 times slower)."""
     from scipy import special

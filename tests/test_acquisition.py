@@ -8,7 +8,7 @@ import pytest
 
 from clv.acquisition import BLENDED, cac_by_month, channel_key, cohort_margins, payback, read_ad_spend
 from clv.errors import DataError
-from clv.store import Shop
+from conftest import shop_of
 
 ORDERS = """order_id,customer_id,order_date,amount,channel
 1,a,2024-01-03,100,facebook
@@ -26,11 +26,7 @@ MARGIN = 0.5
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory):
-    path = tmp_path_factory.mktemp("acq") / "orders.csv"
-    path.write_text(ORDERS)
-    s = Shop()
-    s.load_orders(path)
-    return s
+    return shop_of(tmp_path_factory.mktemp("acq"), ORDERS)
 
 
 def test_channel_names_meet_in_one_vocabulary():

@@ -4,7 +4,7 @@ import datetime as dt
 import pytest
 
 from clv.periods import compare, comparison_bounds, kpis, period_bounds
-from clv.store import Shop
+from conftest import shop_of
 
 D = dt.date
 #   a: first buys 2024-01-10, again 2024-03-05 and 2024-03-20 (and returns 5 of it on 2024-03-25)
@@ -26,11 +26,7 @@ CSV = """order_id,customer_id,order_date,amount,status
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory):
-    path = tmp_path_factory.mktemp("p") / "orders.csv"
-    path.write_text(CSV)
-    s = Shop()
-    s.load_orders(path)
-    return s
+    return shop_of(tmp_path_factory.mktemp("p"), CSV)
 
 
 def test_period_bounds_end_on_the_data_not_today():
