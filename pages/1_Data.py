@@ -164,7 +164,8 @@ def keep_as_dataset() -> None:
     st.session_state["loaded_key"] = (new_src["path"], key[1], key[2], (events or {}).get("path"), key[4])
     st.session_state["orders_src"] = new_src
     st.session_state["dataset"] = ds
-    st.session_state["campaigns"] = {}  # another shop's campaigns do not belong to this one
+    if (st.session_state.get("shown") or {}).get("was_sample"):
+        st.session_state["campaigns"] = {}  # the sample shop's campaigns do not belong to this one
     st.session_state["shown"] = {**st.session_state["shown"], "orders_src": new_src, "events_src": events,
                                  "dataset": ds, "loaded_key": st.session_state["loaded_key"]}
     for p in paths:

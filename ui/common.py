@@ -238,9 +238,10 @@ def load_shop(mapping: Mapping | None = None, currency: str | None = None,
     st.session_state["load_error"] = None
     sample = orders["path"] == str(SAMPLE_ORDERS)
     # what every page is showing now: where a refused upload sends the session back to, and what its banner names
+    before = st.session_state.get("shown") or {}
     st.session_state["shown"] = {"orders_src": orders, "events_src": events, "dataset": st.session_state.get("dataset"),
                                  "loaded_key": st.session_state["loaded_key"], "sample": sample,
-                                 "name": orders["name"]}
+                                 "name": orders["name"], "was_sample": before.get("sample", False)}
     if not sample:
         st.session_state.pop("refused_upload", None)
     st.session_state["source"] = orders["name"] + (f" + {events['name']}" if events else "")
