@@ -98,8 +98,11 @@ download_csv(ranked[cols], "customers_at_risk.csv",
              f"Download all {count(len(ranked))} customers " + ("worth saving (CSV)" if len(worth) else "in the list (CSV)"))
 
 c1, c2 = st.columns(2)
-c1.plotly_chart(charts.p_alive_grid(vm.purchases, 365.0), width="stretch")
-c1.caption("Frequent buyers who have been silent (top-left) are the most likely to be gone; "
+# the map at your customers' own typical age, not a year a young shop has not lived
+age = float(max(data["T_days"].median(), 30.0)) if "T_days" in data and data["T_days"].notna().any() else 365.0
+c1.plotly_chart(charts.p_alive_grid(vm.purchases, age), width="stretch")
+c1.caption(f"For a customer who first bought {age:.0f} days ago (the median of yours). "
+           "Frequent buyers who have been silent (top-left) are the most likely to be gone; "
            + ("a customer who bought once is assumed active until a repeat purchase shows their rhythm (BG/NBD)."
               if vm.purchases.label == "BG/NBD" else
               f"with {vm.purchases.label}, a customer who bought once may be gone too (bottom row)."))

@@ -64,6 +64,10 @@ def test_churn_page_ranks_customers_and_names_the_model():
     assert len(table) == 25 and set(table["risk_band"]) <= {"medium", "high"}
     at.number_input(key="at_risk_top").set_value(10).run()
     assert len(at.dataframe[1].value) == 10
+    # the P(alive) map at the customers' own median age, not a fixed year
+    from clv.store import Shop
+    age = Shop.sample().customers()["T_days"].median()
+    assert any(f"first bought {age:.0f} days ago (the median of yours)" in c.value for c in at.caption)
     fitted = fits(at)
     before = metric(at, "Their value at stake")
     at.slider(key="margin_pct").set_value(90).run()
