@@ -10,7 +10,7 @@ from clv.errors import DataError
 from clv.periods import COMPARISONS, PERIODS, compare, comparison_bounds, kpis as period_kpis, period_bounds
 from clv.models import ModelError
 from clv.value import new_customer_value
-from ui.common import count, currency, download_csv, keep_widgets, money, money_column, page_setup, pct, plain, shop
+from ui.common import count, currency, data_span, download_csv, keep_widgets, money, money_column, page_setup, pct, plain, shop
 from ui.fallback import show_gaps
 from ui.model import (catalogue_in_use, customers_table, model_comparison, pipeline, readiness, scored,
                       shop_intervals, shop_table,
@@ -26,8 +26,8 @@ st.caption(f"Data: {plain(st.session_state['source'])}. "
               else "Upload another export on **Your data**."))
 
 # --- the period the figures below cover, and what to compare it with ---------------------------------------------
-first_day = s.purchase_span()[0]
-last_day = dt.date.fromisoformat(settings.as_of) if settings.as_of else s.last_date()  # the sidebar's "as of"
+first_day, data_end = data_span()
+last_day = dt.date.fromisoformat(settings.as_of) if settings.as_of else data_end  # the sidebar's "as of"
 p1, p2, p3 = st.columns([1, 1, 2])
 kind = p1.selectbox("Period", list(PERIODS), format_func=PERIODS.get, key="period_kind",
                     help=f"Every period ends on {last_day:%d %b %Y}: the last day in your data, or the sidebar's "

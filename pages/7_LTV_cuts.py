@@ -9,7 +9,7 @@ from clv.cuts import CUTS, MIN_CUSTOMERS, cohort_ltv, customer_history, ltv_by
 from clv.errors import DataError
 from clv.models import ModelError
 from clv.periods import period_bounds
-from ui.common import count, download_csv, memo, money, money_column, page_setup, percent_column, pct, plain, shop
+from ui.common import count, data_span, download_csv, memo, money, money_column, page_setup, percent_column, pct, plain, shop
 from ui.model import readiness, scored
 
 settings = page_setup("LTV by cohort & group")
@@ -30,8 +30,9 @@ acquired = c2.selectbox("Customers who first bought in", ["all", "365d", "ytd", 
                         help="Only the cohorts whose month of first order overlaps the period (ending on the last day "
                              "in your data, or the sidebar's \"as of\" day).")
 if acquired != "all":
-    end = as_of or shop().last_date()
-    start, _ = period_bounds(acquired, end, shop().purchase_span()[0])
+    first, end = data_span()
+    end = as_of or end
+    start, _ = period_bounds(acquired, end, first)
     month = pd.to_datetime(curves["cohort"]).dt.date
     curves = curves[(month >= start.replace(day=1)) & (month <= end)]
 done = curves[curves["complete"]]
@@ -46,7 +47,7 @@ else:
     row = done[done["months_since_first"] == at]
     # the best cohort is one that says something: enough customers, and not the data's first month when the export
     # starts after the 1st (that month holds only part of its customers)
-    first_day = shop().purchase_span()[0]
+    first_day = data_span()[0]
     partial = (pd.to_datetime(row["cohort"]).dt.date == first_day.replace(day=1)) & (first_day.day > 1)
     fair = row[(row["customers"] >= MIN_CUSTOMERS) & ~partial]
     drawn = min(12, done["cohort"].nunique())

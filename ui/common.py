@@ -272,6 +272,12 @@ def upload_dir() -> Path:
     return resources().upload_dir()
 
 
+def data_span() -> tuple:
+    """(first purchase day, last day in the orders) of the loaded shop: asked on every run of every page (the
+    sidebar's as-of bounds, the periods), read once per data set."""
+    return memo("data_span", (), lambda: (shop().purchase_span()[0], shop().last_date()))
+
+
 def memo(name: str, key: tuple, compute):
     """Per-session memo of one derived result: recomputed only when ``key`` changes (keeps the latest only)."""
     store = resources().memo
@@ -388,7 +394,7 @@ def sidebar(who: str | None = None) -> Settings:
                                   "pareto_nbd": "Pareto/NBD (customers can leave at any time)"}.get,
                      help="How future purchases are projected. 'Choose by backtest' fits each model on your older "
                           "orders and keeps the one that predicted the rest best (see What is each worth?).")
-        first, last = shop().purchase_span()[0], shop().last_date()
+        first, last = data_span()
         kept = st.session_state.get("as_of")
         # a day of another data set (or past this one's end) goes back to "the last day in the data"
         st.session_state["as_of"] = kept if kept is not None and first <= kept <= last else None
