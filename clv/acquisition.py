@@ -183,15 +183,15 @@ def cohort_margins(shop, margin: float, as_of=None) -> pd.DataFrame:
     customer (months without money carried forward, up to the as-of month) — clv/sql/cohort_channel_ltv.sql."""
     from .store import sql
     end = pd.Timestamp(as_of).date() if as_of else shop.last_date()
-    raw = shop.con.execute(sql("cohort_channel_ltv"), {"period_end": end}).df()
+    raw = shop.con.execute(sql("cohort_channel_ltv"), {"period_end": end, "margin": float(margin)}).df()
     frames = []
     for (cohort, channel), g in raw.groupby(["cohort", "channel"], sort=True):
         months = (end.year - cohort.year) * 12 + end.month - cohort.month
         grid = pd.DataFrame({"months_since_first": range(months + 1)})
-        g = grid.merge(g[["months_since_first", "revenue"]], on="months_since_first", how="left").fillna(0.0)
+        g = grid.merge(g[["months_since_first", "margin"]], on="months_since_first", how="left").fillna(0.0)
         customers = int(raw.loc[(raw["cohort"] == cohort) & (raw["channel"] == channel), "customers"].iloc[0])
         frames.append(g.assign(cohort=pd.Timestamp(cohort).date(), channel=channel, customers=customers,
-                               margin_per_customer=g["revenue"].cumsum() * margin / customers))
+                               margin_per_customer=g["margin"].cumsum() / customers))
     cols = ["cohort", "channel", "customers", "months_since_first", "margin_per_customer"]
     return pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)
 

@@ -247,7 +247,8 @@ def measure(campaigns: pd.DataFrame, outcomes: pd.DataFrame, window_end: dt.date
     rows = campaigns.merge(outcomes, on=["campaign_id", "customer_id"], how="left")
     rows[["purchases", "revenue"]] = rows[["purchases", "revenue"]].astype(float).fillna(0.0)
     rows["bought"] = (rows["purchases"] > 0).astype(float)
-    rows["margin"] = margin * rows["revenue"]
+    # the orders' own margin where the outcomes carry it (product costs: clv.margins), else margin × revenue
+    rows["margin"] = rows["margin"].astype(float).fillna(0.0) if "margin" in outcomes else margin * rows["revenue"]
     rows["margin2"], rows["margin3"] = rows["margin"] ** 2, rows["margin"] ** 3
     rows["with_money"] = (rows["margin"] != 0).astype(float)  # buyers, and customers who only returned something
     if "churn_risk" not in rows:
@@ -349,7 +350,7 @@ def measure_on(shop, campaigns: pd.DataFrame, notes: list, margin: float, cost_p
     parts = []
     for cid, end in ends:
         rows = campaigns[campaigns["campaign_id"] == cid]
-        parts.append(measure(rows, shop.campaign_outcomes(rows, end), end, margin, cost_per_customer, gap,
+        parts.append(measure(rows, shop.campaign_outcomes(rows, end, margin), end, margin, cost_per_customer, gap,
                              currency=currency).results)
     return Measurement(pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(), notes)
 

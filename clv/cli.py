@@ -49,6 +49,10 @@ def _add_input_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fx", metavar="RATES.csv",
                    help="exchange rates to analyse every order in one currency: a CSV with columns currency,rate "
                         "(what 1 unit of that currency is worth in the analysed one, e.g. EUR,1.08 for USD)")
+    p.add_argument("--product-costs", metavar="FILE",
+                   help="a products file with a cost per unit per SKU (Shopify's products export: 'Variant SKU', "
+                        "'Cost per item'; or any file with a SKU or product name and a cost): each order's margin is "
+                        "then its own, and the measured margin is the default --margin")
     p.add_argument("--accept-exclusions", action="store_true",
                    help="go on when values that could not be read (dates, amounts) exclude more than 20%% of the "
                         "orders (by default that stops the run: the numbers from the rest would be wrong)")
@@ -113,14 +117,20 @@ def _load(args) -> Shop:
     shop = Shop(memory_limit=getattr(args, "memory_limit", None))
     orders = args.orders if len(args.orders) > 1 else args.orders[0]
     mapping = None
+    costs = None
+    if getattr(args, "product_costs", None):
+        from .ingest.costs import read_product_costs
+        costs = read_product_costs(args.product_costs, shop.con)
+        print("\n".join(costs.lines()), file=sys.stderr)
     if args.map or args.date_format != "auto" or args.decimal != "auto" or args.status or args.accept_exclusions \
-            or args.amount_basis != "goods" or args.fx:
+            or args.amount_basis != "goods" or args.fx or costs:
         mapping = detect_format(sniff(orders, shop.con).columns, args.format)
         mapping = mapping.with_columns(**_overrides(args.map, ORDER_FIELDS, "--map"))
         mapping = mapping.with_options(date_order=args.date_format, decimal=args.decimal,
                                        statuses=_statuses(args.status), accept_exclusions=args.accept_exclusions,
                                        amount_basis=args.amount_basis,
-                                       fx_rates=read_rates(args.fx) if args.fx else ())
+                                       fx_rates=read_rates(args.fx) if args.fx else (),
+                                       product_costs=costs.costs if costs else ())
     report = shop.load_orders(orders, fmt=args.format, mapping=mapping, currency=args.currency)
     if report.unrecognised_statuses:
         print(unknown_statuses_line(report), file=sys.stderr)
@@ -131,7 +141,18 @@ def _load(args) -> Shop:
             events_mapping = detect_interaction_mapping(sniff(args.interactions, shop.con).columns).with_columns(
                 **_overrides(args.map_interactions, INTERACTION_FIELDS, "--map-interactions"))
         print(shop.load_interactions(args.interactions, mapping=events_mapping), file=sys.stderr)
+    if hasattr(args, "margin"):  # the measured margin when the orders carry product costs, else --margin's default
+        from .margins import shop_margin
+        given = defaults.MARGIN if args.margin is None else args.margin
+        margin = shop_margin(shop, given, use_costs=args.margin is None, as_of=_as_of_date(args))
+        args.margin = margin.rate
+        print(margin.words(), file=sys.stderr)
     return shop
+
+
+def _as_of_date(args):
+    import datetime as dt
+    return dt.date.fromisoformat(str(args.as_of)[:10]) if getattr(args, "as_of", None) else None
 
 
 def cmd_summary(args) -> None:
@@ -287,6 +308,10 @@ def _score_on_spark(args) -> None:
     if args.churn_model == "model":
         raise DataError("--engine spark scores churn risk from the purchase model only.",
                         expected="--churn-model palive (or auto) with --engine spark.")
+    if args.product_costs:
+        raise DataError("--engine spark does not read product costs yet: every order uses one margin.",
+                        expected="--margin (the measured margin that `python -m clv summary --product-costs …` "
+                                 "prints) instead of --product-costs with --engine spark.")
     model = "bgnbd" if args.model == "auto" else args.model
     if args.model == "auto":
         print("purchase model: BG/NBD (--engine spark does not run the backtest comparison; choose one with "
@@ -435,8 +460,9 @@ def _add_value_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--horizon-months", type=int, default=defaults.HORIZON_MONTHS, choices=range(1, 25), metavar="1..24")
     p.add_argument("--discount-rate", type=float, default=defaults.DISCOUNT_RATE,
                    help=f"yearly, e.g. 0.1 for 10 %% (default {defaults.DISCOUNT_RATE})")
-    p.add_argument("--margin", type=float, default=defaults.MARGIN,
-                   help=f"gross margin as a share of revenue (default {defaults.MARGIN}, as in the app)")
+    p.add_argument("--margin", type=float, default=None,
+                   help=f"gross margin as a share of revenue for projections and orders without a product cost "
+                        f"(default: measured from the orders' product costs, else {defaults.MARGIN}, as in the app)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -554,8 +580,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_input_args(p)
     p.add_argument("--window-days", type=int, help="measure N days after each campaign's date (default: up to the "
                                                    "last date in the orders)")
-    p.add_argument("--margin", type=float, default=defaults.MARGIN,
-                   help=f"gross margin as a share of revenue (default {defaults.MARGIN})")
+    p.add_argument("--margin", type=float, default=None,
+                   help=f"gross margin as a share of revenue for orders without a product cost (default: measured "
+                        f"from the orders' product costs, else {defaults.MARGIN})")
     p.add_argument("--cost-per-customer", type=float,
                    help="what one contact cost (default: the tactic's cost in the playbook's catalogue)")
     p.add_argument("--out", required=True, metavar="FILE", help="where to write the results (.csv, .csv.gz or .parquet)")

@@ -325,15 +325,18 @@ class Shop:
         self._require_orders()
         return self.con.execute(sql("weekly_orders")).df()
 
-    def campaign_outcomes(self, members: pd.DataFrame, window_end=None) -> pd.DataFrame:
-        """Purchases and net revenue per (campaign_id, customer_id) of ``members`` (campaign_id, customer_id,
+    def campaign_outcomes(self, members: pd.DataFrame, window_end=None, margin: float | None = None) -> pd.DataFrame:
+        """Purchases, net revenue and margin per (campaign_id, customer_id) of ``members`` (campaign_id, customer_id,
         created) after each campaign's date up to ``window_end`` (default: the last date in the data) —
-        clv/sql/campaign_outcomes.sql. Customers who bought nothing are absent."""
+        clv/sql/campaign_outcomes.sql; the margin of orders without a product cost is net × ``margin`` (None: no
+        margin column). Customers who bought nothing are absent."""
         self._require_orders()
         end = _as_date(window_end) or self.last_date()
         self.con.register("campaign_members", members[["campaign_id", "customer_id", "created"]])
         try:
-            return self.con.execute(sql("campaign_outcomes"), {"window_end": end}).df()
+            out = self.con.execute(sql("campaign_outcomes"), {"window_end": end,
+                                                               "margin": 0.0 if margin is None else float(margin)}).df()
+            return out if margin is not None else out.drop(columns="margin")
         finally:
             self.con.unregister("campaign_members")
 

@@ -7,6 +7,7 @@ import streamlit as st
 
 from clv.errors import DataError
 from clv.formatting import SYMBOLS
+from clv.ingest.costs import read_product_costs
 from clv.ingest import (AMOUNT_BASES, DATE_ORDERS, DECIMALS, FIELD_LABELS, FORMATS, INTERACTION_FIELDS, ORDER_FIELDS, REQUIRED_INTERACTION_FIELDS,
                         REQUIRED_ORDER_FIELDS, detect_format, detect_interaction_mapping, sniff)
 from ui.common import (count, download_csv, keep_widgets, load_shop, memo, page_setup, plain, refuse_upload, reopen,
@@ -113,6 +114,7 @@ if orders_ids and st.session_state.get("orders_upload_ids") != orders_ids:
         for k in [k for k in st.session_state if isinstance(k, str) and k.startswith("status_")]:
             st.session_state[k] = None  # another shop's status choices do not apply to this one
         st.session_state["accept_exclusions"] = False
+        st.session_state["product_costs"] = None  # another export's costs are uploaded again with it
         st.session_state.pop("mapping_columns", None)
         status.update(label=f"Read {plain(names)}", state="complete")
 if events_up is not None and st.session_state.get("events_upload_id") != events_up.file_id:
@@ -208,6 +210,30 @@ with st.expander("Column mapping", expanded=st.session_state.get("load_error") i
         req = " (required)" if f in REQUIRED_ORDER_FIELDS else ""
         cols[i % 4].selectbox(f"{FIELD_LABELS[f]}{req}", [NONE, *columns], key=f"map_{f}")
 
+with st.expander("Product costs (optional): each order's own margin",
+                 expanded=bool(st.session_state.get("product_costs") or st.session_state.get("costs_error"))):
+    st.caption("Your products export with what each item costs you — in Shopify: Products › Export ('Variant SKU', "
+               "'Cost per item'); BigCommerce: 'Cost Price'; Square: 'Default Unit Cost'; or any file with a SKU or "
+               "product name and a cost. Each order's margin is then its sales minus its costs (quantity × cost "
+               "per SKU), and the margin measured from them replaces the slider. A cost column in the orders "
+               "file itself (mapped above) works too.")
+    costs_up = st.file_uploader("Products file with costs", type=FILE_TYPES, key="costs_upload")
+    if costs_up is not None and st.session_state.get("costs_upload_id") != costs_up.file_id:
+        st.session_state["costs_upload_id"] = costs_up.file_id
+        try:
+            pc = read_product_costs(_save([costs_up], "costs"))
+            st.session_state["product_costs"] = {"name": costs_up.name, "costs": [list(c) for c in pc.costs],
+                                                 "lines": pc.lines()}
+            st.session_state.pop("costs_error", None)
+        except DataError as exc:
+            st.session_state["costs_error"] = str(exc)
+    if st.session_state.get("costs_error"):
+        st.error(plain(st.session_state["costs_error"]), icon="⚠️")
+    if st.session_state.get("product_costs"):
+        st.code("\n".join(st.session_state["product_costs"]["lines"]), language=None)
+        st.button("Stop using these costs", key="costs_forget",
+                  on_click=lambda: st.session_state.update(product_costs=None, costs_error=None))
+
 base = detect_format(columns, st.session_state["detected_format"])
 mapping = base.with_columns(**{f: (None if st.session_state[f"map_{f}"] == NONE else st.session_state[f"map_{f}"])
                                for f in ORDER_FIELDS}).with_options(
@@ -217,7 +243,8 @@ mapping = base.with_columns(**{f: (None if st.session_state[f"map_{f}"] == NONE 
                           if isinstance(k, str) and k.startswith("fx_") and v)),
     statuses=tuple(sorted((k[len(STATUS_KEY):], v) for k, v in st.session_state.items()
                           if isinstance(k, str) and k.startswith(STATUS_KEY) and v in ("purchase", "not_purchase"))),
-    accept_exclusions=bool(st.session_state.get("accept_exclusions")))
+    accept_exclusions=bool(st.session_state.get("accept_exclusions")),
+    product_costs=tuple(tuple(c) for c in (st.session_state.get("product_costs") or {}).get("costs", ())))
 
 events = st.session_state.get("events_src")
 events_mapping = None
@@ -240,11 +267,14 @@ if events:
 currency = st.session_state.get("currency_choice")
 load_key = (src["path"], mapping, currency, (events or {}).get("path"), events_mapping)
 if st.session_state.get("loaded_key") != load_key:
+    before = st.session_state.get("loaded_key")
     with st.spinner("Building the customer table…"):
         if load_shop(mapping=mapping, currency=currency, events_mapping=events_mapping):
             keep_as_dataset()
             remember(mapping, currency, events_mapping)
-            if src.get("fresh"):  # drawn again with the new data set listed and no banner of a refused upload
+            # drawn again with the new data set listed and no banner of a refused upload, or with the sidebar's
+            # margin measured from the product costs just added (the sidebar was drawn before they loaded)
+            if src.get("fresh") or (before and before[1].product_costs != mapping.product_costs):
                 st.rerun()
         elif src.get("fresh"):
             refuse_upload(st.session_state["load_error"], fixable=True)

@@ -134,7 +134,9 @@ def test_one_set_of_defaults_for_app_and_cli():
     from clv.cli import build_parser
     from ui.common import DEFAULTS
     args = build_parser().parse_args(["score", "--orders", "x.csv", "--out", "y.csv"])
-    assert args.margin == defaults.MARGIN == DEFAULTS["margin_pct"] / 100
+    # no --margin: measured from the orders' product costs where they have them, else the app's default
+    assert args.margin is None and DEFAULTS["margin_from_costs"]
+    assert defaults.MARGIN == DEFAULTS["margin_pct"] / 100
     assert args.horizon_months == defaults.HORIZON_MONTHS == DEFAULTS["horizon_months"]
     assert args.discount_rate == defaults.DISCOUNT_RATE == DEFAULTS["discount_rate_pct"] / 100
 

@@ -20,6 +20,7 @@ import streamlit as st
 from clv import formatting
 from clv.errors import DataError
 from clv.ingest import Mapping
+from clv.margins import MIN_ORDERS_WITH_COST, shop_margin
 from clv.pipeline import Settings
 from clv.store import SAMPLE_INTERACTIONS, SAMPLE_ORDERS, Shop
 from ui.auth import gate, mode, secret_section, sign_out
@@ -321,7 +322,7 @@ DEFAULTS = dict(horizon_months=_S.horizon_months, margin_pct=round(100 * _S.marg
                 k_auto=_S.k is None, k=4, cluster_features="R, F, M", first_time_days=_S.first_time_days,
                 big_spender_top_pct=_S.big_spender_top_pct, high_aov_pct=_S.high_aov_pct,
                 discount_share_min=round(100 * _S.discount_share_min), cart_days=_S.cart_days,
-                vip_tenure_months=_S.vip_tenure_months, purchase_model=_S.purchase_model)
+                vip_tenure_months=_S.vip_tenure_months, purchase_model=_S.purchase_model, margin_from_costs=True)
 
 
 def _valid_settings(saved: dict) -> dict:
@@ -379,8 +380,18 @@ def sidebar(who: str | None = None) -> Settings:
     with sb.expander("Value & churn assumptions", expanded=True):
         st.selectbox("Projection horizon (months)", [12, 24], key="horizon_months",
                      help="How far ahead customer lifetime value (CLTV) is projected.")
-        st.slider("Gross margin %", 0, 100, key="margin_pct",
+        # orders with product costs (Your data): each past order's margin is its own, and the measured margin is
+        # the default for the rest and for projections (clv.margins)
+        with_cost = memo("orders_with_cost", (), lambda: shop_margin(shop(), 0.0).with_cost)
+        measured = with_cost >= MIN_ORDERS_WITH_COST
+        if measured:
+            st.checkbox("Margin measured from my product costs", key="margin_from_costs",
+                        help="Your orders carry product costs: past orders with a cost count their own margin "
+                             "(net − cost). Untick to set the margin for projections and for orders without a cost "
+                             "yourself.")
+        st.slider("Gross margin %", 0, 100, key="margin_pct", disabled=measured and st.session_state["margin_from_costs"],
                   help="Share of revenue you keep after product and fulfilment costs.")
+        margin_note = st.container()
         st.slider("Yearly discount rate %", 0, 50, key="discount_rate_pct",
                   help="Money next year is worth less than money today; future revenue is discounted monthly.")
         st.number_input("Cost to acquire a customer (CAC)", min_value=0.0, step=5.0, key="cac",
@@ -404,6 +415,12 @@ def sidebar(who: str | None = None) -> Settings:
                            "are computed from the orders up to it, as if the export had been taken then. (The choice "
                            "of purchase model and the check of the risk bands still use all your history, and the "
                            "Overview's monthly charts show every month.)")
+        use_costs = measured and st.session_state["margin_from_costs"]
+        as_of = st.session_state.get("as_of")
+        margin = memo("margin", (st.session_state["margin_pct"], use_costs, as_of),
+                      lambda: shop_margin(shop(), st.session_state["margin_pct"] / 100, use_costs, as_of))
+        if with_cost:
+            margin_note.caption(plain(margin.words()))
     with sb.expander("RFM & clusters"):
         st.radio("RFM scoring", ["quantiles", "thresholds"], key="rfm_method", horizontal=True,
                  help="Quintiles of your own customers, or fixed cut-offs you choose below.")
@@ -441,7 +458,7 @@ def sidebar(who: str | None = None) -> Settings:
         workspace().save_settings(current)
         st.session_state["_saved_settings"] = current
     return Settings(
-        horizon_months=int(s["horizon_months"]), margin=s["margin_pct"] / 100, discount_rate=s["discount_rate_pct"] / 100,
+        horizon_months=int(s["horizon_months"]), margin=margin.rate, discount_rate=s["discount_rate_pct"] / 100,
         cac=float(s["cac"]), churn_window_days=int(s["churn_window_days"]), rfm_method=s["rfm_method"],
         recency_cuts=_cuts(s["recency_cuts"], "recency_cuts"), frequency_cuts=_cuts(s["frequency_cuts"], "frequency_cuts"),
         monetary_cuts=_cuts(s["monetary_cuts"], "monetary_cuts"), k=None if s["k_auto"] else int(s["k"]),

@@ -20,7 +20,7 @@ __all__ = ["workspace", "keep_token", "restore", "remember", "keep_campaign", "W
 
 #: Data-page choices that rebuild a data set (the same keys keep_widgets keeps across pages)
 WIDGET_PREFIXES = ("map_", "evmap_", "fmt_choice", "date_order", "decimal", "currency_choice", "status_",
-                   "accept_exclusions", "amount_basis", "fx_")
+                   "accept_exclusions", "amount_basis", "fx_", "product_costs")
 _COLUMN_KEYS = ("mapping_columns", "events_mapping_columns", "detected_format")
 
 
@@ -58,6 +58,7 @@ def _mapping(d: dict | None) -> Mapping | None:
                       "statuses": tuple(tuple(x) for x in d.get("statuses", ())),
                       "skips": tuple(tuple(x) for x in d.get("skips", ())),
                       "fx_rates": tuple(tuple(x) for x in d.get("fx_rates", ())),
+                      "product_costs": tuple(tuple(x) for x in d.get("product_costs", ())),
                       **{k: tuple(d.get(k, ())) for k in ("amount_plus", "tax_columns", "shipping_columns",
                                                             "shipping_discount_columns")}})
 

@@ -6,12 +6,13 @@ import unicodedata
 from dataclasses import dataclass, field, replace
 
 __all__ = ["is_email_column", "AMOUNT_BASES", "ORDER_FIELDS", "REQUIRED_ORDER_FIELDS", "INTERACTION_FIELDS", "REQUIRED_INTERACTION_FIELDS",
-           "FIELD_LABELS", "DATE_ORDERS", "DECIMALS", "Mapping", "norm", "norm_words", "q"]
+           "FIELD_LABELS", "DATE_ORDERS", "cost_key", "DECIMALS", "Mapping", "norm", "norm_words", "q"]
 
 #: canonical order fields a file column can be mapped to; the first three are required.
 ORDER_FIELDS = ["customer_id", "order_ts", "amount", "order_id", "customer_alt", "order_time", "timezone",
                 "discount", "refund", "status", "cancelled_at", "currency", "channel", "quantity", "product",
-                "discount_code", "country", "country_alt", "refund_of", "amount_after_refunds", "customer_email"]
+                "discount_code", "country", "country_alt", "refund_of", "amount_after_refunds", "customer_email",
+                "cost", "unit_cost", "sku"]
 REQUIRED_ORDER_FIELDS = ["customer_id", "order_ts", "amount"]
 INTERACTION_FIELDS = ["customer_id", "event_ts", "event_type", "channel", "value"]
 REQUIRED_INTERACTION_FIELDS = ["customer_id", "event_ts", "event_type"]
@@ -28,6 +29,9 @@ FIELD_LABELS = {
     "customer_email": "customer e-mail, when the customer column is an id (joins events keyed by e-mail)",
     "refund_of": "order a refund row belongs to (parent order id, reference transaction)",
     "amount_after_refunds": "order amount after refunds (Etsy's adjusted total; empty or 0: none)",
+    "cost": "cost of the goods sold (the order's or the line's total cost)",
+    "unit_cost": "cost per unit (multiplied by the quantity)",
+    "sku": "SKU / product code (matched to a product costs file)",
     "event_ts": "event date/time",
     "event_type": "event type", "value": "value / rating / satisfaction score",
 }
@@ -58,6 +62,12 @@ def is_email_column(name: str | None) -> bool:
 def norm_words(text: str) -> str:
     """A status word as it is matched: lower case, no accents, words separated by single spaces."""
     return " ".join(re.sub(r"[^a-z0-9]+", " ", strip_accents(str(text)).lower()).split())
+
+
+def cost_key(text) -> str | None:
+    """A SKU or product name as it is matched between a products file and the orders: trimmed, lower case."""
+    t = " ".join(str(text).split()).lower() if text is not None else ""
+    return t or None
 
 
 def strip_accents(text: str) -> str:
@@ -94,6 +104,9 @@ class Mapping:
     fx_rates: tuple = ()                   # (currency, what 1 unit is worth in the analysed currency)
     statuses: tuple = ()                   # the user's (status as written, "purchase" | "not_purchase") choices
     accept_exclusions: bool = False        # go on when unreadable values exclude over MAX_UNREADABLE of the orders
+    #: (SKU or product name as normalised by ``cost_key``, cost per unit) from a products file
+    #: (clv.ingest.costs.read_product_costs): a line's cost is its quantity × the cost of its SKU (else its product)
+    product_costs: tuple = ()
 
     def with_columns(self, **overrides) -> "Mapping":
         cols = dict(self.columns)

@@ -46,7 +46,7 @@ class FormatSpec:
         cols = _guess(columns, self.columns, ORDER_FIELDS)
         if self.name != "generic":  # optional fields a known format lacks, by their generic names
             rest = tuple(c for c in columns if c not in cols.values())
-            extra = _guess(rest, GENERIC_COLUMNS, [f for f in ORDER_FIELDS if cols.get(f) is None
+            extra = _guess(rest, _KNOWN_FORMAT_GENERIC, [f for f in ORDER_FIELDS if cols.get(f) is None
                                                    and f not in REQUIRED_ORDER_FIELDS and f not in _NO_GENERIC_FILL
                                                    and f not in self.no_fill])
             cols.update({k: v for k, v in extra.items() if v})
@@ -124,6 +124,18 @@ GENERIC_COLUMNS = {
                   "referencetransactionid", "originalorderid", "originalordernumber", "originalinvoicenumber",
                   "originalinvoiceid", "originalinvoice", "relatedorderid", "refundfor", "refundedorderid"),
     "amount_after_refunds": ("adjustedordertotal", "adjustedtotal", "totalafterrefunds"),
+    # product costs (margin per order instead of one margin): a total cost, or a cost per unit × the quantity
+    # (WooCommerce's Cost of Goods extension writes the order's total cost as "_wc_cog_order_total_cost"; its own
+    # "Item Cost" is the item's price, so never a cost here)
+    "cost": ("cost", "cogs", "costofgoods", "costofgoodssold", "totalcost", "ordercost", "ordertotalcost",
+             "wccogordertotalcost", "metawccogordertotalcost", "linecost", "lineitemcost", "totalcogs",
+             "wareneinsatz", "einkaufswert", "coutdesmarchandises", "costedelasmercancias", "costodelvenduto",
+             "kostprijs"),
+    "unit_cost": ("unitcost", "costperitem", "costperunit", "productcost", "costprice",
+                  "wccogitemcost", "metawccogitemcost", "einkaufspreis", "einstandspreis", "prixdachat", "preciodecoste",
+                  "costeunitario", "costounitario", "inkoopprijs"),
+    "sku": ("sku", "lineitemsku", "itemsku", "productsku", "variantsku", "stockcode", "articlenumber",
+            "artikelnummer", "artnr", "referenceproduit", "productcode", "itemcode"),
     "country_alt": ("billingcountry", "billcountry", "billtocountry", "countrybilling", "billingcountrycode",
                     "countrycodebilling", "countrynamebilling", "buyercountry", "customercountry"),
 }
@@ -410,6 +422,12 @@ _CUSTOMER_LIKE = ("email", "customeremail", "customerid", "customer", "billingem
 _ORDERS_SLOT = ("the orders export: in Shopify Orders > Export ('All orders'); in WooCommerce Orders > Export; in "
                 "Stripe Payments > Export — one row per order or order line, with the customer and the date.")
 
+
+#: the generic names a known platform's export is filled from: a bare "Cost" in a platform's export is as often the
+#: item's price (WooCommerce calls the line price "Cost") as what the goods cost the shop, so only explicit cost names
+_AMBIGUOUS_COST = ("cost", "linecost", "lineitemcost", "productcost", "totalcost", "ordercost")
+_KNOWN_FORMAT_GENERIC = {f: tuple(n for n in names if f not in ("cost", "unit_cost") or n not in _AMBIGUOUS_COST)
+                         for f, names in GENERIC_COLUMNS.items()}
 
 #: exports that are not order logs, recognised so the user is told what they uploaded
 REFUSED = [

@@ -105,7 +105,8 @@ def _load(con, sn: Sniff, mapping: Mapping, currency: str | None, padded: bool) 
             choice = choose_date_format(con, "_src_orders", _ts_text(mapping), user_order=mapping.date_order,
                                         platform_order=spec.date_order,
                                         dayfirst_hint=sn.delimiter == ";" or mapping.decimal == "comma")
-            dec = decimal_convention(con, "_src_orders", [m[f] for f in ("amount", "discount", "refund") if m.get(f)]
+            dec = decimal_convention(con, "_src_orders", [m[f] for f in ("amount", "discount", "refund", "cost",
+                                                                         "unit_cost") if m.get(f)]
                                      + list(mapping.amount_plus),
                                      user=mapping.decimal, comma_hint=sn.delimiter == ";")
             return _load_orders(con, sn, mapping, spec, currency, "_src_orders", choice, dec)
@@ -135,7 +136,8 @@ def _typed_columns(con, view: str, sn: Sniff, mapping: Mapping) -> tuple[dict, s
     if sn.kind != "csv" or m.get("order_time") or m.get("timezone") or mapping.decimal == "comma" \
             or mapping.date_order != "auto":
         return None
-    numbers = [m[f] for f in ("amount", "discount", "refund", "quantity", "amount_after_refunds") if m.get(f)] \
+    numbers = [m[f] for f in ("amount", "discount", "refund", "quantity", "amount_after_refunds", "cost", "unit_cost")
+               if m.get(f)] \
         + [c for c in dict.fromkeys(mapping.amount_plus + mapping.tax_columns + mapping.shipping_columns
                                     + mapping.shipping_discount_columns)
            if c not in m.values()]
@@ -274,7 +276,7 @@ def _load_orders(con, sn: Sniff, mapping: Mapping, spec, currency: str | None, v
                     -- a negative row is money back only as a return or refund: a voided credit note is nothing
                     WHEN amount < 0 AND NOT list_contains($money_back, not_purchase_reason) THEN 0
                     ELSE amount END AS net,
-               status, currency, channel, items, product, products, discount_code, country,
+               status, currency, channel, items, product, products, discount_code, country, cost,
                not_purchase_reason IS NULL AS is_purchase, not_purchase_reason
         FROM (SELECT order_id, customer_id, order_ts, amount, {', '.join(optional.values())}, not_purchase_reason
               FROM orders_all WHERE excluded_reason IS NULL)""".replace("$money_back", _sql_list(MONEY_BACK)))
@@ -285,6 +287,8 @@ def _load_orders(con, sn: Sniff, mapping: Mapping, spec, currency: str | None, v
         if _stored(mapping, "email") else "SELECT NULL::VARCHAR AS email, NULL::VARCHAR AS customer_id LIMIT 0"))
     report.kept, report.customers, report.date_min, report.date_max = con.execute(
         "SELECT count(*), count(DISTINCT customer_id), min(order_ts), max(order_ts) FROM orders").fetchall()[0]
+    if _stored(mapping, "cost"):
+        report.costs = _cost_coverage(con, mapping)
     report.not_purchases = dict(con.execute(
         "SELECT not_purchase_reason, count(*) FROM orders WHERE NOT is_purchase GROUP BY ALL ORDER BY 2 DESC"
     ).fetchall())
@@ -307,13 +311,15 @@ _RANGE_REASON = "date before 1990 or after tomorrow"
 #: same file gives the same customer table (and the same fitted models) on every run
 _MONEY = "DECIMAL(18, 4)"
 _ABSURD_REASON = "amount, discount or refund not a finite number, or over 1e9"
-_ORDER_COLUMNS = ("order_id", "customer_id", "email", "order_ts", "amount", "discount", "refund", "refund_of", "status", "currency",
-                  "channel", "items", "product", "products", "discount_code", "country", "excluded_reason",
+_ORDER_COLUMNS = ("order_id", "customer_id", "email", "order_ts", "amount", "discount", "refund", "cost", "refund_of",
+                  "status", "currency", "channel", "items", "product", "products", "discount_code", "country",
+                  "excluded_reason",
                   "not_purchase_reason")
 #: columns of orders_all that exist only when the file has the field (else the ``orders`` view says NULL, instead
 #: of 10M-order files storing 10M NULLs): column -> (mapped field, or fields of which any will do; type).
 #: ``products`` is stored only when line items are grouped into orders (see ``_build_orders``)
 _OPTIONAL_COLUMNS = {"discount": ("discount", _MONEY), "refund": (("refund", "refund_of", "amount_after_refunds"), _MONEY),
+                     "cost": (("cost", "unit_cost"), _MONEY),
                      "refund_of": ("refund_of", "VARCHAR"), "email": ("customer_email", "VARCHAR"),
                      "status": ("status", "VARCHAR"),
                      "currency": ("currency", "VARCHAR"), "channel": ("channel", "VARCHAR"),
@@ -327,6 +333,8 @@ def _stored(mapping: Mapping, column: str, symbols: bool = False) -> bool:
         return True
     if column not in _OPTIONAL_COLUMNS:
         return True
+    if column == "cost" and _cost_keys(mapping):
+        return True
     fields = _OPTIONAL_COLUMNS[column][0]
     return any(mapping.columns.get(f) for f in ((fields,) if isinstance(fields, str) else fields))
 
@@ -334,6 +342,30 @@ def _stored(mapping: Mapping, column: str, symbols: bool = False) -> bool:
 def _stored_or_null(mapping: Mapping, column: str, symbols: bool) -> str:
     """``column`` of orders_all, or a NULL of its type when the file has no such field."""
     return column if _stored(mapping, column, symbols) else f"NULL::{_OPTIONAL_COLUMNS[column][1]} AS {column}"
+
+
+def _cost_keys(mapping: Mapping) -> list[tuple[str, str]]:
+    """(kind, raw column name) the products file's costs are matched on: the orders' SKU, then their product name
+    (only kinds the products file has)."""
+    kinds = {k for k, _, _ in mapping.product_costs}
+    return [(k, f"{f}_raw") for k, f in (("sku", "sku"), ("name", "product")) if k in kinds and mapping.columns.get(f)]
+
+
+def _register_costs(con, mapping: Mapping) -> None:
+    """The products file's costs as table ``_product_costs`` (kind, key, unit_cost) for the load's join."""
+    import pandas as pd
+    frame = pd.DataFrame(list(mapping.product_costs) or None, columns=["kind", "key", "unit_cost"])
+    con.register("_product_costs_frame", frame)
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE _product_costs AS SELECT CAST(kind AS VARCHAR) AS kind, "
+                    "CAST(key AS VARCHAR) AS key, CAST(unit_cost AS DOUBLE) AS unit_cost FROM _product_costs_frame")
+    finally:
+        con.unregister("_product_costs_frame")
+
+
+#: a SKU or product name as ``cost_key`` makes it, in SQL
+def _cost_key_sql(e: str) -> str:
+    return f"nullif(lower(regexp_replace(trim(CAST({e} AS VARCHAR)), '\\s+', ' ', 'g')), '')"
 
 
 def _time_zones(con, view: str, column: str) -> tuple[list, list, list]:
@@ -421,13 +453,24 @@ def _build_orders(con, mapping: Mapping, spec, source_sql: str, one_row_per_orde
            "currency_raw": _col(mapping, "currency"), "channel_raw": _col(mapping, "channel"),
            "qty_raw": _col(mapping, "quantity"), "product_raw": f"nullif(trim({_col(mapping, 'product')}), '')",
            "code_raw": _col(mapping, "discount_code"), "country_raw": _col(mapping, "country"),
-           "country_alt_raw": _col(mapping, "country_alt")}
+           "country_alt_raw": _col(mapping, "country_alt"), "cost_raw": _col(mapping, "cost"),
+           "unit_cost_raw": _col(mapping, "unit_cost"), "sku_raw": _col(mapping, "sku")}
     raw.update({f"flag{i}": q(col) for i, (col, _, _) in enumerate(mapping.flags)})
     raw.update({f"skip{i}": q(col) for i, (col, _, _) in enumerate(mapping.skips)})
     raw.update({f"plus{i}": q(col) for i, col in enumerate(mapping.amount_plus)})
     raw.update({f"less{i}": q(col) for i, (_, col) in enumerate(less)})
     lines = ", ".join(f"{expr} AS {name}" for name, expr in raw.items())
     grouped_lines = bool(m.get("order_id")) and not one_row_per_order
+    # a line's cost: the cost column, else the cost per unit × the quantity, else the products file's cost of its
+    # SKU (else of its product name) × the quantity
+    keys = _cost_keys(mapping)
+    qty = f"coalesce({num('qty_raw')}, 1)"
+    line_cost = f"coalesce({cash('cost_raw')}, {cash('unit_cost_raw')} * {qty}"
+    line_cost += "".join(f", pc{i}.unit_cost * {qty}" for i in range(len(keys))) + ")"
+    joins = "".join(f" LEFT JOIN _product_costs pc{i} ON pc{i}.kind = '{kind}' AND pc{i}.key = {_cost_key_sql('l.' + col)}"
+                    for i, (kind, col) in enumerate(keys))
+    if keys:
+        _register_costs(con, mapping)
     if grouped_lines:
         # one order from its rows: order-level fields may sit on the first row only (Shopify), so take any
         # non-null value; line amounts are summed when the format has one row per item. A row without an order
@@ -441,6 +484,11 @@ def _build_orders(con, mapping: Mapping, spec, source_sql: str, one_row_per_orde
             amount_expr, less_expr = f"sum({amount})", f"sum({less_of(ident)})"
         else:
             amount_expr, less_expr = amount_of(lambda x: f"any_value({x})"), less_of(lambda x: f"any_value({x})")
+        # costs per unit and a products file's costs are per line (summed); a cost column follows the amount
+        # (an order's cost is known only when every line's is: a part would overstate its margin)
+        cost_expr = ("any_value(line_cost)" if m.get("cost") and mapping.amount_per != "line" and not keys
+                     and not m.get("unit_cost")
+                     else "CASE WHEN count(*) FILTER (WHERE line_cost IS NULL) = 0 THEN sum(line_cost) END")
         products = ""
         if m.get("product"):
             products = (", arg_min(product_raw, _line) AS product_raw, "
@@ -449,13 +497,15 @@ def _build_orders(con, mapping: Mapping, spec, source_sql: str, one_row_per_orde
         else:
             products = ", NULL::VARCHAR AS product_raw"
         per_order = (f"SELECT order_key AS order_id, {grouped}{products}, {amount_expr} AS amount_value, "
-                     f"{less_expr} AS less_value, "
+                     f"{less_expr} AS less_value, {cost_expr} AS line_cost, "
                      f"sum({num('qty_raw')}) AS items FROM lines "
                      f"GROUP BY order_key, CASE WHEN order_key IS NULL THEN _line END")
     else:  # every row is an order
         order_id = "order_key" if m.get("order_id") else "CAST(row_number() OVER () AS VARCHAR)"
         per_order = (f"SELECT {order_id} AS order_id, * EXCLUDE (order_key, _copies), "
                      f"{amount} AS amount_value, {less_of(ident)} AS less_value, {num('qty_raw')} AS items FROM lines")
+    lines_sql = (f"SELECT l.*, {line_cost} AS line_cost FROM (SELECT {lines}, _copies FROM {source_sql}) l{joins}"
+                 if _stored(mapping, "cost") else f"SELECT {lines}, _copies, NULL::DOUBLE AS line_cost FROM {source_sql}")
     order_ts = when("ts_raw")
     if m.get("timezone"):
         params.update(tz_from=tz[0], tz_to=tz[1])
@@ -484,7 +534,7 @@ def _build_orders(con, mapping: Mapping, spec, source_sql: str, one_row_per_orde
     cust = "lower(clv_id(cust_raw))" if is_email_column(m.get("customer_id")) else "clv_id(cust_raw)"
     alt = "lower(clv_id(alt_raw))" if is_email_column(m.get("customer_alt")) else "clv_id(alt_raw)"
     parsed = f"""
-        WITH lines AS (SELECT {lines}, _copies FROM {source_sql}),
+        WITH lines AS ({lines_sql}),
         per_order AS ({per_order}),
         parsed AS (
             SELECT *, CASE WHEN {cust} IS NOT NULL AND NOT list_contains($guest_ids, {cust})
@@ -497,6 +547,7 @@ def _build_orders(con, mapping: Mapping, spec, source_sql: str, one_row_per_orde
                                                      THEN amount_value - {cash('adjusted_raw')} END)
                    * CASE WHEN amount_value > 0 AND less_value <> 0 THEN (amount_value - less_value) / amount_value
                           ELSE 1 END AS refund,
+                   line_cost AS cost,
                    nullif(trim(refund_of_raw), '') AS refund_of, nullif(lower(trim(status_raw)), '') AS status,
                    nullif(trim(cancelled_raw), '') AS cancelled_at, {currency} AS currency,
                    nullif(trim(channel_raw), '') AS channel, product_raw AS product,
@@ -504,7 +555,7 @@ def _build_orders(con, mapping: Mapping, spec, source_sql: str, one_row_per_orde
                    nullif(upper(trim(regexp_replace(code_raw, '^\\s*code:([^;|]*).*$', '\\1'))), '') AS discount_code,
                    coalesce(nullif(trim(country_raw), ''), nullif(trim(country_alt_raw), '')) AS country
             FROM per_order)
-        SELECT order_id, customer_id, email, order_ts, amount, discount, refund, refund_of, status, currency, channel, items,
+        SELECT order_id, customer_id, email, order_ts, amount, discount, refund, cost, refund_of, status, currency, channel, items,
             product, {'products' if grouped_lines and m.get('product') else 'NULL::VARCHAR[] AS products'},
             discount_code, country,
             CASE {skips}WHEN customer_id IS NULL THEN 'no customer id'
@@ -531,6 +582,9 @@ def _build_orders(con, mapping: Mapping, spec, source_sql: str, one_row_per_orde
     money = {c: f"CASE WHEN excluded_reason IS NULL THEN CAST({c} AS {_MONEY}) END AS {c}"
              for c in ("amount", "discount", "refund")}
     # a refund row is netted into its order whatever its own customer column says (_net_refund_rows)
+    # a cost that is not a finite number ≥ 0 is no cost (the order falls back to the margin; counted in the report)
+    money["cost"] = (f"CASE WHEN excluded_reason IS NULL AND isfinite(cost) AND cost >= 0 AND cost <= $max_amount "
+                     f"THEN CAST(cost AS {_MONEY}) END AS cost")
     money["amount"] = (f"CASE WHEN excluded_reason IS NULL OR (refund_of IS NOT NULL AND isfinite(amount) AND "
                        f"abs(amount) <= $max_amount) THEN CAST(amount AS {_MONEY}) END AS amount")
     products_stored = grouped_lines and bool(m.get("product"))
@@ -551,6 +605,20 @@ def _build_orders(con, mapping: Mapping, spec, source_sql: str, one_row_per_orde
 REFUND_ROW = "refund row, netted into the order it refunds"
 #: the reasons for which a negative amount is money paid back to the customer (subtracted from revenue)
 MONEY_BACK = ("return (negative amount)", "return (credit note)", "fully refunded")
+
+
+def _cost_coverage(con, mapping: Mapping) -> dict:
+    """How many purchases carry a cost, and their share of revenue (the report and the pages say it)."""
+    m = mapping.columns
+    where = [f"'{m[f]}'" for f in ("cost", "unit_cost") if m.get(f)]
+    if _cost_keys(mapping):
+        where.append("a products file, by " + " then ".join(f"'{m['sku' if k == 'sku' else 'product']}'"
+                                                          for k, _ in _cost_keys(mapping)))
+    n, k, revenue, covered, cost = con.execute(
+        "SELECT count(*), count(cost), coalesce(sum(net), 0), coalesce(sum(net) FILTER (WHERE cost IS NOT NULL), 0), "
+        "coalesce(sum(cost), 0) FROM orders WHERE is_purchase").fetchall()[0]
+    return {"source": " and ".join(where), "purchases": int(n), "with_cost": int(k), "revenue": float(revenue),
+            "revenue_with_cost": float(covered), "cost": float(cost)}
 
 
 def _sql_list(values) -> str:
@@ -684,7 +752,7 @@ def _convert(con, report: LoadReport, rates: dict) -> dict:
             raise DataError(f"The exchange rate for {cur} is {rate!r}.", expected=f"a positive number: what one {cur} "
                                                                                f"is worth in {report.currency}.")
         con.execute(f"""
-            UPDATE orders_all SET {', '.join(f"{c} = CAST({c} * $rate AS {_MONEY})" for c in ('amount', 'discount', 'refund')
+            UPDATE orders_all SET {', '.join(f"{c} = CAST({c} * $rate AS {_MONEY})" for c in ('amount', 'discount', 'refund', 'cost')
                                              if c in _stored_columns(con))}, currency = $to
             WHERE excluded_reason IS NULL AND currency = $cur""", {"rate": rate, "to": report.currency, "cur": cur})
         done[cur] = rate

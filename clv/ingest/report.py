@@ -46,6 +46,9 @@ class LoadReport:
     notes: list = field(default_factory=list)          # what the reader did that the user should know
     warnings: list = field(default_factory=list)
     typed_read: bool = False          # numbers and times parsed by the CSV reader (see orders._typed_columns)
+    #: product costs: {"source": words, "purchases", "with_cost", "revenue", "revenue_with_cost", "cost"}
+    #: (purchases' net and cost), empty when the orders carry no cost
+    costs: dict = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         unit = "orders" if self.what == "orders" else "events"
@@ -82,6 +85,11 @@ class LoadReport:
             out.append(f"  amounts: {self.decimal_why}")
         if self.amount_basis:
             out.append(f"  revenue: {self.amount_basis}")
+        if self.costs:
+            c = self.costs
+            share = c["revenue_with_cost"] / c["revenue"] if c["revenue"] else 0.0
+            out.append(f"  product costs ({c['source']}): known for {c['with_cost']:,} of {c['purchases']:,} purchases "
+                       f"({share:.0%} of revenue); the others use your margin")
         if self.unknown_event_types:
             out.append("  unrecognised event types (kept): " +
                        ", ".join(f"{k} ({v:,})" for k, v in self.unknown_event_types.items()))

@@ -73,6 +73,12 @@ def score_files(spark, orders, out: str, interactions=None, fmt: str | None = No
                            defaults.DISCOUNT_RATE if discount_rate is None else discount_rate,
                            defaults.MARGIN if margin is None else margin, model, k)
     scored.write.mode("overwrite").option("maxRecordsPerFile", 1_000_000).parquet(str(out))
+    warnings = list(fitted.warnings)
+    costs = [loaded.mapping.columns[f] for f in ("cost", "unit_cost") if loaded.mapping.columns.get(f)]
+    if costs:  # clv.margins on one machine; not on Spark yet — said, not silently different
+        warnings.append(f"the orders carry product costs ('{costs[0]}'), which the Spark engine does not read yet: "
+                        f"every order and projection uses the margin {defaults.MARGIN if margin is None else margin:g} "
+                        "(the one-machine engine uses each order's own margin)")
     return {"customers": int(fitted.purchases.n_customers_), "as_of": day, "rows_fitted": fitted.rows_fitted,
             "pairs_fitted": fitted.pairs_fitted,
-            "purchases": fitted.purchases.params_, "warnings": fitted.warnings, "clusters": fitted.names}
+            "purchases": fitted.purchases.params_, "warnings": warnings, "clusters": fitted.names}
