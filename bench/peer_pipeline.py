@@ -6,15 +6,19 @@ bench/pipeline.py --peer-python prints next to `python -m clv score`.
 pandas read_csv, purchases only (the statuses clv excludes: voided, refunded, cancelled), lifetimes'
 summary_data_from_transaction_data (daily, monetary value = mean spend of repeat purchase days), BetaGeoFitter,
 GammaGammaFitter on repeat customers, 12-month customer_lifetime_value at 10 % a year (as clv's defaults), P(alive),
-one CSV out. Run it with a Python that has lifetimes (its own virtual environment, never the app's):
-    python -m venv /tmp/lt && /tmp/lt/bin/pip install lifetimes "numpy<2" "pandas<2.2" "scipy<1.12"
-Prints one JSON line: customers, seconds per step.
+one CSV out. Run it with a Python that has lifetimes (its own virtual environment, never the app's), at the
+releases a user installs today (no pins: bench/pipeline.py --peer-env makes and upgrades that environment):
+    python -m venv /tmp/lt && /tmp/lt/bin/pip install --upgrade lifetimes pandas numpy scipy
+Prints one JSON line: customers, seconds per step, the versions it ran with.
 """
 import json
 import sys
 import time
 
+import lifetimes
+import numpy as np
 import pandas as pd
+import scipy
 from lifetimes import BetaGeoFitter, GammaGammaFitter
 from lifetimes.utils import summary_data_from_transaction_data
 
@@ -45,4 +49,6 @@ rfm["p_alive"] = bgf.conditional_probability_alive(rfm["frequency"], rfm["recenc
 lap("customer_lifetime_value + P(alive)")
 rfm.to_csv(sys.argv[2])
 lap("CSV out")
-print(json.dumps({"customers": len(rfm), "laps": laps}))
+print(json.dumps({"customers": len(rfm), "laps": laps,
+                  "versions": {"lifetimes": lifetimes.__version__, "pandas": pd.__version__, "numpy": np.__version__,
+                               "scipy": scipy.__version__, "python": sys.version.split()[0]}}))

@@ -13,15 +13,18 @@ file safely, then the same models, segments and CSV).
 
 times each step of `score` in one fresh process instead (where the time goes).
 
-    python bench/pipeline.py --preset realistic --peer-python /tmp/lt/bin/python [--orders 1000000 10000000]
+    python bench/pipeline.py --preset realistic --peer-env /tmp/lt [--orders 1000000 10000000]
 
 the shape where customers are many (about 3 orders per customer, BG/NBD-simulated): `score --model bgnbd` (the
 model the peer fits) and `score` as shipped (--model auto backtests all three purchase models first), next to
 the pipeline a user would otherwise write with pandas + lifetimes (bench/peer_pipeline.py, in lifetimes' own
-virtual environment), each in a fresh process, from the same file in the same run.
-Targets (issue 12): score at least 5x faster than the peer at 10M such orders, under 2 GB; at least 2x at 1M.
+virtual environment), each in a fresh process, from the same file in the same run. --peer-env DIR makes that
+environment if it is missing and upgrades lifetimes, pandas, numpy and scipy to their current releases first (no
+pins: the peer as a user installs it today); the versions are printed. (--peer-python PYTHON runs a Python as it is.)
+Targets (issue 28): score with its defaults at least 5x faster than the peer at 10M such orders, at least 2x at 1M.
 """
 import argparse
+import json
 import resource
 import subprocess
 import sys
@@ -81,7 +84,19 @@ def against_peer(n: int, preset: str, peer_python: str) -> None:
     for name, r in res.items():
         print(f"    {name:<44} {r['seconds']:7.2f} s  peak {r['peak_mb']:6.0f} MB"
               + (f"   {peer['seconds'] / r['seconds']:.1f}x faster than the peer" if r is not peer else ""), flush=True)
-    print(f"      peer steps: {peer['stdout'].strip().splitlines()[-1]}", flush=True)
+    steps = json.loads(peer["stdout"].strip().splitlines()[-1])
+    print(f"      peer steps: {steps['laps']}", flush=True)
+    print(f"      peer versions: {steps.get('versions')}", flush=True)
+
+
+def peer_environment(folder: str) -> str:
+    """A virtual environment with the peer at its current releases (made if missing, upgraded on every run)."""
+    python = Path(folder) / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", folder], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--upgrade", "pip", "lifetimes", "pandas", "numpy",
+                    "scipy"], check=True)
+    return str(python)
 
 
 def main():
@@ -91,12 +106,16 @@ def main():
     ap.add_argument("--stages-of", help=argparse.SUPPRESS)  # the fresh process --stages runs
     ap.add_argument("--preset", choices=["bench", "realistic"], default="bench",
                     help="bench: ~8.7 orders per customer; realistic: ~3")
+    ap.add_argument("--peer-env", help="a folder for the peer's virtual environment (made and upgraded to the "
+                                       "current releases first)")
     ap.add_argument("--peer-python", help="a Python with lifetimes: time score against the pandas + lifetimes "
                                           "pipeline (bench/peer_pipeline.py)")
     a = ap.parse_args()
     if a.stages_of:
         sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
         return stages_of(a.stages_of)
+    if a.peer_env:
+        a.peer_python = peer_environment(a.peer_env)
     for n in a.orders:
         if a.stages:
             print(f"{n:>11,} orders ({a.preset}): the steps of score", flush=True)

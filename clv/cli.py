@@ -444,10 +444,11 @@ def _purchase_model(args, shop) -> str:
     """The --model asked for, or (auto) the backtest's choice, said on stderr."""
     if args.model != "auto":
         return args.model
-    from .value import compare_purchase_models
+    from .value import COMPARE_MAX_CUSTOMERS, compare_purchase_models
     cal, end = shop.default_calibration_end(), shop.purchase_span()[1]
-    try:
-        comparison = compare_purchase_models(shop.customers(calibration_end=cal), shop.holdout(cal, end), cal, end)
+    try:  # as the app's pipeline (clv.pipeline._comparison)
+        calibration, holdout, weekly, population = shop.backtest_tables(cal, end, COMPARE_MAX_CUSTOMERS)
+        comparison = compare_purchase_models(calibration, holdout, cal, end, weekly=weekly, population=population)
     except ModelError:
         return "bgnbd"  # the fit itself then says why
     print(comparison.why, file=sys.stderr)

@@ -107,11 +107,11 @@ def _customers(i: StepInputs) -> pd.DataFrame:
 
 
 def _comparison(i: StepInputs):
-    from .value import compare_purchase_models
+    from .value import COMPARE_MAX_CUSTOMERS, compare_purchase_models
     shop = i.shop
     cal, end = shop.default_calibration_end(), shop.purchase_span()[1]
-    return compare_purchase_models(shop.customers(calibration_end=cal), shop.holdout(cal, end), cal, end,
-                                   weekly=shop.holdout_weekly(cal, end))
+    calibration, holdout, weekly, population = shop.backtest_tables(cal, end, COMPARE_MAX_CUSTOMERS)
+    return compare_purchase_models(calibration, holdout, cal, end, weekly=weekly, population=population)
 
 
 def _purchase_model(i: StepInputs) -> str:

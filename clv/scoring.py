@@ -138,6 +138,6 @@ def model_notes(run) -> list[str]:
             notes.append(mc.why)
             if mc.sampled:
                 from .value import COMPARE_MAX_CUSTOMERS
-                notes.append(f"The purchase models were compared on a random {COMPARE_MAX_CUSTOMERS:,} of your "
+                notes.append(f"The purchase models were compared on a random sample of about {COMPARE_MAX_CUSTOMERS:,} of your "
                              "customers (the shop is larger); the chosen model is then fitted on all of them.")
     return notes

@@ -256,17 +256,19 @@ class Shop:
         return lo + dt.timedelta(days=int((hi - lo).days * (1 - holdout_share)))
 
     # -- customer table --------------------------------------------------------------------------------
-    def customers_relation(self, as_of=None, calibration_end=None) -> duckdb.DuckDBPyRelation:
-        """The customer table as a DuckDB relation (nothing leaves DuckDB until asked)."""
+    def customers_relation(self, as_of=None, calibration_end=None, sample_below: int | None = None
+                           ) -> duckdb.DuckDBPyRelation:
+        """The customer table as a DuckDB relation (nothing leaves DuckDB until asked); ``sample_below``: only the
+        customers whose id hashes below it (``backtest_tables``)."""
         self._require_orders()
         period_end = _as_date(calibration_end) or _as_date(as_of) or self.last_date()
-        return self.con.sql(sql("customers"), params={"period_end": period_end})
+        return self.con.sql(sql("customers"), params={"period_end": period_end, "sample_below": sample_below})
 
-    def customers(self, as_of=None, calibration_end=None) -> pd.DataFrame:
+    def customers(self, as_of=None, calibration_end=None, sample_below: int | None = None) -> pd.DataFrame:
         """One row per customer (see clv/sql/customers.sql for every column's definition)."""
         import numpy as np
         import pandas as pd
-        rel = self.customers_relation(as_of, calibration_end)
+        rel = self.customers_relation(as_of, calibration_end, sample_below)
         if self.con.execute("SELECT count(*) FROM interactions").fetchall()[0][0]:
             return frame(rel)
         # no interactions: their columns are all zero or NULL. They are made here, after DuckDB has let go of its
@@ -367,9 +369,25 @@ class Shop:
         return self.con.execute(sql("holdout_weekly"), {"calibration_end": _as_date(calibration_end),
                                                         "holdout_end": end}).df()
 
-    def holdout(self, calibration_end, holdout_end=None) -> pd.DataFrame:
+    def holdout(self, calibration_end, holdout_end=None, sample_below: int | None = None) -> pd.DataFrame:
         """Per customer of the calibration period: repeat purchase days and revenue after calibration_end."""
         self._require_orders()
         end = _as_date(holdout_end) or self.purchase_span()[1]
         return self.con.execute(sql("holdout"), {"calibration_end": _as_date(calibration_end),
-                                                 "holdout_end": end}).df()
+                                                 "holdout_end": end, "sample_below": sample_below}).df()
+
+    def backtest_tables(self, calibration_end, holdout_end=None, max_customers: int | None = None):
+        """What the purchase models' backtest reads: (calibration customer table, holdout per customer, repeat
+        purchases per holdout week, customers who had bought by ``calibration_end``). Above ``max_customers`` of them
+        the two per-customer tables hold a seeded random sample of about ``max_customers`` (by the hash of the
+        customer id: the same customers on every run), computed for those customers only instead of built for all
+        and sampled after; the weekly totals are every customer's."""
+        self._require_orders()
+        cal = _as_date(calibration_end)
+        n = int(self.con.execute("SELECT count(DISTINCT customer_id) FROM orders WHERE is_purchase "
+                                 "AND order_ts < $cal::DATE + 1", {"cal": cal}).fetchall()[0][0])
+        below = None
+        if max_customers and n > max_customers:
+            below = min(2 ** 64 - 1, int(max_customers / n * 2 ** 64))
+        return (self.customers(calibration_end=cal, sample_below=below), self.holdout(cal, holdout_end, below),
+                self.holdout_weekly(cal, holdout_end), n)

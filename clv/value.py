@@ -237,13 +237,16 @@ def baseline_predictions(calibration: pd.DataFrame, days: float) -> dict:
                              np.full(len(x), shop_rate * days))}
 
 
-def _cumulative(purchases, x, tx, T, days: int, weekly: pd.DataFrame) -> pd.DataFrame:
+def _cumulative(purchases, x, T, alive, days: int, weekly: pd.DataFrame) -> pd.DataFrame:
     """Cumulative predicted and actual repeat purchases at the end of each week after the cut-off (and its last
-    day). Predictions are summed over distinct (x, t_x, T) with their counts, so this stays cheap at any size."""
-    uniq, counts, _ = _compress(x, tx, T)
-    ux, utx, uT = uniq.T
+    day). A customer's expectation is P(alive) × what they would buy if alive, which depends on (x, T) only: the
+    hypergeometric part is computed once per distinct (x, T) pair and weighted by the pair's summed P(alive), so
+    this stays cheap at any size."""
+    uniq, _, pair = _compress(x, T)
+    weight = np.bincount(pair, weights=alive, minlength=len(uniq))
+    ux, uT = uniq.T
     t = np.unique(np.append(np.arange(7, days, 7), days)).astype(float)
-    pred = counts @ purchases.expected_purchases(t[None, :], ux[:, None], utx[:, None], uT[:, None])
+    pred = weight @ purchases.expected_purchases_if_alive(t[None, :], ux[:, None], uT[:, None])
     week_end = np.minimum(weekly["week"].to_numpy() * 7, days)
     actual = np.array([weekly["repeat_purchases"].to_numpy()[week_end <= d].sum() for d in t], float)
     return pd.DataFrame({"day": t.astype(int), "predicted": pred, "actual": actual})
@@ -257,26 +260,32 @@ class FittedModels:
 
 
 @defaults.thread_budget
-def _fit_models(customers: pd.DataFrame, model: str) -> FittedModels:
+def _fit_models(customers: pd.DataFrame, model: str, spend=None) -> FittedModels:
+    """``spend``: a spend model already fitted on these customers (it does not depend on the purchase model, so a
+    comparison fits it once for all its backtests)."""
     x = customers["frequency"].to_numpy(float)
     purchases = PURCHASE_MODELS[model]().fit(x, customers["recency_days"].to_numpy(float),
                                              customers["T_days"].to_numpy(float))
-    return FittedModels(purchases, fit_spend(x, customers["monetary_value"].to_numpy(float)))
+    return FittedModels(purchases, spend if spend is not None
+                        else fit_spend(x, customers["monetary_value"].to_numpy(float)))
 
 
 def backtest(calibration: pd.DataFrame, holdout: pd.DataFrame, calibration_end, holdout_end,
-             model: str = "bgnbd", weekly: pd.DataFrame | None = None) -> Backtest:
+             model: str = "bgnbd", weekly: pd.DataFrame | None = None, spend=None) -> Backtest:
     """Fit on the calibration customer table, predict the holdout, compare with what happened.
 
     ``calibration`` is the customer table at ``calibration_end``; ``holdout`` has per customer the repeat
     purchase days and revenue after it (clv/sql/holdout.sql); ``weekly`` (optional, clv/sql/holdout_weekly.sql)
-    their repeat purchase days per week, for the cumulative predicted-vs-actual curve.
+    their repeat purchase days per week, for the cumulative predicted-vs-actual curve. ``spend``: the spend model,
+    when already fitted on ``calibration``.
     """
     days = (pd.Timestamp(holdout_end) - pd.Timestamp(calibration_end)).days
-    vm = _fit_models(calibration, model)
+    vm = _fit_models(calibration, model, spend)
     x, tx, T = (calibration[c].to_numpy(float) for c in ("frequency", "recency_days", "T_days"))
     alive = vm.purchases.probability_alive(x, tx, T)
-    pred = vm.purchases.expected_purchases_if_alive(days, x, T) * alive
+    # the costly hypergeometric part once per distinct (x, T) pair, not per customer
+    uniq, _, pair = _compress(x, T)
+    pred = vm.purchases.expected_purchases_if_alive(days, uniq[:, 0], uniq[:, 1])[pair] * alive
     spend = vm.spend.expected_average_value(x, calibration["monetary_value"].to_numpy(float))
     interval = total_interval(vm.purchases, vm.spend, calibration, days, p_alive=alive, expected=pred,
                               value=spend)["purchases"]
@@ -290,7 +299,7 @@ def backtest(calibration: pd.DataFrame, holdout: pd.DataFrame, calibration_end, 
                                  actual=("actual_purchases", "mean"))
     by.index = [f"{i}" if i < 7 else "7+" for i in by.index]
     by.index.name = "repeat purchases in calibration"
-    cumulative = _cumulative(vm.purchases, x, tx, T, days, weekly) if weekly is not None else None
+    cumulative = _cumulative(vm.purchases, x, T, alive, days, weekly) if weekly is not None else None
     return Backtest(pd.Timestamp(calibration_end).date(), pd.Timestamp(holdout_end).date(), days, per, by, vm,
                     cumulative, interval)
 
@@ -388,13 +397,20 @@ def choose_model(predictions: dict, actual: np.ndarray, default: str = DEFAULT_P
 
 
 def compare_purchase_models(calibration: pd.DataFrame, holdout: pd.DataFrame, calibration_end,
-                            holdout_end, weekly: pd.DataFrame | None = None) -> ModelComparison:
+                            holdout_end, weekly: pd.DataFrame | None = None,
+                            population: int | None = None) -> ModelComparison:
     """Backtest every purchase model, and three simple rules, on the shop's own history side by side, and say
     which model to use and why (``choose_model``); a model that cannot be fitted on this shop is listed with the
     reason. Above COMPARE_MAX_CUSTOMERS customers the comparison runs on a seeded random sample of them (``weekly``
-    is then scaled to the sample's share of repeat purchases)."""
-    sampled = len(calibration) > COMPARE_MAX_CUSTOMERS
-    if sampled:
+    is then scaled to the sample's share of repeat purchases). ``population``: the number of customers when the
+    tables already hold a sample of them (clv.store.Shop.backtest_tables), whose ``weekly`` counts everyone's."""
+    sampled = population is not None and population > len(calibration)
+    if sampled:  # a sample already (its holdout is the sample's): the weekly curve scaled to its share
+        if weekly is not None:
+            share = holdout["holdout_purchases"].sum() / max(weekly["repeat_purchases"].sum(), 1)
+            weekly = weekly.assign(repeat_purchases=weekly["repeat_purchases"] * share)
+    elif len(calibration) > COMPARE_MAX_CUSTOMERS:
+        sampled = True
         pick = np.sort(np.random.default_rng(0).choice(len(calibration), COMPARE_MAX_CUSTOMERS, replace=False))
         sample = calibration.iloc[pick]
         kept = holdout[holdout["customer_id"].isin(sample["customer_id"])]
@@ -403,10 +419,11 @@ def compare_purchase_models(calibration: pd.DataFrame, holdout: pd.DataFrame, ca
             weekly = weekly.assign(repeat_purchases=weekly["repeat_purchases"] * share)
         calibration, holdout = sample, kept
     rows, errors, backtests, predictions = [], {}, {}, {}
+    spend = fit_spend(calibration["frequency"].to_numpy(float), calibration["monetary_value"].to_numpy(float))
     for name in PURCHASE_MODELS:
         try:
             bt = backtests[name] = backtest(calibration, holdout, calibration_end, holdout_end, model=name,
-                                            weekly=weekly)
+                                            weekly=weekly, spend=spend)
         except ModelError as exc:
             errors[name] = str(exc)
             rows.append({"model": name, "kind": "model", "in words": PURCHASE_MODEL_WORDS[name],

@@ -125,3 +125,28 @@ def test_the_why_says_when_the_standard_model_was_set_aside():
     good = actual * 0.9 + 0.05
     chosen, why, tie, _ = choose_model({"bgnbd": good * 0.4, "pareto_nbd": good, "mbgnbd": good * 1.02}, actual)
     assert chosen in ("pareto_nbd", "mbgnbd") and "was set aside" in why and "standard model stays" not in why
+
+
+def test_a_big_shops_comparison_reads_a_seeded_sample_computed_for_those_customers_only(sample_shop):
+    """Above the comparison's size the tables are built for a hash-seeded sample of the customers only (issue 28):
+    the same customers in both tables, their rows equal to the full tables', the same sample on every run, and the
+    weekly curve scaled to the sample's share."""
+    cal, end = sample_shop.default_calibration_end(), sample_shop.purchase_span()[1]
+    full_cal, full_hold, weekly, n = sample_shop.backtest_tables(cal, end)
+    assert n == len(full_cal) == len(full_hold)
+    cal_s, hold_s, weekly_s, n_s = sample_shop.backtest_tables(cal, end, max_customers=n // 4)
+    assert n_s == n and weekly_s.equals(weekly)
+    # binomial around n/4: 5 standard deviations either way
+    sd = (n * 0.25 * 0.75) ** 0.5
+    assert abs(len(cal_s) - n / 4) < 5 * sd
+    assert list(cal_s["customer_id"]) == list(hold_s["customer_id"])
+    pd.testing.assert_frame_equal(cal_s.reset_index(drop=True),
+                                  full_cal[full_cal["customer_id"].isin(cal_s["customer_id"])].reset_index(drop=True))
+    pd.testing.assert_frame_equal(hold_s.reset_index(drop=True),
+                                  full_hold[full_hold["customer_id"].isin(hold_s["customer_id"])].reset_index(drop=True))
+    again = sample_shop.backtest_tables(cal, end, max_customers=n // 4)[0]
+    assert list(again["customer_id"]) == list(cal_s["customer_id"])
+    mc = compare_purchase_models(cal_s, hold_s, cal, end, weekly=weekly_s, population=n_s)
+    assert mc.sampled and mc.best in PURCHASE_MODELS
+    # the curve's actual total is the sample's own holdout purchases (everyone's weekly counts × its share)
+    assert mc.backtests[mc.best].cumulative["actual"].iloc[-1] == pytest.approx(hold_s["holdout_purchases"].sum())
