@@ -2,6 +2,13 @@
 
     nice python bench/spark.py                       # 1M and 10M orders (realistic preset) + fit rows at 1M/10M/100M
     nice python bench/spark.py --orders 1000000 --fit-customers 1000000
+    nice python bench/spark.py --cluster --orders 10000000 30000000
+
+--cluster runs the Spark engine on a real standalone cluster started on this machine for the run (a master and two
+workers of one core each, spark://127.0.0.1:…, clv.spark.standalone) on the orders as a folder of Parquet parts,
+and prints the seconds of each stage of score_files (reading and classifying, the customer table, the fit on the
+driver, scoring and writing) with the distinct rows the fit read: the figures the README's extrapolation to a
+billion orders rests on. Memory there is the driver's side (its Python and JVM); the executors are the workers'.
 
 Each run is a fresh process; its process tree (the Python driver, Spark's JVM, Spark's Python workers) is
 sampled every 0.2 s from /proc, and each kind's peak resident memory is printed (the peak of the sum too).
@@ -80,7 +87,7 @@ def measure_tree(cmd: list[str]) -> dict:
     out, err = proc.communicate()
     if proc.returncode:
         raise RuntimeError(f"{cmd} failed:\n{err[-3000:]}")
-    return {"seconds": time.perf_counter() - t, "peaks": peaks, "total": total, "stderr": err}
+    return {"seconds": time.perf_counter() - t, "peaks": peaks, "total": total, "stderr": err, "stdout": out}
 
 
 def as_parquet(path: Path) -> Path:
@@ -129,11 +136,59 @@ def fit_rows(customers: int, chunk: int = 2_000_000) -> tuple[int, float]:
     return len(keys), time.perf_counter() - t
 
 
+_SCORE_ON = """
+import json, sys, time
+sys.path.insert(0, {root!r})
+from clv.spark import score_files, session
+from clv.spark.standalone import executor_conf
+t = time.perf_counter()
+spark = session(sys.argv[1], **executor_conf(cores=1, memory=sys.argv[4], shuffle_partitions=int(sys.argv[5])),
+                **{{"spark.driver.memory": "4g"}})
+started = time.perf_counter() - t
+done = score_files(spark, sys.argv[2], sys.argv[3], model="bgnbd")
+spark.stop()
+print(json.dumps({{"session": started, "stages": done["stages"], "rows_fitted": done["rows_fitted"],
+                  "pairs_fitted": done["pairs_fitted"], "customers": done["customers"]}}))
+"""
+
+
+def cluster(orders: int, workers: int = 2, memory: str = "8g") -> None:
+    """score_files on a standalone cluster of ``workers`` one-core workers started for this run."""
+    import json
+
+    from clv.spark.standalone import standalone_cluster
+    path = export(orders, "realistic")
+    lake = as_parquet(path)
+    parts = len(list(lake.glob("*.parquet")))
+    # a few shuffle partitions per core, each of at most a few million orders
+    partitions = max(4 * workers, orders // 2_000_000)
+    print(f"{orders:>11,} orders (realistic preset) as {parts} Parquet parts; standalone cluster of {workers} workers "
+          f"(1 core, {memory} each), {partitions} shuffle partitions", flush=True)
+    t = time.perf_counter()
+    with standalone_cluster(workers=workers, cores=1, memory=memory) as master:
+        up = time.perf_counter() - t
+        executor_memory = f"{int(memory.rstrip('g')) * 1024 * 3 // 4}m"
+        r = measure_tree([sys.executable, "-c", _SCORE_ON.format(root=str(ROOT)), master, str(lake),
+                          str(BIG / f"spark_cluster_{orders}.parquet"), executor_memory, str(partitions)])
+    res = json.loads(r["stdout"].strip().splitlines()[-1])
+    print(f"    cluster up {up:.1f} s ({master}); session {res['session']:.1f} s; {res['customers']:,} customers; "
+          f"fitted on {res['rows_fitted']:,} distinct (frequency, recency, T) rows and {res['pairs_fitted']:,} "
+          f"(frequency, monetary value) pairs", flush=True)
+    for name, seconds in res["stages"].items():
+        print(f"    {name:<56} {seconds:7.1f} s", flush=True)
+    print(f"    total {r['seconds']:.1f} s; driver side peak {r['total']:.0f} MB", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--orders", type=int, nargs="*", default=[1_000_000, 10_000_000])
     ap.add_argument("--fit-customers", type=int, nargs="*", default=[1_000_000, 10_000_000, 100_000_000])
+    ap.add_argument("--cluster", action="store_true", help="on a standalone cluster started for the run")
     a = ap.parse_args()
+    if a.cluster:
+        for n in a.orders:
+            cluster(n)
+        return
     for n in a.fit_customers:
         rows, s = fit_rows(n)
         print(f"{n:>12,} customers -> {rows:>9,} distinct (frequency, recency, T) rows to fit "

@@ -330,6 +330,8 @@ def _score_on_spark(args) -> None:
         print(f"warning: {w}", file=sys.stderr)
     print(f"fitted on {done['rows_fitted']:,} distinct (frequency, recency, T) rows and {done['pairs_fitted']:,} "
           f"distinct (frequency, monetary value) pairs; as of {done['as_of']}", file=sys.stderr)
+    print("stages: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in done["stages"].items()),
+          file=sys.stderr)
     print(f"wrote {args.out} ({done['customers']:,} customers, Parquet)", file=sys.stderr)
 
 

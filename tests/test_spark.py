@@ -59,36 +59,6 @@ def assert_same_fit(shop: Shop, done: dict) -> None:
         assert done["purchases"][name] == pytest.approx(value, rel=1e-9), name
 
 
-@pytest.fixture(scope="module")
-def lake_shop(tmp_path_factory):
-    """A generated shop (data/generate.py, realistic preset, 600 customers with events) as a data lake holds it:
-    a typed Parquet order table (timestamps, numbers) and the events as CSV."""
-    import sys
-
-    from clv.store import DATA_DIR
-    sys.path.insert(0, str(DATA_DIR))
-    from generate import generate
-    out = tmp_path_factory.mktemp("lake")
-    generate(out, 600, seed=7, preset="realistic", fmt="generic", prefix="shop")
-    orders = pd.read_csv(out / "shop_orders.csv", parse_dates=["order_date"])
-    orders["customer_id"] = orders["customer_id"].astype(str)
-    orders.to_parquet(out / "orders.parquet", index=False)
-    return out / "orders.parquet", out / "shop_interactions.csv"
-
-
-def test_generated_shop_in_parquet(spark, lake_shop, tmp_path):
-    from clv.export import read_scored
-    from clv.scoring import score_table
-    from clv.spark import score_files
-    orders, events = lake_shop
-    shop = Shop()
-    shop.load_orders(orders)
-    shop.load_interactions(events)
-    done = score_files(spark, orders, tmp_path / "scores.parquet", events)
-    assert_same_fit(shop, done)
-    assert_same_scores(score_table(shop, churn="palive"), read_scored(tmp_path / "scores.parquet"))
-
-
 def test_refuses_what_it_cannot_read_the_same_way(spark, tmp_path):
     path = tmp_path / "orders.csv"
     path.write_text("customer_id,order_date,amount\na,31/01/2024,12.50\nb,2024-02-01,3\n")
