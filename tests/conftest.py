@@ -15,7 +15,7 @@ os.environ["CLV_WORKSPACES"] = tempfile.mkdtemp(prefix="clv-test-workspaces-")
 
 #: the longest files, started first: the suite runs on two workers (pytest.ini: -n 2 --dist loadfile, one file per
 #: worker at a time), and a long file scheduled last leaves the other worker idle at the end
-FIRST = ("test_spark.py", "test_browser.py", "test_spark_cluster.py")
+FIRST = ("test_spark.py", "test_browser.py")
 
 
 def pytest_collection_modifyitems(items):

@@ -1,6 +1,7 @@
 """The Spark engine (clv.spark) against the DuckDB path: the same customer table, value for value.
 
-One local[2] SparkSession for the module (starting a JVM costs seconds); skipped without pyspark or Java.
+One local[2] SparkSession for the module (starting a JVM costs seconds), and at the end a standalone cluster;
+skipped without pyspark or Java.
 """
 import shutil
 from pathlib import Path
@@ -206,3 +207,46 @@ def test_the_founders_choices_read_the_same_on_both_engines(spark, tmp_path):
         assert len(duck) >= 2
         assert_same_scores(duck.sort_values("customer_id", ignore_index=True),
                            sp.sort_values("customer_id", ignore_index=True))
+
+
+def test_a_standalone_cluster_scores_parquet_partitions_as_duckdb_does(spark, tmp_path):
+    """On a real standalone cluster (a master and two workers, each its own JVM, at spark://…) instead of local[*]:
+    Parquet parts read by executors, rows shuffled between them, the scoring shipped to their Python workers — and
+    the scores equal the DuckDB path's (issue 28, item 4). The last test of the module: it stops the local session
+    (one SparkContext per process) and reuses its JVM."""
+    spark.stop()
+    import sys
+
+    from clv.export import read_scored
+    from clv.scoring import score_table
+    from clv.spark import score_files, session
+    from clv.spark.standalone import executor_conf, standalone_cluster
+    from clv.store import DATA_DIR
+    sys.path.insert(0, str(DATA_DIR))
+    from generate import generate
+    generate(tmp_path, 300, seed=7, preset="realistic", fmt="generic", prefix="shop")
+    orders = pd.read_csv(tmp_path / "shop_orders.csv", parse_dates=["order_date"])
+    orders["customer_id"] = orders["customer_id"].astype(str)
+    lake = tmp_path / "orders"  # a lake's table: a folder of Parquet parts, several per executor
+    lake.mkdir()
+    for i, part in enumerate(range(0, len(orders), len(orders) // 4 + 1)):
+        orders.iloc[part:part + len(orders) // 4 + 1].to_parquet(lake / f"part-{i:05d}.parquet", index=False)
+    events = tmp_path / "shop_interactions.csv"
+    with standalone_cluster(workers=2, cores=1, memory="1g") as master:
+        assert master.startswith("spark://127.0.0.1:")
+        on_cluster = session(master, **executor_conf(cores=1, memory="768m", shuffle_partitions=2))
+        try:
+            assert on_cluster.sparkContext.master == master
+            done = score_files(on_cluster, str(lake), tmp_path / "scores.parquet", events)
+            # the work ran on the driver and two executors, one per worker
+            assert on_cluster.sparkContext._jsc.sc().getExecutorMemoryStatus().size() == 3
+        finally:
+            on_cluster.stop()
+    assert set(done["stages"]) == {"read and classify the orders", "customer table",
+                                   "fit on the driver (distinct rows), cut-offs, clusters",
+                                   "score every customer and write"}
+    shop = Shop()
+    shop.load_orders(sorted(lake.glob("*.parquet")))
+    shop.load_interactions(events)
+    assert_same_fit(shop, done)
+    assert_same_scores(score_table(shop, churn="palive"), read_scored(tmp_path / "scores.parquet"))
