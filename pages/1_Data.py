@@ -10,7 +10,7 @@ from clv.formatting import SYMBOLS
 from clv.ingest.costs import read_product_costs
 from clv.ingest import (AMOUNT_BASES, DATE_ORDERS, DECIMALS, FIELD_LABELS, FORMATS, INTERACTION_FIELDS, ORDER_FIELDS, REQUIRED_INTERACTION_FIELDS,
                         REQUIRED_ORDER_FIELDS, detect_format, detect_interaction_mapping, sniff)
-from ui.common import (count, download_csv, keep_widgets, load_shop, memo, page_setup, plain, refuse_upload, reopen,
+from ui.common import (count, download_csv, keep_widgets, load_shop, memo, page_setup, pct, plain, refuse_upload, reopen,
                        show_sample, shop as current_shop, unknown_statuses_banner, upload_dir)
 from ui.model import customers_table
 from ui.workspace import WIDGET_PREFIXES, remember, workspace
@@ -89,6 +89,8 @@ def _set_mapping_widgets(columns, fmt) -> None:
         st.session_state[f"map_{f}"] = mapping.columns.get(f) or NONE
 
 
+#: counts with thousands separators, as every other number on the page
+COUNT = st.column_config.NumberColumn(format="localized")
 sets_box = st.container()
 now_open = st.container()  # the file the pages show (an uploader forgets its file when another page is visited)
 c1, c2 = st.columns(2)
@@ -303,6 +305,11 @@ st.caption(f"{count(rep.rows_read)} rows became {count(rep.records_built)} order
            f"dated {rep.date_min:%d %b %Y} to {rep.date_max:%d %b %Y}.")
 st.caption(plain(f"Dates: {rep.date_why}. Amounts: {rep.decimal_why}." if rep.date_why else f"Amounts: {rep.decimal_why}."))
 st.caption(plain(f"Revenue: {rep.amount_basis}."))
+if rep.costs:  # the same words as the report (clv.ingest.report.LoadReport.lines)
+    c = rep.costs
+    st.caption(plain(f"Product costs ({c['source']}): known for {count(c['with_cost'])} of {count(c['purchases'])} "
+                     f"purchases ({pct(c['revenue_with_cost'] / c['revenue'] if c['revenue'] else 0)} of revenue); "
+                     "the others use the margin in the sidebar."))
 for n in rep.notes:
     st.caption(plain(n[0].upper() + n[1:] + "."))
 for w in rep.warnings:
@@ -330,7 +337,8 @@ def status_choices(report) -> None:
     st.dataframe(pd.DataFrame([{"status": s, "orders": n, "counts as": "a purchase" if r is None else f"not a purchase: {r}",
                                 "decided by": {"known": "clv's vocabulary", "your choice": "you",
                                                "not recognised": "nobody yet: counted as a purchase"}[h]}
-                               for s, n, r, h in report.statuses]), hide_index=True, width="stretch")
+                               for s, n, r, h in report.statuses]), hide_index=True, width="stretch",
+                 column_config={"orders": COUNT})
 
 
 unknown_statuses_banner(on_data_page=True)
@@ -383,7 +391,7 @@ with tab_o:
     if table.empty:
         st.success("Every order was usable: nothing excluded.")
     else:
-        st.dataframe(table, hide_index=True, width="stretch")
+        st.dataframe(table, hide_index=True, width="stretch", column_config={"orders/events": COUNT})
 with tab_e:
     er = shop.interactions_report
     if er is None:
@@ -398,10 +406,10 @@ with tab_e:
                        + (f"; {count(er.matched[2])} of them joined through the orders' e-mail column."
                           if er.matched[2] else "."))
         st.dataframe(pd.DataFrame({"event type": list(er.event_types), "events": list(er.event_types.values())}),
-                     hide_index=True)
+                     hide_index=True, column_config={"events": COUNT})
         table = report_table(er)
         if not table.empty:
-            st.dataframe(table, hide_index=True, width="stretch")
+            st.dataframe(table, hide_index=True, width="stretch", column_config={"orders/events": COUNT})
 
 st.subheader("Orders preview")
 preview = memo("orders_preview", (), lambda: shop.con.sql("SELECT * FROM orders ORDER BY order_ts LIMIT 200").df())

@@ -69,8 +69,12 @@ c2.caption(f"**{by_seg.index[0]}** hold the most future value: {money(by_seg['pr
 
 by_cl = data.groupby("cluster_name").agg(customers=("customer_id", "size"), projected=("clv", "sum"),
                                          average=("clv", "mean"), expected_purchases=("expected_purchases", "mean"))
-st.dataframe(by_cl.sort_values("projected", ascending=False).style.format(
-    {"projected": money, "average": money, "expected_purchases": "{:.2f}"}), width="stretch")
+by_cl = by_cl.sort_values("projected", ascending=False).rename_axis("cluster").rename(columns={
+    "projected": f"projected value, next {H} months", "average": "average per customer",
+    "expected_purchases": f"orders per customer, next {H} months"})
+st.dataframe(by_cl.style.format({f"projected value, next {H} months": money, "average per customer": money,
+                                 f"orders per customer, next {H} months": "{:.2f}", "customers": count}),
+             width="stretch")
 
 st.subheader("Most valuable customers")
 top = data.nlargest(50, "clv")

@@ -389,8 +389,10 @@ def sidebar(who: str | None = None) -> Settings:
                         help="Your orders carry product costs: past orders with a cost count their own margin "
                              "(net − cost). Untick to set the margin for projections and for orders without a cost "
                              "yourself.")
-        st.slider("Gross margin %", 0, 100, key="margin_pct", disabled=measured and st.session_state["margin_from_costs"],
-                  help="Share of revenue you keep after product and fulfilment costs.")
+        if not (measured and st.session_state["margin_from_costs"]):  # (a greyed-out figure beside it would mislead)
+            st.slider("Gross margin %", 0, 100, key="margin_pct",
+                      help="Share of revenue you keep after product and fulfilment costs."
+                           + (" Used for orders without a product cost and for projections." if measured else ""))
         margin_note = st.container()
         st.slider("Yearly discount rate %", 0, 50, key="discount_rate_pct",
                   help="Money next year is worth less than money today; future revenue is discounted monthly.")
