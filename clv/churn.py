@@ -50,6 +50,11 @@ IMPORTANCE_ROWS = 2_000
 BANDS = ("low", "medium", "high")
 
 
+
+def _points(share: float) -> str:
+    """A difference of two shares in percentage points, signed, one decimal: "+1.2"; never "-0.0"."""
+    return f"{round(100 * share, 1) + 0.0:+.1f}"
+
 def risk_bands(risk) -> pd.Categorical:
     """Low / medium / high churn risk: the customers in thirds by their risk (ties kept together by rank order)."""
     r = pd.Series(np.asarray(risk, float))
@@ -223,9 +228,9 @@ def fit_churn(history: ChurnHistory, model: str = "bgnbd", seed: int = 0, max_ro
            f"put a customer who did not come back above one who did {pct(auc_model)} of the time "
            f"({pct(model_ci[0])}–{pct(model_ci[1])}), the purchase history alone {pct(auc_base)} "
            f"({pct(base_ci[0])}–{pct(base_ci[1])}). "
-           + (f"The gain ({100 * gain_ci[0]:+.1f} to {100 * gain_ci[1]:+.1f} points) is more than chance, so churn risk "
+           + (f"The gain ({_points(gain_ci[0])} to {_points(gain_ci[1])} points) is more than chance, so churn risk "
               f"comes from {other}." if chosen == "model" else
-              f"The gain ({100 * gain_ci[0]:+.1f} to {100 * gain_ci[1]:+.1f} points) could be chance, so churn risk is "
+              f"The gain ({_points(gain_ci[0])} to {_points(gain_ci[1])} points) could be chance, so churn risk is "
               "the purchase model's own probability of no purchase, the simpler of the two."))
     # today's scores: the same model refitted on the most recent complete window
     final = HistGradientBoostingClassifier(**clf.get_params()).fit(X_ev.iloc[ev], y_ev.iloc[ev])

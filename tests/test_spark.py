@@ -1,7 +1,7 @@
 """The Spark engine (clv.spark) against the DuckDB path: the same customer table, value for value.
 
-One local[2] SparkSession for the module (starting a JVM costs seconds), and at the end a standalone cluster;
-skipped without pyspark or Java.
+One local[2] SparkSession for the module (starting a JVM costs seconds); the command line runs on a standalone
+cluster. Skipped without pyspark or Java.
 """
 import shutil
 from pathlib import Path
@@ -97,33 +97,52 @@ def test_cli_refuses_what_spark_does_not_do(tmp_path, capsys):
         read_scored(tmp_path / "plain.parquet")
 
 
-def test_sample_shop_through_the_cli_on_a_fresh_machine(tmp_path):
-    """python -m clv score --engine spark on the sample shop (Shopify line items, statuses, refunds, events): the
-    table the DuckDB path scores. Run as a user runs it — the venv's python, not activated — with a ``python3``
-    first on the PATH that has no packages, as on a fresh machine: Spark's Python workers must run the driver's
-    interpreter, not whatever ``python3`` the PATH finds (they failed with "No module named 'pandas'")."""
+def test_the_cli_on_a_standalone_cluster_from_a_fresh_machine(tmp_path):
+    """python -m clv score --engine spark --master spark://… on a real standalone cluster (a master and two workers,
+    each its own JVM; issue 28, item 4), the sample shop (Shopify line items, statuses, refunds, events) as a folder
+    of Parquet parts: the table the DuckDB path scores, to 1e-9. Run as a user runs it — the venv's python, not
+    activated — with a ``python3`` first on the PATH that has no packages, as on a fresh machine: Spark's Python
+    workers must run the driver's interpreter, not whatever ``python3`` the PATH finds (they failed with "No module
+    named 'pandas'"). The application's settings come from a spark-defaults.conf, as on any cluster."""
     import os
     import subprocess
     import sys
-    from pathlib import Path
 
     from clv.export import read_scored
     from clv.scoring import score_table
+    from clv.spark.standalone import standalone_cluster
     bare = tmp_path / "bare-python"
     bare.mkdir()
     (bare / "python3").write_text(f"#!/bin/sh\nexec {sys._base_executable} -S \"$@\"\n")
     (bare / "python3").chmod(0o755)
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "spark-defaults.conf").write_text("spark.sql.shuffle.partitions 4\nspark.executor.memory 768m\n"
+                                              "spark.executor.cores 1\nspark.ui.enabled false\n"
+                                              "spark.ui.showConsoleProgress false\n")
     env = {k: v for k, v in os.environ.items() if k not in ("PYSPARK_PYTHON", "PYSPARK_DRIVER_PYTHON")}
-    env["PATH"] = f"{bare}:{env.get('PATH', '')}"
+    env.update(PATH=f"{bare}:{env.get('PATH', '')}", SPARK_CONF_DIR=str(conf), SPARK_LOCAL_IP="127.0.0.1")
     assert subprocess.run(["python3", "-c", "import pandas"], env=env, capture_output=True).returncode != 0
+    # a lake's table: the export's rows as text, in three Parquet parts (an order's lines may sit in two parts)
+    rows = pd.read_csv(SAMPLE_ORDERS, dtype=str)
+    lake = tmp_path / "orders"
+    lake.mkdir()
+    for i, part in enumerate(np.array_split(np.arange(len(rows)), 3)):
+        rows.iloc[part].to_parquet(lake / f"part-{i:05d}.parquet", index=False)
     out = tmp_path / "scores.parquet"
-    r = subprocess.run([sys.executable, "-m", "clv", "score", "--engine", "spark", "--master", "local[2]", "--model",
-                        "bgnbd", "--orders", str(SAMPLE_ORDERS), "--interactions", str(SAMPLE_INTERACTIONS),
-                        "--out", str(out)], env=env, cwd=Path(__file__).resolve().parent.parent,
-                       capture_output=True, text=True, timeout=600)
+    with standalone_cluster(workers=2, cores=1, memory="1g", folder=tmp_path / "cluster") as master:
+        r = subprocess.run([sys.executable, "-m", "clv", "score", "--engine", "spark", "--master", master,
+                            "--model", "bgnbd", "--orders", str(lake), "--interactions", str(SAMPLE_INTERACTIONS),
+                            "--out", str(out)], env=env, cwd=Path(__file__).resolve().parent.parent,
+                           capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
-    assert "distinct (frequency, recency, T) rows" in r.stderr
-    assert_same_scores(score_table(Shop.sample(), churn="palive"), read_scored(out))
+    assert "distinct (frequency, recency, T) rows" in r.stderr and "stages: read and classify the orders" in r.stderr
+    # executors ran on both workers
+    assert all(list((tmp_path / "cluster" / f"work{i}").glob("app-*")) for i in range(2))
+    shop = Shop()
+    shop.load_orders(sorted(lake.glob("*.parquet")))
+    shop.load_interactions(SAMPLE_INTERACTIONS)
+    assert_same_scores(score_table(shop, churn="palive"), read_scored(out))
 
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -207,46 +226,3 @@ def test_the_founders_choices_read_the_same_on_both_engines(spark, tmp_path):
         assert len(duck) >= 2
         assert_same_scores(duck.sort_values("customer_id", ignore_index=True),
                            sp.sort_values("customer_id", ignore_index=True))
-
-
-def test_a_standalone_cluster_scores_parquet_partitions_as_duckdb_does(spark, tmp_path):
-    """On a real standalone cluster (a master and two workers, each its own JVM, at spark://…) instead of local[*]:
-    Parquet parts read by executors, rows shuffled between them, the scoring shipped to their Python workers — and
-    the scores equal the DuckDB path's (issue 28, item 4). The last test of the module: it stops the local session
-    (one SparkContext per process) and reuses its JVM."""
-    spark.stop()
-    import sys
-
-    from clv.export import read_scored
-    from clv.scoring import score_table
-    from clv.spark import score_files, session
-    from clv.spark.standalone import executor_conf, standalone_cluster
-    from clv.store import DATA_DIR
-    sys.path.insert(0, str(DATA_DIR))
-    from generate import generate
-    generate(tmp_path, 300, seed=7, preset="realistic", fmt="generic", prefix="shop")
-    orders = pd.read_csv(tmp_path / "shop_orders.csv", parse_dates=["order_date"])
-    orders["customer_id"] = orders["customer_id"].astype(str)
-    lake = tmp_path / "orders"  # a lake's table: a folder of Parquet parts, several per executor
-    lake.mkdir()
-    for i, part in enumerate(range(0, len(orders), len(orders) // 4 + 1)):
-        orders.iloc[part:part + len(orders) // 4 + 1].to_parquet(lake / f"part-{i:05d}.parquet", index=False)
-    events = tmp_path / "shop_interactions.csv"
-    with standalone_cluster(workers=2, cores=1, memory="1g") as master:
-        assert master.startswith("spark://127.0.0.1:")
-        on_cluster = session(master, **executor_conf(cores=1, memory="768m", shuffle_partitions=2))
-        try:
-            assert on_cluster.sparkContext.master == master
-            done = score_files(on_cluster, str(lake), tmp_path / "scores.parquet", events)
-            # the work ran on the driver and two executors, one per worker
-            assert on_cluster.sparkContext._jsc.sc().getExecutorMemoryStatus().size() == 3
-        finally:
-            on_cluster.stop()
-    assert set(done["stages"]) == {"read and classify the orders", "customer table",
-                                   "fit on the driver (distinct rows), cut-offs, clusters",
-                                   "score every customer and write"}
-    shop = Shop()
-    shop.load_orders(sorted(lake.glob("*.parquet")))
-    shop.load_interactions(events)
-    assert_same_fit(shop, done)
-    assert_same_scores(score_table(shop, churn="palive"), read_scored(tmp_path / "scores.parquet"))

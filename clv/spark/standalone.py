@@ -10,8 +10,9 @@ own ``bin/spark-class`` (no Spark download), stopped when the block ends:
         ...
         spark.stop()
 
-The executors run this interpreter with this checkout on their ``PYTHONPATH`` (``executor_conf``): on a real
-cluster the package is installed on the workers instead.
+The workers start with this checkout on their ``PYTHONPATH``, so the executors they launch import ``clv`` (on a real
+cluster the package is installed on the workers instead); ``executor_conf`` gives an application its executors'
+size. An application's defaults can also come from ``spark-defaults.conf`` in ``SPARK_CONF_DIR``, as on any cluster.
 """
 from __future__ import annotations
 
@@ -57,16 +58,21 @@ def _alive_workers(ui: int) -> int:
 
 
 @contextlib.contextmanager
-def standalone_cluster(workers: int = 2, cores: int = 1, memory: str = "2g", timeout: float = 90.0):
+def standalone_cluster(workers: int = 2, cores: int = 1, memory: str = "2g", timeout: float = 90.0,
+                       folder: Path | None = None):
     """A master and ``workers`` workers of ``cores`` cores and ``memory`` each; yields the master's URL once every
-    worker has registered. Their logs and work folders live in a temporary folder (its path is in the error when
-    the cluster does not come up)."""
+    worker has registered. Their logs and work folders (``work0``, ``work1``, …: one ``app-…`` folder per application
+    whose executors ran there) live in ``folder`` (default: a temporary folder; its path is in the error when the
+    cluster does not come up)."""
     import pyspark
     home = Path(pyspark.__file__).resolve().parent
     spark_class = str(home / "bin" / "spark-class")
-    folder = Path(tempfile.mkdtemp(prefix="clv-spark-cluster-"))
+    folder = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="clv-spark-cluster-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    root = str(Path(__file__).resolve().parents[2])
     env = dict(os.environ, SPARK_HOME=str(home), SPARK_LOCAL_IP=HOST, SPARK_LOG_DIR=str(folder),
-               PYSPARK_PYTHON=sys.executable, SPARK_NO_DAEMONIZE="1")
+               PYSPARK_PYTHON=sys.executable, SPARK_NO_DAEMONIZE="1",
+               PYTHONPATH=os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p))
     port, ui = _free_port(), _free_port()
     url = f"spark://{HOST}:{port}"
     procs: list[subprocess.Popen] = []
