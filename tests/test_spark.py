@@ -15,7 +15,7 @@ if shutil.which("java") is None:
     pytest.skip("Java is not installed (apt-get install -y default-jre-headless)", allow_module_level=True)
 
 from clv.errors import DataError  # noqa: E402
-from clv.store import CUSTOMER_COLUMNS, SAMPLE_INTERACTIONS, SAMPLE_ORDERS, Shop  # noqa: E402
+from clv.store import CUSTOMER_COLUMNS, SAMPLE_ORDERS, Shop  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -99,8 +99,8 @@ def test_cli_refuses_what_spark_does_not_do(tmp_path, capsys):
 
 def test_the_cli_on_a_standalone_cluster_from_a_fresh_machine(tmp_path):
     """python -m clv score --engine spark --master spark://… on a real standalone cluster (a master and two workers,
-    each its own JVM; issue 28, item 4), the sample shop (Shopify line items, statuses, refunds, events) as a folder
-    of Parquet parts: the table the DuckDB path scores, to 1e-9. Run as a user runs it — the venv's python, not
+    each its own JVM; issue 28, item 4), a generated shop (300 customers with events) as a folder of Parquet parts:
+    the table the DuckDB path scores, to 1e-9 (the Shopify sample's rules on both engines: the fixture test below). Run as a user runs it — the venv's python, not
     activated — with a ``python3`` first on the PATH that has no packages, as on a fresh machine: Spark's Python
     workers must run the driver's interpreter, not whatever ``python3`` the PATH finds (they failed with "No module
     named 'pandas'"). The application's settings come from a spark-defaults.conf, as on any cluster."""
@@ -123,16 +123,21 @@ def test_the_cli_on_a_standalone_cluster_from_a_fresh_machine(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("PYSPARK_PYTHON", "PYSPARK_DRIVER_PYTHON")}
     env.update(PATH=f"{bare}:{env.get('PATH', '')}", SPARK_CONF_DIR=str(conf), SPARK_LOCAL_IP="127.0.0.1")
     assert subprocess.run(["python3", "-c", "import pandas"], env=env, capture_output=True).returncode != 0
-    # a lake's table: the export's rows as text, in three Parquet parts (an order's lines may sit in two parts)
-    rows = pd.read_csv(SAMPLE_ORDERS, dtype=str)
+    # a lake's table: a generated shop's orders (typed: timestamps, numbers) in three Parquet parts, and its events
+    from clv.store import DATA_DIR
+    sys.path.insert(0, str(DATA_DIR))
+    from generate import generate
+    generate(tmp_path, 300, seed=7, preset="realistic", fmt="generic", prefix="shop")
+    rows = pd.read_csv(tmp_path / "shop_orders.csv", parse_dates=["order_date"], dtype={"customer_id": str})
     lake = tmp_path / "orders"
     lake.mkdir()
     for i, part in enumerate(np.array_split(np.arange(len(rows)), 3)):
         rows.iloc[part].to_parquet(lake / f"part-{i:05d}.parquet", index=False)
+    events = tmp_path / "shop_interactions.csv"
     out = tmp_path / "scores.parquet"
     with standalone_cluster(workers=2, cores=1, memory="1g", folder=tmp_path / "cluster") as master:
         r = subprocess.run([sys.executable, "-m", "clv", "score", "--engine", "spark", "--master", master,
-                            "--model", "bgnbd", "--orders", str(lake), "--interactions", str(SAMPLE_INTERACTIONS),
+                            "--model", "bgnbd", "--orders", str(lake), "--interactions", str(events),
                             "--out", str(out)], env=env, cwd=Path(__file__).resolve().parent.parent,
                            capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
@@ -141,7 +146,7 @@ def test_the_cli_on_a_standalone_cluster_from_a_fresh_machine(tmp_path):
     assert all(list((tmp_path / "cluster" / f"work{i}").glob("app-*")) for i in range(2))
     shop = Shop()
     shop.load_orders(sorted(lake.glob("*.parquet")))
-    shop.load_interactions(SAMPLE_INTERACTIONS)
+    shop.load_interactions(events)
     assert_same_scores(score_table(shop, churn="palive"), read_scored(out))
 
 

@@ -39,14 +39,13 @@ def _free_port() -> int:
 
 
 def executor_conf(cores: int = 1, memory: str = "1g", shuffle_partitions: int = 8) -> dict:
-    """Session settings for an application on the standalone cluster: executors of ``cores`` and ``memory`` that
-    run this interpreter and import this checkout's ``clv``, and ``shuffle_partitions`` partitions after a shuffle
-    (Spark's default of 200 is meant for a big cluster: on two one-core workers each is a task of its own)."""
-    root = str(Path(__file__).resolve().parents[2])
+    """Session settings for an application on the standalone cluster: executors of ``cores`` and ``memory``, a
+    driver the workers reach on this machine's loopback address, and ``shuffle_partitions`` partitions after a
+    shuffle (Spark's default of 200 is meant for a big cluster: on two one-core workers each is a task of its own).
+    (The executors' Python is the driver's, ``clv.spark.session``; they import ``clv`` from the workers' PYTHONPATH.)"""
     return {"spark.executor.cores": str(cores), "spark.executor.memory": memory, "spark.driver.host": HOST,
-            "spark.driver.bindAddress": HOST, "spark.executorEnv.PYTHONPATH": root,
-            "spark.executorEnv.PYSPARK_PYTHON": sys.executable, "spark.ui.enabled": "false",
-            "spark.ui.showConsoleProgress": "false", "spark.sql.shuffle.partitions": str(shuffle_partitions)}
+            "spark.driver.bindAddress": HOST, "spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false",
+            "spark.sql.shuffle.partitions": str(shuffle_partitions)}
 
 
 def _alive_workers(ui: int) -> int:
