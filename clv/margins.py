@@ -13,6 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from . import formatting
+from .ingest.orders import cost_totals
 
 __all__ = ["Margin", "shop_margin", "MIN_ORDERS_WITH_COST"]
 
@@ -50,11 +51,8 @@ class Margin:
 
 def shop_margin(shop, given: float, use_costs: bool = True, as_of: dt.date | None = None) -> Margin:
     """The margin the numbers use for ``shop`` (a clv.store.Shop) up to ``as_of``; ``given``: the founder's."""
-    end = as_of or shop.last_date()
-    n, k, revenue, covered, cost = shop.con.execute(
-        "SELECT count(*), count(cost), coalesce(sum(net), 0), coalesce(sum(net) FILTER (WHERE cost IS NOT NULL), 0), "
-        "coalesce(sum(cost), 0) FROM orders WHERE is_purchase AND order_ts < $end::DATE + 1", {"end": end}
-    ).fetchall()[0]
+    t = cost_totals(shop.con, as_of or shop.last_date())
+    n, k, revenue, covered, cost = (t[c] for c in ("purchases", "with_cost", "revenue", "revenue_with_cost", "cost"))
     share = float(covered) / float(revenue) if revenue else 0.0
     if use_costs and k >= MIN_ORDERS_WITH_COST and covered > 0:
         return Margin((float(covered) - float(cost)) / float(covered), "costs", int(n), int(k), share, given)

@@ -10,7 +10,7 @@ from clv.formatting import SYMBOLS
 from clv.ingest.costs import read_product_costs
 from clv.ingest import (AMOUNT_BASES, DATE_ORDERS, DECIMALS, FIELD_LABELS, FORMATS, INTERACTION_FIELDS, ORDER_FIELDS, REQUIRED_INTERACTION_FIELDS,
                         REQUIRED_ORDER_FIELDS, detect_format, detect_interaction_mapping, sniff)
-from ui.common import (count, download_csv, keep_widgets, load_shop, memo, page_setup, pct, plain, refuse_upload, reopen,
+from ui.common import (count, download_csv, keep_widgets, load_shop, memo, page_setup, plain, refuse_upload, reopen,
                        show_sample, shop as current_shop, unknown_statuses_banner, upload_dir)
 from ui.model import customers_table
 from ui.workspace import WIDGET_PREFIXES, remember, workspace
@@ -305,11 +305,9 @@ st.caption(f"{count(rep.rows_read)} rows became {count(rep.records_built)} order
            f"dated {rep.date_min:%d %b %Y} to {rep.date_max:%d %b %Y}.")
 st.caption(plain(f"Dates: {rep.date_why}. Amounts: {rep.decimal_why}." if rep.date_why else f"Amounts: {rep.decimal_why}."))
 st.caption(plain(f"Revenue: {rep.amount_basis}."))
-if rep.costs:  # the same words as the report (clv.ingest.report.LoadReport.lines)
-    c = rep.costs
-    st.caption(plain(f"Product costs ({c['source']}): known for {count(c['with_cost'])} of {count(c['purchases'])} "
-                     f"purchases ({pct(c['revenue_with_cost'] / c['revenue'] if c['revenue'] else 0)} of revenue); "
-                     "the others use the margin in the sidebar."))
+if rep.costs:
+    words = rep.costs_words()
+    st.caption(plain(words[0].upper() + words[1:] + " (in the sidebar)."))
 for n in rep.notes:
     st.caption(plain(n[0].upper() + n[1:] + "."))
 for w in rep.warnings:

@@ -614,11 +614,18 @@ def _cost_coverage(con, mapping: Mapping) -> dict:
     if _cost_keys(mapping):
         where.append("a products file, by " + " then ".join(f"'{m['sku' if k == 'sku' else 'product']}'"
                                                           for k, _ in _cost_keys(mapping)))
+    return {"source": " and ".join(where), **cost_totals(con)}
+
+
+def cost_totals(con, end=None) -> dict:
+    """Purchases (up to the day ``end``, inclusive; None: all), how many carry a product cost, their revenue and
+    the revenue and cost of those that do — what the report says and what clv.margins measures the margin from."""
     n, k, revenue, covered, cost = con.execute(
         "SELECT count(*), count(cost), coalesce(sum(net), 0), coalesce(sum(net) FILTER (WHERE cost IS NOT NULL), 0), "
-        "coalesce(sum(cost), 0) FROM orders WHERE is_purchase").fetchall()[0]
-    return {"source": " and ".join(where), "purchases": int(n), "with_cost": int(k), "revenue": float(revenue),
-            "revenue_with_cost": float(covered), "cost": float(cost)}
+        "coalesce(sum(cost), 0) FROM orders WHERE is_purchase AND ($end IS NULL OR order_ts < $end::DATE + 1)",
+        {"end": end}).fetchall()[0]
+    return {"purchases": int(n), "with_cost": int(k), "revenue": float(revenue), "revenue_with_cost": float(covered),
+            "cost": float(cost)}
 
 
 def _sql_list(values) -> str:

@@ -86,16 +86,20 @@ class LoadReport:
         if self.amount_basis:
             out.append(f"  revenue: {self.amount_basis}")
         if self.costs:
-            c = self.costs
-            share = c["revenue_with_cost"] / c["revenue"] if c["revenue"] else 0.0
-            out.append(f"  product costs ({c['source']}): known for {c['with_cost']:,} of {c['purchases']:,} purchases "
-                       f"({share:.0%} of revenue); the others use your margin")
+            out.append(f"  {self.costs_words()}")
         if self.unknown_event_types:
             out.append("  unrecognised event types (kept): " +
                        ", ".join(f"{k} ({v:,})" for k, v in self.unknown_event_types.items()))
         out.extend(f"  note: {n}" for n in self.notes)
         out.extend(f"  warning: {w}" for w in self.warnings)
         return out
+
+    def costs_words(self) -> str:
+        """How many purchases carry a product cost, in words (the report, Your data)."""
+        c = self.costs
+        share = c["revenue_with_cost"] / c["revenue"] if c["revenue"] else 0.0
+        return (f"product costs ({c['source']}): known for {c['with_cost']:,} of {c['purchases']:,} purchases "
+                f"({share:.0%} of revenue); the others use your margin")
 
     def __str__(self) -> str:
         return "\n".join(self.lines())
