@@ -251,19 +251,27 @@ def cmd_score(args) -> None:
     if args.engine == "spark":
         return _score_on_spark(args)
     shop = _load(args)
-    from .scoring import score_table
     try:
         model = _purchase_model(args, shop)
+        churn_model = args.churn_model == "model" or (args.churn_model == "auto" and shop.interactions_report)
+        if args.batch_customers and not churn_model:
+            return _score_streamed(shop, args, model)
+        from .scoring import score_table
         details: dict = {}
         table = score_table(shop, args.as_of, args.horizon_months, args.discount_rate, args.margin,
                             args.churn_model, offload=True, model=model, details=details)
-    except ModelError as exc:  # say first what the data lacks, in the words the pages use; the model's own after
-        from .readiness import assess
-        ready = assess(shop.customers(as_of=args.as_of), shop.monthly(), model_problem=str(exc))
-        raise ModelError(f"{ready.in_words().split(' What your data')[0]} (The purchase model said: {exc})") from exc
+    except ModelError as exc:
+        _say_what_the_data_lacks(shop, args, exc)
     if "churn_model_why" in table.attrs:
         print(table.attrs["churn_model_why"], file=sys.stderr)
-    summary = _score_summary(table, details, args)
+    summary = _score_summary(len(table), details, args)
+    if not details["readiness"].ok:
+        from .scoring import PROJECTION_COLUMNS
+        for col in PROJECTION_COLUMNS:
+            if col in table:
+                table[col] = None
+    else:
+        _say_total(summary, details["shop_intervals"], float(table["clv"].sum()), args)
     from .export import write_table
     from .store import release_memory
     release_memory()  # what the models held: a few hundred MB at 3.3M customers, before the CSV writer needs its own
@@ -272,32 +280,53 @@ def cmd_score(args) -> None:
     _json(summary)
 
 
-def _score_summary(table, details: dict, args) -> dict:
+def _score_streamed(shop, args, model: str) -> None:
+    """score without the interaction-aware churn model: slice by slice (clv.streamed), in memory bounded by
+    --batch-customers and --memory-limit rather than by the number of customers; the same table as in memory."""
+    from .streamed import score_streamed, write_streamed
+    run = score_streamed(shop, args.as_of, args.horizon_months, args.discount_rate, args.margin, model,
+                         batch_rows=args.batch_customers)
+    details = {"readiness": run.readiness, "notes": run.notes}
+    summary = _score_summary(run.customers, details, args)
+    written, clv_total = write_streamed(shop.con, run, args.out, raw=args.raw, projections=run.readiness.ok)
+    if run.readiness.ok:
+        _say_total(summary, run.shop_intervals, clv_total, args)
+    print(f"wrote {args.out} ({written:,} customers, scored {args.batch_customers:,} at a time)", file=sys.stderr)
+    _json(summary)
+
+
+def _say_what_the_data_lacks(shop, args, exc: ModelError):
+    """A purchase model that cannot be fitted: say first what the data lacks, in the words the pages use; the
+    model's own after."""
+    from .readiness import assess
+    ready = assess(shop.customers(as_of=args.as_of), shop.monthly(), model_problem=str(exc))
+    raise ModelError(f"{ready.in_words().split(' What your data')[0]} (The purchase model said: {exc})") from exc
+
+
+def _score_summary(customers: int, details: dict, args) -> dict:
     """What ``score`` says beside its table (stderr in words, stdout as JSON): whether the data supports the
-    projections — when it does not, their columns are left empty — the shop's totals with their 80/95 % intervals,
-    and every fallback the models took."""
-    from .scoring import PROJECTION_COLUMNS
-    ready, intervals, notes = details["readiness"], details["shop_intervals"], details["notes"]
+    projections — when it does not, their columns are left empty — and every fallback the models took."""
+    ready, notes = details["readiness"], details["notes"]
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
-    out = {"customers": len(table), "horizon_months": args.horizon_months, "projections_supported": ready.ok,
+    out = {"customers": customers, "horizon_months": args.horizon_months, "projections_supported": ready.ok,
            "history_days": ready.history_days, "repeat_customers": ready.repeat_customers,
            "months_without_orders": [[str(a), str(b)] for a, b in ready.gaps], "notes": notes}
     if ready.gaps:
         print(f"note: {ready.gaps_in_words()}", file=sys.stderr)
     if not ready.ok:
         print(f"PROJECTIONS LEFT EMPTY: {ready.in_words().split(' What your data')[0]}", file=sys.stderr)
-        for col in PROJECTION_COLUMNS:
-            if col in table:
-                table[col] = None
         out["why_not"] = ready.reasons
-        return out
-    value = intervals["revenue"].scaled("value", float(table["clv"].sum()))
+    return out
+
+
+def _say_total(out: dict, intervals: dict, clv_total: float, args) -> None:
+    """The shop's projected value with its 80/95 % intervals: into the summary and, in words, to stderr."""
+    value = intervals["revenue"].scaled("value", clv_total)
     out["totals"] = {k: v.as_dict() for k, v in {**intervals, "value": value}.items()}
     print(f"Projected value of all customers over {args.horizon_months} months: {value.expected:,.2f} "
           f"(80 % interval {value.low[0.8]:,.2f} to {value.high[0.8]:,.2f}; 95 % {value.low[0.95]:,.2f} to "
           f"{value.high[0.95]:,.2f}).", file=sys.stderr)
-    return out
 
 
 def _score_on_spark(args) -> None:
@@ -545,6 +574,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="churn_risk from 1 - P(alive), from the interaction-aware model when it scores better "
                         "on the holdout, or auto (the model only when interactions are given)")
     p.add_argument("--memory-limit", default="1GB", help="DuckDB memory limit; larger work spills to disk")
+    p.add_argument("--batch-customers", type=int, default=defaults.BATCH_CUSTOMERS, metavar="N",
+                   help=f"score N customers at a time (default {defaults.BATCH_CUSTOMERS:,}): memory is bounded by N and "
+                        "--memory-limit, not by the shop's size. 0 scores everyone at once. The interaction-aware "
+                        "churn model (--churn-model model, or auto with --interactions) scores everyone at once")
     p.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb",
                    help="duckdb (embedded, default; writes what --out names: .csv, .csv.gz or .parquet) or spark (pyspark; Parquet/CSV files or folders, "
                         "Delta with delta-spark; writes a Parquet folder; see README 'Running on Spark')")

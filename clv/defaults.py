@@ -40,3 +40,7 @@ def thread_budget(fit):
         with threadpool_limits(limits=MODEL_THREADS):
             return fit(*args, **kwargs)
     return limited
+
+#: customers ``score`` scores at once (clv.streamed): its memory is bounded by this and DuckDB's memory limit, not
+#: by the shop's size (~1 GB of pandas at the peak of a slice of a million)
+BATCH_CUSTOMERS = 1_000_000

@@ -117,14 +117,14 @@ def table_format(path) -> str:
 
 
 def _relation(con, table, name: str):
-    if isinstance(table, pd.DataFrame):
+    if isinstance(table, pd.DataFrame) or hasattr(table, "read_next_batch"):  # or an Arrow stream (read once)
         con.register(name, table)
         return con.table(name), True
     return table, False
 
 
 def write_table(con, table, path, raw: bool = False, batch_rows: int = 100_000) -> None:
-    """``table`` (a DataFrame or a DuckDB relation) written in the format its file name says (``table_format``):
+    """``table`` (a DataFrame, a DuckDB relation or an Arrow RecordBatchReader) written in the format its file name says (``table_format``):
     CSV or .csv.gz as a founder can open it in a spreadsheet (``safe_relation``, streamed as ``csv_lines``);
     Parquet with every value as computed (full precision, text as it is: Parquet is typed and no spreadsheet runs
     its cells). Whole or absent: written under a temporary name beside ``path`` and renamed when complete, so a

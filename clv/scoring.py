@@ -127,7 +127,12 @@ def model_notes(run) -> list[str]:
     """Every fallback and warning the models took on this shop, in words (the CLI's stderr and JSON, the report):
     the spend model's fallback and its correlation warning, a comparison on a sample, a model chosen by the user."""
     vm = run.get("value_model")
-    notes = list(getattr(vm.spend, "warnings_", []))
+    return list(getattr(vm.spend, "warnings_", [])) + comparison_notes(run)
+
+
+def comparison_notes(run) -> list[str]:
+    """What the purchase models' comparison said (when the model was chosen by it), in words."""
+    notes = []
     if run.settings.purchase_model == "auto":
         from .errors import ModelError
         try:

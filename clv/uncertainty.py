@@ -32,7 +32,7 @@ from scipy import special, stats
 
 from .models import ParetoNBD, _compress
 
-__all__ = ["LEVELS", "PROBS", "customer_quantiles", "interval_columns", "purchase_survival", "purchase_quantiles", "simulate_purchases", "TotalInterval",
+__all__ = ["LEVELS", "PROBS", "IntervalParts", "interval_parts", "intervals_from", "customer_quantiles", "interval_columns", "purchase_survival", "purchase_quantiles", "simulate_purchases", "TotalInterval",
            "total_interval", "calibrate"]
 
 #: the intervals shown: 80 % ("likely") and 95 % ("almost surely")
@@ -212,8 +212,34 @@ def total_interval(purchases, spend, customers, t: float, p_alive=None, seed: in
     expected_n, value = np.asarray(expected, float), np.asarray(value, float)
     total_n, total_rev = float(expected_n.sum()), float(expected_n @ value)
     pick = np.sort(rng.choice(n_all, sample, replace=False)) if n_all > sample else np.arange(n_all)
-    sx, stx, sT, sm = (customers[c].to_numpy(float)[pick] if n_all <= sample else customers[c].iloc[pick].to_numpy(float)
-                       for c in ("frequency", "recency_days", "T_days", "monetary_value"))
+    rows = customers if n_all <= sample else customers.iloc[pick]
+    parts = interval_parts(purchases, spend, rows, n_all, t, rng, expected_n[pick], value[pick])
+    return intervals_from(parts, total_n, total_rev, rng, draws)
+
+
+@dataclass
+class IntervalParts:
+    """The spread of a shop's projected totals, per unit of the totals: what ``intervals_from`` needs besides
+    the totals themselves (which a streamed score sums slice by slice, clv.streamed)."""
+    sd_log_n: float       # of the total purchases, from the parameters (log scale)
+    sd_log_rev: float     # of the total revenue, from the parameters (and the spend model's)
+    var_n: float          # of the total purchases, from the purchases' randomness
+    var_rev: float
+    known: bool           # False: the fit had no usable covariance; the interval is randomness alone
+
+    @property
+    def parameter_sd(self) -> float:
+        """The relative standard error of the projected purchases from the parameters (clv.readiness reads it)."""
+        return self.sd_log_n if self.known else float("nan")
+
+
+def interval_parts(purchases, spend, rows, n_all: int, t: float, rng, s_expected,
+                   s_value) -> IntervalParts:
+    """``total_interval``'s spread from a sample of the shop's customers: ``rows`` (frequency, recency_days,
+    T_days, monetary_value) with their ``s_expected`` purchases in t and ``s_value`` of one purchase, among
+    ``n_all`` customers; ``rng`` continues the stream that drew the sample."""
+    sx, stx, sT, sm = (rows[c].to_numpy(float) for c in ("frequency", "recency_days", "T_days", "monetary_value"))
+    s_expected, s_value = np.asarray(s_expected, float), np.asarray(s_value, float)
     # randomness: Var(one customer's total) from two independent futures
     a, b = (simulate_purchases(purchases, t, sx, stx, sT, rng) for _ in range(2))
     var_n = n_all * float(np.mean((a - b) ** 2) / 2)
@@ -222,8 +248,6 @@ def total_interval(purchases, spend, customers, t: float, p_alive=None, seed: in
     # parameters: the log of the sample's totals, differentiated in each model's log-parameters
     s_uniq, _, s_inv = _compress(sx, stx, sT)
     s_weights = np.bincount(s_inv, minlength=len(s_uniq)).astype(float)
-    s_value = value[pick]
-    s_expected = expected_n[pick]
 
     def n_of(pm):
         return s_weights @ pm.expected_purchases(t, *s_uniq.T)
@@ -241,16 +265,22 @@ def total_interval(purchases, spend, customers, t: float, p_alive=None, seed: in
     var_log_rev = float(g_rev[0] @ g_rev[1] @ g_rev[0]) if known else 0.0
     if g_spend is not None:
         var_log_rev += float(g_spend[0] @ g_spend[1] @ g_spend[0])
-    sd_log_rev = float(np.sqrt(max(var_log_rev, 0)))
+    return IntervalParts(sd_log_n, float(np.sqrt(max(var_log_rev, 0))), var_n, var_rev, known)
+
+
+def intervals_from(parts: IntervalParts, total_n: float, total_rev: float, rng, draws: int = 4000) -> dict:
+    """{"purchases", "revenue"}: ``draws`` Monte Carlo draws of the parameters' and the randomness' parts combined
+    around the expected totals give the quantiles."""
     z_param, z_noise = rng.standard_normal(draws), rng.standard_normal(draws)
     out = {}
-    for what, total, sd_log, var in (("purchases", total_n, sd_log_n, var_n), ("revenue", total_rev, sd_log_rev, var_rev)):
+    for what, total, sd_log, var in (("purchases", total_n, parts.sd_log_n, parts.var_n),
+                                     ("revenue", total_rev, parts.sd_log_rev, parts.var_rev)):
         spread = np.maximum(total * np.exp(sd_log * z_param - sd_log ** 2 / 2) + np.sqrt(var) * z_noise, 0.0)
         low = {lv: float(np.quantile(spread, (1 - lv) / 2)) for lv in LEVELS}
         high = {lv: float(np.quantile(spread, (1 + lv) / 2)) for lv in LEVELS}
-        sd = {"parameters": sd_log if known else float("nan"),
+        sd = {"parameters": sd_log if parts.known else float("nan"),
               "purchases": float(np.sqrt(var) / total) if total > 0 else float("nan")}
-        out[what] = TotalInterval(what, total, low, high, sd, known)
+        out[what] = TotalInterval(what, float(total), low, high, sd, parts.known)
     return out
 
 

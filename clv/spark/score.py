@@ -13,7 +13,6 @@ needs three customer tables and a boosted-tree fit, which this engine does not d
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -23,32 +22,11 @@ from pyspark.sql import types as T
 
 from .. import defaults
 from ..errors import DataError
-from ..segments import (BEHAVIOURAL_SEGMENTS, QUINTILES, SegmentParams, _features, cluster_names, fit_kmeans,
-                        rfm_segments, score_by_edges, value_rank)
-from ..value import PURCHASE_MODELS, fit_spend, price, value_model
+from ..segments import QUINTILES, SegmentParams, _features, cluster_names, fit_kmeans, value_rank
+from ..streamed import CLUSTER_SAMPLE, Fitted, quantile_edges, quantile_ranks, score_slice
+from ..value import PURCHASE_MODELS, fit_spend
 
-__all__ = ["SparkFit", "fit", "score", "quantiles"]
-
-#: customers sampled for KMeans, as clv.segments.fit_clusters
-CLUSTER_SAMPLE = 20_000
-
-
-@dataclass
-class SparkFit:
-    """What the executors need to score a customer: fitted models and population figures (broadcast)."""
-    purchases: object
-    spend: object
-    rows_fitted: int                  # distinct (frequency, recency, T) rows the purchase model was fitted on
-    pairs_fitted: int                 # distinct (frequency, monetary value) rows the spend model was given
-    rfm_edges: dict                   # r/f/m -> (distinct quintile edges, largest value)
-    cuts: dict                        # behavioural segment -> population threshold (big_spender, high_aov)
-    scaler: tuple                     # (mean, scale) of the cluster features over every customer
-    kmeans: object
-    rank: dict                        # KMeans cluster -> cluster number by value
-    names: dict                       # cluster number -> name
-    k: int
-    warnings: list = field(default_factory=list)
-
+__all__ = ["fit", "score", "quantiles"]
 
 def quantiles(df: DataFrame, columns: dict, n: int) -> dict:
     """{name: (np.quantile(column, qs) (linear interpolation), largest value)} for {name: (column, qs)}, from
@@ -57,11 +35,7 @@ def quantiles(df: DataFrame, columns: dict, n: int) -> dict:
     numpy's whenever no value lies within a rounding error of an interpolated edge (values are whole days, order
     counts and money to 1/10,000: interpolated edges between two different values never are)."""
     names = list(columns)
-    ranks = {}
-    for name, (_, qs) in columns.items():
-        pos = [(n - 1) * q for q in qs]
-        ranks[name] = sorted({int(np.floor(p)) for p in pos} | {min(int(np.floor(p)) + 1, n - 1) for p in pos}
-                             | {n - 1})
+    ranks = {name: quantile_ranks(qs, n) for name, (_, qs) in columns.items()}
     tagged = F.explode(F.array(*(F.struct(F.lit(i).alias("c"), (F.col(c) if isinstance(c, str) else c)
                                           .cast("double").alias("v")) for i, (c, _) in enumerate(columns.values()))))
     hist = df.select(tagged.alias("t")).select("t.c", "t.v").groupBy("c", "v").count()
@@ -77,12 +51,7 @@ def quantiles(df: DataFrame, columns: dict, n: int) -> dict:
         rows = [row for row in found if row["c"] == i]
         at = {r: next(row["v"] for row in rows if row["below"] <= r < row["below"] + row["count"])
               for r in ranks[name]}
-        values = []
-        for q in qs:
-            p = (n - 1) * q
-            lo = int(np.floor(p))
-            values.append(float(np.quantile(np.array([at[lo], at[min(lo + 1, n - 1)]], float), p - lo)))
-        out[name] = (values, at[n - 1])
+        out[name] = (quantile_edges(at, qs, n), at[n - 1])
     return out
 
 
@@ -94,7 +63,7 @@ def _rfm_columns():
 
 @defaults.thread_budget
 def fit(customers: DataFrame, model: str = "bgnbd", k: int | None = None, seed: int = 0,
-        params: SegmentParams = SegmentParams()) -> SparkFit:
+        params: SegmentParams = SegmentParams()) -> Fitted:
     """Fit the purchase and spend models, the RFM edges, the behavioural thresholds and the clusters."""
     triples = customers.groupBy("frequency", "recency_days", "T_days").count().toPandas()
     if triples.empty:
@@ -114,7 +83,7 @@ def fit(customers: DataFrame, model: str = "bgnbd", k: int | None = None, seed: 
     edges = {name: (np.unique(q[name][0][:4]), float(q[name][1])) for name in "rfm"}
     cuts = {"big_spender": q["m"][0][4], "high_aov": q["aov"][0][0]}
     scaler, km, k, rank, names = _clusters(customers, k, seed)
-    return SparkFit(purchases, spend, len(triples), len(pairs), edges, cuts, scaler, km, rank, names, k,
+    return Fitted(purchases, spend, len(triples), len(pairs), edges, cuts, scaler, km, rank, names, k,
                     list(getattr(spend, "warnings_", [])))
 
 
@@ -170,31 +139,11 @@ def _predict(customers: DataFrame, scaler, km) -> DataFrame:
         .mapInPandas(predict, "raw int, revenue double, orders long")
 
 
-def segment_columns(c: pd.DataFrame, f: SparkFit, params: SegmentParams = SegmentParams()) -> pd.DataFrame:
-    """clv.segments.segment_table for a slice of the customers, with the population's edges and thresholds."""
-    rec = (c["T_days"] - c["recency_days"]).to_numpy(float)
-    values = {"r": -rec, "f": c["orders"].to_numpy(float), "m": c["revenue"].to_numpy(float)}
-    scores = pd.DataFrame({f"{k}_score": score_by_edges(values[k], *f.rfm_edges[k]) for k in "rfm"}, index=c.index)
-    out = pd.concat([c[["customer_id"]], scores], axis=1)
-    out["rfm_segment"] = rfm_segments(scores)
-    raw = f.kmeans.predict((_features(c, "rfm").to_numpy() - f.scaler[0]) / f.scaler[1]) if len(c) else []
-    out["cluster"] = pd.Series(raw, index=c.index, dtype=int).map(f.rank).astype(int)
-    out["cluster_name"] = out["cluster"].map(f.names)
-    rules = dict(BEHAVIOURAL_SEGMENTS)  # the two rules that compare with the population, given its thresholds
-    rules["big_spender"] = replace(rules["big_spender"], test=lambda c, p: c["revenue"] >= f.cuts["big_spender"])
-    rules["high_aov"] = replace(rules["high_aov"], test=lambda c, p: c["aov"] > f.cuts["high_aov"])
-    tagged = c.assign(rfm_segment=out["rfm_segment"])
-    beh = pd.DataFrame({name: seg.test(tagged, params).fillna(False).astype(int) for name, seg in rules.items()},
-                       index=c.index)
-    return pd.concat([out, beh], axis=1)
-
-
 def score(customers: DataFrame, as_of: dt.date, horizon_months: int = defaults.HORIZON_MONTHS,
           discount_rate: float = defaults.DISCOUNT_RATE, margin: float = defaults.MARGIN, model: str = "bgnbd",
-          k: int | None = None, window_days: int = defaults.CHURN_WINDOW_DAYS) -> tuple[DataFrame, SparkFit]:
+          k: int | None = None, window_days: int = defaults.CHURN_WINDOW_DAYS) -> tuple[DataFrame, Fitted]:
     """Every customer of the Spark customer table scored as clv.scoring.score_table(churn="palive") scores them:
     the customer table, segments, value columns, churn risk, value at stake and reason."""
-    from ..scoring import assemble
     fitted = fit(customers, model, k)
     spark = customers.sparkSession
     shared = spark.sparkContext.broadcast(fitted)
@@ -203,11 +152,7 @@ def score(customers: DataFrame, as_of: dt.date, horizon_months: int = defaults.H
     def score_batches(batches):
         f = shared.value
         for c in batches:
-            c = c.reset_index(drop=True)
-            vm = value_model(f.purchases, f.spend, c, horizon_months)
-            table = assemble(c, segment_columns(c, f), price(vm, horizon_months, margin, discount_rate), vm, None,
-                             as_of, window_days, horizon_months)
-            yield _arrow_ready(table)
+            yield _arrow_ready(score_slice(c, f, as_of, horizon_months, discount_rate, margin, window_days)[0])
     return customers.mapInPandas(score_batches, schema), fitted
 
 
@@ -218,14 +163,11 @@ def _arrow_ready(table: pd.DataFrame) -> pd.DataFrame:
                         **{c: table[c].astype("float64") for c in table.columns if table[c].dtype == "float32"})
 
 
-def _schema(customers: DataFrame, fitted: SparkFit, as_of, horizon_months, discount_rate, margin,
+def _schema(customers: DataFrame, fitted: Fitted, as_of, horizon_months, discount_rate, margin,
             window_days) -> T.StructType:
     """The scored table's Spark schema, read off the same functions run on the first few customers."""
-    from ..scoring import assemble
     c = customers.limit(5).toPandas()
-    vm = value_model(fitted.purchases, fitted.spend, c, horizon_months)
-    table = _arrow_ready(assemble(c, segment_columns(c, fitted), price(vm, horizon_months, margin, discount_rate),
-                                  vm, None, as_of, window_days, horizon_months))
+    table = _arrow_ready(score_slice(c, fitted, as_of, horizon_months, discount_rate, margin, window_days)[0])
     base = {f.name: f.dataType for f in customers.schema.fields}
     kinds = {"i": T.LongType(), "f": T.DoubleType(), "b": T.BooleanType(), "M": T.TimestampType()}
     return T.StructType([T.StructField(col, base.get(col) or kinds.get(table[col].dtype.kind, T.StringType()))
