@@ -291,6 +291,7 @@ def _score_streamed(shop, args, model: str) -> None:
     written, clv_total = write_streamed(shop.con, run, args.out, raw=args.raw, projections=run.readiness.ok)
     if run.readiness.ok:
         _say_total(summary, run.shop_intervals, clv_total, args)
+    print("stages: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in run.stages.items()), file=sys.stderr)
     print(f"wrote {args.out} ({written:,} customers, scored {args.batch_customers:,} at a time)", file=sys.stderr)
     _json(summary)
 

@@ -17,6 +17,7 @@ customer tables and a boosted-tree fit.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -182,6 +183,8 @@ class Streamed:
     readiness: object
     notes: list
     purchase_model: str
+    types: dict = field(default_factory=dict)   # the customer table's columns' Arrow fields (by name)
+    stages: dict = field(default_factory=dict)  # seconds per stage (the scoring's once every slice is written)
     _batches: object = None
     _finish: object = None
     shop_intervals: dict | None = None   # set when every slice has been scored
@@ -190,7 +193,7 @@ class Streamed:
         yield from self._batches()
 
 
-def _fit(con, n: int, model: str, k: int | None, seed: int, params: SegmentParams, batch_rows: int) -> tuple:
+def _fit(con, n: int, model: str, k: int | None, seed: int, params: SegmentParams, batch_rows: int, lap) -> Fitted:
     """The purchase and spend models, the RFM edges, the behavioural thresholds and the clusters, from the streamed
     customer table (clv.spark.score.fit's figures, counted by DuckDB)."""
     triples = con.execute(f"SELECT frequency, recency_days, T_days, count(*) AS n FROM {_TABLE} GROUP BY ALL "
@@ -209,7 +212,9 @@ def _fit(con, n: int, model: str, k: int | None, seed: int, params: SegmentParam
     cuts = {"big_spender": m[0][4], "high_aov": aov[0][0]}
     fitted = Fitted(purchases, spend, len(triples), len(pairs), edges, cuts, None, None, {}, {}, 0,
                     list(getattr(spend, "warnings_", [])))
+    lap("fit from distinct rows, RFM edges")
     _clusters(con, fitted, n, k, seed, batch_rows)
+    lap("clusters (sample fit, every customer predicted)")
     return fitted
 
 
@@ -272,10 +277,17 @@ def score_streamed(shop, as_of=None, horizon_months: int = defaults.HORIZON_MONT
     from .uncertainty import interval_parts, intervals_from
     from .value import MONTH_DAYS
     con = shop.con
+    stages, started = {}, [time.perf_counter()]
+
+    def lap(name: str) -> None:
+        now = time.perf_counter()
+        stages[name] = stages.get(name, 0.0) + now - started[0]
+        started[0] = now
     run = Pipeline(shop, Settings(as_of=str(as_of) if as_of else None, horizon_months=horizon_months,
                                   purchase_model=model, churn_model="palive", tabulate_months=horizon_months))
     day = run.get("as_of")
     chosen = run.get("purchase_model")
+    lap("choose the purchase model (backtest on a sample)")
     gaps = run.get("gaps")
     rel = shop.customers_relation(as_of=as_of)
     kinds = dict(zip(rel.columns, (str(t) for t in rel.types)))
@@ -283,33 +295,36 @@ def score_streamed(shop, as_of=None, horizon_months: int = defaults.HORIZON_MONT
     kept = [c for c in rel.columns if events or c not in EVENT_COLUMNS]
     con.execute(f"CREATE OR REPLACE TABLE {_TABLE} AS SELECT {', '.join(q(c) for c in kept)} FROM ({sql('customers')})",
                 {"period_end": day, "sample_below": None})
+    lap("customer table")
     try:
         n = con.execute(f"SELECT count(*) FROM {_TABLE}").fetchall()[0][0]
         if not n:
             raise DataError("No customer has a purchase up to the as-of date: every order was excluded, cancelled, "
                             "unpaid, refunded or a return.", expected="at least one paid order with a customer id, "
                                                                       "a date and an amount.")
-        fitted = _fit(con, n, chosen, k, seed, SegmentParams(), batch_rows)
+        fitted = _fit(con, n, chosen, k, seed, SegmentParams(), batch_rows, lap)
+        # the spread of the shop's total, from a seeded sample of customers (clv.uncertainty.total_interval's
+        # parts); the totals themselves are summed as the slices pass
+        t = horizon_months * MONTH_DAYS
+        rng = np.random.default_rng(0)
+        pick = np.sort(rng.choice(n, 5000, replace=False)) if n > 5000 else np.arange(n)
+        sample = _rows_at(con, pick, kept, kinds, events)
+        svm = value_model(fitted.purchases, fitted.spend, sample, horizon_months)
+        s_expected = svm.if_alive_by_month[:, horizon_months - 1][svm.pair_of] * svm.p_alive
+        try:
+            parts = interval_parts(fitted.purchases, fitted.spend, sample, n, t, rng, s_expected,
+                                   svm.expected_average_value)
+            problem = None
+        except ModelError as exc:
+            parts, problem = None, str(exc)
+        ready = _readiness(con, n, parts.parameter_sd if parts else None, problem, gaps)
+        notes = [*fitted.warnings, *comparison_notes(run)]
+        out = Streamed(n, fitted, ready, notes, chosen, stages=stages,
+                       types={f.name: f for f in con.sql(f"SELECT * FROM {_TABLE} LIMIT 0").arrow().schema})
+        lap("readiness and the interval's spread (sample)")
     except BaseException:
         _drop(con)
         raise
-    # the spread of the shop's total, from a seeded sample of customers (clv.uncertainty.total_interval's parts):
-    # their positions are drawn first, their rows picked up as the slices pass
-    t = horizon_months * MONTH_DAYS
-    rng = np.random.default_rng(0)
-    pick = np.sort(rng.choice(n, 5000, replace=False)) if n > 5000 else np.arange(n)
-    sample = _rows_at(con, pick, kept, batch_rows, kinds, events)
-    svm = value_model(fitted.purchases, fitted.spend, sample, horizon_months)
-    s_expected = svm.if_alive_by_month[:, horizon_months - 1][svm.pair_of] * svm.p_alive
-    try:
-        parts = interval_parts(fitted.purchases, fitted.spend, sample, n, t, rng, s_expected,
-                               svm.expected_average_value)
-        problem = None
-    except ModelError as exc:
-        parts, problem = None, str(exc)
-    ready = _readiness(con, n, parts.parameter_sd if parts else None, problem, gaps)
-    notes = [*fitted.warnings, *comparison_notes(run)]
-    out = Streamed(n, fitted, ready, notes, chosen)
 
     def batches():
         totals = np.zeros(2)
@@ -323,6 +338,7 @@ def score_streamed(shop, as_of=None, horizon_months: int = defaults.HORIZON_MONT
                 yield table
         finally:
             _drop(con)
+            lap("score every slice and write it")
         if parts is not None:
             intervals = intervals_from(parts, totals[0], totals[1], rng)
             out.shop_intervals = _calibrated(run, intervals)
@@ -354,15 +370,13 @@ def _calibrated(run, intervals: dict) -> dict:
     return {name: calibrate(v, bt.interval, actual) for name, v in intervals.items()}
 
 
-def _rows_at(con, positions: np.ndarray, columns: list[str], batch_rows: int, kinds: dict, events: bool):
-    """The customers at ``positions`` (0-based, ascending) of the streamed table, picked up slice by slice."""
-    parts, start = [], 0
-    for c in _slices(con, columns, batch_rows):
-        lo, hi = np.searchsorted(positions, [start, start + len(c)])
-        if hi > lo:
-            parts.append(c.iloc[positions[lo:hi] - start])
-        start += len(c)
-    sample = pd.concat(parts, ignore_index=True)
+def _rows_at(con, positions: np.ndarray, columns: list[str], kinds: dict, events: bool) -> pd.DataFrame:
+    """The customers at ``positions`` (0-based) of the streamed table: its rowids, as it was written in customer-id
+    order and never changed."""
+    from .store import frame, q
+    rel = con.sql(f"SELECT {', '.join(q(c) for c in columns)} FROM {_TABLE} WHERE rowid IN "
+                  "(SELECT unnest($rows::BIGINT[])) ORDER BY rowid", params={"rows": positions.tolist()})
+    sample = frame(rel)
     return sample if events else _with_event_columns(sample, kinds)
 
 
@@ -383,18 +397,20 @@ def write_streamed(con, streamed: Streamed, path, raw: bool = False, projections
             clv_total += float(table["clv"].sum())
             if not projections:
                 table = table.assign(**{c: None for c in PROJECTION_COLUMNS if c in table})
-            batch = pa.RecordBatch.from_pandas(table, preserve_index=False)
-            if schema is None:
-                schema = batch.schema
-            else:
-                batch = pa.Table.from_batches([batch]).cast(schema).to_batches()[0] if batch.schema != schema \
-                    else batch
-            written += batch.num_rows
-            yield batch
+            # a slice's text columns are Arrow already (chunked): a table, not a record batch
+            arrow = pa.Table.from_pandas(table, preserve_index=False).replace_schema_metadata(None)
+            if schema is None:  # a column all NULL here takes the customer table's type
+                schema = pa.schema([streamed.types[f.name].with_name(f.name)
+                                    if pa.types.is_null(f.type) and f.name in streamed.types else f
+                                    for f in arrow.schema])
+            if arrow.schema != schema:  # a column all NULL in the first slice only
+                arrow = arrow.cast(schema)
+            written += arrow.num_rows
+            yield from arrow.to_batches()
 
     it = arrow_batches()
     first = next(it)
-    reader = pa.RecordBatchReader.from_batches(first.schema, _chain(first, it))
+    reader = pa.RecordBatchReader.from_batches(schema, _chain(first, it))
     write_table(con, reader, path, raw=raw)
     return written, clv_total
 

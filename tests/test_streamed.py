@@ -88,7 +88,10 @@ def test_the_command_writes_the_same_file_streamed_or_whole(generated, tmp_path,
     from clv.export import write_table
     write_table(shop.con, ref, tmp_path / "whole.parquet")
     whole, got = pd.read_parquet(tmp_path / "whole.parquet"), pd.read_parquet(tmp_path / "sliced.parquet")
-    assert got.dtypes.to_dict() == whole.dtypes.to_dict()
+    # the same types, but where a column is empty throughout: the whole table's then has no type (object), the
+    # streamed one keeps the customer table's (text)
+    filled = [c for c in whole.columns if whole[c].notna().any()]
+    assert len(filled) > 50 and got[filled].dtypes.to_dict() == whole[filled].dtypes.to_dict()
     assert_same_scores(whole, got)
 
 
@@ -122,3 +125,26 @@ def test_order_statistics_are_numpys_quantiles():
         edges, largest = _quantiles(con, "v", qs, len(values))
         assert edges == np.quantile(values, qs).tolist() and largest == values.max()
         assert _order_statistics(con, "v", [0], "v > 1e9") == {}
+
+
+def test_a_column_empty_in_the_first_slice_only_keeps_its_type(tmp_path, capsys):
+    """The first customers (by id) have no channel, the later ones do: the first slice's channel column is all
+    NULL, and the file is still the one scored whole."""
+    sys.path.insert(0, str(DATA_DIR))
+    from generate import generate
+    generate(tmp_path, 300, seed=5, preset="realistic", fmt="generic", prefix="shop", interactions=False)
+    rows = pd.read_csv(tmp_path / "shop_orders.csv", dtype={"customer_id": str})
+    first = sorted(rows["customer_id"].unique())[:120]
+    rows["channel"] = np.where(rows["customer_id"].isin(first), "", "web")
+    orders = tmp_path / "orders.csv"
+    rows.to_csv(orders, index=False)
+    outs = []
+    for batch in (0, 100):
+        out = tmp_path / f"s{batch}.parquet"
+        assert main(["score", "--model", "bgnbd", "--orders", str(orders), "--out", str(out),
+                     "--batch-customers", str(batch)]) == 0
+        outs.append(pd.read_parquet(out))
+    filled = [c for c in outs[0].columns if outs[0][c].notna().any()]
+    assert "channel" in filled and outs[1]["channel"].isna().sum() == 120
+    assert outs[1][filled].dtypes.to_dict() == outs[0][filled].dtypes.to_dict()
+    assert_same_scores(outs[0], outs[1])
