@@ -250,6 +250,9 @@ def cmd_backtest(args) -> None:
 def cmd_score(args) -> None:
     if args.engine == "spark":
         return _score_on_spark(args)
+    if args.batch_customers < 0:
+        raise DataError(f"--batch-customers {args.batch_customers} is not a number of customers.",
+                        expected="a positive number of customers per slice, or 0 to score everyone at once.")
     shop = _load(args)
     try:
         model = _purchase_model(args, shop)
@@ -292,7 +295,7 @@ def _score_streamed(shop, args, model: str) -> None:
     if run.readiness.ok:
         _say_total(summary, run.shop_intervals, clv_total, args)
     print("stages: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in run.stages.items()), file=sys.stderr)
-    print(f"wrote {args.out} ({written:,} customers, scored {args.batch_customers:,} at a time)", file=sys.stderr)
+    print(f"wrote {args.out} ({written:,} customers, scored in slices of {args.batch_customers:,})", file=sys.stderr)
     _json(summary)
 
 
@@ -300,7 +303,7 @@ def _say_what_the_data_lacks(shop, args, exc: ModelError):
     """A purchase model that cannot be fitted: say first what the data lacks, in the words the pages use; the
     model's own after."""
     from .readiness import assess
-    ready = assess(shop.customers(as_of=args.as_of), shop.monthly(), model_problem=str(exc))
+    ready = assess(shop.customers(as_of=args.as_of), shop.purchase_months(), model_problem=str(exc))
     raise ModelError(f"{ready.in_words().split(' What your data')[0]} (The purchase model said: {exc})") from exc
 
 
@@ -576,9 +579,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "on the holdout, or auto (the model only when interactions are given)")
     p.add_argument("--memory-limit", default="1GB", help="DuckDB memory limit; larger work spills to disk")
     p.add_argument("--batch-customers", type=int, default=defaults.BATCH_CUSTOMERS, metavar="N",
-                   help=f"score N customers at a time (default {defaults.BATCH_CUSTOMERS:,}): memory is bounded by N and "
-                        "--memory-limit, not by the shop's size. 0 scores everyone at once. The interaction-aware "
-                        "churn model (--churn-model model, or auto with --interactions) scores everyone at once")
+                   help=f"score the customers in slices of N (default {defaults.BATCH_CUSTOMERS:,}, "
+                        f"{defaults.SCORE_WORKERS} slices at once): memory is bounded by N and --memory-limit, not by "
+                        "the shop's size. 0 scores everyone at once. The interaction-aware churn model "
+                        "(--churn-model model, or auto with --interactions) scores everyone at once")
     p.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb",
                    help="duckdb (embedded, default; writes what --out names: .csv, .csv.gz or .parquet) or spark (pyspark; Parquet/CSV files or folders, "
                         "Delta with delta-spark; writes a Parquet folder; see README 'Running on Spark')")

@@ -41,6 +41,9 @@ def thread_budget(fit):
             return fit(*args, **kwargs)
     return limited
 
-#: customers ``score`` scores at once (clv.streamed): its memory is bounded by this and DuckDB's memory limit, not
-#: by the shop's size (~1 GB of pandas at the peak of a slice of a million)
-BATCH_CUSTOMERS = 1_000_000
+#: customers in a slice of ``score`` (clv.streamed): its memory is bounded by this, the slices scored at once
+#: (SCORE_WORKERS) and DuckDB's memory limit, not by the shop's size (~0.5 GB of pandas per slice of 500,000)
+BATCH_CUSTOMERS = 500_000
+#: slices scored at once, on threads (numpy and scipy let go of the GIL for most of the work): 1.5x faster on two
+#: cores than one at a time (bench/scale.py)
+SCORE_WORKERS = 2

@@ -159,7 +159,7 @@ def _gaps(i: StepInputs) -> tuple:
     """Runs of calendar months without a purchase (clv.readiness.trading_gaps) — a query over every order, so a
     one-shot run asks for it before it moves the orders out of memory (clv.scoring.score_table)."""
     from .readiness import trading_gaps
-    return tuple(trading_gaps(i.shop.monthly()))
+    return tuple(trading_gaps(i.shop.purchase_months()))
 
 
 def _readiness(i: StepInputs):

@@ -264,13 +264,15 @@ def _readiness(con, n: int, parameter_sd, problem, gaps):
 def score_streamed(shop, as_of=None, horizon_months: int = defaults.HORIZON_MONTHS,
                    discount_rate: float = defaults.DISCOUNT_RATE, margin: float = defaults.MARGIN,
                    model: str = "auto", k: int | None = None, window_days: int = defaults.CHURN_WINDOW_DAYS,
-                   batch_rows: int = BATCH_CUSTOMERS, seed: int = 0) -> Streamed:
+                   batch_rows: int = BATCH_CUSTOMERS, seed: int = 0,
+                   workers: int = defaults.SCORE_WORKERS) -> Streamed:
     """clv.scoring.score_table(churn="palive") for a shop of any size, slice by slice.
 
     Returns a ``Streamed`` whose ``batches()`` yields the scored slices (DataFrames of ``batch_rows`` customers, in
     customer-id order) once; after the last, ``shop_intervals`` holds the shop's 80/95 % intervals. The customer
     table lives in DuckDB meanwhile (under the Shop's memory limit, spilling beyond it) and is dropped at the end.
-    ``model``: a clv.value.PURCHASE_MODELS key, or "auto" (chosen by the backtest on a sample, as the app does)."""
+    ``model``: a clv.value.PURCHASE_MODELS key, or "auto" (chosen by the backtest on a sample, as the app does).
+    ``workers``: slices scored at once (threads); the memory of the slices is about ``workers`` x ``batch_rows``."""
     from .pipeline import Pipeline, Settings
     from .scoring import comparison_notes
     from .store import EVENT_COLUMNS, q, sql
@@ -326,16 +328,33 @@ def score_streamed(shop, as_of=None, horizon_months: int = defaults.HORIZON_MONT
         _drop(con)
         raise
 
+    def work(c: pd.DataFrame):
+        if not events:
+            c = _with_event_columns(c, kinds)
+        table, vm = score_slice(c, fitted, day, horizon_months, discount_rate, margin, window_days)
+        expected = vm.if_alive_by_month[:, horizon_months - 1][vm.pair_of] * vm.p_alive
+        return table, (expected.sum(), expected @ vm.expected_average_value)
+
     def batches():
+        from collections import deque
+        from concurrent.futures import ThreadPoolExecutor
         totals = np.zeros(2)
+        # ``workers`` slices scored at once (numpy and scipy let go of the GIL for most of a slice's work), the next
+        # slice read while they run; yielded — and their totals summed — in order
         try:
-            for c in _slices(con, kept, batch_rows):
-                if not events:
-                    c = _with_event_columns(c, kinds)
-                table, vm = score_slice(c, fitted, day, horizon_months, discount_rate, margin, window_days)
-                expected = vm.if_alive_by_month[:, horizon_months - 1][vm.pair_of] * vm.p_alive
-                totals += (expected.sum(), expected @ vm.expected_average_value)
-                yield table
+            with ThreadPoolExecutor(max(1, workers)) as pool:
+                pending = deque()
+                for c in _slices(con, kept, batch_rows):
+                    pending.append(pool.submit(work, c))
+                    del c
+                    if len(pending) >= max(1, workers):
+                        table, sums = pending.popleft().result()
+                        totals += sums
+                        yield table
+                while pending:
+                    table, sums = pending.popleft().result()
+                    totals += sums
+                    yield table
         finally:
             _drop(con)
             lap("score every slice and write it")

@@ -75,7 +75,7 @@ def test_the_command_writes_the_same_file_streamed_or_whole(generated, tmp_path,
         return json.loads(said.out), said.err
     whole, _ = score(0, tmp_path / "whole.csv")
     sliced, said = score(500, tmp_path / "sliced.csv")
-    assert "500 at a time" in said
+    assert "in slices of 500" in said
     assert (tmp_path / "whole.csv").read_bytes() == (tmp_path / "sliced.csv").read_bytes()
     assert flat(sliced["totals"]) == pytest.approx(flat(whole["totals"]), rel=1e-9, nan_ok=True)
     assert sliced["notes"] == whole["notes"] and sliced["customers"] == whole["customers"]
