@@ -3,9 +3,9 @@
 What is collected to the driver stays small at any number of customers: the distinct (frequency, recency, T)
 rows with their counts (the purchase model), the distinct (frequency, monetary value) pairs (Gamma-Gamma),
 a hash-chosen sample of 20,000 customers (KMeans, as clv.segments.fit_clusters samples), and a few order
-statistics per RFM column. Everything per customer is computed by ``mapInPandas`` with the same functions the
-DuckDB path calls (clv.value.value_model / price, clv.segments, clv.scoring.assemble), given those fitted
-models and population figures.
+statistics per RFM column. Everything per customer is computed by ``mapInPandas`` with the function the DuckDB
+engine scores its slices with (clv.streamed.score_slice: clv.value.value_model / price, the segment columns,
+clv.scoring.assemble), given those fitted models and population figures (clv.streamed.Fitted).
 
 The churn risk is the purchase model's (``score --churn-model palive``): the interaction-aware churn model
 needs three customer tables and a boosted-tree fit, which this engine does not do.
