@@ -254,15 +254,14 @@ def cmd_score(args) -> None:
         raise DataError(f"--batch-customers {args.batch_customers} is not a number of customers.",
                         expected="a positive number of customers per slice, or 0 to score everyone at once.")
     shop = _load(args)
-    try:
-        model = _purchase_model(args, shop)
+    try:  # --model auto: the backtest's choice, its words among the notes and its miss widening the intervals
         churn_model = args.churn_model == "model" or (args.churn_model == "auto" and shop.interactions_report)
         if args.batch_customers and not churn_model:
-            return _score_streamed(shop, args, model)
+            return _score_streamed(shop, args, args.model)
         from .scoring import score_table
         details: dict = {}
         table = score_table(shop, args.as_of, args.horizon_months, args.discount_rate, args.margin,
-                            args.churn_model, offload=True, model=model, details=details)
+                            args.churn_model, offload=True, model=args.model, details=details)
     except ModelError as exc:
         _say_what_the_data_lacks(shop, args, exc)
     if "churn_model_why" in table.attrs:

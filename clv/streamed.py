@@ -288,13 +288,13 @@ def score_streamed(shop, as_of=None, horizon_months: int = defaults.HORIZON_MONT
     run = Pipeline(shop, Settings(as_of=str(as_of) if as_of else None, horizon_months=horizon_months,
                                   purchase_model=model, churn_model="palive", tabulate_months=horizon_months))
     day = run.get("as_of")
-    chosen = run.get("purchase_model")
-    lap("choose the purchase model (backtest on a sample)")
     gaps = run.get("gaps")
     rel = shop.customers_relation(as_of=as_of)
     kinds = dict(zip(rel.columns, (str(t) for t in rel.types)))
     events = con.execute("SELECT count(*) FROM interactions").fetchall()[0][0] > 0
     kept = [c for c in rel.columns if events or c not in EVENT_COLUMNS]
+    chosen = run.get("purchase_model")
+    lap("choose the purchase model (backtest on a sample)")
     con.execute(f"CREATE OR REPLACE TABLE {_TABLE} AS SELECT {', '.join(q(c) for c in kept)} FROM ({sql('customers')})",
                 {"period_end": day, "sample_below": None})
     lap("customer table")
