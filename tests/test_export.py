@@ -101,3 +101,21 @@ def test_a_write_that_fails_midway_leaves_the_previous_file(tmp_path, monkeypatc
         export.write_table(con, table, out, batch_rows=100)
     assert out.read_text() == "the previous run's table\n"
     assert [p.name for p in tmp_path.iterdir()] == ["scores.csv"]  # no partial file left behind
+
+
+def test_a_long_table_becomes_a_csv_only_when_its_download_is_clicked(monkeypatch):
+    """Past ui.common.DEFERRED_DOWNLOAD_ROWS the download button gets a callable (Streamlit runs it on click)
+    making the same bytes; a shorter table gets its bytes at once."""
+    import streamlit as st
+
+    from clv.export import to_safe_csv
+    from ui import common
+    given = {}
+    monkeypatch.setattr(st, "download_button", lambda label, data, **kw: given.update(data=data, **kw))
+    monkeypatch.setattr(common, "DEFERRED_DOWNLOAD_ROWS", 3)
+    short = pd.DataFrame({"customer_id": ["=a", "b", "c"], "clv": [1.234, 2.0, 3.5]})
+    common.download_csv(short, "short.csv")
+    assert given["data"] == to_safe_csv(short) and given["file_name"] == "short.csv"
+    long = pd.concat([short, short], ignore_index=True)
+    common.download_csv(long, "long.csv")
+    assert callable(given["data"]) and given["data"]() == to_safe_csv(long)

@@ -518,9 +518,16 @@ def percent_column(label: str | None = None, **kwargs):
     return st.column_config.NumberColumn(label, format="percent", **kwargs)
 
 
+#: tables longer than this become a CSV only when their download is clicked (Streamlit's deferred download)
+DEFERRED_DOWNLOAD_ROWS = 200_000
+
+
 def download_csv(df, filename: str, label: str = "Download CSV", key: str | None = None, on_click=None) -> None:
-    # the bytes are made on every run (0.5 s for the 100k-customer value table): Streamlit's deferred download (a
-    # callable, run on click) was faster but failed to start once in a full browser-suite run, so not used
+    # up to DEFERRED_DOWNLOAD_ROWS the bytes are made on every run (0.5 s for the 100k-customer value table): the
+    # deferred download (a callable, run on click) once failed to start in a full browser-suite run when every
+    # table over 2,000 rows used it. Beyond, the bytes would cost every rerun seconds (6 s for the value table of
+    # 1M customers: most of a margin change in bench/interactive.py), so the click makes them.
     from clv.export import to_safe_csv
-    st.download_button(label, to_safe_csv(df), file_name=filename, mime="text/csv", key=key or f"dl-{filename}",
+    data = (lambda: to_safe_csv(df)) if len(df) > DEFERRED_DOWNLOAD_ROWS else to_safe_csv(df)
+    st.download_button(label, data, file_name=filename, mime="text/csv", key=key or f"dl-{filename}",
                        on_click=on_click)
