@@ -164,17 +164,6 @@ def _frame_of(table, frame) -> pd.DataFrame:
         con.close()
 
 
-def _with_event_columns(c: pd.DataFrame, kinds: dict) -> pd.DataFrame:
-    """The customer table's interaction columns, all zero or NULL, for a shop without interactions (as
-    Shop.customers makes them)."""
-    from .store import EVENT_COLUMNS
-    empty = {"INTEGER": lambda n: np.zeros(n, np.int32), "DOUBLE": lambda n: np.full(n, np.nan),
-             "TIMESTAMP": lambda n: np.full(n, np.datetime64("NaT", "us"))}
-    columns = {name: c[name] if name in c else pd.Series(empty[kind](len(c)), name=name, copy=False)
-               for name, kind in kinds.items() if name in c or name in EVENT_COLUMNS}
-    return pd.concat(columns.values(), axis=1, keys=list(columns))
-
-
 @dataclass
 class Streamed:
     """A streamed score: the scored slices (``batches()``, once) and what the run says beside its table."""
@@ -275,7 +264,7 @@ def score_streamed(shop, as_of=None, horizon_months: int = defaults.HORIZON_MONT
     ``workers``: slices scored at once (threads); the memory of the slices is about ``workers`` x ``batch_rows``."""
     from .pipeline import Pipeline, Settings
     from .scoring import comparison_notes
-    from .store import EVENT_COLUMNS, q, sql
+    from .store import EVENT_COLUMNS, q, sql, with_event_columns
     from .uncertainty import interval_parts, intervals_from
     from .value import MONTH_DAYS
     con = shop.con
@@ -330,7 +319,7 @@ def score_streamed(shop, as_of=None, horizon_months: int = defaults.HORIZON_MONT
 
     def work(c: pd.DataFrame):
         if not events:
-            c = _with_event_columns(c, kinds)
+            c = with_event_columns(c, kinds)
         table, vm = score_slice(c, fitted, day, horizon_months, discount_rate, margin, window_days)
         expected = vm.if_alive_by_month[:, horizon_months - 1][vm.pair_of] * vm.p_alive
         return table, (expected.sum(), expected @ vm.expected_average_value)
@@ -392,11 +381,11 @@ def _calibrated(run, intervals: dict) -> dict:
 def _rows_at(con, positions: np.ndarray, columns: list[str], kinds: dict, events: bool) -> pd.DataFrame:
     """The customers at ``positions`` (0-based) of the streamed table: its rowids, as it was written in customer-id
     order and never changed."""
-    from .store import frame, q
+    from .store import frame, q, with_event_columns
     rel = con.sql(f"SELECT {', '.join(q(c) for c in columns)} FROM {_TABLE} WHERE rowid IN "
                   "(SELECT unnest($rows::BIGINT[])) ORDER BY rowid", params={"rows": positions.tolist()})
     sample = frame(rel)
-    return sample if events else _with_event_columns(sample, kinds)
+    return sample if events else with_event_columns(sample, kinds)
 
 
 def write_streamed(con, streamed: Streamed, path, raw: bool = False, projections: bool = True) -> tuple[int, float]:

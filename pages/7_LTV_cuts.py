@@ -99,6 +99,7 @@ if groups is not None:
         "median_days_to_second_order": "median days to 2nd order",
         "projected_clv_per_customer": f"projected value, next {settings.horizon_months} months",
         "small": f"under {MIN_CUSTOMERS} customers"}).drop(columns=["scored_customers", "folded_groups"])
+    show = show.assign(**{c: show[c] * 100 for c in ("share", "bought again")})  # percent_column's scale
     st.dataframe(show, hide_index=True, width="stretch", column_config={
         "share": percent_column(), "bought again": percent_column(),
         **{c: money_column() for c in ["revenue per customer", "median revenue", "95% low", "95% high",

@@ -515,7 +515,9 @@ def money_column(label: str | None = None, **kwargs):
 
 
 def percent_column(label: str | None = None, **kwargs):
-    return st.column_config.NumberColumn(label, format="percent", **kwargs)
+    """A table column of shares written as ``pct`` writes them (a whole percent: "47%"); its values are the shares
+    × 100 (Streamlit's "percent" format writes two decimals, 47.09 %, next to pages that write 47 %)."""
+    return st.column_config.NumberColumn(label, format="%.0f%%", **kwargs)
 
 
 #: tables longer than this become a CSV only when their download is clicked (Streamlit's deferred download)
