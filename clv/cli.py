@@ -479,7 +479,8 @@ def _purchase_model(args, shop) -> str:
     if args.model != "auto":
         return args.model
     from .value import COMPARE_MAX_CUSTOMERS, compare_purchase_models
-    cal, end = shop.default_calibration_end(), shop.purchase_span()[1]
+    as_of = getattr(args, "as_of", None)  # nothing after the as-of date chooses the model
+    cal, end = shop.default_calibration_end(as_of=as_of), shop.purchase_span(as_of)[1]
     try:  # as the app's pipeline (clv.pipeline._comparison)
         calibration, holdout, weekly, population = shop.backtest_tables(cal, end, COMPARE_MAX_CUSTOMERS)
         comparison = compare_purchase_models(calibration, holdout, cal, end, weekly=weekly, population=population)

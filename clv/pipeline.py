@@ -107,9 +107,10 @@ def _customers(i: StepInputs) -> pd.DataFrame:
 
 
 def _comparison(i: StepInputs):
+    """The purchase models backtested on the history up to the as-of date: nothing after it chooses the model."""
     from .value import COMPARE_MAX_CUSTOMERS, compare_purchase_models
-    shop = i.shop
-    cal, end = shop.default_calibration_end(), shop.purchase_span()[1]
+    shop, as_of = i.shop, i.settings.as_of
+    cal, end = shop.default_calibration_end(as_of=as_of), shop.purchase_span(as_of)[1]
     calibration, holdout, weekly, population = shop.backtest_tables(cal, end, COMPARE_MAX_CUSTOMERS)
     return compare_purchase_models(calibration, holdout, cal, end, weekly=weekly, population=population)
 
@@ -237,7 +238,7 @@ def _churn_bands(i: StepInputs):
     if bt is None:
         return None
     window = i.settings.churn_window_days
-    cal, last = bt.calibration_end, i.shop.purchase_span()[1]
+    cal, last = bt.calibration_end, bt.holdout_end  # the comparison's span: up to the as-of date
     if (last - cal).days < window:
         return None
     end = cal + dt.timedelta(days=window)
@@ -267,7 +268,7 @@ def _tactic_features(i: StepInputs) -> pd.DataFrame:
 STEPS: dict[str, Step] = {s.name: s for s in [
     Step("as_of", _as_of, reads=("as_of",), by_value=True),
     Step("customers", _customers, reads=("as_of",), what="Building the customer table…"),
-    Step("comparison", _comparison, what="Backtesting the purchase models on your history…"),
+    Step("comparison", _comparison, reads=("as_of",), what="Backtesting the purchase models on your history…"),
     Step("purchase_model", _purchase_model, reads=("purchase_model",), needs=("comparison",), by_value=True),
     Step("value_model", _value_model, reads=("tabulate_months",), needs=("customers", "purchase_model"),
          what="Fitting the purchase and spend models…", keep=2),

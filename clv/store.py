@@ -249,11 +249,16 @@ class Shop:
             raise DataError("No orders loaded yet.", expected="an orders file loaded first.")
 
     # -- dates -----------------------------------------------------------------------------------------
-    def purchase_span(self) -> tuple[dt.date, dt.date]:
-        """First and last purchase day in the data."""
+    def purchase_span(self, as_of=None) -> tuple[dt.date, dt.date]:
+        """First and last purchase day in the data (up to ``as_of``, that day included: the history as it was
+        then)."""
         self._require_orders()
         lo, hi = self.con.execute(
-            "SELECT min(order_ts)::DATE, max(order_ts)::DATE FROM orders WHERE is_purchase").fetchall()[0]
+            "SELECT min(order_ts)::DATE, max(order_ts)::DATE FROM orders WHERE is_purchase "
+            "AND ($as_of IS NULL OR order_ts < $as_of::DATE + 1)", {"as_of": _as_date(as_of)}).fetchall()[0]
+        if lo is None:
+            raise DataError(f"No purchase up to {_as_date(as_of)}: the as-of date is before the first order.",
+                            expected="an as-of date on or after the first purchase.")
         return lo, hi
 
     def last_date(self) -> dt.date:
@@ -262,9 +267,9 @@ class Shop:
         self._require_orders()
         return self.con.execute("SELECT max(order_ts)::DATE FROM orders").fetchall()[0][0]
 
-    def default_calibration_end(self, holdout_share: float = 0.25) -> dt.date:
-        """The date that leaves the last ``holdout_share`` of the purchase history as a holdout."""
-        lo, hi = self.purchase_span()
+    def default_calibration_end(self, holdout_share: float = 0.25, as_of=None) -> dt.date:
+        """The date that leaves the last ``holdout_share`` of the purchase history (up to ``as_of``) as a holdout."""
+        lo, hi = self.purchase_span(as_of)
         return lo + dt.timedelta(days=int((hi - lo).days * (1 - holdout_share)))
 
     # -- customer table --------------------------------------------------------------------------------

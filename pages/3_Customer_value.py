@@ -101,9 +101,12 @@ download_csv(data[cols + ["clv_low_95", "clv_high_95", "purchases_low", "purchas
 
 def backtest_section(lo: dt.date, hi: dt.date) -> None:
     """Fit up to a date the user picks, predict the rest, compare with what happened."""
-    default_cal = shop().default_calibration_end()
+    default_cal = shop().default_calibration_end(as_of=settings.as_of)
+    first, last = lo + dt.timedelta(days=60), hi - dt.timedelta(days=14)
+    if not first <= st.session_state.get("calibration_end", default_cal) <= last:  # an earlier as-of date
+        st.session_state["calibration_end"] = default_cal
     cal = st.date_input("Fit on orders up to", value=st.session_state.get("calibration_end", default_cal),
-                        min_value=lo + dt.timedelta(days=60), max_value=hi - dt.timedelta(days=14), key="calibration_end")
+                        min_value=first, max_value=last, key="calibration_end")
     try:
         bt = backtest_result(settings, cal)
     except ModelError as exc:
@@ -126,7 +129,7 @@ def backtest_section(lo: dt.date, hi: dt.date) -> None:
 
 
 st.subheader("Would the model have been right? A backtest on your own history")
-lo, hi = shop().purchase_span()
+lo, hi = shop().purchase_span(settings.as_of)  # the history up to the as-of date: the backtest sees no later order
 if (hi - lo).days < 74:
     st.info(f"The purchase history is {(hi - lo).days} days long: too short for a backtest, which fits on at least "
             "60 days and checks against at least 14 more. The projections above still use all of it.")

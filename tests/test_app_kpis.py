@@ -58,3 +58,8 @@ def test_as_of_a_past_day_shows_the_dashboard_as_it_was_then(sample_shop):
     assert any("01 Jun 2026 to 30 Jun 2026" in c.value for c in at.caption)
     at.switch_page("pages/4_Churn_risk.py").run()
     assert not at.exception and metric(at, "Customers worth saving")
+    # the backtest on the value page: fitted and checked on the orders up to that day, no later
+    at.switch_page("pages/3_Customer_value.py").run()
+    assert not at.exception
+    picker = at.date_input(key="calibration_end")
+    assert picker.value == sample_shop.default_calibration_end(as_of="2026-06-30") and picker.max <= dt.date(2026, 6, 16)

@@ -116,3 +116,34 @@ def test_score_table_is_the_pipelines_scored_step(sample_shop):
     run = Pipeline(sample_shop, dataclasses.replace(Settings(), churn_model="palive", margin=0.3,
                                                     purchase_model="bgnbd", tabulate_months=12))
     assert table.equals(run.get("scored"))
+
+
+def test_the_model_is_chosen_on_the_history_up_to_the_as_of_date(tmp_path):
+    """With an as-of date, the purchase models' backtest (and the risk bands' check after it) uses no order after
+    that day: its choice, scores and dates equal those of the same shop whose file stops at the as-of date."""
+    import sys
+
+    import pandas as pd
+
+    from clv.store import DATA_DIR, Shop
+    sys.path.insert(0, str(DATA_DIR))
+    from generate import generate
+    generate(tmp_path, 1200, seed=4, preset="realistic", fmt="generic", prefix="shop", interactions=False)
+    rows = pd.read_csv(tmp_path / "shop_orders.csv")
+    as_of = "2026-03-31"
+    rows[pd.to_datetime(rows["order_date"]) < pd.Timestamp(as_of) + pd.Timedelta(days=1)].to_csv(
+        tmp_path / "then.csv", index=False)
+    whole, then = Shop(), Shop()
+    whole.load_orders(tmp_path / "shop_orders.csv")
+    then.load_orders(tmp_path / "then.csv")
+    assert whole.purchase_span()[1] > then.purchase_span()[1] == whole.purchase_span(as_of)[1]
+    past = Pipeline(whole, Settings(as_of=as_of))
+    truncated = Pipeline(then, Settings(as_of=as_of))
+    a, b = past.get("comparison"), truncated.get("comparison")
+    assert a.best == b.best and a.why == b.why
+    pd.testing.assert_frame_equal(a.table, b.table)
+    bt = a.backtests[a.best]
+    assert bt.holdout_end == then.purchase_span()[1] and bt.calibration_end == then.default_calibration_end()
+    bands = past.get("churn_bands")
+    assert bands is not None and len(bands)
+    pd.testing.assert_frame_equal(bands, truncated.get("churn_bands"))

@@ -78,12 +78,12 @@ def priced(s: Settings):
 
 
 def backtest_result(s: Settings, calibration_end):
-    """The chosen purchase model fitted up to ``calibration_end`` (the page's own choice) and checked after it —
-    at the default date, the comparison's own backtest of that model (the same fit on the same customers)."""
+    """The chosen purchase model fitted up to ``calibration_end`` (the page's own choice) and checked after it, up to
+    the as-of date — at the default date, the comparison's own backtest of that model (the same fit on the same customers)."""
     from clv.models import ModelError
     from clv.value import backtest
     name = purchase_model_name(s)
-    if calibration_end == shop().default_calibration_end():
+    if calibration_end == shop().default_calibration_end(as_of=s.as_of):
         try:
             mc = model_comparison(s)
         except ModelError:
@@ -94,10 +94,10 @@ def backtest_result(s: Settings, calibration_end):
     def compute():
         with st.spinner("Backtesting on your own history…"):
             sh = shop()
-            end = sh.purchase_span()[1]
+            end = sh.purchase_span(s.as_of)[1]  # checked on the orders up to the as-of date, no later
             return backtest(sh.customers(calibration_end=calibration_end), sh.holdout(calibration_end, end),
                             calibration_end, end, model=name)
-    return memo("backtest", (calibration_end, name), compute)
+    return memo("backtest", (calibration_end, name, s.as_of), compute)
 
 
 def readiness(s: Settings):
