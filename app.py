@@ -217,8 +217,8 @@ else:
                "write to first.")
 
 c1, c2 = st.columns(2)
-c1.plotly_chart(charts.revenue_by_month(shop_table("monthly"), period, comparison), width="stretch")
-cohorts = shop_table("cohorts")
+c1.plotly_chart(charts.revenue_by_month(shop_table("monthly", settings.as_of), period, comparison), width="stretch")
+cohorts = shop_table("cohorts", settings.as_of)
 if period is not None:  # the customers acquired in the period: cohorts whose month overlaps it
     month = pd.to_datetime(cohorts["cohort_month"]).dt.date
     cohorts = cohorts[(month >= period[0].replace(day=1)) & (month <= period[1])]
@@ -248,8 +248,8 @@ else:
             how_sure = projection_notes(ready, shop_intervals(settings), float(data["clv"].sum()),
                                         settings.horizon_months, currency(), tuple(model_notes(pipeline(settings))))
             st.session_state["report_html"] = build_report(
-                shop_table("monthly"), shop_table("cohorts"), data, ranked_now, settings.horizon_months,
-                settings.margin, settings.discount_rate, source=st.session_state["source"],
+                shop_table("monthly", settings.as_of), shop_table("cohorts", settings.as_of), data, ranked_now,
+                settings.horizon_months, settings.margin, settings.discount_rate, source=st.session_state["source"],
                 currency=currency(), data_notes=data_notes(shop().orders_report), how_sure=how_sure,
                 comparison=comparison).encode("utf-8")
     if st.session_state.get("report_html"):

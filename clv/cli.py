@@ -436,7 +436,8 @@ def cmd_report(args) -> None:
     how_sure = projection_notes(ready, intervals, float(scored["clv"].sum()), args.horizon_months,
                                 shop.orders_report.currency, notes)
     comparison = getattr(args, "comparison_table", None)
-    Path(args.out).write_text(build_report(shop.monthly(), shop.cohorts(), scored, ranked, args.horizon_months,
+    Path(args.out).write_text(build_report(shop.monthly(args.as_of), shop.cohorts(args.as_of), scored, ranked,
+                                           args.horizon_months,
                                            args.margin, args.discount_rate, source=", ".join(args.orders),
                                            currency=shop.orders_report.currency,
                                            data_notes=data_notes(shop.orders_report), how_sure=how_sure,

@@ -292,10 +292,10 @@ class Shop:
         fetched = frame(rel.project(", ".join(q(c) for c in rel.columns if c not in EVENT_COLUMNS)))
         return with_event_columns(fetched, kinds)
 
-    def cohorts(self) -> pd.DataFrame:
-        """Monthly cohort retention (clv/sql/cohorts.sql)."""
+    def cohorts(self, as_of=None) -> pd.DataFrame:
+        """Monthly cohort retention (clv/sql/cohorts.sql), from the purchases up to ``as_of`` (that day included)."""
         self._require_orders()
-        return self.con.execute(sql("cohorts")).df()
+        return self.con.execute(sql("cohorts"), {"as_of": _as_date(as_of)}).df()
 
     def cohort_ltv(self, margin: float, as_of=None) -> pd.DataFrame:
         """Cumulative revenue and margin per customer by cohort and months since first order, up to ``as_of``
@@ -328,10 +328,11 @@ class Shop:
         """Every interaction of one customer, by time (clv/sql/customer_interactions.sql)."""
         return self.con.execute(sql("customer_interactions"), {"customer_id": str(customer_id)}).df()
 
-    def monthly(self) -> pd.DataFrame:
-        """Revenue, orders, customers and new customers per month (clv/sql/monthly_revenue.sql)."""
+    def monthly(self, as_of=None) -> pd.DataFrame:
+        """Revenue, orders, customers and new customers per month (clv/sql/monthly_revenue.sql), from the purchases
+        up to ``as_of`` (that day included: its month as an export taken then would show it)."""
         self._require_orders()
-        return self.con.execute(sql("monthly_revenue")).df()
+        return self.con.execute(sql("monthly_revenue"), {"as_of": _as_date(as_of)}).df()
 
     def purchase_months(self) -> pd.DataFrame:
         """Purchases per calendar month (month, orders): what clv.readiness.trading_gaps reads, without

@@ -21,7 +21,7 @@ st.caption(f"Projected customer lifetime value (CLTV) = expected purchases in th
            "month by month. Change the assumptions in the sidebar.")
 ready = readiness(settings)
 if not ready.ok:
-    fallback.show(ready, customers_table(settings), settings.margin, shop_table("cohorts"), "value")
+    fallback.show(ready, customers_table(settings), settings.margin, shop_table("cohorts", settings.as_of), "value")
     st.stop()
 fallback.show_gaps(ready)
 vm = value_model(settings)

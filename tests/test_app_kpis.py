@@ -63,3 +63,19 @@ def test_as_of_a_past_day_shows_the_dashboard_as_it_was_then(sample_shop):
     assert not at.exception
     picker = at.date_input(key="calibration_end")
     assert picker.value == sample_shop.default_calibration_end(as_of="2026-06-30") and picker.max <= dt.date(2026, 6, 16)
+
+
+def test_the_monthly_charts_as_of_a_past_day_are_those_of_an_export_taken_then(sample_shop, tmp_path):
+    """Shop.monthly and Shop.cohorts as of a day equal those of the same shop whose file stops at that day."""
+    import pandas as pd
+
+    from clv.store import SAMPLE_ORDERS, Shop
+    rows = pd.read_csv(SAMPLE_ORDERS, dtype=str, keep_default_na=False)
+    utc = pd.to_datetime(rows["Created at"], format="%Y-%m-%d %H:%M:%S %z", utc=True)  # the app's days are UTC
+    rows[utc < pd.Timestamp("2026-03-15", tz="UTC")].to_csv(tmp_path / "then.csv", index=False)
+    then = Shop()
+    then.load_orders(tmp_path / "then.csv")
+    for name in ("monthly", "cohorts"):
+        past = getattr(sample_shop, name)(as_of="2026-03-14")
+        assert len(past) < len(getattr(sample_shop, name)())
+        pd.testing.assert_frame_equal(past, getattr(then, name)())

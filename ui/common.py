@@ -413,10 +413,9 @@ def sidebar(who: str | None = None) -> Settings:
         st.session_state["as_of"] = kept if kept is not None and first <= kept <= last else None
         st.date_input("As of (empty: the last day in your data)", value=None, min_value=first, max_value=last,
                       key="as_of", format="YYYY-MM-DD",
-                      help="See the dashboard as it was on a past day: customers, scores, projections and periods "
-                           "are computed from the orders up to it, as if the export had been taken then. (The choice "
-                           "of purchase model and the check of the risk bands still use all your history, and the "
-                           "Overview's monthly charts show every month.)")
+                      help="See the dashboard as it was on a past day: customers, scores, projections, periods, "
+                           "the monthly charts and the backtest that chooses the purchase model are computed from "
+                           "the orders up to it, as if the export had been taken then.")
         use_costs = measured and st.session_state["margin_from_costs"]
         as_of = st.session_state.get("as_of")
         margin = memo("margin", (st.session_state["margin_pct"], use_costs, as_of),

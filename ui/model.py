@@ -44,9 +44,12 @@ def customers_table(s: Settings):
     return pipeline(s).get("customers")
 
 
-def shop_table(name: str):
-    """A per-shop summary from clv/sql (monthly, cohorts, weekly_orders), queried once per data set, not per rerun."""
-    return memo(f"table:{name}", (), lambda: getattr(shop(), name)())
+def shop_table(name: str, as_of=None):
+    """A per-shop summary from clv/sql (monthly, cohorts, weekly_orders), queried once per data set and as-of date
+    (monthly and cohorts take one), not per rerun."""
+    if as_of is None:
+        return memo(f"table:{name}", (), lambda: getattr(shop(), name)())
+    return memo(f"table:{name}", (as_of,), lambda: getattr(shop(), name)(as_of=as_of))
 
 
 def clusters(s: Settings):

@@ -1,8 +1,8 @@
 -- Monthly cohort retention: for customers whose first purchase fell in cohort_month, the share who purchased
--- again in each later month (months_since = 0 is the first month itself).
+-- again in each later month (months_since = 0 is the first month itself); purchases up to $as_of (NULL: all).
 WITH purchases AS (
     SELECT customer_id, date_trunc('month', order_ts)::DATE AS month
-    FROM orders WHERE is_purchase
+    FROM orders WHERE is_purchase AND ($as_of IS NULL OR order_ts < $as_of::DATE + 1)
 ), firsts AS (
     SELECT customer_id, min(month) AS cohort_month FROM purchases GROUP BY ALL
 ), activity AS (
