@@ -262,7 +262,7 @@ if st.button("Prepare this week's digest", key="prepare_digest"):
     with st.spinner("Writing the digest…"):
         st.session_state["digest_html"] = render(build_digest(
             s, 7, settings.as_of, settings=settings, catalogue=catalogue_in_use(),
-            source=st.session_state["source"])).encode("utf-8")
+            source=st.session_state["source"], pipeline=pipeline(settings))).encode("utf-8")
 if st.session_state.get("digest_html"):
     st.download_button("Download digest.html", st.session_state["digest_html"], file_name="clv_digest.html",
                        mime="text/html", key="dl-digest")

@@ -43,14 +43,16 @@ class Digest:
 def build_digest(shop, days: int = 7, as_of=None, margin: float = defaults.MARGIN,
                  horizon_months: int = defaults.HORIZON_MONTHS, discount_rate: float = defaults.DISCOUNT_RATE,
                  model: str = "auto", previous: pd.DataFrame | None = None, campaigns=None,
-                 source: str = "", settings=None, catalogue: pd.DataFrame | None = None) -> Digest:
+                 source: str = "", settings=None, catalogue: pd.DataFrame | None = None, pipeline=None) -> Digest:
     """The digest of the ``days`` up to ``as_of`` (default: the last day in the data) against the ``days`` before.
 
     ``previous``: a scored table from an earlier run (``python -m clv score``), to say who newly became worth
     saving. ``campaigns``: (rows, notes) from clv.campaigns.read_campaigns, measured up to ``as_of``.
     ``settings`` (a clv.pipeline.Settings; it overrides margin, horizon, discount rate and model) and ``catalogue``
-    (the tactics with their uplifts): the app passes its own, so the digest says what its pages say. By default the
-    churn risk is the app's: the interaction-aware model when it beats the purchase history, which it says."""
+    (the tactics with their uplifts): the app passes its own, so the digest says what its pages say — and its
+    ``pipeline`` (clv.pipeline.Pipeline), whose fitted models the digest then reuses instead of fitting them again.
+    By default the churn risk is the app's: the interaction-aware model when it beats the purchase history, which it
+    says."""
     from .churn import worth_saving
     from .pipeline import Pipeline, Settings
     from .tactics import CATALOGUE, rank_tactics, tactic_features
@@ -70,7 +72,7 @@ def build_digest(shop, days: int = 7, as_of=None, margin: float = defaults.MARGI
     settings = replace(settings, as_of=str(end) if as_of else None)
     margin = settings.margin
     catalogue = CATALOGUE if catalogue is None else catalogue
-    run = Pipeline(shop, settings)
+    run = Pipeline(shop, settings) if pipeline is None else pipeline.with_settings(**vars(settings))
     ready = run.get("readiness")
     out = Digest(start, end, figures, change["why"], ready.ok, None if ready.ok else ready.in_words(),
                  currency=shop.orders_report.currency, source=source)

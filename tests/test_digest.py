@@ -60,3 +60,17 @@ def test_a_digest_says_why_without_projections_and_compares_only_with_data(tmp_p
     assert "your data starts on" in figures["comparison_note"]
     assert figures["figures"]["Revenue"]["change"] is None
     assert "Projections" in out.read_text(encoding="utf-8")
+
+
+def test_the_overviews_digest_button_reuses_the_pages_fits(monkeypatch):
+    """Preparing the digest on the Overview fits nothing again: it reads the session's pipeline (the models the
+    pages already fitted), and offers the page for download."""
+    import clv.value
+    fits = []
+    real = clv.value.fit_value_model
+    monkeypatch.setattr(clv.value, "fit_value_model", lambda *a, **k: fits.append(1) or real(*a, **k))
+    at = open_app()
+    assert not at.exception and len(fits) == 1
+    at.button(key="prepare_digest").click().run()
+    assert not at.exception and b"<html" in at.session_state["digest_html"][:200].lower()
+    assert len(fits) == 1  # a digest with a pipeline of its own fitted the purchase and spend models again
