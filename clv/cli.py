@@ -302,7 +302,7 @@ def _say_what_the_data_lacks(shop, args, exc: ModelError):
     """A purchase model that cannot be fitted: say first what the data lacks, in the words the pages use; the
     model's own after."""
     from .readiness import assess
-    ready = assess(shop.customers(as_of=args.as_of), shop.purchase_months(), model_problem=str(exc))
+    ready = assess(shop.customers(as_of=args.as_of), shop.purchase_months(args.as_of), model_problem=str(exc))
     raise ModelError(f"{ready.in_words().split(' What your data')[0]} (The purchase model said: {exc})") from exc
 
 

@@ -157,10 +157,10 @@ def _shop_intervals(i: StepInputs) -> dict:
 
 
 def _gaps(i: StepInputs) -> tuple:
-    """Runs of calendar months without a purchase (clv.readiness.trading_gaps) — a query over every order, so a
-    one-shot run asks for it before it moves the orders out of memory (clv.scoring.score_table)."""
+    """Runs of calendar months without a purchase up to the as-of date (clv.readiness.trading_gaps) — a query over
+    every order, so a one-shot run asks for it before it moves the orders out of memory (clv.scoring.score_table)."""
     from .readiness import trading_gaps
-    return tuple(trading_gaps(i.shop.purchase_months()))
+    return tuple(trading_gaps(i.shop.purchase_months(i.settings.as_of)))
 
 
 def _readiness(i: StepInputs):
@@ -275,7 +275,7 @@ STEPS: dict[str, Step] = {s.name: s for s in [
     Step("priced", _priced, reads=("horizon_months", "margin", "discount_rate"), needs=("value_model",)),
     Step("shop_intervals", _shop_intervals, reads=("horizon_months", "purchase_model"),
          needs=("customers", "value_model", "comparison", "purchase_model"), what="Working out how sure the projection is…"),
-    Step("gaps", _gaps, by_value=True),
+    Step("gaps", _gaps, reads=("as_of",), by_value=True),
     Step("readiness", _readiness, needs=("customers", "shop_intervals", "gaps")),
     Step("quantiles", _quantiles, reads=("horizon_months",), needs=("customers", "value_model")),
     Step("clusters", _clusters, reads=("k", "cluster_features"), needs=("customers",), what="Finding clusters…",

@@ -334,12 +334,13 @@ class Shop:
         self._require_orders()
         return self.con.execute(sql("monthly_revenue"), {"as_of": _as_date(as_of)}).df()
 
-    def purchase_months(self) -> pd.DataFrame:
-        """Purchases per calendar month (month, orders): what clv.readiness.trading_gaps reads, without
-        ``monthly``'s customers per month (a window over every order: 5 s at 10M orders, against 0.3 s)."""
+    def purchase_months(self, as_of=None) -> pd.DataFrame:
+        """Purchases per calendar month (month, orders) up to ``as_of``: what clv.readiness.trading_gaps reads,
+        without ``monthly``'s customers per month (a window over every order: 5 s at 10M orders, against 0.3 s)."""
         self._require_orders()
         return self.con.execute("SELECT date_trunc('month', order_ts)::DATE AS month, count(*) AS orders FROM orders "
-                                "WHERE is_purchase GROUP BY ALL ORDER BY month").df()
+                                "WHERE is_purchase AND ($as_of IS NULL OR order_ts < $as_of::DATE + 1) "
+                                "GROUP BY ALL ORDER BY month", {"as_of": _as_date(as_of)}).df()
 
     def weekly_orders(self) -> pd.DataFrame:
         """Purchases per week (clv/sql/weekly_orders.sql)."""

@@ -119,8 +119,9 @@ def test_score_table_is_the_pipelines_scored_step(sample_shop):
 
 
 def test_the_model_is_chosen_on_the_history_up_to_the_as_of_date(tmp_path):
-    """With an as-of date, the purchase models' backtest (and the risk bands' check after it) uses no order after
-    that day: its choice, scores and dates equal those of the same shop whose file stops at the as-of date."""
+    """With an as-of date, the purchase models' backtest (and the risk bands' check after it) and the months without
+    orders use no order after that day: the choice, scores, dates and gaps equal those of the same shop whose file
+    stops at the as-of date."""
     import sys
 
     import pandas as pd
@@ -144,6 +145,7 @@ def test_the_model_is_chosen_on_the_history_up_to_the_as_of_date(tmp_path):
     pd.testing.assert_frame_equal(a.table, b.table)
     bt = a.backtests[a.best]
     assert bt.holdout_end == then.purchase_span()[1] and bt.calibration_end == then.default_calibration_end()
+    assert past.get("gaps") == truncated.get("gaps")
     bands = past.get("churn_bands")
     assert bands is not None and len(bands)
     pd.testing.assert_frame_equal(bands, truncated.get("churn_bands"))
