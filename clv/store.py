@@ -342,10 +342,10 @@ class Shop:
                                 "WHERE is_purchase AND ($as_of IS NULL OR order_ts < $as_of::DATE + 1) "
                                 "GROUP BY ALL ORDER BY month", {"as_of": _as_date(as_of)}).df()
 
-    def weekly_orders(self) -> pd.DataFrame:
-        """Purchases per week (clv/sql/weekly_orders.sql)."""
+    def weekly_orders(self, as_of=None) -> pd.DataFrame:
+        """Purchases per week up to ``as_of`` (clv/sql/weekly_orders.sql)."""
         self._require_orders()
-        return self.con.execute(sql("weekly_orders")).df()
+        return self.con.execute(sql("weekly_orders"), {"as_of": _as_date(as_of)}).df()
 
     def campaign_outcomes(self, members: pd.DataFrame, window_end=None, margin: float | None = None) -> pd.DataFrame:
         """Purchases, net revenue and margin per (campaign_id, customer_id) of ``members`` (campaign_id, customer_id,

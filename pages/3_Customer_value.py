@@ -125,7 +125,7 @@ def backtest_section(lo: dt.date, hi: dt.date) -> None:
     c1.plotly_chart(charts.backtest_by_frequency(bt.by_frequency), width="stretch")
     c1.caption(f"Per customer the prediction is off by {t['mae']:.2f} orders on average: individual customers are "
                f"noisy, groups are predictable. (Mean absolute error {t['mae']:.2f}; root mean square {t['rmse']:.2f}.)")
-    c2.plotly_chart(charts.weekly_orders_with_cutoff(shop_table("weekly_orders"), cal), width="stretch")
+    c2.plotly_chart(charts.weekly_orders_with_cutoff(shop_table("weekly_orders", settings.as_of), cal), width="stretch")
 
 
 st.subheader("Would the model have been right? A backtest on your own history")

@@ -66,7 +66,8 @@ def test_as_of_a_past_day_shows_the_dashboard_as_it_was_then(sample_shop):
 
 
 def test_the_monthly_charts_as_of_a_past_day_are_those_of_an_export_taken_then(sample_shop, tmp_path):
-    """Shop.monthly and Shop.cohorts as of a day equal those of the same shop whose file stops at that day."""
+    """Shop.monthly, Shop.cohorts and Shop.weekly_orders as of a day equal those of the same shop whose file stops
+    at that day."""
     import pandas as pd
 
     from clv.store import SAMPLE_ORDERS, Shop
@@ -75,7 +76,7 @@ def test_the_monthly_charts_as_of_a_past_day_are_those_of_an_export_taken_then(s
     rows[utc < pd.Timestamp("2026-03-15", tz="UTC")].to_csv(tmp_path / "then.csv", index=False)
     then = Shop()
     then.load_orders(tmp_path / "then.csv")
-    for name in ("monthly", "cohorts"):
+    for name in ("monthly", "cohorts", "weekly_orders"):
         past = getattr(sample_shop, name)(as_of="2026-03-14")
         assert len(past) < len(getattr(sample_shop, name)())
         pd.testing.assert_frame_equal(past, getattr(then, name)())

@@ -45,8 +45,8 @@ def customers_table(s: Settings):
 
 
 def shop_table(name: str, as_of=None):
-    """A per-shop summary from clv/sql (monthly, cohorts, weekly_orders), queried once per data set and as-of date
-    (monthly and cohorts take one), not per rerun."""
+    """A per-shop summary from clv/sql (monthly, cohorts, weekly_orders), queried once per data set and as-of date,
+    not per rerun."""
     if as_of is None:
         return memo(f"table:{name}", (), lambda: getattr(shop(), name)())
     return memo(f"table:{name}", (as_of,), lambda: getattr(shop(), name)(as_of=as_of))
