@@ -218,8 +218,9 @@ def _clusters(con, f: Fitted, n: int, k: int | None, seed: int, batch_rows: int)
     mean, scale = np.array(stats[:3], float), np.array(stats[3:], float)
     scale = np.where(scale > 0, scale, 1.0)  # as StandardScaler: a constant feature is left unscaled
     cols = "customer_id, orders, revenue, T_days, recency_days"
-    pick = "" if n <= CLUSTER_SAMPLE else f"ORDER BY hash(CAST(customer_id AS VARCHAR)) LIMIT {CLUSTER_SAMPLE}"
-    sample = con.execute(f"SELECT {cols} FROM {_TABLE} {pick}").df()
+    # every customer, or the CLUSTER_SAMPLE with the lowest hashes of their id (clv.segments._stable_sample)
+    sample = con.execute(f"SELECT {cols} FROM {_TABLE} ORDER BY hash(CAST(customer_id AS VARCHAR)) LIMIT ?",
+                         [min(n, CLUSTER_SAMPLE)]).df()
     sample = sample.sort_values("customer_id", kind="stable", ignore_index=True)
     X = (_features(sample, "rfm").to_numpy() - mean) / scale
     km, k, _ = fit_kmeans(X, sample["customer_id"], n, k, seed)
