@@ -124,10 +124,10 @@ def _relation(con, table, name: str):
 
 
 def write_table(con, table, path, raw: bool = False, batch_rows: int = 100_000) -> None:
-    """``table`` (a DataFrame, a DuckDB relation or an Arrow RecordBatchReader) written in the format its file name says (``table_format``):
-    CSV or .csv.gz as a founder can open it in a spreadsheet (``safe_relation``, streamed as ``csv_lines``);
-    Parquet with every value as computed (full precision, text as it is: Parquet is typed and no spreadsheet runs
-    its cells). Whole or absent: written under a temporary name beside ``path`` and renamed when complete, so a
+    """``table`` (a DataFrame, a DuckDB relation or an Arrow RecordBatchReader) written in the format its file name
+    says (``table_format``): CSV or .csv.gz as a founder can open it in a spreadsheet (``safe_relation``, streamed
+    as ``csv_lines``); Parquet with every value as computed (full precision, text as it is: Parquet is typed and no
+    spreadsheet runs its cells). Whole or absent: written under a temporary name beside ``path`` and renamed when complete, so a
     killed run leaves the previous file (or none), never a tidy-looking truncated one."""
     import os
     ext = table_format(path)

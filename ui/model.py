@@ -47,8 +47,6 @@ def customers_table(s: Settings):
 def shop_table(name: str, as_of=None):
     """A per-shop summary from clv/sql (monthly, cohorts, weekly_orders), queried once per data set and as-of date,
     not per rerun."""
-    if as_of is None:
-        return memo(f"table:{name}", (), lambda: getattr(shop(), name)())
     return memo(f"table:{name}", (as_of,), lambda: getattr(shop(), name)(as_of=as_of))
 
 
@@ -82,7 +80,8 @@ def priced(s: Settings):
 
 def backtest_result(s: Settings, calibration_end):
     """The chosen purchase model fitted up to ``calibration_end`` (the page's own choice) and checked after it, up to
-    the as-of date — at the default date, the comparison's own backtest of that model (the same fit on the same customers)."""
+    the as-of date — at the default date, the comparison's own backtest of that model (the same fit on the same
+    customers)."""
     from clv.models import ModelError
     from clv.value import backtest
     name = purchase_model_name(s)
