@@ -17,6 +17,7 @@ customer tables and a boosted-tree fit.
 """
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass, field, replace
 
@@ -175,7 +176,6 @@ class Streamed:
     types: dict = field(default_factory=dict)   # the customer table's columns' Arrow fields (by name)
     stages: dict = field(default_factory=dict)  # seconds per stage (the scoring's once every slice is written)
     _batches: object = None
-    _finish: object = None
     shop_intervals: dict | None = None   # set when every slice has been scored
 
     def batches(self):
@@ -419,11 +419,7 @@ def write_streamed(con, streamed: Streamed, path, raw: bool = False, projections
 
     it = arrow_batches()
     first = next(it)
-    reader = pa.RecordBatchReader.from_batches(schema, _chain(first, it))
+    reader = pa.RecordBatchReader.from_batches(schema, itertools.chain([first], it))
     write_table(con, reader, path, raw=raw)
     return written, clv_total
 
-
-def _chain(first, rest):
-    yield first
-    yield from rest
