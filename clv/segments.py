@@ -214,8 +214,15 @@ class Clusters:
     auto_k: bool = True
 
 
-def _name(centroid: pd.Series, mean_orders: float) -> str:
-    rec = "recent" if centroid["recency"] < -0.5 else "lapsed" if centroid["recency"] > 0.5 else "steady"
+#: a cluster is called "recent" when at least this share of its customers bought within the shop's median days
+#: since a last purchase, and "lapsed" when at most 1 − this share did: the name describes (nearly) everyone in it,
+#: not only its centre (a centre can be recent while a tail of the cluster has been silent for a year)
+RECENT_NAME_SHARE = 0.9
+
+
+def _name(centroid: pd.Series, mean_orders: float, recent_share: float) -> str:
+    rec = "recent" if recent_share >= RECENT_NAME_SHARE else "lapsed" if recent_share <= 1 - RECENT_NAME_SHARE \
+        else "steady"
     if mean_orders < 1.3:
         freq = "one-timers"
     elif centroid["frequency"] > 0.5:
@@ -250,7 +257,7 @@ def fit_clusters(customers: pd.DataFrame, k: int | None = None, feature_set: str
     labels = pd.Series(np.empty(len(ids), np.int64), index=customers.index, name="cluster")
     labels.iloc[order] = lookup[raw]
     prof = _profile(customers, labels)
-    names = cluster_names(km, rank, prof["mean_orders"])
+    names = cluster_names(km, rank, prof["mean_orders"], prof["recent_share"])
     prof.insert(0, "name", [names[i] for i in prof.index])
     return Clusters(labels, names, prof, k, silhouettes, auto_k=bool(silhouettes))
 
@@ -273,26 +280,35 @@ def value_rank(mean_revenue: pd.Series) -> dict:
     return {old: new for new, old in enumerate(mean_revenue.sort_values(ascending=False).index)}
 
 
-def cluster_names(km: KMeans, rank: dict, mean_orders: pd.Series) -> dict:
-    """Cluster number -> plain-words name, from its centroid and mean orders (``mean_orders`` by cluster number)."""
+def cluster_names(km: KMeans, rank: dict, mean_orders: pd.Series, recent_share: pd.Series) -> dict:
+    """Cluster number -> plain-words name, from its centroid, mean orders and the share of its customers who bought
+    within the shop's median days since a last purchase (both Series by cluster number; ``recent_within``)."""
     centroids = pd.DataFrame(km.cluster_centers_[:, :3], columns=["recency", "frequency", "monetary"])
     names = {}
     for old, new in rank.items():
-        name = _name(centroids.loc[old], mean_orders.loc[new])
+        name = _name(centroids.loc[old], mean_orders.loc[new], recent_share.loc[new])
         while name in names.values():
             name += "+"
         names[new] = name
     return names
 
 
+def recent_within(days: np.ndarray) -> float:
+    """The shop's median days since a last purchase (numpy's linear interpolation): a cluster's "recent" customers
+    bought within it. Every engine takes it from the same order statistic."""
+    return float(np.quantile(days, 0.5)) if len(days) else 0.0
+
+
 def _profile(customers: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
+    days = days_since_last(customers).to_numpy()
     g = pd.DataFrame({"cluster": labels.to_numpy(), "revenue": customers["revenue"].to_numpy(),
-                      "orders": customers["orders"].to_numpy(),
-                      "days_since_last": days_since_last(customers).to_numpy()}).groupby("cluster")
+                      "orders": customers["orders"].to_numpy(), "days_since_last": days,
+                      "recent": (days <= recent_within(days)).astype(float)}).groupby("cluster")
     prof = pd.DataFrame({
         "customers": g.size(),
         "revenue_share": g["revenue"].sum() / max(customers["revenue"].sum(), 1e-9),
         "mean_days_since_last": g["days_since_last"].mean(),
+        "recent_share": g["recent"].mean(),
         "mean_orders": g["orders"].mean(),
         "mean_revenue": g["revenue"].mean(),
         "aov": g["revenue"].sum() / g["orders"].sum(),

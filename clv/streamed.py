@@ -26,8 +26,8 @@ import pandas as pd
 
 from . import defaults
 from .errors import DataError, ModelError
-from .segments import (BEHAVIOURAL_SEGMENTS, QUINTILES, SegmentParams, _features, cluster_names, fit_kmeans,
-                       rfm_segments, score_by_edges, value_rank)
+from .segments import (BEHAVIOURAL_SEGMENTS, QUINTILES, SegmentParams, _features, cluster_names, days_since_last,
+                       fit_kmeans, rfm_segments, score_by_edges, value_rank)
 from .value import PURCHASE_MODELS, fit_spend, price, value_model
 
 __all__ = ["Fitted", "segment_columns", "score_slice", "score_streamed", "Streamed", "CLUSTER_SAMPLE",
@@ -193,7 +193,7 @@ def _fit(con, n: int, model: str, k: int | None, seed: int, params: SegmentParam
                         "ORDER BY ALL").df()
     spend = fit_spend(pairs["frequency"].to_numpy(float), pairs["monetary_value"].to_numpy(float),
                       weights=pairs["n"].to_numpy(float))
-    r, m = _quantiles(con, "-(T_days - recency_days)", QUINTILES, n), \
+    r, m = _quantiles(con, "-(T_days - recency_days)", [*QUINTILES, 0.5], n), \
         _quantiles(con, "revenue", [*QUINTILES, 1 - params.big_spender_top_pct / 100], n)
     f = _quantiles(con, "orders", QUINTILES, n)
     aov = _quantiles(con, "aov", [params.high_aov_pct / 100], n)
@@ -202,12 +202,13 @@ def _fit(con, n: int, model: str, k: int | None, seed: int, params: SegmentParam
     fitted = Fitted(purchases, spend, len(triples), len(pairs), edges, cuts, None, None, {}, {}, 0,
                     list(getattr(spend, "warnings_", [])))
     lap("fit from distinct rows, RFM edges")
-    _clusters(con, fitted, n, k, seed, batch_rows)
+    # the median days since a last purchase (clv.segments.recent_within): the quantile at 0.5 of its negation
+    _clusters(con, fitted, n, k, seed, batch_rows, -float(r[0][4]))
     lap("clusters (sample fit, every customer predicted)")
     return fitted
 
 
-def _clusters(con, f: Fitted, n: int, k: int | None, seed: int, batch_rows: int) -> None:
+def _clusters(con, f: Fitted, n: int, k: int | None, seed: int, batch_rows: int, within: float) -> None:
     """clv.segments.fit_clusters from the streamed table: standardise over everyone, fit KMeans on the hash-chosen
     sample (in customer-id order), predict everyone slice by slice, number clusters by mean revenue, name them."""
     logs = {"recency": "ln(1 + greatest(T_days - recency_days, 0))", "frequency": "ln(1 + greatest(orders, 0))",
@@ -224,16 +225,19 @@ def _clusters(con, f: Fitted, n: int, k: int | None, seed: int, batch_rows: int)
     sample = sample.sort_values("customer_id", kind="stable", ignore_index=True)
     X = (_features(sample, "rfm").to_numpy() - mean) / scale
     km, k, _ = fit_kmeans(X, sample["customer_id"], n, k, seed)
-    sums = np.zeros((km.n_clusters, 3))  # revenue, orders, customers per KMeans cluster
+    sums = np.zeros((km.n_clusters, 4))  # revenue, orders, customers, recent customers per KMeans cluster
     for c in _slices(con, ["orders", "revenue", "T_days", "recency_days"], batch_rows):
         raw = km.predict((_features(c, "rfm").to_numpy() - mean) / scale)
         sums[:, 0] += np.bincount(raw, c["revenue"].to_numpy(float), km.n_clusters)
         sums[:, 1] += np.bincount(raw, c["orders"].to_numpy(float), km.n_clusters)
         sums[:, 2] += np.bincount(raw, minlength=km.n_clusters)
+        sums[:, 3] += np.bincount(raw, (days_since_last(c).to_numpy() <= within).astype(float), km.n_clusters)
     used = np.flatnonzero(sums[:, 2] > 0)
     rank = value_rank(pd.Series(sums[used, 0] / sums[used, 2], index=used))
-    mean_orders = pd.Series(sums[used, 1] / sums[used, 2], index=used).rename(index=rank).sort_index()
-    f.scaler, f.kmeans, f.k, f.rank, f.names = (mean, scale), km, k, rank, cluster_names(km, rank, mean_orders)
+    mean_orders, recent_share = (pd.Series(sums[used, i] / sums[used, 2], index=used).rename(index=rank).sort_index()
+                                 for i in (1, 3))
+    f.scaler, f.kmeans, f.k, f.rank = (mean, scale), km, k, rank
+    f.names = cluster_names(km, rank, mean_orders, recent_share)
 
 
 def _readiness(con, n: int, parameter_sd, problem, gaps):

@@ -3,7 +3,8 @@ import pandas as pd
 import streamlit as st
 
 from clv import charts
-from clv.segments import BEHAVIOURAL_SEGMENTS, RFM_SEGMENT_RULES, days_since_last, describe_rules, segment_overlap
+from clv.segments import (BEHAVIOURAL_SEGMENTS, RECENT_NAME_SHARE, RFM_SEGMENT_RULES, days_since_last, describe_rules,
+                          recent_within, segment_overlap)
 from ui.common import count, download_csv, money, money_column, page_setup
 from clv.pipeline import segment_params
 from ui.model import customers_table, segments_table, clusters
@@ -64,11 +65,22 @@ order = [cl.names[i] for i in sorted(cl.names)]
 c1, c2 = st.columns([3, 2])
 c1.plotly_chart(charts.cluster_scatter(plot, order), width="stretch")
 prof = cl.profile.copy()
-c2.dataframe(prof.style.format({"customers": "{:,}", "revenue_share": "{:.0%}", "mean_days_since_last": "{:.0f}", "mean_orders": "{:.1f}",
-                                "mean_revenue": money, "aov": money}), width="stretch")
+within = recent_within(days_since_last(cust).to_numpy())
+headers = {"name": "name", "customers": "customers", "revenue_share": "share of revenue",
+           "mean_days_since_last": "days since last order (mean)",
+           "recent_share": f"bought in the last {within:,.0f} days", "mean_orders": "orders each",
+           "mean_revenue": "revenue each", "aov": "average order"}
+shown = prof.rename(columns=headers).rename_axis("cluster")
+c2.dataframe(shown.style.format({"customers": "{:,}", "share of revenue": "{:.0%}",
+                                 "days since last order (mean)": "{:,.0f}", headers["recent_share"]: "{:.0%}",
+                                 "orders each": "{:.1f}", "revenue each": money, "average order": money}),
+             width="stretch")
 c2.caption(f"Cluster 0, *{cl.names[0]}*: {prof.loc[0, 'customers']:,} customers, "
-           f"{prof.loc[0, 'revenue_share']:.0%} of revenue, about {prof.loc[0, 'mean_orders']:.1f} orders each.")
-download_csv(prof.reset_index(), "cluster_profiles.csv", "Download cluster profiles")
+           f"{prof.loc[0, 'revenue_share']:.0%} of revenue, about {prof.loc[0, 'mean_orders']:.1f} orders each. "
+           f"Half of all customers bought in the last {within:,.0f} days: a cluster is called *recent* when at least "
+           f"{RECENT_NAME_SHARE:.0%} of its customers did, *lapsed* when at most {1 - RECENT_NAME_SHARE:.0%} did, "
+           "*steady* otherwise.")
+download_csv(shown.reset_index(), "cluster_profiles.csv", "Download cluster profiles")
 
 # --- behavioural segments --------------------------------------------------------------------------------
 st.subheader("Behavioural segments")

@@ -483,6 +483,33 @@ def test_every_page_keeps_the_data_set_and_settings_through_a_reload(browser, se
     ctx.close()
 
 
+def test_keyboard_steps_on_a_slider_all_count_and_stay(browser, server):
+    """Arrow keys on a sidebar slider while the page reruns after each step: every step counts (6 presses, 6
+    steps), on a slider in the open assumptions and one in a collapsed expander, and the value stays on another
+    page."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 1400})
+    page = ctx.new_page()
+    page.goto(server + "/Customer_value")
+    sidebar = page.get_by_test_id("stSidebar")
+    for label, expander, start, end in (("Yearly discount rate %", None, "10", "16"),
+                                        ("Big spender: top % by revenue", "Behavioural segments", "10", "16")):
+        if expander:
+            sidebar.get_by_text(expander, exact=True).click()
+        knob = sidebar.get_by_test_id("stSlider").filter(has_text=label).locator("input[type=range]")
+        expect(knob).to_have_value(start, timeout=120_000)
+        knob.focus()
+        for _ in range(6):
+            page.keyboard.press("ArrowRight")
+            page.wait_for_timeout(150)  # the page reruns after each step
+        expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=120_000)
+        expect(knob).to_have_value(end)
+    sidebar.get_by_role("link", name="Who is slipping away?").click()
+    knob = page.get_by_test_id("stSidebar").get_by_test_id("stSlider").filter(has_text="Yearly discount rate %")
+    expect(knob.locator("input[type=range]")).to_have_value("16", timeout=120_000)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    ctx.close()
+
+
 def test_a_long_table_downloads_whole_when_clicked(browser, server, tmp_path):
     """Every customer's value (4,991 customers on the sample shop, 50 shown on the page) downloads whole."""
     import csv

@@ -155,3 +155,30 @@ def test_segment_overlap_counts_past_one_byte():
         got = segment_overlap(flags)
         assert got.loc["a", "b"] == got.loc["b", "a"] == 300 and got.loc["a", "a"] == 400, dtype
         pd.testing.assert_frame_equal(got, flags.astype(np.int64).T.dot(flags.astype(np.int64)))
+
+
+def test_a_cluster_is_called_recent_only_when_nearly_all_its_customers_are():
+    """Regulars whose centre bought days ago but a fifth of whom have been silent for over a year are not "recent"
+    (the centroid alone called them so); the name holds for at least 90 % of the customers it names."""
+    rng = np.random.default_rng(4)
+    since = np.r_[rng.uniform(2, 8, 400), rng.uniform(380, 420, 100), rng.uniform(90, 110, 500)]
+    orders = np.r_[rng.integers(10, 15, 500), np.ones(500)]
+    revenue = np.r_[rng.uniform(900, 1100, 500), rng.uniform(20, 40, 500)]
+    c = pd.DataFrame({"customer_id": [f"c{i:04d}" for i in range(1000)], "T_days": 1000.0,
+                      "recency_days": 1000 - since, "orders": orders, "revenue": revenue})
+    c["aov"] = c["revenue"] / c["orders"]
+    cl = fit_clusters(c, k=2)
+    regulars = cl.labels.iloc[0]
+    assert (cl.labels.iloc[:500] == regulars).all() and (cl.labels.iloc[500:] != regulars).all()
+    assert cl.profile.loc[regulars, "recent_share"] == pytest.approx(0.8)
+    # their centre is recent: its standardised log recency is below −0.5, where the centroid rule said "recent"
+    z = np.log1p(since) - np.log1p(since).mean()
+    assert z[:500].mean() / z.std() < -0.5
+    assert not cl.names[regulars].startswith("recent") and cl.names[regulars].startswith("steady")
+    median = np.median(since)
+    for number, name in cl.names.items():
+        members = since[(cl.labels == number).to_numpy()]
+        if name.startswith("recent"):
+            assert (members <= median).mean() >= 0.9
+        if name.startswith("lapsed"):
+            assert (members <= median).mean() <= 0.1

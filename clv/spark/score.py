@@ -77,12 +77,13 @@ def fit(customers: DataFrame, model: str = "bgnbd", k: int | None = None, seed: 
                       weights=pairs["count"].to_numpy(float))
     n = int(triples["count"].sum())
     rfm = _rfm_columns()
-    q = quantiles(customers, {"r": (rfm["r"], QUINTILES), "f": (rfm["f"], QUINTILES),
+    q = quantiles(customers, {"r": (rfm["r"], [*QUINTILES, 0.5]), "f": (rfm["f"], QUINTILES),
                               "m": (rfm["m"], [*QUINTILES, 1 - params.big_spender_top_pct / 100]),
                               "aov": ("aov", [params.high_aov_pct / 100])}, n)
     edges = {name: (np.unique(q[name][0][:4]), float(q[name][1])) for name in "rfm"}
     cuts = {"big_spender": q["m"][0][4], "high_aov": q["aov"][0][0]}
-    scaler, km, k, rank, names = _clusters(customers, k, seed)
+    # the median days since a last purchase (clv.segments.recent_within): the quantile at 0.5 of its negation
+    scaler, km, k, rank, names = _clusters(customers, k, seed, -float(q["r"][0][4]))
     return Fitted(purchases, spend, len(triples), len(pairs), edges, cuts, scaler, km, rank, names, k,
                     list(getattr(spend, "warnings_", [])))
 
@@ -101,7 +102,7 @@ def _hashed(customers: DataFrame) -> DataFrame:
     return customers.select("customer_id").mapInPandas(hashes, "customer_id string, h long")
 
 
-def _clusters(customers: DataFrame, k: int | None, seed: int):
+def _clusters(customers: DataFrame, k: int | None, seed: int, within: float):
     """clv.segments.fit_clusters on Spark: standardise over everyone, fit KMeans on the hash-chosen sample (in
     customer-id order), predict everyone, number clusters by mean revenue, name them."""
     feats = customers.select("customer_id", "orders", "revenue", "T_days", "recency_days")
@@ -120,23 +121,24 @@ def _clusters(customers: DataFrame, k: int | None, seed: int):
     X = (_features(sample, "rfm").to_numpy() - mean) / scale
     km, k, _ = fit_kmeans(X, sample["customer_id"], n, k, seed)
     raw = _predict(customers, (mean, scale), km).groupBy("raw").agg(
-        F.avg("revenue").alias("mean_revenue"), F.avg("orders").alias("mean_orders")).toPandas().set_index("raw")
+        F.avg("revenue").alias("mean_revenue"), F.avg("orders").alias("mean_orders"),
+        F.avg((F.col("days") <= F.lit(within)).cast("double")).alias("recent_share")).toPandas().set_index("raw")
     rank = value_rank(raw["mean_revenue"])
-    mean_orders = raw["mean_orders"].rename(index=rank).sort_index()
-    return (mean, scale), km, k, rank, cluster_names(km, rank, mean_orders)
+    mean_orders, recent_share = (raw[c].rename(index=rank).sort_index() for c in ("mean_orders", "recent_share"))
+    return (mean, scale), km, k, rank, cluster_names(km, rank, mean_orders, recent_share)
 
 
 def _predict(customers: DataFrame, scaler, km) -> DataFrame:
-    """Each customer's KMeans cluster (before numbering by value), with revenue and orders."""
+    """Each customer's KMeans cluster (before numbering by value), with revenue, orders and days since last."""
     mean, scale = scaler
 
     def predict(batches):
         for b in batches:
             X = (_features(b, "rfm").to_numpy() - mean) / scale
             yield pd.DataFrame({"raw": km.predict(X) if len(b) else np.zeros(0, int), "revenue": b["revenue"],
-                                "orders": b["orders"]})
+                                "orders": b["orders"], "days": (b["T_days"] - b["recency_days"]).astype(float)})
     return customers.select("orders", "revenue", "T_days", "recency_days") \
-        .mapInPandas(predict, "raw int, revenue double, orders long")
+        .mapInPandas(predict, "raw int, revenue double, orders long, days double")
 
 
 def score(customers: DataFrame, as_of: dt.date, horizon_months: int = defaults.HORIZON_MONTHS,
