@@ -15,6 +15,7 @@ from ui.fallback import show_gaps
 from ui.model import (catalogue_in_use, customers_table, model_comparison, pipeline, readiness, scored,
                       shop_intervals, shop_table,
                       tactic_table, value_interval, value_model)
+from ui.workspace import ad_spend_files, forget_ad_spend
 
 settings = page_setup("Overview")
 keep_widgets("overview", ("period_",))
@@ -145,23 +146,30 @@ if data is not None:
                        f"{H} months (first order included). Edit CAC per channel above.")
 
 # --- what a new customer costs, from the ad spend -------------------------------------------------------------
-spend_files = st.session_state.get("ad_spend_files") or []
+spend_key = f"ad_spend_files_{st.session_state.get('ad_spend_round', 0)}"
+spend_files = ad_spend_files(st.session_state.get(spend_key))
 with st.expander("CAC from your ad spend: per channel and month, and when each cohort paid it back",
                  expanded=bool(spend_files)):
     st.file_uploader("Ad spend exports: Meta Ads Manager, Google Ads, or any table with a date, a channel and a "
                      "spend (CSV or Excel)", type=["csv", "tsv", "txt", "xlsx", "xls"], accept_multiple_files=True,
-                     key="ad_spend_files")
+                     key=spend_key)
+    if spend_files:
+        where = "with this data set" if st.session_state.get("dataset") else "for this visit (the sample shop)"
+        c1, c2 = st.columns([3, 1])
+        c1.caption(plain(f"In use, kept {where}: " + ", ".join(name for name, _ in spend_files)
+                         + ". A new upload replaces them."))
+        c2.button("Forget these files", key="forget_ad_spend", on_click=forget_ad_spend)
     if not spend_files:
         st.caption(f"Until then the pages use the one cost to acquire a customer set in the sidebar "
                    f"({money(settings.cac)}). New customers are matched to a channel by their first order's channel "
                    "column (source, UTM, referrer); all spend over all new customers gives a blended figure too.")
     else:
         frames = []
-        for f in spend_files:
+        for name, content in spend_files:
             try:
-                rows, said = read_ad_spend(f.getvalue(), f.name)
+                rows, said = read_ad_spend(content, name)
             except DataError as exc:
-                st.error(plain(f"{f.name}: {exc}"), icon="⚠️")
+                st.error(plain(f"{name}: {exc}"), icon="⚠️")
                 continue
             st.caption(plain(said))
             frames.append(rows)

@@ -30,7 +30,7 @@ from pathlib import Path
 
 __all__ = ["default_root", "Workspace", "new_token", "valid_token", "oidc_owner"]
 
-SLOTS = ("orders", "events")
+SLOTS = ("orders", "events", "ad_spend")
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 _ID = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
 
@@ -142,7 +142,7 @@ class Workspace:
 
     # -- files ---------------------------------------------------------------------------------------------
     def add_files(self, ds: str, slot: str, files: list[tuple[str, bytes]]) -> list[Path]:
-        """Store the upload(s) of a slot ("orders" or "events"), replacing what the slot held. Whole or absent: the
+        """Store the upload(s) of a slot ("orders", "events" or "ad_spend"), replacing what the slot held. Whole or absent: the
         files are written into a folder beside the slot and swapped in when all are complete, so a full disk or a
         stopped server never leaves a truncated upload that a later visit would load as the data set."""
         if slot not in SLOTS:
@@ -167,6 +167,16 @@ class Workspace:
     def files(self, ds: str, slot: str) -> list[Path]:
         folder = self._ds(ds) / slot
         return sorted(folder.iterdir()) if folder.exists() else []
+
+    def kept_files(self, ds: str, slot: str) -> list[tuple[str, bytes]]:
+        """(name as uploaded, bytes) of each file a slot holds, in upload order."""
+        return [(p.name.split("-", 1)[1], p.read_bytes()) for p in self.files(ds, slot)]
+
+    def remove_files(self, ds: str, slot: str) -> None:
+        """Empty a slot (the founder took its files back)."""
+        if slot not in SLOTS:
+            raise ValueError(slot)
+        shutil.rmtree(self._ds(ds) / slot, ignore_errors=True)
 
     # -- what rebuilds it ------------------------------------------------------------------------------------
     def _write_meta(self, ds: str, meta: dict) -> None:

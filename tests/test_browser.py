@@ -402,6 +402,34 @@ def test_ad_spend_upload_gives_cac_per_channel_and_month(browser, server, tmp_pa
     ctx.close()
 
 
+def test_ad_spend_is_kept_with_the_data_set_until_forgotten(browser, server, tmp_path):
+    """Ad spend uploaded for an uploaded shop stays with its data set: after a reload the Overview still reads it
+    (its CAC table, the files named); "Forget these files" takes it back, also from the data set."""
+    ctx, page = open_data_page(browser, server)
+    upload(page, ROOT / "data" / "sample_orders.csv")
+    expect(page.get_by_test_id("stSidebar").get_by_text("Data: sample_orders.csv")).to_be_visible(timeout=120_000)
+    spend = tmp_path / "spend.csv"
+    spend.write_text("date,channel,spend\n2026-09-10,web,1000\n2026-10-05,web,800\n")
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Overview").click()
+    page.get_by_text("CAC from your ad spend", exact=False).first.click()
+    slot = page.get_by_test_id("stFileUploader").filter(has_text="Ad spend exports")
+    expect(slot).to_have_count(1, timeout=120_000)
+    slot.locator("input[type=file]").set_input_files(str(spend))
+    expect(page.get_by_text("a spend table, 2 rows read", exact=False)).to_be_visible(timeout=120_000)
+    expect(page.get_by_text("kept with this data set: spend.csv", exact=False)).to_be_visible()
+    page.reload()
+    expect(page.get_by_text("a spend table, 2 rows read", exact=False)).to_be_visible(timeout=120_000)
+    button = page.get_by_role("button", name="Forget these files")
+    button.click()
+    expect(page.get_by_text("Until then the pages use the one cost", exact=False)).to_be_visible(timeout=120_000)
+    page.reload()
+    expect(page.get_by_test_id("stSidebar").get_by_text("Data: sample_orders.csv")).to_be_visible(timeout=120_000)
+    page.get_by_text("CAC from your ad spend", exact=False).first.click()
+    expect(page.get_by_text("Until then the pages use the one cost", exact=False)).to_be_visible(timeout=120_000)
+    assert page.get_by_text("a spend table", exact=False).count() == 0
+    ctx.close()
+
+
 def test_shared_password_protects_every_page(browser, tmp_path):
     """A server with `[clv] password` in its secrets: no page shows data before the password; a wrong one is
     refused; the right one opens the dashboard."""

@@ -22,6 +22,10 @@ def test_workspace_files_and_deletion(tmp_path):
     assert all(p.parent == ws.dir / ds / "orders" for p in ws.files(ds, "orders"))
     ws.add_files(ds, "orders", [("new.csv", b"z")])                       # a slot's upload replaces the old one
     assert [p.name for p in ws.files(ds, "orders")] == ["00-new.csv"]
+    ws.add_files(ds, "ad_spend", [("meta ads.csv", b"date,spend"), ("google.csv", b"g")])   # kept with the data set
+    assert ws.kept_files(ds, "ad_spend") == [("meta_ads.csv", b"date,spend"), ("google.csv", b"g")]
+    ws.remove_files(ds, "ad_spend")
+    assert ws.kept_files(ds, "ad_spend") == [] and ws.kept_files(ds, "orders") == [("new.csv", b"z")]
     ws.save_campaign(ds, "winback-20260101-s0", b"campaign_id\n")
     seed = ws.plan_seed(ds)                                              # the shared hold-out's, drawn once
     ws.save_state(ds, {"currency": "EUR"})

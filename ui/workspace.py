@@ -16,7 +16,8 @@ import streamlit as st
 from clv.ingest import Mapping
 from clv.workspace import Workspace, new_token, valid_token
 
-__all__ = ["workspace", "keep_token", "restore", "remember", "keep_campaign", "WIDGET_PREFIXES"]
+__all__ = ["workspace", "keep_token", "restore", "remember", "keep_campaign", "ad_spend_files", "forget_ad_spend",
+           "WIDGET_PREFIXES"]
 
 #: Data-page choices that rebuild a data set (the same keys keep_widgets keeps across pages)
 WIDGET_PREFIXES = ("map_", "evmap_", "fmt_choice", "date_order", "decimal", "currency_choice", "status_",
@@ -123,3 +124,29 @@ def keep_campaign(campaign_id: str, frame: pd.DataFrame) -> None:
     ds = st.session_state.get("dataset")
     if ds:
         workspace().save_campaign(ds, campaign_id, to_safe_csv(frame))
+
+
+def ad_spend_files(uploaded) -> list[tuple[str, bytes]]:
+    """The ad spend files in use: a new upload replaces them and is kept with the data set (the sample shop's stay in
+    the session); without one, the files kept earlier — so a reload or another day still shows CAC per channel."""
+    ds = st.session_state.get("dataset")
+    kept = st.session_state.setdefault("ad_spend_kept", {})
+    ids = tuple(f.file_id for f in uploaded or [])
+    if ids and st.session_state.get("ad_spend_upload_ids") != (ds, ids):
+        st.session_state["ad_spend_upload_ids"] = (ds, ids)
+        files = [(f.name, f.getvalue()) for f in uploaded]
+        if ds:
+            workspace().add_files(ds, "ad_spend", files)
+        kept[ds] = files
+    if ds not in kept:
+        kept[ds] = workspace().kept_files(ds, "ad_spend") if ds else []
+    return kept[ds]
+
+
+def forget_ad_spend() -> None:
+    """Take the ad spend files back: out of the session and the data set."""
+    ds = st.session_state.get("dataset")
+    st.session_state.setdefault("ad_spend_kept", {})[ds] = []
+    st.session_state["ad_spend_round"] = st.session_state.get("ad_spend_round", 0) + 1  # a new, empty uploader
+    if ds:
+        workspace().remove_files(ds, "ad_spend")
