@@ -106,14 +106,16 @@ def _t_interval(mean: pd.Series, sd: pd.Series, n: pd.Series, level: float = 0.9
 
 
 def ltv_by(shop: Shop, by: str, scored: pd.DataFrame | None = None, as_of=None, top_n: int = TOP_N,
-           min_customers: int = MIN_CUSTOMERS) -> pd.DataFrame:
-    """Value per customer grouped by a trait of their first purchase (``by``: a key of ``CUTS``).
+           min_customers: int = MIN_CUSTOMERS, acquired_from=None) -> pd.DataFrame:
+    """Value per customer grouped by a trait of their first purchase (``by``: a key of ``CUTS``); with
+    ``acquired_from`` (a date), only the customers who first bought from that day to ``as_of``.
 
     One row per group (the $top_n largest by customers, then a row "(no …)" for customers whose first purchase
     lacks the trait — for discount_code, the full-price first orders — then "(other)" folding the remaining groups,
     ``folded_groups`` saying how many; ``attrs["note"]`` says it in words). Columns (``LTV_COLUMNS``):
 
-    - customers, share (of all customers with a purchase up to as-of);
+    - customers, share (of the customers counted: all with a purchase up to as-of, or those acquired from
+      ``acquired_from``);
     - revenue_per_customer (mean) and revenue_median: historic revenue as in the customer table;
     - revenue_ci_low / revenue_ci_high: 95 % Student-t interval of the mean (mean ± t · sd / √n; NaN for a group of
       one) — a normal-theory interval; with skewed spend and few customers it is rough, hence ``small``;
@@ -124,7 +126,8 @@ def ltv_by(shop: Shop, by: str, scored: pd.DataFrame | None = None, as_of=None, 
     - small: fewer than ``min_customers`` customers (reported, never dropped).
     """
     cut = require_field(shop, by)
-    raw = shop.ltv_by(by, scores=scored, as_of=as_of, top_n=top_n, missing=cut.missing, other=_OTHER)
+    raw = shop.ltv_by(by, scores=scored, as_of=as_of, top_n=top_n, missing=cut.missing, other=_OTHER,
+                      acquired_from=acquired_from)
     low, high = _t_interval(raw["revenue_per_customer"], raw["revenue_sd"], raw["customers"])
     out = raw.assign(revenue_ci_low=low, revenue_ci_high=high, small=raw["customers"] < min_customers)
     out["customers"] = out["customers"].astype("int64")
@@ -133,7 +136,8 @@ def ltv_by(shop: Shop, by: str, scored: pd.DataFrame | None = None, as_of=None, 
     out = out[LTV_COLUMNS]
     folded = int(out["folded_groups"].sum())
     out.attrs["by"] = by
-    out.attrs["note"] = (f"customers grouped by {cut.label}; the {top_n} largest groups are shown"
+    since = f" who first bought from {pd.Timestamp(acquired_from):%d %b %Y}" if acquired_from is not None else ""
+    out.attrs["note"] = (f"customers{since} grouped by {cut.label}; the {top_n} largest groups are shown"
                          + (f", {folded} smaller groups are folded into '{_OTHER}'" if folded else "")
                          + f"; groups under {min_customers} customers are flagged small")
     return out

@@ -305,9 +305,10 @@ class Shop:
         return self.con.execute(sql("cohort_ltv"), {"period_end": end, "margin": float(margin)}).df()
 
     def ltv_by(self, by: str, scores: pd.DataFrame | None = None, as_of=None, top_n: int = 20,
-               missing: str = "(none)", other: str = "(other)") -> pd.DataFrame:
+               missing: str = "(none)", other: str = "(other)", acquired_from=None) -> pd.DataFrame:
         """Historic value per customer grouped by a trait of the first purchase (clv/sql/ltv_by.sql); ``scores``:
-        customer_id and clv per customer, or None. See clv.cuts.ltv_by, which adds intervals and flags."""
+        customer_id and clv per customer, or None; ``acquired_from``: only customers who first bought on or after
+        that day. See clv.cuts.ltv_by, which adds intervals and flags."""
         self._require_orders()
         end = _as_date(as_of) or self.last_date()
         frame = scores[["customer_id", "clv"]] if scores is not None else \
@@ -315,7 +316,8 @@ class Shop:
         self.con.register("cut_scores", frame)
         try:
             return self.con.execute(sql("ltv_by"), {"period_end": end, "by": by, "top_n": int(top_n),
-                                                    "missing": missing, "other": other}).df()
+                                                    "missing": missing, "other": other,
+                                                    "acquired_from": _as_date(acquired_from)}).df()
         finally:
             self.con.unregister("cut_scores")
 

@@ -29,6 +29,7 @@ acquired = c2.selectbox("Customers who first bought in", ["all", "365d", "ytd", 
                                      "90d": "the last 90 days"}.get,
                         help="Only the cohorts whose month of first order overlaps the period (ending on the last day "
                              "in your data, or the sidebar's \"as of\" day).")
+start = None  # the first day of the period whose new customers are counted (None: every customer)
 if acquired != "all":
     first, end = data_span()
     end = as_of or end
@@ -72,17 +73,21 @@ st.subheader("Value per customer by their first order")
 labels = {k: c.label for k, c in CUTS.items()}
 by = st.selectbox("Group customers by", list(CUTS), format_func=labels.get, key="cuts_by",
                   help="What their first purchase was: which product, which discount code (or none), the channel "
-                       "they came from, the country it went to.")
+                       "they came from, the country it went to. The customers counted are those of \"Customers who "
+                       "first bought in\" above.")
 try:
     projected = scored(settings) if readiness(settings).ok else None
 except ModelError:
     projected = None  # historic value still shows; the Customer value page says why the projection failed
 try:
-    groups = memo("ltv_by", (by, settings), lambda: ltv_by(shop(), by, scored=projected))
+    groups = memo("ltv_by", (by, settings, start),
+                  lambda: ltv_by(shop(), by, scored=projected, as_of=as_of, acquired_from=start))
 except DataError as exc:
     st.info(plain(str(exc)), icon="ℹ️")
     groups = None
-if groups is not None:
+if groups is not None and groups.empty:
+    st.info("No customer first bought in this period: choose a longer one above.")
+elif groups is not None:
     st.plotly_chart(charts.ltv_by_group(groups, labels[by]), width="stretch")
     named = groups[~groups["small"]]
     if len(named) >= 2:
@@ -92,7 +97,8 @@ if groups is not None:
                    f"{money(low['revenue_per_customer'])} and {pct(low['repeat_rate'])}. Bars show a 95 % interval: "
                    "where two intervals overlap, the difference could be chance. Pale bars are groups under "
                    f"{MIN_CUSTOMERS} customers — too few to compare.")
-    st.caption(plain(groups.attrs.get("note", "")).capitalize() + ".")
+    note = plain(groups.attrs.get("note", ""))
+    st.caption(note[:1].upper() + note[1:] + ".")
     show = groups.rename(columns={
         "group": labels[by], "revenue_per_customer": "revenue per customer", "revenue_median": "median revenue",
         "revenue_ci_low": "95% low", "revenue_ci_high": "95% high", "repeat_rate": "bought again",

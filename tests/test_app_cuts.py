@@ -44,7 +44,7 @@ def test_a_cut_without_its_column_says_which_column_is_missing():
     assert len(at.get("plotly_chart")) == 1  # the cohort curves still show
 
 
-def test_cohorts_of_a_period_on_the_ltv_page_and_the_overview():
+def test_cohorts_of_a_period_on_the_ltv_page_and_the_overview(sample_shop):
     """Customers acquired in a period: the LTV page's curves and the Overview's cohort rows keep only the months of
     first order that overlap it (the sample's data end on 30 Oct 2026: the last 90 days start on 1 Aug)."""
     at = open_app("pages/7_LTV_cuts.py", timeout=180)
@@ -52,6 +52,13 @@ def test_cohorts_of_a_period_on_the_ltv_page_and_the_overview():
     assert not at.exception
     fig = at.get("plotly_chart")[0].proto.spec
     assert "Aug 2026" in fig and "Jul 2026" not in fig
+    # the groups by first order count the period's new customers: those who first bought in its 90 days (from 2 Aug)
+    import datetime as dt
+    firsts = sample_shop.customers()["first_order"].dt.date
+    new = int((firsts >= dt.date(2026, 8, 2)).sum())
+    groups = next(d.value for d in at.dataframe if "bought again" in d.value.columns)
+    assert 0 < new < len(firsts) and groups["customers"].sum() == new
+    assert any(c.value.startswith("Customers who first bought from 02 Aug 2026") for c in at.caption)
     overview = open_app()
     overview.selectbox(key="period_kind").set_value("90d").run()
     assert not overview.exception

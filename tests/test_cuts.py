@@ -104,9 +104,16 @@ def test_revenue_counts_as_the_customer_table(shop, lines):
     assert table["b@x.com"] == 35
 
 
+@pytest.mark.parametrize("since", [None, "2024-02-01", "2024-02-15"])
 @pytest.mark.parametrize("by", ["first_product", "discount_code", "discounted", "channel", "country"])
-def test_ltv_by_matches_pandas(shop, lines, by):
+def test_ltv_by_matches_pandas(shop, lines, by, since):
+    """Every customer, or (``since``) those who first bought on or after a day — a period's new customers, their
+    value still counted from all their purchases."""
     ind = independent(lines)
+    if since:
+        first = pd.to_datetime(lines["order_date"]).groupby(lines["customer_id"]).min().dt.normalize()
+        ind = ind[ind["customer_id"].map(first) >= pd.Timestamp(since)]
+        assert 0 < len(ind) < 5
     key = ind[by].fillna(cuts.CUTS[by].missing)
     g = ind.groupby(key)
     want = pd.DataFrame({"customers": g.size(), "revenue_per_customer": g["revenue"].mean(),
@@ -117,7 +124,7 @@ def test_ltv_by_matches_pandas(shop, lines, by):
     want["revenue_ci_low"] = want["revenue_per_customer"] - tq * sd / np.sqrt(want["customers"])
     want["revenue_ci_high"] = want["revenue_per_customer"] + tq * sd / np.sqrt(want["customers"])
     want["share"] = want["customers"] / len(ind)
-    got = cuts.ltv_by(shop, by).set_index("group")
+    got = cuts.ltv_by(shop, by, acquired_from=since).set_index("group")
     assert list(got.columns) == cuts.LTV_COLUMNS[1:]
     assert sorted(got.index) == sorted(want.index)
     pd.testing.assert_frame_equal(got[want.columns].astype(float), want.loc[got.index].astype(float),

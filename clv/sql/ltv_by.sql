@@ -8,6 +8,8 @@
 -- The $top_n largest groups are kept (by customers, then name); the rest are folded into one $other row
 -- (folded_groups says how many); customers without the trait are the $missing row, never folded.
 -- projected: the mean of cut_scores.clv over the group's customers that have a score (NULL without scores).
+-- $acquired_from (a date or NULL): only the customers whose first purchase is on or after it (a period's new
+-- customers); their traits and value are still counted from all their purchases up to $period_end.
 WITH purchases AS (
     SELECT customer_id, order_id, order_ts, net, discount, product, discount_code, channel, country
     FROM orders WHERE is_purchase AND order_ts < $period_end::DATE + 1
@@ -23,6 +25,7 @@ WITH purchases AS (
            arg_min(channel, order_ts) AS channel,
            first(country ORDER BY order_ts, order_id) AS country
     FROM purchases GROUP BY ALL
+    HAVING $acquired_from::DATE IS NULL OR min(order_ts)::DATE >= $acquired_from::DATE
 ), days AS (
     SELECT customer_id, min(day, 2) AS first_two
     FROM (SELECT DISTINCT customer_id, order_ts::DATE AS day FROM purchases) GROUP BY ALL
