@@ -51,6 +51,8 @@ def cohort_heatmap(cohorts: pd.DataFrame, max_months: int = 12) -> go.Figure:
                             "color": "bought again"},
                     title="Monthly cohorts: share who bought again N months later")
     fig.update_layout(height=max(350, 22 * len(grid) + 120))
+    fig.update_coloraxes(colorbar_tickformat=".0%")  # 25 %, as every share on the pages, not 0.25
+    fig.update_traces(hovertemplate="%{y}<br>%{x} months later: %{z:.0%} bought again<extra></extra>")
     return fig
 
 
@@ -58,10 +60,13 @@ def segment_sizes(data: pd.DataFrame, order: list[str]) -> go.Figure:
     by = data.groupby("rfm_segment").agg(customers=("customer_id", "size"), revenue=("revenue", "sum"))
     by["revenue_share"] = by["revenue"] / max(by["revenue"].sum(), 1e-9)
     by = by.reindex([s for s in order if s in by.index]).reset_index()
-    return px.bar(by, x="rfm_segment", y="customers", color="revenue_share", color_continuous_scale=BLUES,
-                  range_color=(0, max(float(by["revenue_share"].max()), 1e-9)),
-                  labels={"rfm_segment": "", "revenue_share": "share of revenue"},
-                  title="Customers per RFM segment (colour: share of revenue)")
+    fig = px.bar(by, x="rfm_segment", y="customers", color="revenue_share", color_continuous_scale=BLUES,
+                 range_color=(0, max(float(by["revenue_share"].max()), 1e-9)),
+                 labels={"rfm_segment": "", "revenue_share": "share of revenue"},
+                 hover_data={"revenue_share": ":.0%", "customers": ":,"},
+                 title="Customers per RFM segment (colour: share of revenue)")
+    fig.update_coloraxes(colorbar_tickformat=".0%")
+    return fig
 
 
 def rf_grid(data: pd.DataFrame, metric: str) -> go.Figure:
@@ -85,10 +90,13 @@ def rf_grid(data: pd.DataFrame, metric: str) -> go.Figure:
 def cluster_scatter(plot: pd.DataFrame, order: list[str]) -> go.Figure:
     """Customers by days since the last order and revenue (both log), coloured by cluster (``order``: legend)."""
     plot = plot.assign(customer_id=as_text(plot["customer_id"]))
-    return px.scatter(plot, x="days_since_last", y="revenue_plot", color="cluster_name", log_x=True, log_y=True,
-                      category_orders={"cluster_name": order}, opacity=0.6, hover_data=["customer_id", "orders"],
-                      labels={"days_since_last": "days since last order (log)", "revenue_plot": "revenue (log)",
-                              "cluster_name": "cluster"}, title="Customers by recency and spend")
+    fig = px.scatter(plot, x="days_since_last", y="revenue_plot", color="cluster_name", log_x=True, log_y=True,
+                     category_orders={"cluster_name": order}, opacity=0.6, hover_data=["customer_id", "orders"],
+                     labels={"days_since_last": "days since last order (log)", "revenue_plot": "revenue (log)",
+                             "cluster_name": "cluster"}, title="Customers by recency and spend")
+    fig.update_xaxes(dtick=1)  # ticks at 1, 10, 100, … only (plotly's default labels 2 and 5 between them too)
+    fig.update_yaxes(dtick=1, tickformat=",")
+    return fig
 
 
 def segment_overlap(overlap: pd.DataFrame) -> go.Figure:
@@ -137,6 +145,10 @@ def backtest_by_frequency(by_frequency: pd.DataFrame) -> go.Figure:
 
 
 def weekly_orders_with_cutoff(weekly: pd.DataFrame, cutoff) -> go.Figure:
+    """Orders per whole week (clv/sql/weekly_orders.sql's ``complete``: a week cut by the data's first or last day
+    would read as a drop), with the backtest's cut-off; all weeks when none is whole."""
+    if "complete" in weekly and weekly["complete"].any():
+        weekly = weekly[weekly["complete"].astype(bool)]
     fig = px.line(weekly, x="week", y="orders", title="Orders per week, with the backtest cut-off")
     fig.add_vline(x=pd.Timestamp(cutoff).timestamp() * 1000, line_dash="dash", annotation_text="cut-off")
     return fig

@@ -87,11 +87,13 @@ st.subheader("Behavioural segments")
 rules = describe_rules(segment_params(settings))
 flags = seg[list(rules)]
 names = {key: BEHAVIOURAL_SEGMENTS[key].label for key in rules}  # "Big spenders", never big_spender
-sizes = pd.DataFrame({"segment": [names[k] for k in rules], "rule": [r.split(": ", 1)[-1] for r in rules.values()],
-                      "customers": flags.sum().to_numpy(),
-                      "revenue_share": [cust.loc[flags[c] == 1, "revenue"].sum() / total_rev for c in rules]})
+# the figures before the rule: in a half-width column the rule's words would push them out of sight
+sizes = pd.DataFrame({"segment": [names[k] for k in rules], "customers": flags.sum().to_numpy(),
+                      "share of revenue": [cust.loc[flags[c] == 1, "revenue"].sum() / total_rev for c in rules],
+                      "rule": [r.split(": ", 1)[-1] for r in rules.values()]})
 c1, c2 = st.columns(2)
-c1.dataframe(sizes.style.format({"revenue_share": "{:.0%}"}), hide_index=True, width="stretch")
+c1.dataframe(sizes.style.format({"customers": "{:,}", "share of revenue": "{:.0%}"}), hide_index=True,
+             width="stretch")
 c1.caption("A customer can be in several behavioural segments. Thresholds are in the sidebar.")
 overlap = segment_overlap(flags).rename(index=names, columns=names)
 c2.plotly_chart(charts.segment_overlap(overlap), width="stretch")

@@ -88,12 +88,16 @@ st.dataframe(top[cols].style.format({"revenue": money, "p_alive": "{:.0%}", "exp
                                      "expected_order_value": money, "next_order_date": "{:%Y-%m-%d}",
                                      "clv": money, "clv_low": money, "clv_high": money}),
              hide_index=True, height=300, width="stretch",
-             column_config={"p_alive": st.column_config.Column("chance still active"),
+             column_config={"customer_id": st.column_config.Column("customer"),
+                            "expected_order_value": st.column_config.Column("expected order value"),
+                            "next_order_date": st.column_config.Column("next order by"),
+                            "rfm_segment": st.column_config.Column("RFM segment"),
+                            "p_alive": st.column_config.Column("chance still active"),
                             "expected_purchases": st.column_config.Column(f"expected orders, next {H} months"),
                             "clv": st.column_config.Column(f"projected value, next {H} months"),
                             "clv_low": st.column_config.Column("likely at least (80 %)"),
                             "clv_high": st.column_config.Column("likely at most (80 %)")})
-st.caption("*next_order_date*: if still active, the customer is more likely than not to have ordered again by "
+st.caption("*Next order by*: if still active, the customer is more likely than not to have ordered again by "
            "this date — time your message just before it. One customer's future is far less certain than the "
            "shop's: the 80 % range runs from the orders they will likely make at least to at most.")
 download_csv(data[cols + ["clv_low_95", "clv_high_95", "purchases_low", "purchases_high", "churn_risk"]],

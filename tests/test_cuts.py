@@ -250,3 +250,17 @@ def test_cli_cuts(tmp_path, orders_file, shop):
     r = clv("cuts", "--orders", str(plain), "--by", "first_product", "--out", str(tmp_path / "p.csv"))
     assert r.returncode == 0, r.stderr
     assert pd.read_csv(tmp_path / "p.csv")["group"].tolist() == ["'=HYPERLINK(1)"]
+
+
+def test_weekly_orders_say_which_weeks_are_whole(shop):
+    """The backtest's weekly timeline: a week cut by the first purchase day (Fri 5 Jan 2024) or the last day counted
+    (Fri 1 Mar, or the as-of day) is marked incomplete, so the chart does not draw a partial week as a drop."""
+    from clv.charts import weekly_orders_with_cutoff
+    weekly = shop.weekly_orders().set_index("week")
+    assert weekly.index[0] == pd.Timestamp(2024, 1, 1) and weekly.index[-1] == pd.Timestamp(2024, 2, 26)
+    assert not weekly.loc[pd.Timestamp(2024, 1, 1), "complete"] and not weekly.loc[pd.Timestamp(2024, 2, 26), "complete"]
+    assert weekly.loc[pd.Timestamp(2024, 1, 8), "complete"] and weekly["orders"].sum() == 8
+    assert shop.weekly_orders(as_of="2024-03-03").set_index("week").loc[pd.Timestamp(2024, 2, 26), "complete"]
+    drawn = weekly_orders_with_cutoff(shop.weekly_orders(), "2024-02-01").data[0].x
+    assert min(drawn) == pd.Timestamp(2024, 1, 8) and max(drawn) == pd.Timestamp(2024, 2, 19)
+    assert weekly.loc[pd.Timestamp(2024, 2, 19), "orders"] == 0  # a week without orders is a 0, not a gap
