@@ -193,10 +193,12 @@ def at_stake_by_segment(data: pd.DataFrame) -> go.Figure:
     by = data.groupby("rfm_segment").agg(value_at_stake=("value_at_stake", "sum"), customers=("customer_id", "size"),
                                          churn_risk=("churn_risk", "mean"))
     by = by.sort_values("value_at_stake", ascending=False).reset_index()
-    return px.bar(by, x="rfm_segment", y="value_at_stake", color="churn_risk", color_continuous_scale=REDS,
-                  range_color=(0, 1), hover_data=["customers"],
-                  labels={"rfm_segment": "", "value_at_stake": "value at stake", "churn_risk": "mean risk"},
-                  title="Value at stake (CLTV × churn risk) by RFM segment")
+    fig = px.bar(by, x="rfm_segment", y="value_at_stake", color="churn_risk", color_continuous_scale=REDS,
+                 range_color=(0, 1), hover_data={"customers": ":,", "churn_risk": ":.0%"},
+                 labels={"rfm_segment": "", "value_at_stake": "value at stake", "churn_risk": "mean risk"},
+                 title="Value at stake (CLTV × churn risk) by RFM segment")
+    fig.update_coloraxes(colorbar_tickformat=".0%")
+    return fig
 
 
 def p_alive_grid(purchases, age_days: float = 365.0) -> go.Figure:
@@ -205,10 +207,14 @@ def p_alive_grid(purchases, age_days: float = 365.0) -> go.Figure:
     rec = np.linspace(0, age_days, 53)
     F, R = np.meshgrid(freq, rec, indexing="ij")
     P = purchases.probability_alive(F, np.where(F > 0, R, 0), age_days)
-    return px.imshow(P, x=rec.round(), y=freq, origin="lower", color_continuous_scale="RdYlGn", zmin=0, zmax=1,
-                     aspect="auto", labels={"x": "days between first and last purchase (recency)",
-                                            "y": "repeat purchase days", "color": "chance active"},
-                     title=f"Chance still active, first bought {age_days:.0f} days ago ({purchases.label})")
+    fig = px.imshow(P, x=rec.round(), y=freq, origin="lower", color_continuous_scale="RdYlGn", zmin=0, zmax=1,
+                    aspect="auto", labels={"x": "days between first and last purchase (recency)",
+                                           "y": "repeat purchase days", "color": "chance active"},
+                    title=f"Chance still active, first bought {age_days:.0f} days ago ({purchases.label})")
+    fig.update_coloraxes(colorbar_tickformat=".0%")
+    fig.update_traces(hovertemplate="%{y} repeat purchase days, last one %{x:.0f} days after the first: "
+                                    "%{z:.0%} chance still active<extra></extra>")
+    return fig
 
 
 def tactic_gains(ranked: pd.DataFrame) -> go.Figure:

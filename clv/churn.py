@@ -40,7 +40,7 @@ FEATURES = {
     "support_tickets": "support tickets", "mean_satisfaction": "support satisfaction",
     "reviews": "reviews", "mean_rating": "review rating", "return_requests": "return requests",
     "days_since_interaction": "days since any interaction",
-    "p_alive": "the purchase model's P(alive)", "bgnbd_expected": "the purchase model's expected purchases in the window",
+    "p_alive": "the purchase model's chance the customer is still active", "bgnbd_expected": "the purchase model's expected purchases in the window",
     "p_no_purchase": "the purchase model's chance of no purchase in the window",
 }
 BOOTSTRAP = 200

@@ -83,7 +83,7 @@ if ranked.empty:
     ranked = data[data["risk_band"] != "low"].sort_values("value_at_stake", ascending=False)
 cols = ["customer_id", "email", "risk_band", "churn_risk", "clv", "value_at_stake", "orders", "revenue", "last_order",
         "rfm_segment", "reason"]
-if data["email"].isna().all():  # ids are not e-mails: no empty column of "None"
+if data["email"].isna().all() or data["email"].equals(data["customer_id"]):  # no empty or repeated column
     cols.remove("email")
 top_n = st.number_input("Show the top", min_value=5, max_value=5000, value=25, step=5, key="at_risk_top",
                         help="Customers worth saving, by value at stake; the download has all of them.")
@@ -92,8 +92,13 @@ if len(ranked):
     st.caption(f"Top of the list: {plain(r0['customer_id'])} — {plain(r0['reason'])}; {r0['churn_risk']:.0%} risk, "
                f"{money(r0['value_at_stake'])} at stake.")
 st.dataframe(ranked[cols].head(int(top_n)).style.format({"churn_risk": "{:.0%}", "clv": money,
-                                                         "value_at_stake": money, "revenue": money}),
-             hide_index=True, height=360, width="stretch")
+                                                         "value_at_stake": money, "revenue": money,
+                                                         "last_order": "{:%d %b %Y}"}),
+             hide_index=True, height=360, width="stretch",
+             column_config={"customer_id": "customer", "email": "e-mail", "risk_band": "risk band",
+                            "churn_risk": "churn risk", "clv": f"projected value, next {settings.horizon_months} months",
+                            "value_at_stake": "value at stake", "last_order": "last order",
+                            "rfm_segment": "RFM segment", "reason": "why"})
 download_csv(ranked[cols], "customers_at_risk.csv",
              f"Download all {count(len(ranked))} customers " + ("worth saving (CSV)" if len(worth) else "in the list (CSV)"))
 
@@ -110,7 +115,7 @@ if cm is not None:
     c2.caption(("What the churn model looks at most" if cm.chosen == "model" else
                 "What the model that reads interactions (not used here: see above) looked at most")
                + ", from the most telling down: "
-               + ", ".join(plain(str(f).replace("_", " ")) for f in cm.drivers["feature"].head(5)) + ".")
+               + ", ".join(plain(str(f)) for f in cm.drivers["meaning"].head(5)) + ".")
     with c2.expander("How this is computed"):
         st.caption(f"Importance = how much worse the model ranks who left (drop in ROC AUC) when that feature's "
                    f"values are shuffled; trained at {cm.train_cutoff:%d %b %Y}, tested at {cm.eval_cutoff:%d %b %Y} "

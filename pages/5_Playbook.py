@@ -100,7 +100,9 @@ by = plan.groupby("tactic").agg(customers=("customer_id", "size"), net_gain=("ne
 by = by.join(ranked.set_index("tactic")["name"]).sort_values("net_gain", ascending=False)
 st.caption(f"One primary tactic per customer — the one with their highest expected net gain: "
            f"{count(len(plan))} customers, {money(plan['net_gain'].sum())} expected in total, nobody contacted twice.")
-st.dataframe(by[["name", "customers", "net_gain"]].style.format({"net_gain": money}), width="stretch")
+st.dataframe(by[["name", "customers", "net_gain"]].style.format({"customers": "{:,}", "net_gain": money}),
+             hide_index=True, width="stretch",
+             column_config={"name": "tactic", "net_gain": "expected net gain (after contact costs)"})
 download_csv(plan, "combined_plan.csv", "Download the combined plan (CSV)")
 holdout = st.slider("Shared hold-out: plan customers who get none of these tactics, %", 5, 30, 10, key="plan_holdout_pct",
                     help="Drawn once for the plan; with each tactic's own control group it measures every tactic "

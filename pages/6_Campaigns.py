@@ -162,4 +162,5 @@ pw[f"control share needed for {want:.1%}"] = [
 st.caption(f"With {share:.0%} of each list held back (the playbook's slider), a campaign can only be told from chance "
            "if it moves at least this many extra customers per 100 to buy (two-sided 5 % test, 80 % power). *Buy "
            f"anyway*: the targets' chance to buy within {settings.churn_window_days} days without a campaign.")
-st.dataframe(pw.style.format({"buy anyway": "{:.0%}"}), hide_index=True, width="stretch")
+st.dataframe(pw.style.format({"customers": "{:,}", "buy anyway": "{:.0%}"}, na_rep="—"), hide_index=True,
+             width="stretch")

@@ -107,7 +107,8 @@ elif groups is not None:
         "small": f"under {MIN_CUSTOMERS} customers"}).drop(columns=["scored_customers", "folded_groups"])
     show = show.assign(**{c: show[c] * 100 for c in ("share", "bought again")})  # percent_column's scale
     st.dataframe(show, hide_index=True, width="stretch", column_config={
-        "share": percent_column(), "bought again": percent_column(),
+        "customers": st.column_config.NumberColumn(format="%,d"), "share": percent_column(),
+        "bought again": percent_column(),
         **{c: money_column() for c in ["revenue per customer", "median revenue", "95% low", "95% high",
                                        f"projected value, next {settings.horizon_months} months"]},
         "median days to 2nd order": st.column_config.NumberColumn(format="%.0f")})
