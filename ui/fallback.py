@@ -7,7 +7,7 @@ import streamlit as st
 
 from clv import charts
 from clv.readiness import MAX_PARAMETER_SD, MIN_HISTORY_DAYS, MIN_REPEAT_CUSTOMERS, habits
-from ui.common import count, download_csv, money, pct, plain
+from ui.common import count, download_csv, money, money_column, pct, plain
 
 
 def rules_in_words(ready) -> str:
@@ -52,7 +52,7 @@ def show(ready, customers, margin: float, cohorts, key: str) -> None:
     st.markdown(f"**Customers silent for more than twice their usual gap**: {count(len(overdue))} of "
                 f"{count(repeat.sum())} repeat customers.")
     st.dataframe(overdue.head(200), hide_index=True, width="stretch",
-                 column_config={"revenue": st.column_config.NumberColumn(format="%.2f"),
+                 column_config={"customer_id": st.column_config.Column("customer"), "revenue": money_column(),
                                 "usual_days_between_orders": st.column_config.Column("usually buys every … days"),
                                 "days_since_last_order": st.column_config.Column("days since the last order"),
                                 "silence_in_usual_gaps": st.column_config.Column("silence ÷ usual gap")})
