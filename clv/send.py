@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 from .export import to_safe_csv
 
@@ -57,6 +59,7 @@ class SendFile:
 
 def _emails(lst: pd.DataFrame) -> pd.Series:
     """Each customer's e-mail: the ``email`` column, else the customer id where it is an address."""
+    import pandas as pd
     email = lst["email"] if "email" in lst else pd.Series(None, index=lst.index, dtype=object)
     ids = lst["customer_id"].astype(str)
     email = email.where(email.notna() & (email.astype(str).str.strip() != ""), ids.where(ids.str.contains("@")))
@@ -74,6 +77,7 @@ def send_frame(lst: pd.DataFrame, fmt: str, tactic: str, campaign_id: str, tacti
                currency: str | None = None) -> tuple[pd.DataFrame, int, int]:
     """The rows of ``send_file`` as a table (what clv.push sends): (rows, control customers left out, treatment
     customers left out for want of an e-mail address)."""
+    import pandas as pd  # (here, not with the module: the command line's parser reads SEND_FORMATS)
     if fmt not in SEND_FORMATS:
         raise ValueError(f"unknown send format {fmt!r}; one of {', '.join(SEND_FORMATS)}")
     treat = lst[lst["group"] == "treatment"] if "group" in lst else lst

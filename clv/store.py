@@ -48,6 +48,15 @@ def sql(name: str) -> str:
     return (Path(__file__).parent / "sql" / f"{name}.sql").read_text()
 
 
+def sampled_sql(name: str, sample_below: int | None) -> tuple[str, dict]:
+    """(text, parameters) of a query that can run on a seeded sample of customers (customers.sql, holdout.sql):
+    with ``sample_below`` None its lines marked "-- sample only" are left out, not given a NULL to test on every row."""
+    text = sql(name)
+    if sample_below is None:
+        return "\n".join(line for line in text.splitlines() if not line.endswith("-- sample only")), {}
+    return text, {"sample_below": int(sample_below)}
+
+
 def pd_frame(data: dict):
     """A pandas DataFrame, with pandas imported only when one is needed (see the note at the imports)."""
     import pandas
@@ -279,7 +288,8 @@ class Shop:
         customers whose id hashes below it (``backtest_tables``)."""
         self._require_orders()
         period_end = _as_date(calibration_end) or _as_date(as_of) or self.last_date()
-        return self.con.sql(sql("customers"), params={"period_end": period_end, "sample_below": sample_below})
+        text, params = sampled_sql("customers", sample_below)
+        return self.con.sql(text, params={"period_end": period_end, **params})
 
     def customers(self, as_of=None, calibration_end=None, sample_below: int | None = None) -> pd.DataFrame:
         """One row per customer (see clv/sql/customers.sql for every column's definition)."""
@@ -395,8 +405,8 @@ class Shop:
         """Per customer of the calibration period: repeat purchase days and revenue after calibration_end."""
         self._require_orders()
         end = _as_date(holdout_end) or self.purchase_span()[1]
-        return self.con.execute(sql("holdout"), {"calibration_end": _as_date(calibration_end),
-                                                 "holdout_end": end, "sample_below": sample_below}).df()
+        text, params = sampled_sql("holdout", sample_below)
+        return self.con.execute(text, {"calibration_end": _as_date(calibration_end), "holdout_end": end, **params}).df()
 
     def backtest_tables(self, calibration_end, holdout_end=None, max_customers: int | None = None):
         """What the purchase models' backtest reads: (calibration customer table, holdout per customer, repeat

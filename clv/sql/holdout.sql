@@ -4,12 +4,12 @@
 WITH cohort AS (
     SELECT DISTINCT customer_id FROM orders
     WHERE is_purchase AND order_ts < $calibration_end::DATE + 1
-      AND ($sample_below IS NULL OR hash(customer_id) < $sample_below)
+      AND hash(customer_id) < $sample_below  -- sample only
 ), later AS (
     SELECT customer_id, order_ts::DATE AS day, sum(net) AS day_net
     FROM orders
     WHERE is_purchase AND order_ts >= $calibration_end::DATE + 1 AND order_ts < $holdout_end::DATE + 1
-      AND ($sample_below IS NULL OR hash(customer_id) < $sample_below)
+      AND hash(customer_id) < $sample_below  -- sample only
     GROUP BY ALL
 )
 SELECT c.customer_id,
