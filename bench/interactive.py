@@ -7,7 +7,9 @@ server, then times, from the change in the browser to the page being idle again 
 spinner for 0.5 s), every sidebar control on the page where it shows most (CONTROLS: the horizon, margin and
 discount rate re-price without a refit; the churn window re-runs churn only; the purchase model refits the value
 and churn models; RFM, behavioural and cluster controls re-score segments), and each page's first visit.
-Prints each figure (median of --repeats; the first change of a control is one of them).
+Prints each figure (median of --repeats; the first change of a control is one of them), and the server's memory
+(resident set of the Streamlit process, sampled every 0.2 s: after each step and its peak). --parquet uploads the
+same orders as a Parquet file (made once beside the CSV).
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import argparse
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -104,14 +107,55 @@ CONTROLS = [
 ]
 
 
+class Memory:
+    """The resident memory of a process, sampled on a thread: ``now()`` and the peak since the start, in MB."""
+
+    def __init__(self, pid: int, every: float = 0.2):
+        self.pid, self.peak, self.last, self._stop = pid, 0.0, 0.0, threading.Event()
+        threading.Thread(target=self._run, args=(every,), daemon=True).start()
+
+    def _read(self) -> float:
+        try:
+            with open(f"/proc/{self.pid}/status") as fh:
+                return next(int(line.split()[1]) for line in fh if line.startswith("VmRSS")) / 1024
+        except (OSError, StopIteration):
+            return self.last
+
+    def _run(self, every: float) -> None:
+        while not self._stop.is_set():
+            self.last = self._read()
+            self.peak = max(self.peak, self.last)
+            time.sleep(every)
+
+    def now(self) -> float:
+        return self._read()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def parquet_of(path: Path) -> Path:
+    """The CSV's orders as a Parquet file beside it (made once)."""
+    out = path.with_suffix(".parquet")
+    if not out.exists():
+        import duckdb
+        duckdb.connect().execute("COPY (SELECT * FROM read_csv($p, types={'customer_id': 'VARCHAR'})) TO $o",
+                                 {"p": str(path), "o": str(out)})
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--orders", type=int, default=300_000)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--parquet", action="store_true", help="upload the orders as a Parquet file")
     a = ap.parse_args()
-    path = export(a.orders, "realistic")
+    csv = export(a.orders, "realistic")
+    path = parquet_of(csv) if a.parquet else csv
     work = Path(tempfile.mkdtemp(prefix="clv-interactive-"))
     server, url = serve_app(work)
+    memory = Memory(server.pid)
+    after: dict[str, float] = {"server started": memory.now()}
     results: dict[str, list[float]] = {}
     try:
         with sync_playwright() as pw:
@@ -124,6 +168,7 @@ def main() -> None:
             page.get_by_test_id("stFileUploader").first.locator("input[type=file]").set_input_files(str(path))
             page.wait_for_timeout(500)
             results["upload and build the customer table"] = [idle(page, 1000) - t0]
+            after["upload and build the customer table"] = memory.now()
             customers = page.get_by_test_id("stMetric").filter(has_text="Customers").get_by_test_id(
                 "stMetricValue").first.inner_text()
             current, opened = None, set()
@@ -133,6 +178,7 @@ def main() -> None:
                     page.get_by_test_id("stSidebar").get_by_role("link", name=link).click()
                     page.wait_for_timeout(500)  # the new page's run has started (a page switch is not instant)
                     results[f"{link}: first visit"] = [idle(page, 1000) - t0]
+                    after[f"{link}: first visit"] = memory.now()
                     current = link
                 if expander and expander not in opened:  # closed by default; stays open across pages
                     page.get_by_test_id("stSidebar").get_by_text(expander, exact=True).click()
@@ -140,15 +186,20 @@ def main() -> None:
                     idle(page)
                 for i in range(a.repeats):
                     results.setdefault(f"{link}: {what}", []).append(timed(page, lambda: change(page, i)))
+            after["every page and control"] = memory.now()
             browser.close()
     finally:
+        memory.stop()
         server.terminate()
         server.wait(10)
-    print(f"{rows_in(path):,} orders, {customers} customers; seconds from the change in the browser to an idle page "
+    print(f"{rows_in(csv):,} orders ({'Parquet' if a.parquet else 'CSV'}, {path.stat().st_size / 1e6:,.0f} MB), "
+          f"{customers} customers; seconds from the change in the browser to an idle page "
           f"(median of {a.repeats} where repeated):")
     for what, times in results.items():
         print(f"  {what:<78} {statistics.median(times):7.2f} s" + (f"  (all: {', '.join(f'{t:.2f}' for t in times)})"
                                                                     if len(times) > 1 else ""))
+    print("server memory (resident, MB): " + ", ".join(f"{k} {v:,.0f}" for k, v in after.items())
+          + f"; peak {memory.peak:,.0f}")
     errors = [line for line in (work / "server.log").read_text().splitlines() if "Traceback" in line]
     print(f"server log: {len(errors)} tracebacks")
 

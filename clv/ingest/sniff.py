@@ -13,7 +13,6 @@ import datetime as dt
 import gzip
 import zlib
 import io
-import mmap
 import os
 import re
 import shutil
@@ -306,14 +305,14 @@ def _text(p: Path, workdir: Path, con) -> Sniff:
 def _mixed_later(p: Path, crlf: bool) -> bool:
     """Whether the file's other lines end the other way (\r\n among \n or the reverse): one pass over the bytes
     (a \r\n file: counts, about 1 s a GB), so a file pasted together from two exports is read, not refused mid-way."""
-    if not crlf:  # a \r anywhere is rare: found by memchr over the mapped file (0.07 s at 500 MB, 0.6 s for \r\n)
-        with open(p, "rb") as fh:
-            if not os.fstat(fh.fileno()).st_size:
-                return False
-            with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-                first = mm.find(b"\r")
-                return first != -1 and mm.find(b"\r\n", first) != -1
     last = b""
+    if not crlf:  # a \r anywhere is rare: looked for byte by byte (memchr: 0.13 s at 500 MB; 0.6 s for \r\n)
+        with open(p, "rb") as fh:  # (read in chunks, not mapped: a mapped file's pages count as the process's memory)
+            while chunk := fh.read(1 << 24):
+                if (b"\r" in chunk or last == b"\r") and b"\r\n" in last + chunk:
+                    return True
+                last = chunk[-1:]
+        return False
     with open(p, "rb") as fh:
         while chunk := fh.read(1 << 24):
             chunk = last + chunk
