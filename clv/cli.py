@@ -340,10 +340,13 @@ def _score_on_spark(args) -> None:
     if args.churn_model == "model":
         raise DataError("--engine spark scores churn risk from the purchase model only.",
                         expected="--churn-model palive (or auto) with --engine spark.")
-    if args.product_costs:
-        raise DataError("--engine spark does not read product costs yet: every order uses one margin.",
-                        expected="--margin (the measured margin that `python -m clv summary --product-costs …` "
-                                 "prints) instead of --product-costs with --engine spark.")
+    options = dict(statuses=_statuses(args.status), amount_basis=args.amount_basis,
+                   fx_rates=read_rates(args.fx) if args.fx else ())
+    if args.product_costs:  # a products file: small, read on the driver, matched by SKU or name on the executors
+        from .ingest.costs import read_product_costs
+        costs = read_product_costs(args.product_costs)
+        print("\n".join(costs.lines()), file=sys.stderr)
+        options["product_costs"] = costs.costs
     model = "bgnbd" if args.model == "auto" else args.model
     if args.model == "auto":
         print("purchase model: BG/NBD (--engine spark does not run the backtest comparison; choose one with "
@@ -353,11 +356,10 @@ def _score_on_spark(args) -> None:
     try:
         done = score_files(spark, args.orders, args.out, args.interactions, args.format,
                            _overrides(args.map, ORDER_FIELDS, "--map"), args.currency, args.as_of,
-                           args.horizon_months, args.discount_rate, args.margin, model,
-                           options=dict(statuses=_statuses(args.status), amount_basis=args.amount_basis,
-                                        fx_rates=read_rates(args.fx) if args.fx else ()))
+                           args.horizon_months, args.discount_rate, args.margin, model, options=options)
     finally:
         spark.stop()
+    print(done["margin"].words(), file=sys.stderr)
     for w in done["warnings"]:
         print(f"warning: {w}", file=sys.stderr)
     print(f"fitted on {done['rows_fitted']:,} distinct (frequency, recency, T) rows and {done['pairs_fitted']:,} "

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from . import formatting
 from .ingest.orders import cost_totals
 
-__all__ = ["Margin", "shop_margin", "MIN_ORDERS_WITH_COST"]
+__all__ = ["Margin", "shop_margin", "margin_from_totals", "MIN_ORDERS_WITH_COST"]
 
 #: fewer purchases with a cost than this and the measured rate is too noisy to stand for the shop's margin
 MIN_ORDERS_WITH_COST = 30
@@ -51,7 +51,12 @@ class Margin:
 
 def shop_margin(shop, given: float, use_costs: bool = True, as_of: dt.date | None = None) -> Margin:
     """The margin the numbers use for ``shop`` (a clv.store.Shop) up to ``as_of``; ``given``: the founder's."""
-    t = cost_totals(shop.con, as_of or shop.last_date())
+    return margin_from_totals(cost_totals(shop.con, as_of or shop.last_date()), given, use_costs)
+
+
+def margin_from_totals(t: dict, given: float, use_costs: bool = True) -> Margin:
+    """The margin from the purchases' cost totals (clv.ingest.orders.cost_totals, or clv.spark.ingest.cost_totals
+    on Spark: both engines decide the same way)."""
     n, k, revenue, covered, cost = (t[c] for c in ("purchases", "with_cost", "revenue", "revenue_with_cost", "cost"))
     share = float(covered) / float(revenue) if revenue else 0.0
     if use_costs and k >= MIN_ORDERS_WITH_COST and covered > 0:

@@ -405,13 +405,9 @@ def compare_purchase_models(calibration: pd.DataFrame, holdout: pd.DataFrame, ca
     which model to use and why (``choose_model``); a model that cannot be fitted on this shop is listed with the
     reason. Above COMPARE_MAX_CUSTOMERS customers the comparison runs on a seeded random sample of them (``weekly``
     is then scaled to the sample's share of repeat purchases). ``population``: the number of customers when the
-    tables already hold a sample of them (clv.store.Shop.backtest_tables), whose ``weekly`` counts everyone's."""
-    sampled = population is not None and population > len(calibration)
-    if sampled:  # a sample already (its holdout is the sample's): the weekly curve scaled to its share
-        if weekly is not None:
-            share = holdout["holdout_purchases"].sum() / max(weekly["repeat_purchases"].sum(), 1)
-            weekly = weekly.assign(repeat_purchases=weekly["repeat_purchases"] * share)
-    elif len(calibration) > COMPARE_MAX_CUSTOMERS:
+    tables, ``weekly`` included, already hold a sample of them (clv.store.Shop.backtest_tables)."""
+    sampled = population is not None and population > len(calibration)  # a sample already, weekly counts too
+    if not sampled and len(calibration) > COMPARE_MAX_CUSTOMERS:
         sampled = True
         pick = np.sort(np.random.default_rng(0).choice(len(calibration), COMPARE_MAX_CUSTOMERS, replace=False))
         sample = calibration.iloc[pick]

@@ -130,12 +130,14 @@ def test_the_why_says_when_the_standard_model_was_set_aside():
 def test_a_big_shops_comparison_reads_a_seeded_sample_computed_for_those_customers_only(sample_shop):
     """Above the comparison's size the tables are built for a hash-seeded sample of the customers only (issue 28):
     the same customers in both tables, their rows equal to the full tables', the same sample on every run, and the
-    weekly curve scaled to the sample's share."""
+    weekly curve counted for the sample's customers."""
     cal, end = sample_shop.default_calibration_end(), sample_shop.purchase_span()[1]
     full_cal, full_hold, weekly, n = sample_shop.backtest_tables(cal, end)
     assert n == len(full_cal) == len(full_hold)
     cal_s, hold_s, weekly_s, n_s = sample_shop.backtest_tables(cal, end, max_customers=n // 4)
-    assert n_s == n and weekly_s.equals(weekly)
+    assert abs(n_s / n - 1) < 0.05  # estimated well above the sample's size (HyperLogLog), counted near it
+    assert weekly_s["repeat_purchases"].sum() == hold_s["holdout_purchases"].sum() \
+        < weekly["repeat_purchases"].sum() == full_hold["holdout_purchases"].sum()
     # binomial around n/4: 5 standard deviations either way
     sd = (n * 0.25 * 0.75) ** 0.5
     assert abs(len(cal_s) - n / 4) < 5 * sd
@@ -148,5 +150,5 @@ def test_a_big_shops_comparison_reads_a_seeded_sample_computed_for_those_custome
     assert list(again["customer_id"]) == list(cal_s["customer_id"])
     mc = compare_purchase_models(cal_s, hold_s, cal, end, weekly=weekly_s, population=n_s)
     assert mc.sampled and mc.best in PURCHASE_MODELS
-    # the curve's actual total is the sample's own holdout purchases (everyone's weekly counts × its share)
+    # the curve's actual total is the sample's own holdout purchases
     assert mc.backtests[mc.best].cumulative["actual"].iloc[-1] == pytest.approx(hold_s["holdout_purchases"].sum())

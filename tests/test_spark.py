@@ -231,3 +231,55 @@ def test_the_founders_choices_read_the_same_on_both_engines(spark, tmp_path):
         assert len(duck) >= 2
         assert_same_scores(duck.sort_values("customer_id", ignore_index=True),
                            sp.sort_values("customer_id", ignore_index=True))
+
+
+def test_product_costs_read_the_same_on_both_engines(spark, tmp_path):
+    """A cost column per order; a cost per unit × quantity on order lines (amounts per line, a second currency
+    converted at the founder's rate); a products file's cost per SKU matched without case or extra blanks (a line
+    with an unknown SKU leaves its order without a cost): each order's cost, the purchases' cost totals and so the
+    measured margin are the same on both engines."""
+    from decimal import Decimal
+
+    from clv.ingest import detect_format
+    from clv.ingest.costs import read_product_costs
+    from clv.ingest.orders import cost_totals as duck_totals
+    from clv.margins import margin_from_totals
+    from clv.spark.ingest import cost_totals, load_orders
+    one = ["order_id,customer_id,order_date,amount,cost,status"]
+    for i in range(40):
+        cost = "" if i % 7 == 0 else f"{8 + i / 4:.2f}"
+        one.append(f"o{i},c{i % 13},2024-{1 + i % 9:02d}-{1 + i % 27:02d},{20 + i}.50,{cost},"
+                   f"{'refunded' if i % 11 == 0 else 'paid'}")
+    lines = ["order_id,customer_id,order_date,amount,quantity,unit_cost,currency"]
+    for i in range(40):
+        for j in range(1 + i % 3):
+            unit = "" if (i, j) == (5, 1) else f"{1.5 + j:.2f}"
+            lines.append(f"L{i},c{i % 11},2024-{1 + i % 9:02d}-{2 + i % 25:02d},{10 + j}.00,{1 + j},{unit},"
+                         f"{'EUR' if i % 4 == 0 else 'USD'}")
+    skus = ["order_id,customer_id,order_date,amount,sku"]
+    for i in range(40):
+        for j in range(1 + i % 2):
+            sku = ["A-1", " b  2 ", "c-3", "UNKNOWN"][(i + j) % 4 if i % 9 == 0 else (i + j) % 3]
+            skus.append(f"S{i},c{i % 17},2024-{1 + i % 9:02d}-{3 + i % 24:02d},{15 + i}.00,{sku}")
+    (tmp_path / "products.csv").write_text("Variant SKU,Cost per item\nA-1,4.00\nB 2,2.50\nc-3,7.25\n")
+    costs = read_product_costs(tmp_path / "products.csv").costs
+    cases = {"one.csv": (one, {}), "lines.csv": (lines, dict(amount_per="line", fx_rates=(("EUR", 1.1),))),
+             "skus.csv": (skus, dict(amount_per="line", product_costs=costs))}
+    for name, (rows, options) in cases.items():
+        path = tmp_path / name
+        path.write_text("\n".join(rows) + "\n")
+        mapping = detect_format(tuple(rows[0].split(","))).with_options(**options)
+        shop = Shop()
+        shop.load_orders(path, mapping=mapping)
+        duck = dict(shop.con.execute("SELECT order_id, cost FROM orders").fetchall())
+        loaded = load_orders(spark, path, mapping=mapping)
+        sp = {r["order_id"]: r["cost"] for r in loaded.orders.select("order_id", "cost").collect()}
+        assert sp == duck, name
+        known = [v for v in duck.values() if v is not None]
+        assert 30 <= len(known) < len(duck), name  # enough to measure, and some orders without a cost
+        day = shop.last_date()
+        want, got = duck_totals(shop.con, day), cost_totals(loaded.orders, day)
+        assert got == pytest.approx(want, rel=1e-12), name
+        assert margin_from_totals(got, 0.4) == margin_from_totals(want, 0.4)
+        assert margin_from_totals(got, 0.4).from_costs, name
+    assert duck[next(k for k in duck if k == "S0")] == Decimal("4.0000")  # "A-1" at 4.00 × 1

@@ -62,7 +62,9 @@ def score_files(spark, orders, out: str, interactions=None, fmt: str | None = No
     from .. import defaults
     from ..ingest import detect_format
     from .customers import customer_table
-    from .ingest import last_date, load_interactions, load_orders, read_table
+    from ..ingest.orders import _cost_keys
+    from ..margins import Margin, margin_from_totals
+    from .ingest import cost_totals, last_date, load_interactions, load_orders, read_table
     from .score import score
     mapping = None
     if overrides or options:  # options: the founder's choices (statuses, amount basis, exchange rates)
@@ -77,23 +79,23 @@ def score_files(spark, orders, out: str, interactions=None, fmt: str | None = No
     loaded = load_orders(spark, orders, fmt=fmt, mapping=mapping, currency=currency)
     events = load_interactions(spark, interactions) if interactions else None
     day = dt.date.fromisoformat(str(as_of)[:10]) if as_of else last_date(loaded.orders)
+    # the measured margin when the orders carry product costs and no margin is given (clv.margins, as one machine)
+    given = defaults.MARGIN if margin is None else margin
+    used = Margin(float(given), "given", given=float(given))
+    m = loaded.mapping
+    if m.columns.get("cost") or m.columns.get("unit_cost") or _cost_keys(m):
+        used = margin_from_totals(cost_totals(loaded.orders, day), given, use_costs=margin is None)
     lap("read and classify the orders")
     customers = customer_table(loaded.orders, events, day).persist()
     customers.count()  # built and kept here: the fit and the scoring both read it
     lap("customer table")
     scored, fitted = score(customers, day, horizon_months or defaults.HORIZON_MONTHS,
-                           defaults.DISCOUNT_RATE if discount_rate is None else discount_rate,
-                           defaults.MARGIN if margin is None else margin, model, k)
+                           defaults.DISCOUNT_RATE if discount_rate is None else discount_rate, used.rate, model, k)
     lap("fit on the driver (distinct rows), cut-offs, clusters")
     scored.write.mode("overwrite").option("maxRecordsPerFile", 1_000_000).parquet(str(out))
     lap("score every customer and write")
     warnings = list(fitted.warnings)
-    costs = [loaded.mapping.columns[f] for f in ("cost", "unit_cost") if loaded.mapping.columns.get(f)]
-    if costs:  # clv.margins on one machine; not on Spark yet — said, not silently different
-        warnings.append(f"the orders carry product costs ('{costs[0]}'), which the Spark engine does not read yet: "
-                        f"every order and projection uses the margin {defaults.MARGIN if margin is None else margin:g} "
-                        "(the one-machine engine uses each order's own margin)")
     return {"customers": int(fitted.purchases.n_customers_), "as_of": day, "rows_fitted": fitted.rows_fitted,
-            "pairs_fitted": fitted.pairs_fitted,
+            "pairs_fitted": fitted.pairs_fitted, "margin": used,
             "purchases": fitted.purchases.params_, "warnings": warnings, "clusters": fitted.names,
             "stages": stages}

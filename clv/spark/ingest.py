@@ -5,7 +5,10 @@ names), customer ids (trimmed, e-mails lower-cased, "17850.0" -> "17850", guest 
 exact copies removed and line items grouped (amounts summed per line or taken once per order), identical rows
 without an order id kept as separate purchases, the status vocabulary, cancellations, flag columns, credit-note
 ids, returns (negative amounts), full refunds, zero amounts, refunds subtracted, one currency, money as exact
-DECIMAL(18, 4), orders dated before 1990 or after tomorrow and absurd amounts excluded.
+DECIMAL(18, 4), orders dated before 1990 or after tomorrow and absurd amounts excluded, and each order's product
+cost (a cost column, a cost per unit × quantity, or a products file's cost per SKU or product name × quantity;
+an order of several lines has a cost only when every line has one), from which ``cost_totals`` measures the margin
+as clv.margins does.
 
 What a lake table is expected to be: times as timestamps (or ISO text), amounts as numbers (or plain numeric
 text). Where the app would read further conventions (day-first dates, decimal commas, currency symbols, a
@@ -26,11 +29,11 @@ from ..ingest import REQUIRED_INTERACTION_FIELDS, REQUIRED_ORDER_FIELDS, Mapping
 from ..ingest.dates import EARLIEST, ZONE_OFFSETS, ZONE_RE, latest_allowed
 from ..ingest.fields import is_email_column, norm_words
 from ..ingest.formats import FORMATS
-from ..ingest.orders import MONEY_BACK, REFUND_ROW, SKIPPED, check_mapping
+from ..ingest.orders import MONEY_BACK, REFUND_ROW, SKIPPED, _cost_keys, check_mapping
 from ..ingest.values import MAX_AMOUNT
 from ..ingest.vocabulary import EVENT_ALIASES, status_table
 
-__all__ = ["read_table", "load_orders", "load_interactions", "SparkOrders", "MONEY"]
+__all__ = ["read_table", "load_orders", "load_interactions", "SparkOrders", "MONEY", "cost_totals"]
 
 #: as clv.ingest.orders._MONEY: exact sums whatever order the executors add them in
 MONEY = T.DecimalType(18, 4)
@@ -43,8 +46,8 @@ _MAX_STATUSES = 10_000
 
 @dataclass
 class SparkOrders:
-    """The canonical ``orders`` of clv.ingest (customer_id, order_ts, net, discount, refund, channel, is_purchase,
-    not_purchase_reason, order_id) as a Spark DataFrame, with what was decided on the way."""
+    """The canonical ``orders`` of clv.ingest (customer_id, order_ts, net, discount, refund, cost, channel,
+    is_purchase, not_purchase_reason, order_id) as a Spark DataFrame, with what was decided on the way."""
     orders: DataFrame
     mapping: Mapping
     currency: str | None
@@ -252,12 +255,12 @@ def load_orders(spark: SparkSession, paths, fmt: str | None = None, mapping: Map
     if rates:  # as clv.ingest.orders._convert: the founder's rates into the analysed currency
         rate = F.create_map(*[F.lit(x) for kv in rates.items() for x in kv])[F.col("currency")]
         valid = valid.select(*[(F.col(c) * F.coalesce(rate, F.lit(1.0))).cast(MONEY).alias(c)
-                               if c in ("amount", "discount", "refund") else F.col(c) for c in valid.columns])
+                               if c in ("amount", "discount", "refund", "cost") else F.col(c) for c in valid.columns])
         valid = valid.withColumn("currency", F.when(rate.isNotNull(), F.lit(chosen)).otherwise(F.col("currency")))
     if len(currencies) > 1:
         valid = valid.where(F.col("currency").eqNullSafe(F.lit(chosen)))
     orders = valid.select(
-        "order_id", "customer_id", "order_ts", "discount", "refund", "channel", "not_purchase_reason",
+        "order_id", "customer_id", "order_ts", "discount", "refund", "cost", "channel", "not_purchase_reason",
         F.when(F.col("not_purchase_reason").isNull(), F.col("amount") - F.coalesce(F.col("refund"), F.lit(0)))
         # a negative row is money back only as a return or refund (clv.ingest.orders.MONEY_BACK)
         .when((F.col("amount") < 0) & ~F.col("not_purchase_reason").isin(list(MONEY_BACK)), F.lit(0))
@@ -299,9 +302,32 @@ def _fields(raw: DataFrame, mapping: Mapping, checks: _Checks) -> dict:
               "cancelled_raw": col("cancelled_at"), "currency_raw": col("currency"),
               "channel_raw": col("channel"), "items": quantity, "refund_of": _text(col("refund_of")),
               "adjusted": cash(m.get("amount_after_refunds"), "amount after refunds")}
+    fields["line_cost"] = _line_cost(mapping, col, cash, quantity)
     fields.update({f"flag{i}": F.col(_ident(c)).cast("string") for i, (c, _, _) in enumerate(mapping.flags)})
     fields.update({f"skip{i}": F.col(_ident(c)).cast("string") for i, (c, _, _) in enumerate(mapping.skips)})
     return fields
+
+
+def _cost_key(c: Column) -> Column:
+    """A SKU or product name as clv.ingest.fields.cost_key makes it (blanks collapsed, trimmed, lower case)."""
+    key = F.lower(F.trim(F.regexp_replace(c, r"\s+", " ")))
+    return F.when(key != "", key)
+
+
+def _line_cost(mapping: Mapping, col, cash, quantity: Column) -> Column:
+    """A line's product cost as clv.ingest.orders reads it: the cost column, else the cost per unit × the quantity,
+    else the products file's cost of its SKU (else of its product name) × the quantity; NULL when none is known."""
+    m, qty = mapping.columns, F.coalesce(quantity, F.lit(1.0))
+    parts = []
+    if m.get("cost"):
+        parts.append(cash(m["cost"], "cost"))
+    if m.get("unit_cost"):
+        parts.append(cash(m["unit_cost"], "cost per unit") * qty)
+    for kind, raw in _cost_keys(mapping):  # ("sku", "sku_raw") or ("name", "product_raw")
+        table = {key: float(cost) for k, key, cost in mapping.product_costs if k == kind}
+        lookup = F.create_map(*(F.lit(x) for kv in table.items() for x in kv))
+        parts.append(lookup[_cost_key(col(raw[:-4]))] * qty)
+    return F.coalesce(*parts) if parts else F.lit(None).cast("double")
 
 
 def _without_ids(raw: DataFrame, mapping: Mapping) -> DataFrame:
@@ -327,13 +353,21 @@ def _per_order(lines: DataFrame, mapping: Mapping, grouped: bool) -> DataFrame:
         return lines.withColumnRenamed("order_key", "order_id").drop("_line")
     group = F.when(F.col("order_key").isNull(), F.col("_line"))
     firsts = [F.first(c, ignorenulls=True).alias(c) for c in lines.columns
-              if c not in ("order_key", "_line", "amount_value", "less", "items")]
+              if c not in ("order_key", "_line", "amount_value", "less", "items", "line_cost")]
     if mapping.amount_per == "line":
         amount, less = F.sum("amount_value"), F.sum("less")
     else:
         amount, less = F.first("amount_value", ignorenulls=True), F.first("less", ignorenulls=True)
+    # costs per unit and a products file's costs are per line (summed); a cost column follows the amount. An
+    # order's cost is known only when every line's is: a part would overstate its margin (clv.ingest.orders)
+    m = mapping.columns
+    if m.get("cost") and mapping.amount_per != "line" and not _cost_keys(mapping) and not m.get("unit_cost"):
+        cost = F.first("line_cost", ignorenulls=True)
+    else:
+        cost = F.when(F.count(F.when(F.col("line_cost").isNull(), 1)) == 0, F.sum("line_cost"))
     return lines.groupBy("order_key", group.alias("_group")).agg(
-        *firsts, amount.alias("amount_value"), less.alias("less"), F.sum("items").alias("items")) \
+        *firsts, amount.alias("amount_value"), less.alias("less"), F.sum("items").alias("items"),
+        cost.alias("line_cost")) \
         .withColumnRenamed("order_key", "order_id").drop("_group")
 
 
@@ -348,7 +382,7 @@ def _classified(orders: DataFrame, mapping: Mapping, spec, not_purchase: dict) -
     if is_email_column(mapping.columns.get("customer_alt")):
         alt = F.lower(alt)
     o = orders.select(
-        "order_id", "order_ts", "discount", "items", "cancelled_raw", "refund_of",
+        "order_id", "order_ts", "discount", "items", "cancelled_raw", "refund_of", F.col("line_cost").alias("cost"),
         *(f"flag{i}" for i in range(len(mapping.flags))), *(f"skip{i}" for i in range(len(mapping.skips))),
         # a refund column, else what the amount after refunds (Etsy's adjusted total) takes off
         # (on the goods basis, the share of goods in what was paid: refunds include tax and shipping)
@@ -374,6 +408,9 @@ def _classified(orders: DataFrame, mapping: Mapping, spec, not_purchase: dict) -
         .when(F.col("amount").isNull(), "amount missing or not a number") \
         .when(~(finite[0] & finite[1] & finite[2]), "amount, discount or refund not a finite number, or over 1e9")
     money = {c: F.when(excluded.isNull(), F.col(c).cast(MONEY)).alias(c) for c in ("amount", "discount", "refund")}
+    # a cost that is no finite amount is no known cost (the order stays, its margin falls back to the rate)
+    cost_ok = ~F.isnan(F.coalesce(F.col("cost"), F.lit(0.0))) & (F.abs(F.coalesce(F.col("cost"), F.lit(0.0))) <= MAX_AMOUNT)
+    money["cost"] = F.when(excluded.isNull() & cost_ok, F.col("cost").cast(MONEY)).alias("cost")
     # a refund row is netted into its order whatever its own customer column says (_net_refund_rows)
     money["amount"] = F.when(excluded.isNull() | (F.col("refund_of").isNotNull() & finite[0]),
                              F.col("amount").cast(MONEY)).alias("amount")
@@ -474,3 +511,16 @@ def last_date(orders: DataFrame):
     """The last day in the orders, returns included (the default as-of date, as Shop.last_date)."""
     return orders.select(F.max("order_ts").cast("date")).first()[0]
 
+
+
+def cost_totals(orders: DataFrame, end) -> dict:
+    """clv.ingest.orders.cost_totals on Spark: purchases up to the day ``end`` (inclusive), how many carry a product
+    cost, their revenue and the revenue and cost of those that do (what clv.margins measures the margin from)."""
+    import datetime as dt
+    upto = F.lit(dt.datetime.combine(end + dt.timedelta(days=1), dt.time())).cast("timestamp")
+    known = F.col("cost").isNotNull()
+    row = orders.where(F.col("is_purchase") & (F.col("order_ts") < upto)).select(
+        F.count(F.lit(1)), F.count("cost"), F.sum("net"), F.sum(F.when(known, F.col("net"))), F.sum("cost")).first()
+    n, k, revenue, covered, cost = row
+    return {"purchases": int(n), "with_cost": int(k), "revenue": float(revenue or 0),
+            "revenue_with_cost": float(covered or 0), "cost": float(cost or 0)}
