@@ -48,7 +48,7 @@ def page_setup(title: str) -> "Settings":
     _sample_banner()
     if title != "Your data":  # that page says it after loading what was just uploaded
         unknown_statuses_banner()
-    return sidebar(who)
+    return sidebar(who, page=title)
 
 
 def _sample_banner() -> None:
@@ -358,15 +358,20 @@ def _cuts(text: str, name: str) -> tuple:
     return values
 
 
-def sidebar(who: str | None = None) -> Settings:
+def sidebar(who: str | None = None, page: str | None = None) -> Settings:
     """The one set of controls every page shows; values persist across pages in session state. ``who``: the
-    signed-in user, shown with a sign-out button."""
+    signed-in user, shown with a sign-out button; ``page``: the page's title."""
     saved = st.session_state.get("_saved_settings")
     if saved is None:  # a new session (a reload, a bookmark, a second tab): the workspace's settings as last changed
         saved = st.session_state["_saved_settings"] = _valid_settings(workspace().settings())
+    moved = st.session_state.get("_sidebar_page") != page
+    st.session_state["_sidebar_page"] = page
     for k, v in DEFAULTS.items():
-        # re-assigning keeps a widget's value when the user moves to a page where it is rendered anew
-        st.session_state[k] = st.session_state.get(k, saved.get(k, v))
+        # re-assigning keeps a widget's value when the user moves to a page where it is rendered anew. Only then:
+        # a value assigned in code is sent to the browser with the run, and on every rerun it overwrote a slider
+        # the founder had moved meanwhile (arrow keys pressed while the page reran lost steps)
+        if moved or k not in st.session_state:
+            st.session_state[k] = st.session_state.get(k, saved.get(k, v))
     sb = st.sidebar
     # every link carries the workspace token (without sign-in), so a reload on any page opens the same data set
     token = st.session_state.get("ws_token")
