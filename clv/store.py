@@ -54,18 +54,13 @@ def sql(name: str) -> str:
 ORDER_SOURCES = ("orders", "_backtest_orders")
 
 
-def sampled_sql(name: str, sample_below: int | None, source: str = "orders") -> tuple[str, dict]:
-    """(text, parameters) of a query that can run on a seeded sample of customers (customers.sql, holdout.sql,
-    holdout_weekly.sql): with ``sample_below`` None its lines marked "-- sample only" are left out, not given a NULL
-    to test on every row; ``source``: one of ORDER_SOURCES, the table its orders are read from."""
+def orders_sql(name: str, source: str = "orders") -> str:
+    """The text of a per-customer query (customers.sql, holdout.sql, holdout_weekly.sql) reading its orders from
+    ``source``, one of ORDER_SOURCES (a fixed table name, never a value)."""
     if source not in ORDER_SOURCES:
         raise ValueError(f"not an orders table: {source!r}")
     text = sql(name)
-    if source != "orders":
-        text = re.sub(r"\bFROM orders\b", f"FROM {source}", text)
-    if sample_below is None:
-        return "\n".join(line for line in text.splitlines() if not line.endswith("-- sample only")), {}
-    return text, {"sample_below": int(sample_below)}
+    return text if source == "orders" else re.sub(r"\bFROM orders\b", f"FROM {source}", text)
 
 
 def pd_frame(data: dict):
@@ -293,19 +288,17 @@ class Shop:
         return lo + dt.timedelta(days=int((hi - lo).days * (1 - holdout_share)))
 
     # -- customer table --------------------------------------------------------------------------------
-    def customers_relation(self, as_of=None, calibration_end=None, sample_below: int | None = None,
-                           source: str = "orders") -> duckdb.DuckDBPyRelation:
-        """The customer table as a DuckDB relation (nothing leaves DuckDB until asked); ``sample_below``: only the
-        customers whose id hashes below it; ``source``: the orders table read (``backtest_tables``)."""
+    def customers_relation(self, as_of=None, calibration_end=None, source: str = "orders"
+                           ) -> duckdb.DuckDBPyRelation:
+        """The customer table as a DuckDB relation (nothing leaves DuckDB until asked); ``source``: the orders
+        table read (the backtest's sample: ``backtest_tables``)."""
         self._require_orders()
         period_end = _as_date(calibration_end) or _as_date(as_of) or self.last_date()
-        text, params = sampled_sql("customers", sample_below, source)
-        return self.con.sql(text, params={"period_end": period_end, **params})
+        return self.con.sql(orders_sql("customers", source), params={"period_end": period_end})
 
-    def customers(self, as_of=None, calibration_end=None, sample_below: int | None = None,
-                  source: str = "orders") -> pd.DataFrame:
+    def customers(self, as_of=None, calibration_end=None, source: str = "orders") -> pd.DataFrame:
         """One row per customer (see clv/sql/customers.sql for every column's definition)."""
-        rel = self.customers_relation(as_of, calibration_end, sample_below, source)
+        rel = self.customers_relation(as_of, calibration_end, source)
         if self.con.execute("SELECT count(*) FROM interactions").fetchall()[0][0]:
             return frame(rel)
         # no interactions: their columns are all zero or NULL. They are made here, after DuckDB has let go of its
@@ -405,23 +398,20 @@ class Shop:
         finally:
             self.con.unregister("ids_in")
 
-    def holdout_weekly(self, calibration_end, holdout_end=None, sample_below: int | None = None,
-                       source: str = "orders") -> pd.DataFrame:
+    def holdout_weekly(self, calibration_end, holdout_end=None, source: str = "orders") -> pd.DataFrame:
         """Repeat purchase days per week after calibration_end by the calibration customers (week, repeat_purchases;
-        weeks with none are absent) — clv/sql/holdout_weekly.sql; ``sample_below``: by the seeded sample only."""
+        weeks with none are absent) — clv/sql/holdout_weekly.sql."""
         self._require_orders()
         end = _as_date(holdout_end) or self.purchase_span()[1]
-        text, params = sampled_sql("holdout_weekly", sample_below, source)
-        return self.con.execute(text, {"calibration_end": _as_date(calibration_end), "holdout_end": end,
-                                       **params}).df()
+        return self.con.execute(orders_sql("holdout_weekly", source),
+                                {"calibration_end": _as_date(calibration_end), "holdout_end": end}).df()
 
-    def holdout(self, calibration_end, holdout_end=None, sample_below: int | None = None,
-                source: str = "orders") -> pd.DataFrame:
+    def holdout(self, calibration_end, holdout_end=None, source: str = "orders") -> pd.DataFrame:
         """Per customer of the calibration period: repeat purchase days and revenue after calibration_end."""
         self._require_orders()
         end = _as_date(holdout_end) or self.purchase_span()[1]
-        text, params = sampled_sql("holdout", sample_below, source)
-        return self.con.execute(text, {"calibration_end": _as_date(calibration_end), "holdout_end": end, **params}).df()
+        return self.con.execute(orders_sql("holdout", source),
+                                {"calibration_end": _as_date(calibration_end), "holdout_end": end}).df()
 
     def backtest_tables(self, calibration_end, holdout_end=None, max_customers: int | None = None):
         """What the purchase models' backtest reads: (calibration customer table, holdout per customer, repeat

@@ -269,7 +269,7 @@ def score_streamed(shop, as_of=None, horizon_months: int = defaults.HORIZON_MONT
     ``workers``: slices scored at once (threads); the memory of the slices is about ``workers`` x ``batch_rows``."""
     from .pipeline import Pipeline, Settings
     from .scoring import comparison_notes
-    from .store import EVENT_COLUMNS, q, sampled_sql, with_event_columns
+    from .store import EVENT_COLUMNS, orders_sql, q, with_event_columns
     from .uncertainty import interval_parts, intervals_from
     from .value import MONTH_DAYS
     con = shop.con
@@ -290,7 +290,7 @@ def score_streamed(shop, as_of=None, horizon_months: int = defaults.HORIZON_MONT
     chosen = run.get("purchase_model")
     lap("choose the purchase model (backtest on a sample)")
     con.execute(f"CREATE OR REPLACE TABLE {_TABLE} AS SELECT {', '.join(q(c) for c in kept)} "
-                f"FROM ({sampled_sql('customers', None)[0]})", {"period_end": day})
+                f"FROM ({orders_sql('customers')})", {"period_end": day})
     lap("customer table")
     try:
         n = con.execute(f"SELECT count(*) FROM {_TABLE}").fetchall()[0][0]

@@ -367,6 +367,14 @@ def test_a_refused_upload_is_said_everywhere_and_a_period_compares(browser, serv
     ctx.close()
 
 
+def upload_ad_spend(page, path: Path) -> None:
+    """Into the Overview's ad spend slot (its expander opened first)."""
+    page.get_by_text("CAC from your ad spend", exact=False).first.click()
+    slot = page.get_by_test_id("stFileUploader").filter(has_text="Ad spend exports")
+    expect(slot).to_have_count(1, timeout=120_000)
+    slot.locator("input[type=file]").set_input_files(str(path))
+
+
 def test_ad_spend_upload_gives_cac_per_channel_and_month(browser, server, tmp_path):
     """On the Overview, a spend table (the sample shop's orders say web / pos / iphone as their channel): what it read
     in words, the spend no new customer can be matched to said, and the payback table's CAC per channel and month
@@ -383,10 +391,7 @@ def test_ad_spend_upload_gives_cac_per_channel_and_month(browser, server, tmp_pa
     ctx = browser.new_context(viewport={"width": 1280, "height": 1600}, accept_downloads=True)
     page = ctx.new_page()
     page.goto(server + "/")
-    page.get_by_text("CAC from your ad spend", exact=False).first.click()
-    slot = page.get_by_test_id("stFileUploader").filter(has_text="Ad spend exports")
-    expect(slot).to_have_count(1, timeout=120_000)
-    slot.locator("input[type=file]").set_input_files(str(path))
+    upload_ad_spend(page, path)
     expect(page.get_by_text("a spend table, 3 rows read", exact=False)).to_be_visible(timeout=120_000)
     expect(page.get_by_text("meta in Sep 2026", exact=False)).to_be_visible()
     button = page.get_by_test_id("stDownloadButton").filter(has_text="Download the payback table")
@@ -411,10 +416,7 @@ def test_ad_spend_is_kept_with_the_data_set_until_forgotten(browser, server, tmp
     spend = tmp_path / "spend.csv"
     spend.write_text("date,channel,spend\n2026-09-10,web,1000\n2026-10-05,web,800\n")
     page.get_by_test_id("stSidebar").get_by_role("link", name="Overview").click()
-    page.get_by_text("CAC from your ad spend", exact=False).first.click()
-    slot = page.get_by_test_id("stFileUploader").filter(has_text="Ad spend exports")
-    expect(slot).to_have_count(1, timeout=120_000)
-    slot.locator("input[type=file]").set_input_files(str(spend))
+    upload_ad_spend(page, spend)
     expect(page.get_by_text("a spend table, 2 rows read", exact=False)).to_be_visible(timeout=120_000)
     expect(page.get_by_text("kept with this data set: spend.csv", exact=False)).to_be_visible()
     page.reload()

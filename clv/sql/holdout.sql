@@ -1,15 +1,13 @@
 -- What each customer who had bought by $calibration_end did afterwards, up to $holdout_end (both dates, inclusive):
 -- repeat purchase days (distinct days, as in the calibration features) and net revenue in the holdout.
--- $sample_below: as in customers.sql (NULL: every customer; else the same seeded sample of them).
+-- The orders are read from `orders` or the backtest's sample of them, as in customers.sql.
 WITH cohort AS (
     SELECT DISTINCT customer_id FROM orders
     WHERE is_purchase AND order_ts < $calibration_end::DATE + 1
-      AND hash(customer_id) < $sample_below  -- sample only
 ), later AS (
     SELECT customer_id, order_ts::DATE AS day, sum(net) AS day_net
     FROM orders
     WHERE is_purchase AND order_ts >= $calibration_end::DATE + 1 AND order_ts < $holdout_end::DATE + 1
-      AND hash(customer_id) < $sample_below  -- sample only
     GROUP BY ALL
 )
 SELECT c.customer_id,
