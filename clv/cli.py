@@ -294,7 +294,7 @@ def _score_streamed(shop, args, model: str) -> None:
     if run.readiness.ok:
         _say_total(summary, run.shop_intervals, clv_total, args)
     print("stages: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in run.stages.items()), file=sys.stderr)
-    print(f"wrote {args.out} ({written:,} customers, scored in slices of {args.batch_customers:,})", file=sys.stderr)
+    print(f"wrote {args.out} ({written:,} customers, scored in slices of {run.slice_customers:,})", file=sys.stderr)
     _json(summary)
 
 

@@ -106,12 +106,21 @@ def _customers(i: StepInputs) -> pd.DataFrame:
     return i.shop.customers(as_of=i.settings.as_of)
 
 
-def _comparison(i: StepInputs):
-    """The purchase models backtested on the history up to the as-of date: nothing after it chooses the model."""
-    from .value import COMPARE_MAX_CUSTOMERS, compare_purchase_models
+def _backtest_tables(i: StepInputs) -> tuple:
+    """What the purchase models' backtest reads, up to the as-of date (nothing after it chooses the model): the
+    calibration end, the holdout end and clv.store.Shop.backtest_tables' four tables. The only step of the comparison
+    that queries the shop, so ``comparison`` may run on another thread while the shop answers other queries
+    (clv.streamed)."""
+    from .value import COMPARE_MAX_CUSTOMERS
     shop, as_of = i.shop, i.settings.as_of
     cal, end = shop.default_calibration_end(as_of=as_of), shop.purchase_span(as_of)[1]
-    calibration, holdout, weekly, population = shop.backtest_tables(cal, end, COMPARE_MAX_CUSTOMERS)
+    return (cal, end, *shop.backtest_tables(cal, end, COMPARE_MAX_CUSTOMERS))
+
+
+def _comparison(i: StepInputs):
+    """The purchase models backtested on the history up to the as-of date (no query: the tables are read before)."""
+    from .value import compare_purchase_models
+    cal, end, calibration, holdout, weekly, population = i["backtest_tables"]
     return compare_purchase_models(calibration, holdout, cal, end, weekly=weekly, population=population)
 
 
@@ -268,7 +277,8 @@ def _tactic_features(i: StepInputs) -> pd.DataFrame:
 STEPS: dict[str, Step] = {s.name: s for s in [
     Step("as_of", _as_of, reads=("as_of",), by_value=True),
     Step("customers", _customers, reads=("as_of",), what="Building the customer table…"),
-    Step("comparison", _comparison, reads=("as_of",), what="Backtesting the purchase models on your history…"),
+    Step("backtest_tables", _backtest_tables, reads=("as_of",), what="Backtesting the purchase models on your history…"),
+    Step("comparison", _comparison, needs=("backtest_tables",), what="Backtesting the purchase models on your history…"),
     Step("purchase_model", _purchase_model, reads=("purchase_model",), needs=("comparison",), by_value=True),
     Step("value_model", _value_model, reads=("tabulate_months",), needs=("customers", "purchase_model"),
          what="Fitting the purchase and spend models…", keep=2),

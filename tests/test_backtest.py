@@ -127,6 +127,21 @@ def test_the_why_says_when_the_standard_model_was_set_aside():
     assert chosen in ("pareto_nbd", "mbgnbd") and "was set aside" in why and "standard model stays" not in why
 
 
+def test_the_why_says_clearly_better_not_a_tie_when_the_standard_model_wins():
+    """The standard model scoring clearly better than both others is no tie (the words said "a tie … differ by
+    less than chance" whenever the standard model stayed, even 10 standard errors ahead); a challenger better by
+    less than the noise is one."""
+    from clv.value import choose_model
+    rng = np.random.default_rng(3)
+    actual = rng.poisson(1.0, 4000).astype(float)
+    good = np.clip(actual + rng.normal(0, 0.3, 4000), 0.05, None)
+    chosen, why, tie, _ = choose_model({"bgnbd": good, "mbgnbd": good * 1.2, "pareto_nbd": good * 0.8}, actual)
+    assert chosen == "bgnbd" and not tie and "clearly better than the other models" in why and "tie" not in why
+    close = good * (1 + rng.normal(0, 0.001, 4000))
+    chosen, why, tie, _ = choose_model({"bgnbd": good, "mbgnbd": close, "pareto_nbd": good * 0.8}, actual)
+    assert chosen == "bgnbd" and tie and "a tie" in why
+
+
 def test_a_big_shops_comparison_reads_a_seeded_sample_computed_for_those_customers_only(sample_shop):
     """Above the comparison's size the tables are built for a hash-seeded sample of the customers only (issue 28):
     the same customers in both tables, their rows equal to the full tables', the same sample on every run, and the

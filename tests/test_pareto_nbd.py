@@ -162,3 +162,22 @@ def test_plain_errors():
         ParetoNBD().fit([1], [30], [10])
     with pytest.raises(ModelError, match="not fitted"):
         ParetoNBD().probability_alive(1, 1, 2)
+
+
+def test_the_hypergeometric_terms_are_the_same_computed_in_parts_or_per_pair(sim, monkeypatch):
+    """What makes the fit fast changes no value: Gauss' function computed in parts on threads equals scipy's value
+    by value, and P(alive) from the distinct (x, t_x) and (x, T) pairs equals P(alive) row by row, bit for bit."""
+    from scipy import special
+
+    from clv import models
+    rng = np.random.default_rng(4)
+    n = 3 * models.HYP2F1_SPLIT + 1  # parts of unequal length
+    a = rng.uniform(1, 40, n)
+    args = (a, rng.uniform(1, 20, n), a + 1, rng.uniform(0.0, 0.97, n))
+    assert np.array_equal(models._hyp2f1(*args), special.hyp2f1(*args))
+    m = ParetoNBD().fit(sim["frequency"], sim["recency"], sim["T"])
+    x, tx, T = (np.asarray(sim[k], float) for k in ("frequency", "recency", "T"))
+    by_pair = m.probability_alive(x, tx, T)
+    monkeypatch.setattr(models, "HYP2F1_WORKERS", 1)
+    by_row = m.probability_alive(x[:, None], tx[:, None], T[:, None])[:, 0]  # 2-D: row by row, one thread
+    assert len(x) >= models.HYP2F1_SPLIT and np.array_equal(by_pair, by_row)

@@ -96,6 +96,25 @@ def test_choose_k_directly_on_separated_points():
     assert choose_k(X)[0] == 4
 
 
+def test_silhouettes_equal_scikit_learns():
+    """The one-pass silhouettes choose_k uses are sklearn's silhouette_score, labelling by labelling: blocks that do
+    not divide the rows, a cluster of one, labels with gaps, repeated points, three features as the clusters use."""
+    from sklearn.metrics import silhouette_score
+
+    from clv.segments import silhouettes
+    rng = np.random.default_rng(7)
+    X = np.vstack([rng.normal(c, 0.6, (230, 3)) for c in [(0, 0, 0), (3, 0, 1), (0, 4, 2)]])
+    X[10] = X[11]  # two identical customers
+    labelings = [rng.integers(0, 2, len(X)), np.repeat([0, 1, 2], 230), rng.integers(0, 7, len(X)) * 3]
+    one = np.zeros(len(X), int)
+    one[5] = 1  # a cluster of one customer
+    labelings.append(one)
+    got = silhouettes(X, labelings, rows=100)
+    want = [silhouette_score(X, lab) for lab in labelings]
+    assert np.allclose(got, want, rtol=0, atol=1e-12)
+    assert want[1] > 0.4 > max(abs(want[0]), abs(want[2]))  # the true grouping separates, random ones do not
+
+
 def test_cluster_names_and_numbers_stable_under_row_shuffling():
     c = blobs(seed=3)
     a = fit_clusters(c, k=4)
