@@ -40,16 +40,21 @@ def revenue_by_month(monthly: pd.DataFrame, period: tuple | None = None, compari
     return fig
 
 
-def cohort_heatmap(cohorts: pd.DataFrame, max_months: int = 12) -> go.Figure:
-    """Share of each monthly cohort buying again 1..max_months months after their first purchase."""
+def cohort_heatmap(cohorts: pd.DataFrame, max_months: int = 12, max_cohorts: int = 24) -> go.Figure:
+    """Share of each monthly cohort buying again 1..max_months months after their first purchase: the latest
+    ``max_cohorts`` cohorts (two years; a long history's older rows would push the chart off the page), said in
+    the title when there are more."""
     c = cohorts[(cohorts["months_since"] >= 1) & (cohorts["months_since"] <= max_months)]
     grid = c.pivot_table(index="cohort_month", columns="months_since", values="retention").sort_index()
+    total = len(grid)
+    grid = grid.iloc[-max_cohorts:]
     grid.index = [f"{pd.Timestamp(m):%b %Y} ({n:,})" for m, n in
                   zip(grid.index, cohorts.groupby("cohort_month")["cohort_size"].first().reindex(grid.index))]
     fig = px.imshow(grid, color_continuous_scale=BLUES, aspect="auto", text_auto=".0%" if len(grid) <= 12 else False,
                     labels={"x": "months after first purchase", "y": "first purchase in (customers)",
                             "color": "bought again"},
-                    title="Monthly cohorts: share who bought again N months later")
+                    title="Monthly cohorts: share who bought again N months later"
+                    + (f" (the latest {len(grid)} of {total} cohorts)" if total > len(grid) else ""))
     fig.update_layout(height=max(350, 22 * len(grid) + 120))
     fig.update_coloraxes(colorbar_tickformat=".0%")  # 25 %, as every share on the pages, not 0.25
     fig.update_traces(hovertemplate="%{y}<br>%{x} months later: %{z:.0%} bought again<extra></extra>")

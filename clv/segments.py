@@ -254,6 +254,7 @@ class Clusters:
     k: int
     silhouettes: dict = field(default_factory=dict)
     auto_k: bool = True
+    recent_within: float = 0.0  # the shop's median days since a last purchase: "recent" means bought within it
 
 
 #: a cluster is called "recent" when at least this share of its customers bought within the shop's median days
@@ -298,10 +299,11 @@ def fit_clusters(customers: pd.DataFrame, k: int | None = None, feature_set: str
     lookup[list(rank)] = list(rank.values())
     labels = pd.Series(np.empty(len(ids), np.int64), index=customers.index, name="cluster")
     labels.iloc[order] = lookup[raw]
-    prof = _profile(customers, labels)
+    within = recent_within(days_since_last(customers).to_numpy())
+    prof = _profile(customers, labels, within)
     names = cluster_names(km, rank, prof["mean_orders"], prof["recent_share"])
     prof.insert(0, "name", [names[i] for i in prof.index])
-    return Clusters(labels, names, prof, k, silhouettes, auto_k=bool(silhouettes))
+    return Clusters(labels, names, prof, k, silhouettes, auto_k=bool(silhouettes), recent_within=within)
 
 
 def fit_kmeans(X_fit: np.ndarray, ids_fit: pd.Series, customers: int, k: int | None = None, seed: int = 0,
@@ -341,11 +343,12 @@ def recent_within(days: np.ndarray) -> float:
     return float(np.quantile(days, 0.5)) if len(days) else 0.0
 
 
-def _profile(customers: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
+def _profile(customers: pd.DataFrame, labels: pd.Series, within: float) -> pd.DataFrame:
+    """Per cluster: size, revenue share, recency, the share who bought within ``within`` days, orders, revenue."""
     days = days_since_last(customers).to_numpy()
     g = pd.DataFrame({"cluster": labels.to_numpy(), "revenue": customers["revenue"].to_numpy(),
                       "orders": customers["orders"].to_numpy(), "days_since_last": days,
-                      "recent": (days <= recent_within(days)).astype(float)}).groupby("cluster")
+                      "recent": (days <= within).astype(float)}).groupby("cluster")
     prof = pd.DataFrame({
         "customers": g.size(),
         "revenue_share": g["revenue"].sum() / max(customers["revenue"].sum(), 1e-9),

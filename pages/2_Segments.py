@@ -4,7 +4,7 @@ import streamlit as st
 
 from clv import charts
 from clv.segments import (BEHAVIOURAL_SEGMENTS, RECENT_NAME_SHARE, RFM_SEGMENT_RULES, days_since_last, describe_rules,
-                          recent_within, segment_overlap)
+                          segment_overlap)
 from ui.common import count, download_csv, money, money_column, page_setup
 from clv.pipeline import segment_params
 from ui.model import customers_table, segments_table, clusters
@@ -65,7 +65,7 @@ order = [cl.names[i] for i in sorted(cl.names)]
 c1, c2 = st.columns([3, 2])
 c1.plotly_chart(charts.cluster_scatter(plot, order), width="stretch")
 prof = cl.profile.copy()
-within = recent_within(days_since_last(cust).to_numpy())
+within = cl.recent_within
 headers = {"name": "name", "customers": "customers", "revenue_share": "share of revenue",
            "mean_days_since_last": "days since last order (mean)",
            "recent_share": f"bought in the last {within:,.0f} days", "mean_orders": "orders each",

@@ -264,3 +264,15 @@ def test_weekly_orders_say_which_weeks_are_whole(shop):
     drawn = weekly_orders_with_cutoff(shop.weekly_orders(), "2024-02-01").data[0].x
     assert min(drawn) == pd.Timestamp(2024, 1, 8) and max(drawn) == pd.Timestamp(2024, 2, 19)
     assert weekly.loc[pd.Timestamp(2024, 2, 19), "orders"] == 0  # a week without orders is a 0, not a gap
+
+
+def test_the_cohort_heat_map_keeps_the_latest_two_years_and_says_so():
+    from clv import charts
+    months = pd.date_range("2020-01-01", periods=30, freq="MS")
+    cohorts = pd.DataFrame([{"cohort_month": m, "months_since": k, "retention": 0.1, "cohort_size": 100}
+                            for m in months for k in range(0, 13)])
+    fig = charts.cohort_heatmap(cohorts)
+    rows = list(fig.data[0].y)
+    assert len(rows) == 24 and rows[0].startswith("Jul 2020") and rows[-1].startswith("Jun 2022")
+    assert "the latest 24 of 30 cohorts" in fig.layout.title.text
+    assert "latest" not in charts.cohort_heatmap(cohorts[cohorts["cohort_month"] >= months[10]]).layout.title.text

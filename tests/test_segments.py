@@ -195,6 +195,7 @@ def test_a_cluster_is_called_recent_only_when_nearly_all_its_customers_are():
     assert z[:500].mean() / z.std() < -0.5
     assert not cl.names[regulars].startswith("recent") and cl.names[regulars].startswith("steady")
     median = np.median(since)
+    assert cl.recent_within == pytest.approx(median)  # what the Segments page's caption says, from the same fit
     for number, name in cl.names.items():
         members = since[(cl.labels == number).to_numpy()]
         if name.startswith("recent"):

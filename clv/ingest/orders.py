@@ -23,7 +23,7 @@ from .sniff import Sniff, open_inputs
 from .values import MAX_AMOUNT, Decimal, decimal_convention, install_macros
 from .vocabulary import RAILS_TIME_ZONES, status_table
 
-__all__ = ["load_orders", "check_mapping"]
+__all__ = ["load_orders", "check_mapping", "cost_keys"]
 
 #: time patterns the CSV reader parses strictly (a value in any other shape is an error, never cut short)
 _PLAIN_TIMES = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S %z")
@@ -333,7 +333,7 @@ def _stored(mapping: Mapping, column: str, symbols: bool = False) -> bool:
         return True
     if column not in _OPTIONAL_COLUMNS:
         return True
-    if column == "cost" and _cost_keys(mapping):
+    if column == "cost" and cost_keys(mapping):
         return True
     fields = _OPTIONAL_COLUMNS[column][0]
     return any(mapping.columns.get(f) for f in ((fields,) if isinstance(fields, str) else fields))
@@ -344,7 +344,7 @@ def _stored_or_null(mapping: Mapping, column: str, symbols: bool) -> str:
     return column if _stored(mapping, column, symbols) else f"NULL::{_OPTIONAL_COLUMNS[column][1]} AS {column}"
 
 
-def _cost_keys(mapping: Mapping) -> list[tuple[str, str]]:
+def cost_keys(mapping: Mapping) -> list[tuple[str, str]]:
     """(kind, raw column name) the products file's costs are matched on: the orders' SKU, then their product name
     (only kinds the products file has)."""
     kinds = {k for k, _, _ in mapping.product_costs}
@@ -463,7 +463,7 @@ def _build_orders(con, mapping: Mapping, spec, source_sql: str, one_row_per_orde
     grouped_lines = bool(m.get("order_id")) and not one_row_per_order
     # a line's cost: the cost column, else the cost per unit × the quantity, else the products file's cost of its
     # SKU (else of its product name) × the quantity
-    keys = _cost_keys(mapping)
+    keys = cost_keys(mapping)
     qty = f"coalesce({num('qty_raw')}, 1)"
     line_cost = f"coalesce({cash('cost_raw')}, {cash('unit_cost_raw')} * {qty}"
     line_cost += "".join(f", pc{i}.unit_cost * {qty}" for i in range(len(keys))) + ")"
@@ -611,9 +611,9 @@ def _cost_coverage(con, mapping: Mapping) -> dict:
     """How many purchases carry a cost, and their share of revenue (the report and the pages say it)."""
     m = mapping.columns
     where = [f"'{m[f]}'" for f in ("cost", "unit_cost") if m.get(f)]
-    if _cost_keys(mapping):
+    if cost_keys(mapping):
         where.append("a products file, by " + " then ".join(f"'{m['sku' if k == 'sku' else 'product']}'"
-                                                          for k, _ in _cost_keys(mapping)))
+                                                          for k, _ in cost_keys(mapping)))
     return {"source": " and ".join(where), **cost_totals(con)}
 
 

@@ -62,7 +62,7 @@ def score_files(spark, orders, out: str, interactions=None, fmt: str | None = No
     from .. import defaults
     from ..ingest import detect_format
     from .customers import customer_table
-    from ..ingest.orders import _cost_keys
+    from ..ingest.orders import cost_keys
     from ..margins import Margin, margin_from_totals
     from .ingest import cost_totals, last_date, load_interactions, load_orders, read_table
     from .score import score
@@ -83,7 +83,7 @@ def score_files(spark, orders, out: str, interactions=None, fmt: str | None = No
     given = defaults.MARGIN if margin is None else margin
     used = Margin(float(given), "given", given=float(given))
     m = loaded.mapping
-    if m.columns.get("cost") or m.columns.get("unit_cost") or _cost_keys(m):
+    if m.columns.get("cost") or m.columns.get("unit_cost") or cost_keys(m):
         used = margin_from_totals(cost_totals(loaded.orders, day), given, use_costs=margin is None)
     lap("read and classify the orders")
     customers = customer_table(loaded.orders, events, day).persist()

@@ -29,7 +29,7 @@ from ..ingest import REQUIRED_INTERACTION_FIELDS, REQUIRED_ORDER_FIELDS, Mapping
 from ..ingest.dates import EARLIEST, ZONE_OFFSETS, ZONE_RE, latest_allowed
 from ..ingest.fields import is_email_column, norm_words
 from ..ingest.formats import FORMATS
-from ..ingest.orders import MONEY_BACK, REFUND_ROW, SKIPPED, _cost_keys, check_mapping
+from ..ingest.orders import MONEY_BACK, REFUND_ROW, SKIPPED, cost_keys, check_mapping
 from ..ingest.values import MAX_AMOUNT
 from ..ingest.vocabulary import EVENT_ALIASES, status_table
 
@@ -323,7 +323,7 @@ def _line_cost(mapping: Mapping, col, cash, quantity: Column) -> Column:
         parts.append(cash(m["cost"], "cost"))
     if m.get("unit_cost"):
         parts.append(cash(m["unit_cost"], "cost per unit") * qty)
-    for kind, raw in _cost_keys(mapping):  # ("sku", "sku_raw") or ("name", "product_raw")
+    for kind, raw in cost_keys(mapping):  # ("sku", "sku_raw") or ("name", "product_raw")
         table = {key: float(cost) for k, key, cost in mapping.product_costs if k == kind}
         lookup = F.create_map(*(F.lit(x) for kv in table.items() for x in kv))
         parts.append(lookup[_cost_key(col(raw[:-4]))] * qty)
@@ -361,7 +361,7 @@ def _per_order(lines: DataFrame, mapping: Mapping, grouped: bool) -> DataFrame:
     # costs per unit and a products file's costs are per line (summed); a cost column follows the amount. An
     # order's cost is known only when every line's is: a part would overstate its margin (clv.ingest.orders)
     m = mapping.columns
-    if m.get("cost") and mapping.amount_per != "line" and not _cost_keys(mapping) and not m.get("unit_cost"):
+    if m.get("cost") and mapping.amount_per != "line" and not cost_keys(mapping) and not m.get("unit_cost"):
         cost = F.first("line_cost", ignorenulls=True)
     else:
         cost = F.when(F.count(F.when(F.col("line_cost").isNull(), 1)) == 0, F.sum("line_cost"))
