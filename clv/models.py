@@ -423,7 +423,8 @@ def _log_F(y, A, p, B, q):
 
 #: Gauss' hypergeometric function is most of a Pareto/NBD fit's time (0.3-0.5 µs a value where z is near 1, which
 #: is where shops are) and scipy lets go of the GIL while computing it: arrays of at least HYP2F1_SPLIT values are
-#: computed in this many parts at once (1.8x faster on two cores; the values are the same, one by one)
+#: computed in this many parts at once (1.6x faster per call on two cores; the values are the same, one by one).
+#: Plain threads that sleep while they wait, unlike the BLAS and OpenMP pools MODEL_THREADS caps, which spin
 HYP2F1_WORKERS = 2
 HYP2F1_SPLIT = 4_000
 _pool = None
