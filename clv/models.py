@@ -16,6 +16,8 @@ fitted once, with a weight, and the gradient is analytic: that is what makes a 1
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pandas as pd
 from scipy import optimize, special
@@ -428,6 +430,7 @@ def _log_F(y, A, p, B, q):
 HYP2F1_WORKERS = 2
 HYP2F1_SPLIT = 4_000
 _pool = None
+_pool_made = threading.Lock()
 
 
 def _hyp2f1(a, b, c, z) -> np.ndarray:
@@ -436,9 +439,10 @@ def _hyp2f1(a, b, c, z) -> np.ndarray:
     n = np.size(z)
     if HYP2F1_WORKERS < 2 or n < HYP2F1_SPLIT:
         return special.hyp2f1(a, b, c, z)
-    if _pool is None:
-        from concurrent.futures import ThreadPoolExecutor
-        _pool = ThreadPoolExecutor(HYP2F1_WORKERS - 1, thread_name_prefix="clv-hyp2f1")
+    with _pool_made:  # slices scored on two threads may both be first here
+        if _pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+            _pool = ThreadPoolExecutor(HYP2F1_WORKERS - 1, thread_name_prefix="clv-hyp2f1")
     args = [np.ravel(v) for v in (a, b, c, z)]
     k = HYP2F1_WORKERS  # every k-th value to a part: the costly values (large x, z near 1) come in runs
     parts = [_pool.submit(special.hyp2f1, *(v[i::k] for v in args)) for i in range(1, k)]
