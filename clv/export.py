@@ -19,7 +19,8 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 #: to 3; the digits beyond are noise to a founder (58.007999999999996) and cost the CSV writer time on big files
 DECIMALS = {
     **dict.fromkeys(["revenue", "aov", "monetary_value", "refund_total", "expected_order_value", "clv",
-                     "value_at_stake", "mean_satisfaction", "mean_rating"], 2),
+                     "clv_low", "clv_high", "clv_low_95", "clv_high_95", "value_at_stake", "mean_satisfaction",
+                     "mean_rating"], 2),
     **dict.fromkeys(["p_alive", "churn_risk", "churn_risk_purchases", "churn_risk_model", "discount_share"], 4),
     "expected_purchases": 3, "days_to_next_purchase": 1,
     # the LTV cuts (clv/cuts.py)

@@ -55,6 +55,7 @@ def test_write_table_writes_the_format_its_name_says(tmp_path):
     from clv.export import write_table
     con = duckdb.connect()
     table = pd.DataFrame({"customer_id": ["=1+1", "b"], "clv": [1.23456, 2.0],
+                          "clv_low": np.array([50.100517, 0.5], np.float32),  # the interval bounds are float32
                           "seg": pd.Categorical(["x", "y"]), "when": pd.to_datetime(["2024-01-02", "2024-03-04"])})
     write_table(con, table, tmp_path / "t.parquet")
     back = pd.read_parquet(tmp_path / "t.parquet")
@@ -65,6 +66,7 @@ def test_write_table_writes_the_format_its_name_says(tmp_path):
     assert gzip.decompress((tmp_path / "t.csv.gz").read_bytes()) == (tmp_path / "t.csv").read_bytes()
     csv = pd.read_csv(tmp_path / "t.csv")
     assert csv["customer_id"].tolist() == ["'=1+1", "b"] and csv["clv"].tolist() == [1.23, 2.0]
+    assert (tmp_path / "t.csv").read_text().splitlines()[1].split(",")[2] == "50.1"  # money to the cent
     with pytest.raises(DataError, match="does not say which format"):
         write_table(con, table, tmp_path / "t.txt")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv", "t.csv.gz", "t.parquet"]
