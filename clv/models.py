@@ -526,7 +526,7 @@ class ParetoNBD(_MaximumLikelihood):
         (x_lo, y_lo, i_lo), (x_hi, y_hi, i_hi) = pairs
         f_lo = _log_F(y_lo, alpha, r + x_lo, beta, s + 1)[i_lo]
         f_hi = _log_F(y_hi, alpha, r + x_hi, beta, s + 1)[i_hi]
-        return _log_difference(f_lo, f_hi, tx, T, r + s + x)
+        return _log_difference(f_lo, f_hi, tx, T, (r + x) + (s + 1) - 1)  # as _log_power_integral: the same bits
 
     @staticmethod
     def _pairs(x, tx, T):

@@ -277,7 +277,7 @@ def _tactic_features(i: StepInputs) -> pd.DataFrame:
 STEPS: dict[str, Step] = {s.name: s for s in [
     Step("as_of", _as_of, reads=("as_of",), by_value=True),
     Step("customers", _customers, reads=("as_of",), what="Building the customer table…"),
-    Step("backtest_tables", _backtest_tables, reads=("as_of",), what="Backtesting the purchase models on your history…"),
+    Step("backtest_tables", _backtest_tables, reads=("as_of",), what="Reading your history for the backtest…"),
     Step("comparison", _comparison, needs=("backtest_tables",), what="Backtesting the purchase models on your history…"),
     Step("purchase_model", _purchase_model, reads=("purchase_model",), needs=("comparison",), by_value=True),
     Step("value_model", _value_model, reads=("tabulate_months",), needs=("customers", "purchase_model"),

@@ -18,6 +18,7 @@ customer tables and a boosted-tree fit.
 from __future__ import annotations
 
 import itertools
+import os
 import time
 from dataclasses import dataclass, field, replace
 
@@ -295,11 +296,17 @@ def score_streamed(shop, as_of=None, horizon_months: int = defaults.HORIZON_MONT
     kept = [c for c in rel.columns if events or c not in EVENT_COLUMNS]
     # the comparison that chooses the purchase model reads its sample here, then runs on a thread (numpy, scipy and
     # pandas, no query) while DuckDB builds the customer table and the segments are fitted: 1M orders 7.5 -> 6.x s
-    choosing = None
+    choosing = budget = None
     if model == "auto":
         run.get("backtest_tables")
         lap("the backtest's sample")
         from concurrent.futures import ThreadPoolExecutor
+
+        from threadpoolctl import threadpool_limits
+        # BLAS limits are the process's: the two threads' own limits (the fits', KMeans') restore what they saw on
+        # entering, out of order — one limit held around both keeps those at MODEL_THREADS and restores the
+        # process's own at the end
+        budget = threadpool_limits(limits=defaults.MODEL_THREADS or os.cpu_count())
         choosing = ThreadPoolExecutor(1, thread_name_prefix="clv-comparison")
         choice = choosing.submit(run.get, "purchase_model")
     try:
@@ -339,6 +346,8 @@ def score_streamed(shop, as_of=None, horizon_months: int = defaults.HORIZON_MONT
     finally:
         if choosing is not None:
             choosing.shutdown(wait=True)  # (an error above: the comparison is left to finish, its result unused)
+        if budget is not None:
+            budget.restore_original_limits()
 
     def work(c: pd.DataFrame):
         if not events:

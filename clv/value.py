@@ -376,9 +376,13 @@ def choose_model(predictions: dict, actual: np.ndarray, default: str = DEFAULT_P
     elif best != default and default in predictions:
         why = (f"{name[chosen]} is used: the standard {name[default]} was set aside (below), and of the others it "
                f"scored best customer by customer ({scores}). In total it {total}.")
-    elif tie:
+    elif tie and best == default:
         why = (f"{name[chosen]} is used: the models are a tie on your history — their scores differ by less than "
                f"chance ({scores}) — so the standard model stays. In total it {total}.")
+    elif tie:  # the standard model could not be fitted
+        why = (f"{name[chosen]} is used: the standard {name[default]} could not be fitted, and the others are a tie "
+               f"on your history — their scores differ by less than chance ({scores}); {name[chosen]} scored best. "
+               f"In total it {total}.")
     elif challengers:
         why = (f"{name[chosen]} is used: customer by customer it predicted the holdout's repeat orders clearly better "
                f"than the other models (scores {scores}; lower is better, the differences larger than chance). In "

@@ -140,6 +140,9 @@ def test_the_why_says_clearly_better_not_a_tie_when_the_standard_model_wins():
     close = good * (1 + rng.normal(0, 0.001, 4000))
     chosen, why, tie, _ = choose_model({"bgnbd": good, "mbgnbd": close, "pareto_nbd": good * 0.8}, actual)
     assert chosen == "bgnbd" and tie and "a tie" in why
+    # the standard model could not be fitted: a tie between the others keeps no "standard model"
+    chosen, why, tie, _ = choose_model({"mbgnbd": good, "pareto_nbd": close}, actual)
+    assert tie and "could not be fitted" in why and "standard model stays" not in why
 
 
 def test_a_big_shops_comparison_reads_a_seeded_sample_computed_for_those_customers_only(sample_shop):

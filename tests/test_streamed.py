@@ -149,3 +149,21 @@ def test_a_column_empty_in_the_first_slice_only_keeps_its_type(tmp_path, capsys)
     assert "channel" in filled and outs[1]["channel"].isna().sum() == 120
     assert outs[1][filled].dtypes.to_dict() == outs[0][filled].dtypes.to_dict()
     assert_same_scores(outs[0], outs[1])
+
+
+def test_the_comparison_beside_the_clusters_leaves_the_blas_threads_as_they_were(generated):
+    """The comparison runs on a thread while KMeans runs on the main one; both limit BLAS threads, a setting of
+    the whole process that each restores to what it saw on entering — out of order, that left the process on one
+    BLAS thread for good (found in review). Several runs: the count after each is the count before."""
+    from threadpoolctl import threadpool_info
+
+    def blas():
+        return [(i["filepath"], i["num_threads"]) for i in threadpool_info() if i["user_api"] == "blas"]
+    shop = Shop()
+    shop.load_orders(generated[0])
+    before = blas()
+    for _ in range(4):
+        run = score_streamed(shop, model="auto", batch_rows=400)
+        for _ in run.batches():
+            pass
+        assert blas() == before
