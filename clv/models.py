@@ -518,8 +518,8 @@ class ParetoNBD(_MaximumLikelihood):
 
     @staticmethod
     def _log_integral(params, x, tx, T, pairs=None):
-        """log I of eq. 18 per customer, I = ∫ from t_x to T of (α+y)^−(r+x) (β+y)^−(s+1) dy: from the antiderivative
-        at the distinct (x, t_x) and (x, T) pairs when given (``_pairs``), else row by row."""
+        """log I of eq. 18 per customer, I = ∫ from t_x to T of (α+y)^−(r+x) (β+y)^−(s+1) dy: from the
+        antiderivative at the distinct (x, t_x) and (x, T) pairs when given (``_pairs``), else row by row."""
         r, alpha, s, beta = params
         if pairs is None:
             return _log_power_integral(tx, T, alpha, r + x, beta, s + 1)

@@ -295,7 +295,7 @@ def score_streamed(shop, as_of=None, horizon_months: int = defaults.HORIZON_MONT
     events = con.execute("SELECT count(*) FROM interactions").fetchall()[0][0] > 0
     kept = [c for c in rel.columns if events or c not in EVENT_COLUMNS]
     # the comparison that chooses the purchase model reads its sample here, then runs on a thread (numpy, scipy and
-    # pandas, no query) while DuckDB builds the customer table and the segments are fitted: 1M orders 7.5 -> 6.x s
+    # pandas, no query) while DuckDB builds the customer table and the segments are fitted (bench/pipeline.py)
     choosing = budget = None
     if model == "auto":
         run.get("backtest_tables")
@@ -337,7 +337,8 @@ def score_streamed(shop, as_of=None, horizon_months: int = defaults.HORIZON_MONT
             parts, problem = None, str(exc)
         ready = _readiness(con, n, parts.parameter_sd if parts else None, problem, gaps)
         notes = [*fitted.warnings, *comparison_notes(run)]
-        out = Streamed(n, fitted, ready, notes, chosen, stages=stages, slice_customers=_slice_size(n, batch_rows, workers),
+        out = Streamed(n, fitted, ready, notes, chosen, stages=stages,
+                       slice_customers=_slice_size(n, batch_rows, workers),
                        types={f.name: f for f in con.sql(f"SELECT * FROM {_TABLE} LIMIT 0").arrow().schema})
         lap("readiness and the interval's spread (sample)")
     except BaseException:
