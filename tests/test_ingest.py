@@ -473,3 +473,31 @@ def test_valid_files_refused_with_a_misleading_cause_now_read(tmp_path):
         assert shop.load_orders(tmp_path / name).kept == 3, name
         ids = sorted(x for (x,) in shop.con.execute("SELECT DISTINCT customer_id FROM orders").fetchall())
         assert ids == ["a", "b", "ü"], name
+
+
+@pytest.mark.parametrize("ids,customers", [
+    (["7", "8", "7", "12", "100", "8"], 4),                    # integers in a narrow range: counted in a bitmap
+    (["7", "007", "+7", "-7", "7"], 4),                         # texts that read as one number: different customers
+    (["7", "7.0"], 1),                                           # (an id as Excel writes it is read as the number)
+    (["1", "1000000000000000", "1", "5"], 3),                   # a range too wide for a bitmap
+    (["99999999999999999999", "1", "1", "x@y.com"], 3),         # beyond 64 bits, and not a number
+    ([str(3 * (k % 1000) + 10) for k in range(2500)], 1000),    # a range with gaps, each id repeated
+])
+def test_customer_count_is_the_distinct_count_of_the_stored_ids(write, ids, customers):
+    rows = "".join(f"{i},2024-01-{n % 28 + 1:02d},{n + 1}\n" for n, i in enumerate(ids))
+    shop = Shop()
+    rep = shop.load_orders(write("o.csv", "customer_id,order_date,amount\n" + rows))
+    assert rep.kept == len(ids)
+    assert rep.customers == customers == shop.con.execute("SELECT count(DISTINCT customer_id) FROM orders"
+                                                          ).fetchall()[0][0]
+
+
+def test_dates_asked_twice_are_scanned_once_and_a_new_load_asks_again(write):
+    shop = Shop()
+    shop.load_orders(write("a.csv", "customer_id,order_date,amount\nx,2024-01-01,10\nx,2024-01-09,20\n"))
+    assert shop.last_date() == shop.purchase_span()[1] == pd.Timestamp("2024-01-09").date()
+    shop.con.execute("DELETE FROM orders_all")  # (not a load: what was read for this data set stays)
+    assert shop.last_date() == pd.Timestamp("2024-01-09").date()
+    shop.load_orders(write("b.csv", "customer_id,order_date,amount\ny,2024-03-01,10\ny,2024-03-05,20\n"))
+    assert shop.last_date() == shop.purchase_span()[1] == pd.Timestamp("2024-03-05").date()
+    assert shop.purchase_span("2024-03-02") == (pd.Timestamp("2024-03-01").date(),) * 2

@@ -285,13 +285,18 @@ def _load_orders(con, sn: Sniff, mapping: Mapping, spec, currency: str | None, v
         "SELECT email, arg_max(customer_id, n) AS customer_id FROM (SELECT email, customer_id, count(*) AS n "
         "FROM orders_all WHERE excluded_reason IS NULL AND email IS NOT NULL GROUP BY ALL) GROUP BY email"
         if _stored(mapping, "email") else "SELECT NULL::VARCHAR AS email, NULL::VARCHAR AS customer_id LIMIT 0"))
-    report.kept, report.customers, report.date_min, report.date_max = con.execute(
-        "SELECT count(*), count(DISTINCT customer_id), min(order_ts), max(order_ts) FROM orders").fetchall()[0]
+    report.kept, report.date_min, report.date_max, *ids = con.execute(
+        "SELECT count(*), min(order_ts), max(order_ts), min(i), max(i), "
+        "count(*) FILTER (WHERE i IS NULL OR CAST(i AS VARCHAR) <> customer_id) "
+        "FROM (SELECT customer_id, order_ts, try_cast(customer_id AS BIGINT) AS i FROM orders)").fetchall()[0]
+    report.customers = _distinct_customers(con, report.kept, *ids)
     if _stored(mapping, "cost"):
         report.costs = _cost_coverage(con, mapping)
-    report.not_purchases = dict(con.execute(
-        "SELECT not_purchase_reason, count(*) FROM orders WHERE NOT is_purchase GROUP BY ALL ORDER BY 2 DESC"
-    ).fetchall())
+    # the purchases counted with the reasons for the others: one scan (each is 1.5-2 s at 100M orders)
+    reasons = dict(con.execute(
+        "SELECT not_purchase_reason, count(*) FROM orders GROUP BY ALL ORDER BY 2 DESC").fetchall())
+    purchases = reasons.pop(None, 0)
+    report.not_purchases = reasons
     if _stored(mapping, "status"):
         known, chosen = status_table(spec.statuses), mapping.status_choices()
         for status, n in con.execute("SELECT status, count(*) FROM orders WHERE status IS NOT NULL "
@@ -300,7 +305,7 @@ def _load_orders(con, sn: Sniff, mapping: Mapping, spec, currency: str | None, v
             how = "your choice" if key in chosen else "known" if key in known else "not recognised"
             report.statuses.append((status, int(n), {**known, **chosen}.get(key), how))
         report.unrecognised_statuses = {s: n for s, n, _, how in report.statuses if how == "not recognised"}
-    if con.execute("SELECT count(*) FROM orders WHERE is_purchase").fetchall()[0][0] == 0:
+    if purchases == 0:
         raise DataError("None of the orders counts as a purchase: all are cancelled, unpaid, refunded or returns.",
                         column=m.get("status"), expected="at least one paid order.")
     return report
@@ -662,6 +667,17 @@ def _net_refund_rows(con) -> None:
         LEFT JOIN (SELECT DISTINCT rid FROM _refund_rows) r ON o.order_id = r.rid""", {"reason": REFUND_ROW})
     con.execute("DROP TABLE orders_all")
     con.execute("ALTER TABLE _orders_netted RENAME TO orders_all")
+
+
+def _distinct_customers(con, n: int, lo: int | None, hi: int | None, other: int) -> int:
+    """count(DISTINCT customer_id) over the kept orders (``n`` of them), exact. When every id is an integer written
+    as its own number (no plus sign, leading zero, space or decimals: ``other`` = 0 such ids, so different texts are
+    different numbers) in a range ``lo``..``hi`` of at most 8 per order, a bitmap over the range counts them
+    (bitstring_agg: at 30M orders 2.6 s instead of 8.5 s for hashing the texts); other ids by the distinct count."""
+    if n and not other and hi - lo < 8 * n + (1 << 20):
+        return int(con.execute("SELECT bit_count(bitstring_agg(CAST(customer_id AS BIGINT), $lo, $hi)) FROM orders",
+                               {"lo": lo, "hi": hi}).fetchall()[0][0])
+    return int(con.execute("SELECT count(DISTINCT customer_id) FROM orders").fetchall()[0][0])
 
 
 def _unique_ids(con, table: str, column: str) -> bool:
