@@ -482,6 +482,7 @@ def test_valid_files_refused_with_a_misleading_cause_now_read(tmp_path):
     (["1", "1000000000000000", "1", "5"], 3),                   # a range too wide for a bitmap
     (["99999999999999999999", "1", "1", "x@y.com"], 3),         # beyond 64 bits, and not a number
     ([str(3 * (k % 1000) + 10) for k in range(2500)], 1000),    # a range with gaps, each id repeated
+    ([str(k) for k in range(10_000)] + ["0042", "42"], 10_001),  # integers until a "0042" after the first 10,000
 ])
 def test_customer_count_is_the_distinct_count_of_the_stored_ids(write, ids, customers):
     rows = "".join(f"{i},2024-01-{n % 28 + 1:02d},{n + 1}\n" for n, i in enumerate(ids))
