@@ -5,7 +5,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -167,27 +166,6 @@ def test_the_command_line_uses_the_measured_margin(write, tmp_path):
     t = pd.read_csv(out)
     last = t.groupby("cohort").tail(1)
     assert (last["cumulative_margin_per_customer"] * last["customers"]).sum() == pytest.approx(net - cost)
-
-
-def test_the_spark_engine_measures_the_same_margin(tmp_path):
-    """score --engine spark on orders with a cost column: the margin measured from the same costs, said in the
-    same words as the one-machine commands (and used for its projections)."""
-    pytest.importorskip("pyspark")
-    # 400 customers simulated from BG/NBD (a model that fits), each order with a cost of 30-70 % of its amount
-    subprocess.run([sys.executable, str(ROOT / "data" / "generate.py"), "--customers", "400", "--preset", "realistic",
-                    "--format", "generic", "--no-interactions", "--out-dir", str(tmp_path), "--prefix", "sim"],
-                   check=True, capture_output=True, timeout=300)
-    orders = pd.read_csv(tmp_path / "sim_orders.csv", dtype={"customer_id": str})
-    orders["cost"] = (orders["amount"] * np.random.default_rng(1).uniform(0.3, 0.7, len(orders))).round(2)
-    path = tmp_path / "with_costs.csv"
-    orders.to_csv(path, index=False)
-    runs = [subprocess.run([sys.executable, "-m", "clv", *args, "--orders", str(path), "--out", str(tmp_path / out)],
-                           capture_output=True, text=True, cwd=ROOT, timeout=300)
-            for args, out in ((["cuts", "--by", "cohort"], "c.csv"), (["score", "--engine", "spark"], "s.parquet"))]
-    for r in runs:
-        assert r.returncode == 0, r.stderr[-3000:]
-    said = [next(line for line in r.stderr.splitlines() if line.startswith("Margin ")) for r in runs]
-    assert said[0] == said[1] and "measured from your product costs" in said[0]
 
 
 def test_the_app_reads_a_products_file_and_says_which_margin():

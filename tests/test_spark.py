@@ -103,7 +103,9 @@ def test_the_cli_on_a_standalone_cluster_from_a_fresh_machine(tmp_path):
     the table the DuckDB path scores, to 1e-9 (the Shopify sample's rules on both engines: the fixture test below). Run as a user runs it — the venv's python, not
     activated — with a ``python3`` first on the PATH that has no packages, as on a fresh machine: Spark's Python
     workers must run the driver's interpreter, not whatever ``python3`` the PATH finds (they failed with "No module
-    named 'pandas'"). The application's settings come from a spark-defaults.conf, as on any cluster."""
+    named 'pandas'"). The application's settings come from a spark-defaults.conf, as on any cluster. Each order
+    carries a cost of 30-70 % of its amount: the margin is measured from the same costs and said in the same words as
+    on one machine, and its projections use it."""
     import os
     import subprocess
     import sys
@@ -129,6 +131,7 @@ def test_the_cli_on_a_standalone_cluster_from_a_fresh_machine(tmp_path):
     from generate import generate
     generate(tmp_path, 300, seed=7, preset="realistic", fmt="generic", prefix="shop")
     rows = pd.read_csv(tmp_path / "shop_orders.csv", parse_dates=["order_date"], dtype={"customer_id": str})
+    rows["cost"] = (rows["amount"] * np.random.default_rng(1).uniform(0.3, 0.7, len(rows))).round(2)
     lake = tmp_path / "orders"
     lake.mkdir()
     for i, part in enumerate(np.array_split(np.arange(len(rows)), 3)):
@@ -147,7 +150,11 @@ def test_the_cli_on_a_standalone_cluster_from_a_fresh_machine(tmp_path):
     shop = Shop()
     shop.load_orders(sorted(lake.glob("*.parquet")))
     shop.load_interactions(events)
-    assert_same_scores(score_table(shop, churn="palive"), read_scored(out))
+    from clv import defaults
+    from clv.margins import shop_margin
+    margin = shop_margin(shop, defaults.MARGIN)
+    assert margin.from_costs and margin.words() in r.stderr.splitlines()
+    assert_same_scores(score_table(shop, margin=margin.rate, churn="palive"), read_scored(out))
 
 
 FIXTURES = Path(__file__).parent / "fixtures"
