@@ -233,11 +233,12 @@ if period is not None:  # the customers acquired in the period: cohorts whose mo
 if cohorts.empty:
     c2.info("No customer bought for the first time in this period, so there is no cohort to follow.")
 else:
-    c2.plotly_chart(charts.cohort_heatmap(cohorts), width="stretch")
+    c2.plotly_chart(charts.cohort_heatmap(cohorts, through=last_day), width="stretch")
 c2.caption("Each row is the customers who first bought in that month"
            + (f" (the months of {PERIODS[kind].lower()})" if period is not None else "")
            + "; each cell, the share who bought again that many months later. Lighter rows over time mean newer "
-           "customers come back less.")
+           f"customers come back less. A cohort of fewer than {charts.MIN_COHORT_CUSTOMERS} customers is left blank "
+           "(one of four is 25 %: too few to say much), as are the months still to come.")
 
 st.subheader("Share it")
 if data is None:

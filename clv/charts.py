@@ -9,7 +9,8 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
-__all__ = ["revenue_by_month", "cohort_heatmap", "segment_sizes", "rf_grid", "cluster_scatter", "segment_overlap",
+__all__ = ["revenue_by_month", "cohort_heatmap", "MIN_COHORT_CUSTOMERS", "segment_sizes", "rf_grid", "cluster_scatter",
+           "segment_overlap",
            "value_histogram", "value_by_segment", "backtest_by_frequency", "weekly_orders_with_cutoff",
            "calibration_by_decile", "cumulative_repeat_purchases", "churn_histogram", "at_stake_by_segment",
            "p_alive_grid", "tactic_gains", "campaign_uplifts", "cohort_ltv_curves", "ltv_by_group"]
@@ -40,21 +41,37 @@ def revenue_by_month(monthly: pd.DataFrame, period: tuple | None = None, compari
     return fig
 
 
-def cohort_heatmap(cohorts: pd.DataFrame, max_months: int = 12, max_cohorts: int = 24) -> go.Figure:
+#: a cohort of fewer customers is left blank on the heat map: a share of a handful says little (1 of 4 is "25 %")
+MIN_COHORT_CUSTOMERS = 20
+
+
+def cohort_heatmap(cohorts: pd.DataFrame, max_months: int = 12, max_cohorts: int = 24, through=None) -> go.Figure:
     """Share of each monthly cohort buying again 1..max_months months after their first purchase: the latest
     ``max_cohorts`` cohorts (two years; a long history's older rows would push the chart off the page), said in
-    the title when there are more."""
+    the title when there are more. A month already past (up to ``through``, the data's last month: by default the
+    latest month in ``cohorts``) in which nobody bought again is a 0; a month still to come is blank, and so is every
+    cell of a cohort of fewer than MIN_COHORT_CUSTOMERS customers (said in the title)."""
     c = cohorts[(cohorts["months_since"] >= 1) & (cohorts["months_since"] <= max_months)]
-    grid = c.pivot_table(index="cohort_month", columns="months_since", values="retention").sort_index()
+    index = sorted(cohorts["cohort_month"].unique())  # (a cohort nobody in which bought again is a row of 0s)
+    grid = c.pivot_table(index="cohort_month", columns="months_since", values="retention").reindex(index=index)
+    month = pd.to_datetime(cohorts["cohort_month"]).dt.to_period("M")
+    last = pd.Timestamp(through).to_period("M") if through is not None else (month + cohorts["months_since"]).max()
+    elapsed = np.array([(last - m).n for m in pd.to_datetime(pd.Index(index)).to_period("M")], int)
+    grid = grid.reindex(columns=range(1, min(max_months, max(1, int(elapsed.max(initial=1)))) + 1))
+    grid = grid.mask(grid.isna() & (grid.columns.to_numpy()[None, :] <= elapsed[:, None]), 0.0)
+    sizes = cohorts.groupby("cohort_month")["cohort_size"].first().reindex(grid.index)
+    small = (sizes < MIN_COHORT_CUSTOMERS).to_numpy()
+    grid.loc[small, :] = np.nan
     total = len(grid)
-    grid = grid.iloc[-max_cohorts:]
-    grid.index = [f"{pd.Timestamp(m):%b %Y} ({n:,})" for m, n in
-                  zip(grid.index, cohorts.groupby("cohort_month")["cohort_size"].first().reindex(grid.index))]
+    grid, sizes, small = grid.iloc[-max_cohorts:], sizes.iloc[-max_cohorts:], small[-max_cohorts:]
+    grid.index = [f"{pd.Timestamp(m):%b %Y} ({n:,})" for m, n in zip(grid.index, sizes)]
+    notes = ([f"the latest {len(grid)} of {total} cohorts"] if total > len(grid) else []) \
+        + ([f"cohorts of fewer than {MIN_COHORT_CUSTOMERS} customers left blank"] if small.any() else [])
     fig = px.imshow(grid, color_continuous_scale=BLUES, aspect="auto", text_auto=".0%" if len(grid) <= 12 else False,
                     labels={"x": "months after first purchase", "y": "first purchase in (customers)",
                             "color": "bought again"},
                     title="Monthly cohorts: share who bought again N months later"
-                    + (f" (the latest {len(grid)} of {total} cohorts)" if total > len(grid) else ""))
+                    + (f"<br><sup>{'; '.join(notes)}</sup>" if notes else ""))  # (a second line: not cut off)
     fig.update_layout(height=max(350, 22 * len(grid) + 120))
     fig.update_coloraxes(colorbar_tickformat=".0%")  # 25 %, as every share on the pages, not 0.25
     fig.update_traces(hovertemplate="%{y}<br>%{x} months later: %{z:.0%} bought again<extra></extra>")

@@ -276,3 +276,25 @@ def test_the_cohort_heat_map_keeps_the_latest_two_years_and_says_so():
     assert len(rows) == 24 and rows[0].startswith("Jul 2020") and rows[-1].startswith("Jun 2022")
     assert "the latest 24 of 30 cohorts" in fig.layout.title.text
     assert "latest" not in charts.cohort_heatmap(cohorts[cohorts["cohort_month"] >= months[10]]).layout.title.text
+
+
+def test_the_cohort_heat_map_blanks_tiny_cohorts_and_months_to_come_and_shows_a_month_without_buyers_as_0():
+    from clv import charts
+    rows = [("2024-01-01", 0, 1.0, 100), ("2024-01-01", 1, 0.3, 100), ("2024-01-01", 3, 0.2, 100),  # month 2: none
+            ("2024-02-01", 0, 1.0, 5), ("2024-02-01", 1, 0.4, 5),                                   # 5 customers
+            ("2024-03-01", 0, 1.0, 50)]                                                               # none came back
+    cohorts = pd.DataFrame(rows, columns=["cohort_month", "months_since", "retention", "cohort_size"])
+    cohorts["cohort_month"] = pd.to_datetime(cohorts["cohort_month"]).dt.date
+    fig = charts.cohort_heatmap(cohorts)  # the data's last month: April 2024 (January's month 3)
+    z = np.array(fig.data[0].z, float)
+    assert list(fig.data[0].y) == ["Jan 2024 (100)", "Feb 2024 (5)", "Mar 2024 (50)"]
+    assert list(fig.data[0].x) == [1, 2, 3]
+    np.testing.assert_array_equal(z[0], [0.3, 0.0, 0.2])       # a month nobody bought in is 0, not a gap
+    assert np.isnan(z[1]).all()                                 # 5 customers: blank, and said
+    np.testing.assert_array_equal(z[2][:1], [0.0])              # March's first month is past: 0 ...
+    assert np.isnan(z[2][1:]).all()                             # ... its second and third are still to come
+    assert "fewer than 20 customers left blank" in fig.layout.title.text
+    later = np.array(charts.cohort_heatmap(cohorts, through="2024-06-30").data[0].z, float)
+    np.testing.assert_array_equal(later[2][:3], [0.0, 0.0, 0.0])  # the data runs to June: March's 3 months past
+    assert later.shape == (3, 5) and np.isnan(later[2][3:]).all()
+    assert "blank" not in charts.cohort_heatmap(cohorts[cohorts["cohort_size"] >= 20]).layout.title.text
