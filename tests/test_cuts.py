@@ -9,8 +9,6 @@ The shop (one row per line item, a generic file): five customers over January–
 - d: D1 and D2 on the same day, 15 Feb (Tee 50 and Tee 10, FR, ads) → revenue 60, not a repeat (one purchase day);
 - e: E1 on 1 Mar (Mug 20, SPRING, US, web) and a cancelled order → revenue 20.
 """
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +20,6 @@ from clv import cuts
 from clv.errors import DataError
 from clv.store import Shop
 
-ROOT = Path(__file__).resolve().parent.parent
 
 LINES = [  # order_id, customer_id, order_date, amount, product, discount_code, country, channel, status
     ("A1", "a@x.com", "2024-01-05 10:00:00", 10, "Mug", "welcome", "US", "web", "paid"),
@@ -225,8 +222,7 @@ def test_missing_column_names_the_field_and_the_accepted_headers(tmp_path):
     assert len(cuts.cohort_ltv(s)) == 2      # the cohort cut needs no optional column
 
 
-def clv(*args):
-    return subprocess.run([sys.executable, "-m", "clv", *args], capture_output=True, text=True, cwd=ROOT, timeout=120)
+from test_cli import clv  # noqa: E402  (clv.cli.main in this process, its output captured)
 
 
 def test_cli_cuts(tmp_path, orders_file, shop):
