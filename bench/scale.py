@@ -2,12 +2,17 @@
 the time goes (the stages score prints), in a fresh process each.
 
     python bench/scale.py [--orders 10000000 30000000 100000000] [--batch-customers N] [--memory-limit 1GB]
+                          [--floor 1GB 2GB 4GB]
 
 The shops are BG/NBD-simulated (the "realistic" preset: about 3 orders per customer, so 100M orders are about 33M
 customers), generated once into /tmp/clv-bench, seeded, a million customers at a time appended to one CSV (never
 the whole shop in memory). score writes Parquet (33M customers as CSV would be an 11 GB file; the writer is the
 same streamed one). Target (issue 28): 100M orders in under 5 minutes and under 4 GB peak, memory bounded by
 --batch-customers and --memory-limit rather than by the number of customers.
+
+``--floor LIMIT …``: instead of score, the floor of its customer table — bench/_score_floor.py's one fused DuckDB
+query straight from the CSV to a table of customers (no validation, no report, no table of orders) — in a fresh
+process under each DuckDB memory limit, its time or the error that stopped it.
 """
 import argparse
 import re
@@ -25,6 +30,23 @@ sys.path.insert(0, str(ROOT / "data"))
 from _run import BIG, ORDERS_PER_CUSTOMER, measure  # noqa: E402
 
 CHUNK = 1_000_000  # customers generated at once
+
+#: the fused customer query of bench/_score_floor.py into a DuckDB table, under a memory limit (argv: CSV, limit)
+FLOOR = """
+import sys, tempfile, time, duckdb
+sys.path.insert(0, "bench")
+from _score_floor import CUSTOMERS
+con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
+con.execute("SET memory_limit = ?", [sys.argv[2]])
+con.execute("SET temp_directory = ?", [tempfile.mkdtemp(prefix="clv-floor-")])
+started = time.perf_counter()
+try:
+    con.execute("CREATE TABLE c AS " + CUSTOMERS, {"p": sys.argv[1]})
+    print(f"{time.perf_counter() - started:.1f} s, {con.sql('SELECT count(*) FROM c').fetchall()[0][0]:,} customers")
+except duckdb.OutOfMemoryException as exc:
+    print(f"out of memory after {time.perf_counter() - started:.1f} s: {str(exc).splitlines()[0]}")
+"""
 
 
 def shop(orders: int, seed: int = 28) -> Path:
@@ -71,11 +93,19 @@ def main() -> None:
     ap.add_argument("--orders", type=int, nargs="*", default=[10_000_000, 30_000_000, 100_000_000])
     ap.add_argument("--batch-customers", type=int, help="score's --batch-customers (default: score's own)")
     ap.add_argument("--memory-limit", help="score's --memory-limit (default: score's own)")
+    ap.add_argument("--floor", nargs="+", metavar="LIMIT", help="time the fused customer query under these DuckDB "
+                                                                "memory limits instead of score")
     a = ap.parse_args()
     rows = []
     for orders in a.orders:
         path = shop(orders)
         size = path.stat().st_size / 2 ** 30
+        if a.floor:
+            for limit in a.floor:
+                res = measure([sys.executable, "-c", FLOOR, str(path), limit])
+                print(f"{orders:>12,} orders ({size:.1f} GB CSV), the fused customer query under {limit}: "
+                      f"{res['stdout'].strip()} (process peak {res['peak_mb'] / 1024:.2f} GB)", flush=True)
+            continue
         out = BIG / f"scale_{orders}_scores.parquet"
         cmd = [sys.executable, "-m", "clv", "score", "--orders", str(path), "--out", str(out)]
         if a.batch_customers is not None:
@@ -91,6 +121,8 @@ def main() -> None:
         if stages:
             print(f"    stages: {stages.group(1)}", flush=True)
         out.unlink(missing_ok=True)
+    if not rows:
+        return
     print("\n| orders | CSV | customers | score (defaults) | peak memory |\n|---|---|---|---|---|")
     for orders, size, customers, seconds, peak in rows:
         print(f"| {orders / 1e6:.0f}M | {size:.1f} GB | {customers} | {seconds:.0f} s | {peak / 1024:.2f} GB |")
