@@ -33,19 +33,23 @@ CHUNK = 1_000_000  # customers generated at once
 
 #: the fused customer query of bench/_score_floor.py into a DuckDB table, under a memory limit (argv: CSV, limit)
 FLOOR = """
-import sys, tempfile, time, duckdb
+import shutil, sys, tempfile, time, duckdb
 sys.path.insert(0, "bench")
 from _score_floor import CUSTOMERS
+spill = tempfile.mkdtemp(prefix="clv-floor-")  # tens of GB at 100M orders: removed at the end
 con = duckdb.connect()
 con.execute("SET enable_progress_bar = false")
 con.execute("SET memory_limit = ?", [sys.argv[2]])
-con.execute("SET temp_directory = ?", [tempfile.mkdtemp(prefix="clv-floor-")])
+con.execute("SET temp_directory = ?", [spill])
 started = time.perf_counter()
 try:
     con.execute("CREATE TABLE c AS " + CUSTOMERS, {"p": sys.argv[1]})
     print(f"{time.perf_counter() - started:.1f} s, {con.sql('SELECT count(*) FROM c').fetchall()[0][0]:,} customers")
 except duckdb.OutOfMemoryException as exc:
     print(f"out of memory after {time.perf_counter() - started:.1f} s: {str(exc).splitlines()[0]}")
+finally:
+    con.close()
+    shutil.rmtree(spill, True)
 """
 
 
