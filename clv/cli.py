@@ -664,11 +664,33 @@ def _check_output(args) -> None:
     table_format(args.out)
 
 
+#: the signal that asked the run to stop (``stop``), 0 while none has
+_stopped_by = [0]
+
+
+def stop(signum, frame) -> None:
+    """The handler of SIGTERM and SIGINT when clv runs as a program (clv/__main__.py): stop as Ctrl-C does, through
+    every ``finally`` and the exit handlers — they remove DuckDB's spill folder (tens of GB at 100M orders) and the
+    unfinished output file, which Python's default for SIGTERM (end on the spot) leaves behind. A DuckDB query
+    running at that moment is interrupted and raises its own error; ``main`` says why in one line either way."""
+    _stopped_by[0] = signum
+    raise KeyboardInterrupt
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        _check_output(args)
-        args.func(args)
+        try:
+            _check_output(args)
+            args.func(args)
+        except Exception:
+            if _stopped_by[0]:  # a query interrupted by the stop: its error is the stop's
+                raise KeyboardInterrupt from None
+            raise
+    except KeyboardInterrupt:
+        print("stopped before the end: a file it had not finished is not written (an --out file is as it was), and "
+              "its temporary files are removed.", file=sys.stderr)
+        return 128 + (_stopped_by[0] or 2)
     except (DataError, ModelError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
