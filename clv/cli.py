@@ -113,8 +113,9 @@ def unknown_statuses_line(report) -> str:
             f"--status {first!r}=not_purchase (or =purchase to confirm).")
 
 
-def _load(args) -> Shop:
-    shop = Shop(memory_limit=getattr(args, "memory_limit", None))
+def _load(args, one_run: bool = False) -> Shop:
+    """The shop of the command's files; ``one_run``: DuckDB keeps the memory it is allowed (Shop's ``one_run``)."""
+    shop = Shop(memory_limit=getattr(args, "memory_limit", None), one_run=one_run)
     orders = args.orders if len(args.orders) > 1 else args.orders[0]
     mapping = None
     costs = None
@@ -253,7 +254,11 @@ def cmd_score(args) -> None:
     if args.batch_customers < 0:
         raise DataError(f"--batch-customers {args.batch_customers} is not a number of customers.",
                         expected="a positive number of customers per slice, or 0 to score everyone at once.")
-    shop = _load(args)
+    # the streamed score (no interaction-aware churn model) never offloads DuckDB's tables to make room for pandas:
+    # DuckDB may keep the memory it is allowed
+    streamed = bool(args.batch_customers) and not (
+        args.churn_model == "model" or (args.churn_model == "auto" and args.interactions))
+    shop = _load(args, one_run=streamed)
     try:  # --model auto: the backtest's choice, its words among the notes and its miss widening the intervals
         churn_model = args.churn_model == "model" or (args.churn_model == "auto" and shop.interactions_report)
         if args.batch_customers and not churn_model:
