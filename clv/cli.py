@@ -254,14 +254,13 @@ def cmd_score(args) -> None:
     if args.batch_customers < 0:
         raise DataError(f"--batch-customers {args.batch_customers} is not a number of customers.",
                         expected="a positive number of customers per slice, or 0 to score everyone at once.")
-    # the streamed score (no interaction-aware churn model) never offloads DuckDB's tables to make room for pandas:
-    # DuckDB may keep the memory it is allowed
-    streamed = bool(args.batch_customers) and not (
-        args.churn_model == "model" or (args.churn_model == "auto" and args.interactions))
+    churn_model = args.churn_model == "model" or (args.churn_model == "auto" and bool(args.interactions))
+    # scored in slices unless the interaction-aware churn model is wanted; the slices never move DuckDB's tables out
+    # of memory to make room for pandas, so DuckDB may keep the memory it is allowed (Shop's one_run)
+    streamed = bool(args.batch_customers) and not churn_model
     shop = _load(args, one_run=streamed)
     try:  # --model auto: the backtest's choice, its words among the notes and its miss widening the intervals
-        churn_model = args.churn_model == "model" or (args.churn_model == "auto" and shop.interactions_report)
-        if args.batch_customers and not churn_model:
+        if streamed:
             return _score_streamed(shop, args, args.model)
         from .scoring import score_table
         details: dict = {}

@@ -214,9 +214,10 @@ class Shop:
     def _hold_memory(self, limit: str) -> None:
         """For a one-shot run under a memory limit (the command line): DuckDB keeps its buffers' memory — up to the
         limit, reused from block to block — and its allocator's caches, instead of handing pages back to the
-        system after each task and faulting them in again (the kernel zeroes every new page). 290 -> 280 s and
-        2.50 -> 2.86 GB peak for score on 100M orders; 73 -> 68 s at 30M (bench/scale.py). Not for the app: the
-        memory is never given back while the database is open, and the app keeps one database per visitor."""
+        system after each task and faulting them in again (the kernel zeroes every new page): score on 100M orders
+        290.0 -> 280.0 s and 302.7 -> 293.6 s (each pair in the same hour, bench/scale.py), peak 2.5 -> 2.7-2.9 GB.
+        Not for the app: the memory is never given back while the database is open, and the app keeps one database
+        per visitor."""
         self.con.execute("SET block_allocator_memory = ?", [limit])
         self.con.execute("SET allocator_flush_threshold = '1GB'")
         self.con.execute("SET allocator_bulk_deallocation_flush_threshold = '4GB'")
