@@ -1,5 +1,6 @@
 """The analyst CLI: same code path as the app, JSON/CSV out, clear errors with a non-zero exit."""
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -235,9 +236,11 @@ def test_a_run_killed_while_writing_leaves_the_previous_file(tmp_path):
         "os.replace = replace\n"
         "from clv.cli import main\n"
         "sys.exit(main(sys.argv[1:]))\n")
+    spill = tmp_path / "tmp"  # a killed run cannot remove DuckDB's spill folder: it is left here, not in /tmp
+    spill.mkdir()
     for cmd in ("summary", "score"):
         r = subprocess.run([sys.executable, "-c", driver, cmd, "--orders", ORDERS, "--out", str(out)], cwd=ROOT,
-                           capture_output=True, text=True, timeout=300)
+                           capture_output=True, text=True, timeout=300, env={**os.environ, "TMPDIR": str(spill)})
         assert r.returncode == -signal.SIGKILL, r.stderr[-2000:]
         assert out.read_text() == "the previous table\n", cmd
         assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".customers.csv.partial-")], cmd
