@@ -253,7 +253,6 @@ def test_a_stopped_run_removes_its_spill_folder_and_says_so(tmp_path):
     128 + 15, no output file, and DuckDB's spill folder gone from the temp folder (Python's default left it: at 100M
     orders tens of GB of /tmp). The run sends itself the signal once its orders are loaded — deterministic; a stop in
     the middle of a DuckDB query (its "Query interrupted" error) was checked by hand at 10M orders (issue 28's note)."""
-    import os
     import signal
     driver = (  # python -c: the working folder (the project) is on sys.path
         "import os, runpy, signal, sys\n"
@@ -275,6 +274,18 @@ def test_a_stopped_run_removes_its_spill_folder_and_says_so(tmp_path):
     assert r.returncode == 128 + signal.SIGTERM, r.stderr[-2000:]
     assert "stopped before the end" in r.stderr and "Traceback" not in r.stderr
     assert not out.exists() and not [p.name for p in spill.iterdir() if p.name.startswith("clv-duckdb-")]
+
+
+def test_only_the_streamed_score_holds_duckdbs_memory(tmp_path, monkeypatch):
+    """score in slices (its default) lets DuckDB keep the memory it is allowed for the run (clv.store.Shop's
+    one_run); scoring everyone at once does not — it moves DuckDB's tables out of memory to make room for pandas."""
+    from clv.store import Shop
+    held = []
+    monkeypatch.setattr(Shop, "_hold_memory", lambda self, limit: held.append(limit))
+    for extra, expected in (((), ["1GB"]), (("--batch-customers", "0"), [])):
+        held.clear()
+        r = clv("score", "--orders", ORDERS, "--model", "bgnbd", "--out", str(tmp_path / "s.csv"), *extra)
+        assert r.returncode == 0 and held == expected, (extra, held, r.stderr[-1000:])
 
 
 def test_score_says_how_sure_and_leaves_unsupported_projections_empty(tmp_path):
