@@ -1,4 +1,6 @@
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -9,8 +11,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 # uploaded shops go to a throw-away workspace root, never to the user's own (~/.local/share/clv/workspaces);
-# the browser tests' servers inherit it
+# the browser tests' servers inherit it; removed when this process ends (each run left three behind)
 os.environ["CLV_WORKSPACES"] = tempfile.mkdtemp(prefix="clv-test-workspaces-")
+atexit.register(shutil.rmtree, os.environ["CLV_WORKSPACES"], ignore_errors=True)
 
 
 #: the longest files, started first: the suite runs on two workers (pytest.ini: -n 2 --dist loadfile, one file per

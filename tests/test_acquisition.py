@@ -76,7 +76,7 @@ def test_margin_per_customer_and_payback_per_cohort(shop):
         (dt.date(2024, 2, 1), "meta"), "clv_cac_with_projection"] == pytest.approx(100 / 90)
 
 
-def test_meta_and_google_exports_as_they_come():
+def test_meta_and_google_exports_as_they_come(tmp_path):
     # as Ads Manager writes it: the rate "Cost per results" before the total "Amount spent (USD)"
     meta = ("Reporting starts,Reporting ends,Campaign name,Campaign delivery,Results,Cost per results,"
             "Amount spent (USD)\n"
@@ -93,14 +93,11 @@ def test_meta_and_google_exports_as_they_come():
     assert set(spend["channel"]) == {"google"} and spend["spend"].sum() == pytest.approx(1300.0)
     assert "1 rows without a date or an amount" in words
     # an Excel save of a spend table; files that are no table are refused in words, not a traceback
-    import tempfile
-    from pathlib import Path
-
     from test_bombs import _cell, _xlsx
     rows = "".join(f'<row r="{i}">' + "".join(_cell(f"{col}{i}", v) for col, v in zip("ABC", values)) + "</row>"
                    for i, values in enumerate([("Date", "Channel", "Spend"), ("2024-01-02", "google", "10"),
                                                ("2024-01-03", "Facebook", "20")], start=1))
-    book = _xlsx(Path(tempfile.mkdtemp()) / "spend.xlsx", rows)
+    book = _xlsx(tmp_path / "spend.xlsx", rows)  # a mkdtemp here was never removed
     spend, _ = read_ad_spend(book.read_bytes(), "spend.xlsx")
     assert dict(zip(spend["channel"], spend["spend"])) == {"google": 10.0, "meta": 20.0}
     for bad in (b"", b"PK\x03\x04broken", b"a,b\n1,2,3,4\n5\n"):
