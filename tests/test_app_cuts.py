@@ -6,7 +6,7 @@ from clv.formatting import money
 
 
 def test_cuts_page_shows_curves_groups_and_one_customer(sample_shop):
-    at = open_app("pages/7_LTV_cuts.py", timeout=180)
+    at = open_app("pages/7_LTV_cuts.py")
     assert [s.value for s in at.subheader] == ["Value per customer by month of first order",
                                                "Value per customer by their first order", "Look up one customer"]
     assert len(at.get("plotly_chart")) == 2
@@ -37,7 +37,7 @@ def test_cuts_page_shows_curves_groups_and_one_customer(sample_shop):
 
 
 def test_a_cut_without_its_column_says_which_column_is_missing():
-    at = open_app("pages/7_LTV_cuts.py", timeout=180)
+    at = open_app("pages/7_LTV_cuts.py")
     at.selectbox(key="cuts_by").select("country").run()
     assert not at.exception
     assert any("no shipping country column" in i.value and "Shipping Country" in i.value for i in at.info)
@@ -47,7 +47,7 @@ def test_a_cut_without_its_column_says_which_column_is_missing():
 def test_cohorts_of_a_period_on_the_ltv_page_and_the_overview(sample_shop):
     """Customers acquired in a period: the LTV page's curves and the Overview's cohort rows keep only the months of
     first order that overlap it (the sample's data end on 30 Oct 2026: the last 90 days start on 1 Aug)."""
-    at = open_app("pages/7_LTV_cuts.py", timeout=180)
+    at = open_app("pages/7_LTV_cuts.py")
     at.selectbox(key="cuts_period").set_value("90d").run()
     assert not at.exception
     fig = at.get("plotly_chart")[0].proto.spec

@@ -10,7 +10,7 @@ def _number(text: str) -> int:
 
 
 def test_a_kpi_is_the_same_on_every_page_that_shows_it():
-    at = open_app(timeout=180)
+    at = open_app()
     customers = _number(metric(at, "Customers"))
     avg_projected = metric(at, "Average projected value")
     at.switch_page("pages/1_Data.py").run()
@@ -25,7 +25,7 @@ def test_a_kpi_is_the_same_on_every_page_that_shows_it():
 
 
 def test_every_sidebar_control_has_help_text():
-    at = open_app("pages/1_Data.py", timeout=180)  # the same sidebar on every page
+    at = open_app("pages/1_Data.py")  # the same sidebar on every page
     kinds = ("slider", "selectbox", "radio", "text_input", "number_input", "checkbox")
     controls = [w for kind in kinds for w in getattr(at.sidebar, kind)]
     assert len(controls) >= 19
@@ -33,7 +33,7 @@ def test_every_sidebar_control_has_help_text():
 
 
 def test_cut_offs_with_the_wrong_count_are_said_not_ignored():
-    at = open_app("pages/2_Segments.py", timeout=180)
+    at = open_app("pages/2_Segments.py")
     at.radio(key="rfm_method").set_value("thresholds").run()
     at.text_input(key="recency_cuts").input("30, 60").run()
     assert not at.exception

@@ -43,7 +43,7 @@ def orders(kind: str, customers: int = 800) -> bytes:
 
 
 def _upload(kind: str):
-    at = open_app("pages/1_Data.py", timeout=180)
+    at = open_app("pages/1_Data.py")
     at.file_uploader(key="orders").set_value((f"{kind}.csv", orders(kind), "text/csv")).run()
     assert not at.exception, at.exception
     return at

@@ -21,7 +21,7 @@ def scored(sample_shop, tmp_path_factory):
 
 def test_a_scored_parquet_gets_the_four_answers(scored):
     data, table = scored
-    at = open_app("pages/8_Scored_table.py", timeout=180)
+    at = open_app("pages/8_Scored_table.py")
     assert any("No scored table opened yet" in i.value for i in at.info)
     at.file_uploader(key="scored_upload").set_value(("scores.parquet", data, "application/octet-stream")).run()
     assert not at.exception, at.exception
@@ -44,7 +44,7 @@ def test_a_zipped_spark_folder_opens_and_a_wrong_file_is_refused(scored):
             part.to_parquet(b, index=False)
             z.writestr(f"scores.parquet/part-{i:05d}-abc.snappy.parquet", b.getvalue())
         z.writestr("scores.parquet/_SUCCESS", "")
-    at = open_app("pages/8_Scored_table.py", timeout=180)
+    at = open_app("pages/8_Scored_table.py")
     at.file_uploader(key="scored_upload").set_value(("scores.zip", zbuf.getvalue(), "application/zip")).run()
     assert not at.exception, at.exception
     assert metric(at, "Customers") == f"{len(table):,}"

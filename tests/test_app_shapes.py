@@ -38,7 +38,7 @@ def test_every_page_renders_on_the_shape(shape):
         name, content = SHAPES[shape].name, SHAPES[shape].read_bytes()
     else:
         name, content = f"{shape}.csv", _csv(GENERATED[shape])
-    at = open_app("pages/1_Data.py", timeout=180)
+    at = open_app("pages/1_Data.py")
     at.file_uploader(key="orders").set_value((name, content, "text/csv")).run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
@@ -58,7 +58,7 @@ def test_hostile_ids_are_shown_as_text_on_every_page():
     rows = [(HOSTILE, D0 + dt.timedelta(days=d), 500) for d in (0, 40, 80, 120, 160)]
     rows += [(f"c{c}", D0 + dt.timedelta(days=c % 200), 10 + c % 5) for c in range(300)]
     rows += [(f"c{c}", D0 + dt.timedelta(days=200 + c % 100), 12) for c in range(0, 300, 3)]
-    at = open_app("pages/1_Data.py", timeout=180)
+    at = open_app("pages/1_Data.py")
     at.file_uploader(key="orders").set_value(("[evil](http://x.example).csv", _csv(rows), "text/csv")).run()
     for page in [p.script for p in DATA_PAGES]:
         at.switch_page(page).run()

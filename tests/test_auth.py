@@ -4,7 +4,7 @@ import pytest
 from streamlit import config
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT
+from conftest import APP_TIMEOUT, ROOT
 
 import ui.auth
 
@@ -12,7 +12,7 @@ import ui.auth
 def _app() -> AppTest:
     """A session that opens Your data first (the gate is the same on every page; the Overview would fit every
     model of the sample shop for nothing)."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=APP_TIMEOUT)
     at.switch_page("pages/1_Data.py")
     return at
 
@@ -112,7 +112,7 @@ def test_a_file_beyond_the_memory_budget_is_refused_naming_the_budget():
     from streamlit.testing.v1 import AppTest
 
     from clv.store import SAMPLE_ORDERS
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=APP_TIMEOUT)
     at.switch_page("pages/1_Data.py").run()
     assert not at.exception
     at.secrets["clv"] = {"memory_budget": "1MB"}  # set by whoever runs the server

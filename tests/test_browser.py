@@ -33,37 +33,46 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _start(extra: list[str], log_path: Path) -> tuple[subprocess.Popen, str]:
+    """A Streamlit server on a free port, once it answers its health check; a port taken between the probe and
+    Streamlit's bind (the Spark tests on the other worker pick free ports too) is retried on another port."""
+    env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+    for attempt in range(3):
+        port = _free_port()
+        with open(log_path, "w") as log:
+            proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+                                     "--server.port", str(port), "--server.address", "127.0.0.1",
+                                     "--server.fileWatcherType", "none", *extra], cwd=ROOT, stdout=log,
+                                    stderr=subprocess.STDOUT, env=env)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 60
+        while True:
+            if proc.poll() is not None:
+                said = log_path.read_text()
+                if "is not available" in said and attempt < 2:  # Streamlit: "Port N is not available"
+                    break
+                raise RuntimeError("streamlit died:\n" + said)
+            try:
+                if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
+                    return proc, url
+            except OSError:
+                pass
+            if time.time() > deadline:
+                proc.kill()
+                raise RuntimeError("streamlit did not start in 60 s")
+            time.sleep(0.3)
+    raise AssertionError("unreachable")
+
+
 @contextlib.contextmanager
 def _serve(extra: list[str], log_name: str):
     """A live Streamlit server on a free port (yields its URL), stopped afterwards — also when the test fails."""
-    port = _free_port()
-    log_path = ROOT / "tests" / log_name
-    log = open(log_path, "w")
-    env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                             "--server.port", str(port), "--server.address", "127.0.0.1",
-                             "--server.fileWatcherType", "none", *extra], cwd=ROOT, stdout=log,
-                            stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError("streamlit died:\n" + log_path.read_text())
-        try:
-            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            pass
-        if time.time() > deadline:
-            proc.kill()
-            raise RuntimeError("streamlit did not start in 60 s")
-        time.sleep(0.3)
+    proc, url = _start(extra, ROOT / "tests" / log_name)
     try:
         yield url
     finally:
         proc.terminate()
         proc.wait(10)
-        log.close()
 
 
 @pytest.fixture(scope="session")

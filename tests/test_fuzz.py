@@ -107,9 +107,9 @@ def case(n: int) -> tuple[str, bytes, str]:
         table[0][rng.randrange(1, 5)] = "customer_id"
         data = _text(table).encode()
     elif kind == "gzip_corrupt":
-        name, data = "orders.csv.gz", gzip.compress(text.encode())[:10] + os.urandom(50)
+        name, data = "orders.csv.gz", gzip.compress(text.encode(), mtime=0)[:10] + rng.randbytes(50)
     elif kind == "gzip_truncated":
-        g = gzip.compress(text.encode())
+        g = gzip.compress(text.encode(), mtime=0)
         name, data = "orders.csv.gz", g[:max(12, len(g) // 2)]
     elif kind == "parquet_corrupt":
         name, data = "orders.parquet", b"PAR1" + rng.randbytes(200) + b"PAR1"

@@ -43,7 +43,7 @@ CONTROLS = [
 @pytest.fixture(scope="module")
 def playbook():
     """The Playbook runs every step (its ranking reads the scored table, which reads all the others)."""
-    at = open_app("pages/5_Playbook.py", timeout=240)
+    at = open_app("pages/5_Playbook.py")
     first_visit = {step: runs(at.session_state, step) for step in STEPS}
     # every step once (one customer table, one fit of each model), but those only the Churn risk page reads
     assert first_visit == {step: int(step not in CHURN_PAGE_ONLY) for step in STEPS}

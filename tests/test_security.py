@@ -2,14 +2,14 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT, metric
+from conftest import APP_TIMEOUT, ROOT, metric
 from clv.workspace import Workspace, new_token, oidc_owner, valid_token
 
 CSV = b"customer_id,order_date,amount\na,2024-01-01,10\na,2024-03-01,20\nb,2024-01-05,7\n"
 
 
 def _session(token=None):
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=APP_TIMEOUT)
     if token:
         at.query_params["ws"] = token
     at.switch_page("pages/1_Data.py")

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT, metric
+from conftest import APP_TIMEOUT, ROOT, metric
 from clv.export import to_safe_csv
 from clv.workspace import Workspace, valid_token
 
@@ -45,7 +45,7 @@ def test_workspace_files_and_deletion(tmp_path):
 def _session(token: str | None = None, page: str = "pages/1_Data.py") -> AppTest:
     """A new browser session (with the address's workspace token, if given) that opens ``page`` first (the Data
     page by default: the Overview would fit every model of the sample shop for nothing)."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=APP_TIMEOUT)
     if token:
         at.query_params["ws"] = token
     at.switch_page(page)
