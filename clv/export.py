@@ -154,10 +154,17 @@ def write_table(con, table, path, raw: bool = False, batch_rows: int = 100_000) 
     ext = table_format(path)
     path = Path(path)
     partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    if ext == ".parquet" and hasattr(table, "read_next_batch"):  # an Arrow stream is written as it comes
+        try:
+            _write_parquet(table, partial)
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
+        return
     rel, registered = _relation(con, table, "_table_out")
     try:
-        if ext == ".parquet":
-            rel.write_parquet(str(partial))
+        if ext == ".parquet":  # DuckDB's types, as Arrow
+            _write_parquet(rel.to_arrow_reader(PARQUET_ROW_GROUP), partial)
         else:
             _write_csv_stream(safe_relation(rel, raw=raw), partial, gz=ext == ".csv.gz", batch_rows=batch_rows)
         os.replace(partial, path)
@@ -165,6 +172,34 @@ def write_table(con, table, path, raw: bool = False, batch_rows: int = 100_000) 
         if registered:
             con.unregister("_table_out")
         partial.unlink(missing_ok=True)
+
+
+#: rows per Parquet row group (a slice of the streamed score)
+PARQUET_ROW_GROUP = 500_000
+
+
+def _write_parquet(reader, path) -> None:
+    """An Arrow stream written as Parquet by pyarrow, a row group per ``PARQUET_ROW_GROUP`` rows: text and integer
+    columns dictionary-encoded (codes, segments and counts repeat), the rest plain; snappy, the default of both
+    writers. DuckDB's COPY tries a dictionary on every column: on 10M scored customers x 58 columns it took 14.0
+    CPU-s against 6.8 here (959 MB against 912), the same values and types read back — the CPU the streamed
+    score's slices compete for (bench/scale.py)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    schema = reader.schema
+    dictionary = [f.name for f in schema
+                  if pa.types.is_integer(f.type) or pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+    pending, have = [], 0
+    # store_schema=False: no Arrow schema in the file, as DuckDB writes it (a pandas category read back as text)
+    with pq.ParquetWriter(str(path), schema, use_dictionary=dictionary, store_schema=False) as out:
+        for batch in reader:
+            pending.append(batch)
+            have += batch.num_rows
+            if have >= PARQUET_ROW_GROUP:
+                out.write_table(pa.Table.from_batches(pending, schema), row_group_size=have)
+                pending, have = [], 0
+        if have:
+            out.write_table(pa.Table.from_batches(pending, schema), row_group_size=have)
 
 
 def _write_csv_stream(rel, path, gz: bool = False, batch_rows: int = 100_000) -> None:
