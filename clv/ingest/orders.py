@@ -286,28 +286,33 @@ def _load_orders(con, sn: Sniff, mapping: Mapping, spec, currency: str | None, v
         "FROM orders_all WHERE excluded_reason IS NULL AND email IS NOT NULL GROUP BY ALL) GROUP BY email"
         if _stored(mapping, "email") else "SELECT NULL::VARCHAR AS email, NULL::VARCHAR AS customer_id LIMIT 0"))
     # ids that look like integers (their first 10,000): counted in a bitmap (_distinct_customers); others (e-mails,
-    # Shopify's names) by the distinct count in the same scan as the dates, as before
+    # Shopify's names) by a distinct count of their own
     numbers = not con.execute(f"SELECT count(*) FROM (SELECT customer_id FROM orders LIMIT 10000) WHERE {_NOT_OWN}"
                               ).fetchall()[0][0]
+    # one scan for the count, the dates' range, the integer ids' range and the orders per reason and status (three
+    # scans before: 7.5, 2.7 and 2.8 s at 100M orders); a group per (reason, status) pair
+    ids = ("min(try_cast(customer_id AS BIGINT)), max(try_cast(customer_id AS BIGINT)), "
+           f"count(*) FILTER (WHERE {_NOT_OWN})" if numbers else "NULL, NULL, NULL")
+    groups = con.execute(f"SELECT not_purchase_reason, status, count(*), min(order_ts), max(order_ts), {ids} "
+                         "FROM orders GROUP BY ALL").fetchall()
+    report.kept = sum(g[2] for g in groups)
+    report.date_min = min((g[3] for g in groups if g[3] is not None), default=None)
+    report.date_max = max((g[4] for g in groups if g[4] is not None), default=None)
     if numbers:
-        report.kept, report.date_min, report.date_max, *ids = con.execute(
-            f"SELECT count(*), min(order_ts), max(order_ts), min(i), max(i), count(*) FILTER (WHERE {_NOT_OWN}) "
-            "FROM (SELECT customer_id, order_ts, try_cast(customer_id AS BIGINT) AS i FROM orders)").fetchall()[0]
-        report.customers = _distinct_customers(con, report.kept, *ids)
+        report.customers = _distinct_customers(
+            con, report.kept, min((g[5] for g in groups if g[5] is not None), default=None),
+            max((g[6] for g in groups if g[6] is not None), default=None), sum(g[7] for g in groups))
     else:
-        report.kept, report.customers, report.date_min, report.date_max = con.execute(
-            "SELECT count(*), count(DISTINCT customer_id), min(order_ts), max(order_ts) FROM orders").fetchall()[0]
+        report.customers = int(con.execute("SELECT count(DISTINCT customer_id) FROM orders").fetchall()[0][0])
     if _stored(mapping, "cost"):
         report.costs = _cost_coverage(con, mapping)
-    # the purchases counted with the reasons for the others: one scan (each is 1.5-2 s at 100M orders)
-    reasons = dict(con.execute(
-        "SELECT not_purchase_reason, count(*) FROM orders GROUP BY ALL ORDER BY 2 DESC").fetchall())
+    # the purchases counted with the reasons for the others, most first
+    reasons = _counted((g[0], g[2]) for g in groups)
     purchases = reasons.pop(None, 0)
     report.not_purchases = reasons
     if _stored(mapping, "status"):
         known, chosen = status_table(spec.statuses), mapping.status_choices()
-        for status, n in con.execute("SELECT status, count(*) FROM orders WHERE status IS NOT NULL "
-                                     "GROUP BY ALL ORDER BY 2 DESC, 1").fetchall():
+        for status, n in _counted((g[1], g[2]) for g in groups if g[1] is not None).items():
             key = norm_words(status)
             how = "your choice" if key in chosen else "known" if key in known else "not recognised"
             report.statuses.append((status, int(n), {**known, **chosen}.get(key), how))
@@ -316,6 +321,14 @@ def _load_orders(con, sn: Sniff, mapping: Mapping, spec, currency: str | None, v
         raise DataError("None of the orders counts as a purchase: all are cancelled, unpaid, refunded or returns.",
                         column=m.get("status"), expected="at least one paid order.")
     return report
+
+
+def _counted(pairs) -> dict:
+    """(key, count) pairs summed by key, the largest count first (a tie: by key, None first)."""
+    totals: dict = {}
+    for key, n in pairs:
+        totals[key] = totals.get(key, 0) + int(n)
+    return dict(sorted(totals.items(), key=lambda kv: (-kv[1], kv[0] is not None, kv[0] or "")))
 
 
 _RANGE_REASON = "date before 1990 or after tomorrow"
