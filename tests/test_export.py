@@ -72,6 +72,42 @@ def test_write_table_writes_the_format_its_name_says(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv", "t.csv.gz", "t.parquet"]
 
 
+def test_parquet_dictionary_encodes_text_and_counts_in_row_groups_of_a_slice(tmp_path, monkeypatch):
+    """pyarrow writes the Parquet: a dictionary for text and integer columns only (money and probabilities are
+    nearly all distinct: a dictionary there is CPU for nothing), a row group per PARQUET_ROW_GROUP rows, and DuckDB
+    reads back the values and types its own writer gave — from a table and from an Arrow stream alike."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from clv import export
+    monkeypatch.setattr(export, "PARQUET_ROW_GROUP", 1000)
+    con = duckdb.connect()
+    n = 2500
+    rel = con.sql(f"SELECT 'c' || range AS customer_id, (range % 7)::INTEGER AS orders, range * 1.37 AS clv, "
+                  f"TIMESTAMP '2024-01-01' + INTERVAL (range) MINUTE AS last_order, "
+                  f"CASE WHEN range % 3 = 0 THEN 'Loyal' END AS segment FROM range({n})")
+    theirs = tmp_path / "duckdb.parquet"
+    rel.write_parquet(str(theirs))
+    ours = tmp_path / "ours.parquet"
+    export.write_table(con, rel, ours)
+    meta = pq.ParquetFile(ours).metadata
+    assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [1000, 1000, 500]
+    names = [meta.schema.column(j).name for j in range(meta.num_columns)]
+    dictionary = {name for j, name in enumerate(names) if "RLE_DICTIONARY" in meta.row_group(0).column(j).encodings
+                  or "PLAIN_DICTIONARY" in meta.row_group(0).column(j).encodings}
+    assert dictionary == {"customer_id", "orders", "segment"}
+    assert pq.read_schema(ours).metadata is None or b"ARROW:schema" not in pq.read_schema(ours).metadata
+    for path in (ours, theirs):
+        con.execute(f"CREATE OR REPLACE TABLE t_{path.stem} AS SELECT * FROM read_parquet(?)", [str(path)])
+    assert con.sql("SELECT * FROM t_ours").types == con.sql("SELECT * FROM t_duckdb").types
+    assert con.sql("SELECT count(*) FROM (SELECT * FROM t_ours EXCEPT ALL SELECT * FROM t_duckdb)").fetchall()[0][0] == 0
+    assert con.sql("SELECT count(*) FROM t_ours").fetchall()[0][0] == n
+    stream = tmp_path / "stream.parquet"
+    table = rel.to_arrow_table()
+    export.write_table(con, pa.RecordBatchReader.from_batches(table.schema, table.to_batches(300)), stream)
+    assert pq.read_table(stream).equals(pq.read_table(ours))
+
+
 def test_a_write_that_fails_midway_leaves_the_previous_file(tmp_path, monkeypatch):
     """Whole or absent: the table goes to a temporary name and is renamed when complete."""
     from clv import export

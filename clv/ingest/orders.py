@@ -289,8 +289,8 @@ def _load_orders(con, sn: Sniff, mapping: Mapping, spec, currency: str | None, v
     # Shopify's names) by a distinct count of their own
     numbers = not con.execute(f"SELECT count(*) FROM (SELECT customer_id FROM orders LIMIT 10000) WHERE {_NOT_OWN}"
                               ).fetchall()[0][0]
-    # one scan for the count, the dates' range, the integer ids' range and the orders per reason and status (three
-    # scans before: 7.5, 2.7 and 2.8 s at 100M orders); a group per (reason, status) pair
+    # one scan for the count, the dates' range, the integer ids' range and the orders per reason and status, a group
+    # per (reason, status) pair (three scans before: the load of 100M orders 1.1-1.2 s faster)
     ids = ("min(try_cast(customer_id AS BIGINT)), max(try_cast(customer_id AS BIGINT)), "
            f"count(*) FILTER (WHERE {_NOT_OWN})" if numbers else "NULL, NULL, NULL")
     groups = con.execute(f"SELECT not_purchase_reason, status, count(*), min(order_ts), max(order_ts), {ids} "
