@@ -156,7 +156,12 @@ def write_table(con, table, path, raw: bool = False, batch_rows: int = 100_000) 
     partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
     if ext == ".parquet" and hasattr(table, "read_next_batch"):  # an Arrow stream is written as it comes
         try:
-            _write_parquet(table, partial)
+            if not _write_parquet(table, partial):  # nothing read from it yet: DuckDB's writer takes the stream
+                rel, _ = _relation(con, table, "_table_out")
+                try:
+                    rel.write_parquet(str(partial))
+                finally:
+                    con.unregister("_table_out")
             os.replace(partial, path)
         finally:
             partial.unlink(missing_ok=True)
@@ -164,7 +169,13 @@ def write_table(con, table, path, raw: bool = False, batch_rows: int = 100_000) 
     rel, registered = _relation(con, table, "_table_out")
     try:
         if ext == ".parquet":  # DuckDB's types, as Arrow
-            _write_parquet(rel.to_arrow_reader(PARQUET_ROW_GROUP), partial)
+            reader = rel.to_arrow_reader(PARQUET_ROW_GROUP)
+            try:
+                written = _write_parquet(reader, partial)
+            finally:
+                reader.close()  # (an open result keeps the connection busy)
+            if not written:  # a type only DuckDB's writer has (INTERVAL: a pandas timedelta)
+                rel.write_parquet(str(partial))
         else:
             _write_csv_stream(safe_relation(rel, raw=raw), partial, gz=ext == ".csv.gz", batch_rows=batch_rows)
         os.replace(partial, path)
@@ -178,20 +189,24 @@ def write_table(con, table, path, raw: bool = False, batch_rows: int = 100_000) 
 PARQUET_ROW_GROUP = 500_000
 
 
-def _write_parquet(reader, path) -> None:
+def _write_parquet(reader, path) -> bool:
     """An Arrow stream written as Parquet by pyarrow, a row group per ``PARQUET_ROW_GROUP`` rows: text and integer
     columns dictionary-encoded (codes, segments and counts repeat), the rest plain; snappy, the default of both
     writers. DuckDB's COPY tries a dictionary on every column: on 10M scored customers x 58 columns it took 14.0
     CPU-s against 6.8 here (959 MB against 912), the same values and types read back — the CPU the streamed
-    score's slices compete for (bench/scale.py)."""
+    score's slices compete for (bench/scale.py). False, with nothing read or written, when a column's type has no
+    Parquet form in pyarrow (an INTERVAL)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
     schema = reader.schema
     dictionary = [f.name for f in schema
                   if pa.types.is_integer(f.type) or pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
     pending, have = [], 0
-    # store_schema=False: no Arrow schema in the file, as DuckDB writes it (a pandas category read back as text)
-    with pq.ParquetWriter(str(path), schema, use_dictionary=dictionary, store_schema=False) as out:
+    try:  # store_schema=False: no Arrow schema in the file, as DuckDB writes it (a pandas category read back as text)
+        writer = pq.ParquetWriter(str(path), schema, use_dictionary=dictionary, store_schema=False)
+    except pa.ArrowNotImplementedError:
+        return False
+    with writer as out:
         for batch in reader:
             pending.append(batch)
             have += batch.num_rows
@@ -200,6 +215,7 @@ def _write_parquet(reader, path) -> None:
                 pending, have = [], 0
         if have:
             out.write_table(pa.Table.from_batches(pending, schema), row_group_size=have)
+    return True
 
 
 def _write_csv_stream(rel, path, gz: bool = False, batch_rows: int = 100_000) -> None:

@@ -1,4 +1,6 @@
 """clv.export.write_csv writes the bytes DuckDB's own COPY writes, streaming, for every kind of cell."""
+import datetime as dt
+
 import duckdb
 import numpy as np
 import pandas as pd
@@ -106,6 +108,23 @@ def test_parquet_dictionary_encodes_text_and_counts_in_row_groups_of_a_slice(tmp
     table = rel.to_arrow_table()
     export.write_table(con, pa.RecordBatchReader.from_batches(table.schema, table.to_batches(300)), stream)
     assert pq.read_table(stream).equals(pq.read_table(ours))
+
+
+def test_parquet_of_a_type_pyarrow_cannot_write_goes_through_duckdb(tmp_path):
+    """An INTERVAL (a pandas timedelta) has no Parquet form in pyarrow: DuckDB's writer takes the table — or the
+    stream, nothing of it read yet — and the connection is free afterwards (an open Arrow result used to keep it
+    busy)."""
+    import pyarrow as pa
+
+    from clv.export import write_table
+    con = duckdb.connect()
+    write_table(con, pd.DataFrame({"wait": pd.to_timedelta([1, 2], unit="D"), "n": [1, 2]}), tmp_path / "t.parquet")
+    assert con.execute("SELECT n, wait FROM read_parquet(?)", [str(tmp_path / "t.parquet")]).fetchall() == [
+        (1, dt.timedelta(days=1)), (2, dt.timedelta(days=2))]
+    table = con.sql("SELECT INTERVAL (range) DAY AS wait, range AS n FROM range(5)").to_arrow_table()
+    write_table(con, pa.RecordBatchReader.from_batches(table.schema, table.to_batches(2)), tmp_path / "s.parquet")
+    assert con.execute("SELECT count(*), sum(n) FROM read_parquet(?)", [str(tmp_path / "s.parquet")]).fetchall() == [
+        (5, 10)]
 
 
 def test_a_write_that_fails_midway_leaves_the_previous_file(tmp_path, monkeypatch):
